@@ -1,0 +1,24 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// The hot path (Wire, Flows and later DataPlane, PacketIO) uses the standard library only:
+// no Foundation, no allocation per packet. See README.md "Design" for the module map.
+let package = Package(
+    name: "gwlb",
+    products: [
+        .executable(name: "gwlb-bench", targets: ["gwlb-bench"]),
+    ],
+    targets: [
+        // C shim for Linux networking calls Swift cannot import directly (ioctl request macros,
+        // struct mmsghdr without _GNU_SOURCE).
+        .target(name: "CGWLBLinux"),
+        // Counts heap allocations per thread by defining malloc & co. in the benchmark executable.
+        .target(name: "CAllocationCounter"),
+        .target(name: "Wire"),
+        .target(name: "Flows", dependencies: ["Wire"]),
+        .target(name: "TestSupport", dependencies: ["Wire", "Flows"], path: "Tests/TestSupport"),
+        .executableTarget(name: "gwlb-bench", dependencies: ["Wire", "Flows", "CAllocationCounter"]),
+        .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"]),
+        .testTarget(name: "FlowsTests", dependencies: ["Flows", "Wire", "TestSupport"]),
+    ]
+)

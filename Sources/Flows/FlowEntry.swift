@@ -1,0 +1,69 @@
+import Wire
+
+/// A target's place in the forwarding snapshot. Flows store it, so it stays stable while the
+/// target exists (the control plane never reuses a slot while flows may point at it).
+public struct TargetSlot: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public var rawValue: UInt16
+    public init(rawValue: UInt16) { self.rawValue = rawValue }
+    public init(_ index: Int) { rawValue = UInt16(index) }
+    public var index: Int { Int(rawValue) }
+    public var description: String { "target#\(rawValue)" }
+}
+
+/// Per-flow state bits.
+public struct FlowFlags: OptionSet, Hashable, Sendable {
+    public var rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+
+    /// The entry holds a flow (else it is free).
+    public static let live = FlowFlags(rawValue: 1)
+    /// A packet of the flow came back from its target: the flow is established (the 30-second
+    /// rule no longer applies).
+    public static let confirmed = FlowFlags(rawValue: 2)
+    /// The flow carries TCP, so the TCP idle timeout applies (also in 2-tuple mode, where the key
+    /// has no protocol).
+    public static let tcp = FlowFlags(rawValue: 4)
+}
+
+/// One flow, 52 bytes: the key, its target, its cookie and two timestamps in seconds of the
+/// caller's monotonic clock. Per-flow counters live elsewhere (telemetry), keeping the table
+/// within 64 bytes per flow with its index.
+public struct FlowEntry: Hashable, Sendable {
+    public var key: FlowKey
+    public var flags: FlowFlags
+    public var target: TargetSlot
+    public var cookie: UInt32
+    public var created: UInt32
+    /// Last packet in either direction. For a free entry: the next free entry's index.
+    public var lastSeen: UInt32
+
+    public var isConfirmed: Bool { flags.contains(.confirmed) }
+    public var isTCP: Bool { flags.contains(.tcp) }
+}
+
+/// Idle timeouts in seconds (SPEC.md §4).
+public struct FlowTimeouts: Hashable, Sendable {
+    /// TCP, listener attribute `tcp.idle_timeout.seconds`: 350 by default, 60–6000.
+    public var tcp: UInt32
+    /// Every other protocol: 120, fixed by AWS.
+    public var other: UInt32
+    /// A flow that got nothing back from its target within this time after it began is dropped.
+    public var unconfirmed: UInt32
+
+    public static let tcpRange: ClosedRange<UInt32> = 60...6000
+
+    public init(tcp: UInt32 = 350, other: UInt32 = 120, unconfirmed: UInt32 = 30) {
+        self.tcp = tcp
+        self.other = other
+        self.unconfirmed = unconfirmed
+    }
+
+    /// True when `entry` has outlived its timeout at `now`. Whole seconds, and strictly longer than
+    /// the timeout, so a flow never expires early.
+    @inline(__always)
+    public func isExpired(_ entry: FlowEntry, now: UInt32) -> Bool {
+        let idle = now > entry.lastSeen ? now - entry.lastSeen : 0
+        if !entry.isConfirmed, now > entry.created, now - entry.created > unconfirmed { return true }
+        return idle > (entry.isTCP ? tcp : other)
+    }
+}

@@ -1,0 +1,275 @@
+/// Refers to one entry of a `FlowTable`; valid until the flow is removed.
+public struct FlowHandle: Hashable, Sendable {
+    public let index: Int
+}
+
+/// Where `insert` puts a new flow: the empty index slot the lookup ended on.
+public struct FlowInsertionPoint: Hashable, Sendable {
+    let slot: Int
+    let tag: UInt32
+}
+
+/// The result of looking a key up.
+public enum FlowLookup: Hashable, Sendable {
+    case found(FlowHandle)
+    /// No live flow; an expired one, if there was one, has been removed (and reported).
+    case absent(FlowInsertionPoint)
+}
+
+/// Totals since the table was made; `FlowTable.count` is the active flow count.
+public struct FlowTableCounters: Hashable, Sendable {
+    public var created: UInt64 = 0
+    public var expired: UInt64 = 0
+    /// New flows refused because the table was full (CloudWatch's RejectedFlowCount).
+    public var rejected: UInt64 = 0
+    /// Flows removed by `remove` (reset, end of drain), not by expiry.
+    public var removed: UInt64 = 0
+}
+
+/// The flows one worker tracks: a fixed number of entries allocated at start, found through an
+/// open-addressing index (linear probing, 1.5 slots per entry, backward-shift deletion, no
+/// tombstones). Nothing is allocated per insert or lookup, and expiry happens in small steps
+/// (`expire(now:budget:)`) or when a lookup meets an expired flow, never in a sweep of the table.
+///
+/// An index slot is a 32-bit word: 0 when empty, else the top 8 bits of the key's hash (so most
+/// mismatches never touch the entry) and the entry index + 1 in the low 24 bits.
+///
+/// Not thread-safe: one worker owns a table.
+public final class FlowTable {
+    /// Entries are addressed with 24 bits in an index slot.
+    public static let maximumCapacity = (1 << 24) - 2
+
+    public let capacity: Int
+    public var timeouts: FlowTimeouts
+    public let hasher: FlowHasher
+    public let cookies: FlowCookieCodec
+    /// This table's worker number, carried in its cookies.
+    public let owner: UInt32
+    /// Active flows.
+    public private(set) var count = 0
+    public private(set) var counters = FlowTableCounters()
+    /// Told of every flow that expires, just before its entry is freed: for TCP resets on idle
+    /// timeout and flow records. Runs on the owning worker's thread.
+    public var onExpire: (FlowEntry) -> Void = { _ in }
+
+    private let entries: UnsafeMutablePointer<FlowEntry>
+    private let slots: UnsafeMutablePointer<UInt32>
+    private let slotCount: Int
+    /// Entries below this index have been used at least once; the rest were never touched.
+    private var highWater = 0
+    /// Head of the list of freed entries, linked through `lastSeen`; `noEntry` when empty.
+    private var freeHead = FlowTable.noEntry
+    /// Next entry the expiry steps look at.
+    private var hand = 0
+
+    private static let noEntry = UInt32.max
+    private static let tagMask: UInt32 = 0xFF00_0000
+    private static let indexMask: UInt32 = 0x00FF_FFFF
+
+    public init(capacity: Int, timeouts: FlowTimeouts = FlowTimeouts(), hasher: FlowHasher = .random(),
+                cookies: FlowCookieCodec? = nil, owner: UInt32 = 0) {
+        precondition((1...Self.maximumCapacity).contains(capacity), "flow table capacity must be 1...\(Self.maximumCapacity)")
+        self.capacity = capacity
+        self.timeouts = timeouts
+        self.hasher = hasher
+        self.cookies = cookies ?? .random(capacity: capacity)
+        precondition(self.cookies.indexBits >= Int.bitWidth - (capacity - 1).leadingZeroBitCount,
+                     "cookie codec too small for the table")
+        self.owner = owner
+        slotCount = capacity + capacity / 2 + 1
+        entries = .allocate(capacity: capacity)
+        slots = .allocate(capacity: slotCount)
+        slots.initialize(repeating: 0, count: slotCount)
+    }
+
+    deinit {
+        entries.deallocate()
+        slots.deallocate()
+    }
+
+    /// Bytes this table allocated: entries and index.
+    public var allocatedBytes: Int {
+        capacity * MemoryLayout<FlowEntry>.stride + slotCount * MemoryLayout<UInt32>.stride
+    }
+
+    public subscript(handle: FlowHandle) -> FlowEntry {
+        // Safe: handles come from this table and index live entries below highWater.
+        entries[handle.index]
+    }
+
+    // MARK: Lookup and insert
+
+    /// Finds the live flow with `key` (`hash` = `hasher.hash(key)`). An expired flow met on the way
+    /// is removed, reported through `onExpire`, and the key is then absent.
+    @inline(__always)
+    public func lookup(_ key: FlowKey, hash: UInt64, now: UInt32) -> FlowLookup {
+        let tag = UInt32(truncatingIfNeeded: hash >> 56) << 24
+        var slot = homeSlot(hash)
+        while true {
+            // Safe: slot < slotCount throughout; slotCount > capacity >= count, so an empty slot ends the probe.
+            let value = slots[slot]
+            if value == 0 { return .absent(FlowInsertionPoint(slot: slot, tag: tag)) }
+            if value & Self.tagMask == tag {
+                let index = Int(value & Self.indexMask) - 1
+                if entries[index].key == key {
+                    guard timeouts.isExpired(entries[index], now: now) else { return .found(FlowHandle(index: index)) }
+                    expireEntry(index, slot: slot)
+                    return .absent(insertionPoint(hash))
+                }
+            }
+            slot = slot + 1 == slotCount ? 0 : slot + 1
+        }
+    }
+
+    /// Adds a flow at the point an `.absent` lookup returned (nothing may change the table in
+    /// between). Returns nil, and counts a rejected flow, when all entries are in use.
+    @inline(__always)
+    public func insert(_ key: FlowKey, at point: FlowInsertionPoint, target: TargetSlot, isTCP: Bool,
+                       now: UInt32) -> FlowHandle? {
+        let index: Int
+        let generation: UInt32
+        if freeHead != Self.noEntry {
+            index = Int(freeHead)
+            freeHead = entries[index].lastSeen
+            generation = cookies.decode(entries[index].cookie).generation &+ 1
+        } else if highWater < capacity {
+            index = highWater
+            highWater += 1
+            generation = 0
+        } else {
+            counters.rejected += 1
+            return nil
+        }
+        let cookie = cookies.encode(index: index, owner: owner, generation: generation)
+        (entries + index).initialize(to: FlowEntry(key: key, flags: isTCP ? [.live, .tcp] : .live,
+                                                   target: target, cookie: cookie, created: now, lastSeen: now))
+        slots[point.slot] = point.tag | UInt32(index + 1)
+        count += 1
+        counters.created += 1
+        return FlowHandle(index: index)
+    }
+
+    /// The live flow whose cookie is `cookie`, as the return path needs it: from the cookie alone,
+    /// whatever the appliance did to the inner packet. An expired flow is removed and not returned.
+    @inline(__always)
+    public func flow(forCookie cookie: UInt32, now: UInt32) -> FlowHandle? {
+        let fields = cookies.decode(cookie)
+        guard fields.owner == owner, fields.index < highWater else { return nil }
+        let entry = entries[fields.index]
+        guard entry.flags.contains(.live), entry.cookie == cookie else { return nil }
+        guard !timeouts.isExpired(entry, now: now) else {
+            expireEntry(fields.index, slot: slot(of: fields.index))
+            return nil
+        }
+        return FlowHandle(index: fields.index)
+    }
+
+    // MARK: Updates
+
+    /// A packet of the flow went out: refresh its idle timer.
+    @inline(__always)
+    public func touch(_ handle: FlowHandle, now: UInt32, isTCP: Bool) {
+        entries[handle.index].lastSeen = now
+        if isTCP { entries[handle.index].flags.insert(.tcp) }
+    }
+
+    /// A packet of the flow came back from its target: established, and its idle timer refreshed.
+    @inline(__always)
+    public func confirm(_ handle: FlowHandle, now: UInt32) {
+        entries[handle.index].lastSeen = now
+        entries[handle.index].flags.insert(.confirmed)
+    }
+
+    /// Pins the flow to another target (a rebalance decision).
+    public func retarget(_ handle: FlowHandle, to target: TargetSlot) {
+        entries[handle.index].target = target
+    }
+
+    /// Removes a live flow (reset, end of drain). Not reported through `onExpire`.
+    public func remove(_ handle: FlowHandle) {
+        precondition(entries[handle.index].flags.contains(.live), "removing a free flow entry")
+        freeEntry(handle.index, slot: slot(of: handle.index))
+        counters.removed += 1
+    }
+
+    /// Looks at the next `budget` entries and expires those past their timeout. Call it often with a
+    /// small budget (each batch, each idle tick): the hand cycles through all used entries.
+    /// Returns how many flows expired.
+    @discardableResult
+    public func expire(now: UInt32, budget: Int) -> Int {
+        var expired = 0
+        for _ in 0..<min(budget, highWater) {
+            let index = hand
+            hand = hand + 1 >= highWater ? 0 : hand + 1
+            if entries[index].flags.contains(.live), timeouts.isExpired(entries[index], now: now) {
+                expireEntry(index, slot: slot(of: index))
+                expired += 1
+            }
+        }
+        return expired
+    }
+
+    /// Every live flow, in entry order (for flow listings; not for the per-packet path).
+    public func forEachFlow(_ body: (FlowHandle, FlowEntry) -> Void) {
+        for index in 0..<highWater where entries[index].flags.contains(.live) {
+            body(FlowHandle(index: index), entries[index])
+        }
+    }
+
+    // MARK: Index internals
+
+    @inline(__always)
+    private func homeSlot(_ hash: UInt64) -> Int {
+        // Lemire's multiply-shift range reduction: no division, any slot count.
+        Int((hash & 0xFFFF_FFFF) &* UInt64(slotCount) >> 32)
+    }
+
+    private func insertionPoint(_ hash: UInt64) -> FlowInsertionPoint {
+        var slot = homeSlot(hash)
+        while slots[slot] != 0 { slot = slot + 1 == slotCount ? 0 : slot + 1 }
+        return FlowInsertionPoint(slot: slot, tag: UInt32(truncatingIfNeeded: hash >> 56) << 24)
+    }
+
+    /// The index slot that points at live entry `index`.
+    private func slot(of index: Int) -> Int {
+        let target = UInt32(index + 1)
+        var slot = homeSlot(hasher.hash(entries[index].key))
+        while slots[slot] & Self.indexMask != target { slot = slot + 1 == slotCount ? 0 : slot + 1 }
+        return slot
+    }
+
+    private func expireEntry(_ index: Int, slot: Int) {
+        let entry = entries[index]
+        freeEntry(index, slot: slot)
+        counters.expired += 1
+        onExpire(entry)
+    }
+
+    private func freeEntry(_ index: Int, slot: Int) {
+        deleteSlot(slot)
+        entries[index].flags = []
+        entries[index].lastSeen = freeHead
+        freeHead = UInt32(index)
+        count -= 1
+    }
+
+    /// Backward-shift deletion (Knuth 6.4 algorithm R): later members of the probe run move back
+    /// into the hole unless that would put them before their home slot.
+    private func deleteSlot(_ start: Int) {
+        var hole = start
+        var probe = start
+        while true {
+            probe = probe + 1 == slotCount ? 0 : probe + 1
+            let value = slots[probe]
+            if value == 0 { break }
+            let home = homeSlot(hasher.hash(entries[Int(value & Self.indexMask) - 1].key))
+            // Move when home is not in the cyclic range (hole, probe].
+            let stays = hole <= probe ? (hole < home && home <= probe) : (hole < home || home <= probe)
+            if !stays {
+                slots[hole] = value
+                hole = probe
+            }
+        }
+        slots[hole] = 0
+    }
+}

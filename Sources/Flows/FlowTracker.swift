@@ -1,0 +1,88 @@
+import Wire
+
+/// Why the flow engine refused a packet.
+public enum FlowDrop: Hashable, Sendable, CaseIterable {
+    /// A TCP packet other than a SYN, with no flow: never seen, or expired (SPEC.md §4).
+    case tcpWithoutFlow
+    /// A new flow, and every entry of the table in use (RejectedFlowCount).
+    case flowTableFull
+    /// A new flow, and no registered target to send it to.
+    case noTarget
+}
+
+/// The flow engine's answer for one packet from an endpoint.
+public enum FlowVerdict: Hashable, Sendable {
+    /// Send to `target` with `cookie`. `isNew` for the packet that created the flow.
+    case forward(FlowHandle, target: TargetSlot, cookie: UInt32, isNew: Bool)
+    case drop(FlowDrop)
+    /// Failover policy says reset: the flow was removed; the caller sends a TCP RST and drops the packet.
+    case reset(FlowEntry)
+}
+
+/// The per-packet flow rules for one worker, over its `FlowTable`: find or create the flow, apply
+/// the TCP rule, place new flows through the snapshot's `TargetSelection`, and apply failover to
+/// established ones.
+public final class FlowTracker {
+    public let table: FlowTable
+    private var random: SplitMix64
+
+    public init(table: FlowTable, seed: UInt64 = UInt64.random(in: .min ... .max)) {
+        self.table = table
+        random = SplitMix64(state: seed)
+    }
+
+    /// A packet read from an endpoint.
+    @inline(__always)
+    public func track(_ packet: PacketSummary, mode: FlowKeyMode, selection: TargetSelection, now: UInt32) -> FlowVerdict {
+        let key = FlowKey(packet, mode: mode)
+        let hash = table.hasher.hash(key)
+        let isTCP = packet.protocol == .tcp
+        switch table.lookup(key, hash: hash, now: now) {
+        case .found(let handle):
+            let entry = table[handle]
+            switch selection.decide(established: entry.target, key: key, isTCP: isTCP || entry.isTCP) {
+            case .keep:
+                table.touch(handle, now: now, isTCP: isTCP)
+                return .forward(handle, target: entry.target, cookie: entry.cookie, isNew: false)
+            case .move(let target):
+                table.retarget(handle, to: target)
+                table.touch(handle, now: now, isTCP: isTCP)
+                return .forward(handle, target: target, cookie: entry.cookie, isNew: false)
+            case .reset:
+                table.remove(handle)
+                return .reset(entry)
+            }
+        case .absent(let point):
+            if isTCP, !packet.isFragment, !Self.opensConnection(packet.tcpFlags) { return .drop(.tcpWithoutFlow) }
+            let target: TargetSlot
+            switch selection.placeNewFlow(placementHash: selection.placementHasher.hash(key), random: random.next()) {
+            case .target(let slot), .failOpen(let slot): target = slot
+            case .none: return .drop(.noTarget)
+            }
+            guard let handle = table.insert(key, at: point, target: target, isTCP: isTCP, now: now) else {
+                return .drop(.flowTableFull)
+            }
+            return .forward(handle, target: target, cookie: table[handle].cookie, isNew: true)
+        }
+    }
+
+    /// Only a SYN (without ACK: a SYN-ACK answers a SYN that created the flow) starts a TCP flow.
+    @inline(__always)
+    static func opensConnection(_ flags: TCPFlags) -> Bool {
+        flags.contains(.syn) && !flags.contains(.ack) && !flags.contains(.rst)
+    }
+}
+
+/// A small fast PRNG for fail-open choices (not for secrets): Vigna's SplitMix64.
+struct SplitMix64 {
+    var state: UInt64
+
+    @inline(__always)
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
