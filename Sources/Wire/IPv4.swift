@@ -19,13 +19,21 @@ public struct IPv4View {
     /// length are cut off (link-layer padding), never read.
     @inline(__always)
     public init(validating packet: UnsafeRawBufferPointer) throws(WireError) {
-        guard packet.count >= Self.minimumLength else { throw .truncated }
-        guard packet.u8(0) >> 4 == 4 else { throw .badVersion }
-        let headerLength = Int(packet.u8(0) & 0x0F) * 4
-        guard headerLength >= Self.minimumLength, headerLength <= packet.count else { throw .badIHL }
-        let totalLength = Int(packet.u16(2))
-        guard totalLength >= headerLength, totalLength <= packet.count else { throw .lengthMismatch }
-        bytes = packet.prefix(upTo: totalLength)
+        let header = try IPv4View(validatingHeader: packet)
+        guard header.totalLength <= packet.count else { throw .lengthMismatch }
+        bytes = packet.prefix(upTo: header.totalLength)
+    }
+
+    /// Checks the header alone (version, IHL, a total length that covers the header); the payload
+    /// need not be present. `bytes` is all of `header`.
+    @inline(__always)
+    public init(validatingHeader header: UnsafeRawBufferPointer) throws(WireError) {
+        guard header.count >= Self.minimumLength else { throw .truncated }
+        guard header.u8(0) >> 4 == 4 else { throw .badVersion }
+        let headerLength = Int(header.u8(0) & 0x0F) * 4
+        guard headerLength >= Self.minimumLength, headerLength <= header.count else { throw .badIHL }
+        guard Int(header.u16(2)) >= headerLength else { throw .lengthMismatch }
+        bytes = header
     }
 
     public var headerLength: Int { Int(bytes.u8(0) & 0x0F) * 4 }
@@ -75,7 +83,7 @@ public struct IPv4Header: WireHeader {
     }
 
     public init(parsing bytes: UnsafeRawBufferPointer) throws(WireError) {
-        let view = try IPv4View(validating: bytes)
+        let view = try IPv4View(validatingHeader: bytes)
         typeOfService = view.typeOfService
         totalLength = UInt16(view.totalLength)
         identification = view.identification

@@ -27,11 +27,19 @@ public struct IPv6View {
 
     @inline(__always)
     public init(validating packet: UnsafeRawBufferPointer) throws(WireError) {
-        guard packet.count >= Self.fixedLength else { throw .truncated }
-        guard packet.u8(0) >> 4 == 6 else { throw .badVersion }
-        let total = Self.fixedLength + Int(packet.u16(4))
+        let header = try IPv6View(validatingHeader: packet)
+        let total = Self.fixedLength + header.payloadLength
         guard total <= packet.count else { throw .lengthMismatch }
         bytes = packet.prefix(upTo: total)
+    }
+
+    /// Checks the fixed header alone; the payload need not be present. `bytes` is all of `header`,
+    /// so `upperLayer()` walks the extension headers that are there.
+    @inline(__always)
+    public init(validatingHeader header: UnsafeRawBufferPointer) throws(WireError) {
+        guard header.count >= Self.fixedLength else { throw .truncated }
+        guard header.u8(0) >> 4 == 6 else { throw .badVersion }
+        bytes = header
     }
 
     public var trafficClass: UInt8 { UInt8(truncatingIfNeeded: bytes.u16(0) >> 4) }
@@ -111,7 +119,7 @@ public struct IPv6Header: WireHeader {
     }
 
     public init(parsing bytes: UnsafeRawBufferPointer) throws(WireError) {
-        let view = try IPv6View(validating: bytes)
+        let view = try IPv6View(validatingHeader: bytes)
         let upper = try view.upperLayer()
         trafficClass = view.trafficClass
         flowLabel = view.flowLabel

@@ -8,11 +8,12 @@ public enum TCPReset {
     /// Writes the RST that RFC 9293 §3.10.7.1 prescribes in answer to `packet`: addresses and
     /// ports swapped; sequence number from the segment's ACK if it has one, else 0 with an ACK of
     /// its sequence number plus its length (SYN and FIN count one each). Returns the length
-    /// written, or nil when `packet` is itself a RST (a RST is never answered).
+    /// written, or nil when there is nothing to answer: not TCP, a fragment, or itself a RST (a RST
+    /// is never answered). Throws when `packet` is malformed.
     public static func reply(to packet: UnsafeRawBufferPointer,
                              into buffer: UnsafeMutableRawBufferPointer) throws(WireError) -> Int? {
         let summary = try PacketSummary(parsing: packet)
-        guard summary.protocol == .tcp, !summary.isFragment else { throw .truncated }
+        guard summary.protocol == .tcp, !summary.isFragment else { return nil }
         let tcp = try TCPView(validating: UnsafeRawBufferPointer(rebasing: packet[summary.transportOffset..<summary.length]))
         guard !tcp.flags.contains(.rst) else { return nil }
         let sequence: UInt32, acknowledgment: UInt32?

@@ -10,10 +10,17 @@ public struct UDPView {
     /// `datagram` is the UDP header and payload as the IP layer delivered them.
     @inline(__always)
     public init(validating datagram: UnsafeRawBufferPointer) throws(WireError) {
-        guard datagram.count >= Self.length else { throw .truncated }
-        let length = Int(datagram.u16(4))
-        guard length >= Self.length, length <= datagram.count else { throw .lengthMismatch }
-        bytes = datagram.prefix(upTo: length)
+        let header = try UDPView(validatingHeader: datagram)
+        guard header.length <= datagram.count else { throw .lengthMismatch }
+        bytes = datagram.prefix(upTo: header.length)
+    }
+
+    /// Checks the 8-byte header alone; the payload need not be present.
+    @inline(__always)
+    public init(validatingHeader header: UnsafeRawBufferPointer) throws(WireError) {
+        guard header.count >= Self.length else { throw .truncated }
+        guard Int(header.u16(4)) >= Self.length else { throw .lengthMismatch }
+        bytes = header
     }
 
     public var sourcePort: UInt16 { bytes.u16(0) }
@@ -38,7 +45,7 @@ public struct UDPHeader: WireHeader {
     }
 
     public init(parsing bytes: UnsafeRawBufferPointer) throws(WireError) {
-        let view = try UDPView(validating: bytes)
+        let view = try UDPView(validatingHeader: bytes)
         self.init(sourcePort: view.sourcePort, destinationPort: view.destinationPort,
                   length: UInt16(view.length), checksum: view.checksum)
     }

@@ -3,7 +3,7 @@ import Wire
 /// Builds well-formed IP packets for tests, either family, with correct lengths and checksums.
 ///
 ///     let syn = PacketBuilder("198.18.100.1", "198.18.200.2").tcp(40000, 80, flags: .syn)
-public struct PacketBuilder {
+public struct PacketBuilder: Sendable {
     public var source: IPv6Address
     public var destination: IPv6Address
     public var hopLimit: UInt8 = 64
