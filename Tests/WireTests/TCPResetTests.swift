@@ -56,6 +56,6 @@ import TestSupport
         var fragment = Samples.v4
         fragment.fragment = (0, true)
         #expect(try reply(to: fragment.tcp(1, 2, flags: .syn)) == nil)
-        #expect(throws: WireError.truncated) { try reply(to: Array(Samples.v4.tcp(1, 2, flags: .syn).prefix(30))) }
+        #expect(throws: WireError.lengthMismatch) { try reply(to: Array(Samples.v4.tcp(1, 2, flags: .syn).prefix(30))) }
     }
 }
