@@ -216,12 +216,23 @@ public final class FlowTable {
         }
     }
 
+    /// Mean distance of live flows from their home slot (1 = found at home): a check on the index's
+    /// spread for tests and benchmarks.
+    public var meanProbeLength: Double {
+        var total = 0
+        for slot in 0..<slotCount where slots[slot] != 0 {
+            let home = homeSlot(hasher.hash(entries[Int(slots[slot] & Self.indexMask) - 1].key))
+            total += (slot - home + slotCount) % slotCount + 1
+        }
+        return count == 0 ? 0 : Double(total) / Double(count)
+    }
+
     // MARK: Index internals
 
     @inline(__always)
     private func homeSlot(_ hash: UInt64) -> Int {
         // Lemire's multiply-shift range reduction: no division, any slot count.
-        Int((hash & 0xFFFF_FFFF) &* UInt64(slotCount) >> 32)
+        Int(((hash & 0xFFFF_FFFF) &* UInt64(slotCount)) >> 32)
     }
 
     private func insertionPoint(_ hash: UInt64) -> FlowInsertionPoint {
