@@ -9,13 +9,13 @@ let package = Package(
         .executable(name: "gwlb-bench", targets: ["gwlb-bench"]),
     ],
     targets: [
-        // C shim for Linux networking calls Swift cannot import directly (ioctl request macros,
-        // struct mmsghdr without _GNU_SOURCE).
+        // C shim for what Swift cannot import directly (ioctl request macros, struct mmsghdr
+        // without _GNU_SOURCE, prefetch builtins).
         .target(name: "CGWLBLinux"),
         // Counts heap allocations per thread by defining malloc & co. in the benchmark executable.
         .target(name: "CAllocationCounter"),
         .target(name: "Wire"),
-        .target(name: "Flows", dependencies: ["Wire"]),
+        .target(name: "Flows", dependencies: ["Wire", "CGWLBLinux"]),
         .target(name: "TestSupport", dependencies: ["Wire", "Flows"], path: "Tests/TestSupport"),
         .executableTarget(name: "gwlb-bench", dependencies: ["Wire", "Flows", "CAllocationCounter"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"]),

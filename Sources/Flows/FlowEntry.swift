@@ -37,6 +37,15 @@ public struct FlowEntry: Hashable, Sendable {
     /// Last packet in either direction. For a free entry: the next free entry's index.
     public var lastSeen: UInt32
 
+    public init(key: FlowKey, flags: FlowFlags, target: TargetSlot, cookie: UInt32, created: UInt32, lastSeen: UInt32) {
+        self.key = key
+        self.flags = flags
+        self.target = target
+        self.cookie = cookie
+        self.created = created
+        self.lastSeen = lastSeen
+    }
+
     public var isConfirmed: Bool { flags.contains(.confirmed) }
     public var isTCP: Bool { flags.contains(.tcp) }
 }

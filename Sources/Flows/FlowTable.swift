@@ -1,3 +1,5 @@
+import CGWLBLinux
+
 /// Refers to one entry of a `FlowTable`; valid until the flow is removed.
 public struct FlowHandle: Hashable, Sendable {
     public let index: Int
@@ -77,14 +79,14 @@ public final class FlowTable {
                      "cookie codec too small for the table")
         self.owner = owner
         slotCount = capacity + capacity / 2 + 1
-        entries = .allocate(capacity: capacity)
-        slots = .allocate(capacity: slotCount)
+        entries = HugePageMemory.allocate(FlowEntry.self, count: capacity)
+        slots = HugePageMemory.allocate(UInt32.self, count: slotCount)
         slots.initialize(repeating: 0, count: slotCount)
     }
 
     deinit {
-        entries.deallocate()
-        slots.deallocate()
+        HugePageMemory.free(entries)
+        HugePageMemory.free(slots)
     }
 
     /// Bytes this table allocated: entries and index.
@@ -98,6 +100,34 @@ public final class FlowTable {
     }
 
     // MARK: Lookup and insert
+
+    /// First stage of a batched lookup: starts loading the key's index slot. Looking up a batch
+    /// as prefetchSlot for all, prefetchEntry for all, then lookup for all overlaps the memory
+    /// latencies of the batch instead of paying them one after another.
+    @inline(__always)
+    public func prefetchSlot(hash: UInt64) {
+        gwlb_prefetch_read(slots + homeSlot(hash))
+    }
+
+    /// Second stage: walks the probe run (loaded by now; runs are short) to the first slot whose
+    /// tag matches and starts loading that entry, for writing (a hit updates `lastSeen`). An entry
+    /// can straddle two cache lines.
+    @inline(__always)
+    public func prefetchEntry(hash: UInt64) {
+        let tag = UInt32(truncatingIfNeeded: hash >> 56) << 24
+        var slot = homeSlot(hash)
+        while true {
+            let value = slots[slot]
+            if value == 0 { return }
+            if value & Self.tagMask == tag {
+                let entry = UnsafeRawPointer(entries + (Int(value & Self.indexMask) - 1))
+                gwlb_prefetch_write(entry)
+                gwlb_prefetch_write(entry + (MemoryLayout<FlowEntry>.size - 1))
+                return
+            }
+            slot = slot + 1 == slotCount ? 0 : slot + 1
+        }
+    }
 
     /// Finds the live flow with `key` (`hash` = `hasher.hash(key)`). An expired flow met on the way
     /// is removed, reported through `onExpire`, and the key is then absent.

@@ -19,6 +19,12 @@ public enum FlowVerdict: Hashable, Sendable {
     case reset(FlowEntry)
 }
 
+/// A packet's flow key and its table hash, computed once per packet.
+public struct FlowProbe: Hashable, Sendable {
+    public let key: FlowKey
+    public let hash: UInt64
+}
+
 /// The per-packet flow rules for one worker, over its `FlowTable`: find or create the flow, apply
 /// the TCP rule, place new flows through the snapshot's `TargetSelection`, and apply failover to
 /// established ones.
@@ -31,11 +37,32 @@ public final class FlowTracker {
         random = SplitMix64(state: seed)
     }
 
-    /// A packet read from an endpoint.
+    /// A packet read from an endpoint, on its own. For a batch, use `probe`, `prefetch` and
+    /// `track(_:probe:…)` in three passes.
     @inline(__always)
     public func track(_ packet: PacketSummary, mode: FlowKeyMode, selection: TargetSelection, now: UInt32) -> FlowVerdict {
+        track(packet, probe: probe(packet, mode: mode), selection: selection, now: now)
+    }
+
+    /// Batch pass 1: the packet's key and hash; starts loading its index slot.
+    @inline(__always)
+    public func probe(_ packet: PacketSummary, mode: FlowKeyMode) -> FlowProbe {
         let key = FlowKey(packet, mode: mode)
         let hash = table.hasher.hash(key)
+        table.prefetchSlot(hash: hash)
+        return FlowProbe(key: key, hash: hash)
+    }
+
+    /// Batch pass 2: starts loading the entry the slot points at.
+    @inline(__always)
+    public func prefetch(_ probe: FlowProbe) {
+        table.prefetchEntry(hash: probe.hash)
+    }
+
+    /// Batch pass 3: the verdict, with the memory already on its way.
+    @inline(__always)
+    public func track(_ packet: PacketSummary, probe: FlowProbe, selection: TargetSelection, now: UInt32) -> FlowVerdict {
+        let key = probe.key, hash = probe.hash
         let isTCP = packet.protocol == .tcp
         switch table.lookup(key, hash: hash, now: now) {
         case .found(let handle):

@@ -1,14 +1,12 @@
-// Linux networking calls and constants that Swift cannot import on its own: the ioctl request
-// numbers are built by _IOW macros, and struct mmsghdr / recvmmsg / sendmmsg are only declared
-// under _GNU_SOURCE. Everything here is a constant or a static inline wrapper, no state.
+// What Swift cannot import on its own: Linux ioctl request numbers (built by _IOW macros),
+// batched socket calls (struct mmsghdr and recvmmsg/sendmmsg are declared only under _GNU_SOURCE,
+// which this header must not define: it would change glibc's types under Swift's Glibc module),
+// and compiler builtins such as cache prefetch. Constants and thin wrappers only, no state.
 #ifndef CGWLBLINUX_H
 #define CGWLBLINUX_H
 
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1
-#endif
-#include <sys/socket.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
 
@@ -20,19 +18,24 @@ static const short gwlb_IFF_NO_PI = IFF_NO_PI;
 static const short gwlb_IFF_MULTI_QUEUE = IFF_MULTI_QUEUE;
 static const short gwlb_IFF_VNET_HDR = IFF_VNET_HDR;
 
+/// Same layout as glibc's struct mmsghdr (checked by a static assertion in shim.c).
+struct gwlb_mmsghdr {
+    struct msghdr msg_hdr;
+    unsigned int msg_len;
+};
+
 /// Batched receive: fills up to `count` messages; returns how many, or -1 with errno.
-static inline int gwlb_recvmmsg(int fd, struct mmsghdr *messages, unsigned int count, int flags) {
-    return recvmmsg(fd, messages, count, flags, 0);
-}
+int gwlb_recvmmsg(int fd, struct gwlb_mmsghdr *messages, unsigned int count, int flags);
 
 /// Batched send: returns how many messages were sent, or -1 with errno.
-static inline int gwlb_sendmmsg(int fd, struct mmsghdr *messages, unsigned int count, int flags) {
-    return sendmmsg(fd, messages, count, flags);
-}
+int gwlb_sendmmsg(int fd, struct gwlb_mmsghdr *messages, unsigned int count, int flags);
 
-/// TUNSETIFF takes a struct ifreq; Swift cannot pass the variadic ioctl argument itself.
-static inline int gwlb_ioctl_ifreq(int fd, unsigned long request, struct ifreq *request_data) {
-    return ioctl(fd, request, request_data);
-}
+/// ioctl with a struct ifreq argument (TUNSETIFF): Swift cannot call the variadic ioctl.
+int gwlb_ioctl_ifreq(int fd, unsigned long request, struct ifreq *request_data);
+
+/// Cache prefetch hints for batched table lookups: start the memory loads of a whole batch
+/// before using any of them, so their latencies overlap. Swift has no prefetch of its own.
+static inline void gwlb_prefetch_read(const void *address) { __builtin_prefetch(address, 0, 3); }
+static inline void gwlb_prefetch_write(const void *address) { __builtin_prefetch(address, 1, 3); }
 
 #endif
