@@ -101,11 +101,13 @@ public final class FlowTracker {
 }
 
 /// A small fast PRNG for fail-open choices (not for secrets): Vigna's SplitMix64.
-struct SplitMix64 {
-    var state: UInt64
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    public var state: UInt64
+
+    public init(state: UInt64) { self.state = state }
 
     @inline(__always)
-    mutating func next() -> UInt64 {
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9

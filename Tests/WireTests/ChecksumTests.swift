@@ -23,7 +23,7 @@ import TestSupport
 
     /// RFC 1624: updating for a changed field equals summing everything again.
     @Test func incrementalUpdateMatchesFullRecompute() {
-        var generator = GarbageInputTests.Generator(state: 1624)
+        var generator = SeededGenerator(state: 1624)
         for _ in 0..<2_000 {
             var header = IPv4Header(totalLength: UInt16.random(in: 20...9000, using: &generator), protocol: .udp,
                                     source: IPv4Address(rawValue: generator.next32()), destination: IPv4Address(rawValue: generator.next32()))
@@ -45,6 +45,6 @@ import TestSupport
     }
 }
 
-extension GarbageInputTests.Generator {
+extension SeededGenerator {
     mutating func next32() -> UInt32 { UInt32(truncatingIfNeeded: next()) }
 }
