@@ -16,6 +16,7 @@ let package = Package(
         .target(name: "CAllocationCounter"),
         .target(name: "Wire"),
         .target(name: "Flows", dependencies: ["Wire", "CGWLBLinux"]),
+        .target(name: "PacketIO", dependencies: ["Wire", "CGWLBLinux"]),
         .target(name: "TestSupport", dependencies: ["Wire", "Flows"], path: "Tests/TestSupport"),
         .executableTarget(name: "gwlb-bench", dependencies: ["Wire", "Flows", "CAllocationCounter"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"]),

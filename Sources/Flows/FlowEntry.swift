@@ -25,23 +25,25 @@ public struct FlowFlags: OptionSet, Hashable, Sendable {
     public static let tcp = FlowFlags(rawValue: 4)
 }
 
-/// One flow, 52 bytes: the key, its target, its cookie and two timestamps in seconds of the
-/// caller's monotonic clock. Per-flow counters live elsewhere (telemetry), keeping the table
+/// One flow, 52 bytes: the key, its target, the generation of its entry (the cookie is computed
+/// from entry index, owner and generation: `FlowTable.cookie(_:)`), and two timestamps in seconds
+/// of the caller's monotonic clock. Per-flow counters live elsewhere (telemetry), keeping the table
 /// within 64 bytes per flow with its index.
 public struct FlowEntry: Hashable, Sendable {
     public var key: FlowKey
     public var flags: FlowFlags
     public var target: TargetSlot
-    public var cookie: UInt32
+    /// Advances each time the entry is reused, so a new flow gets a new cookie.
+    public var generation: UInt16
     public var created: UInt32
     /// Last packet in either direction. For a free entry: the next free entry's index.
     public var lastSeen: UInt32
 
-    public init(key: FlowKey, flags: FlowFlags, target: TargetSlot, cookie: UInt32, created: UInt32, lastSeen: UInt32) {
+    public init(key: FlowKey, flags: FlowFlags, target: TargetSlot, generation: UInt16, created: UInt32, lastSeen: UInt32) {
         self.key = key
         self.flags = flags
         self.target = target
-        self.cookie = cookie
+        self.generation = generation
         self.created = created
         self.lastSeen = lastSeen
     }

@@ -22,7 +22,8 @@ public struct FlowHasher: Sendable, Hashable {
         state.compress(UInt64(key.lowAddress.w2) << 32 | UInt64(key.lowAddress.w3))
         state.compress(UInt64(key.highAddress.w0) << 32 | UInt64(key.highAddress.w1))
         state.compress(UInt64(key.highAddress.w2) << 32 | UInt64(key.highAddress.w3))
-        state.compress(UInt64(key.lowPort) << 48 | UInt64(key.highPort) << 32 | UInt64(key.protocol.rawValue))
+        state.compress(UInt64(key.lowPort) << 48 | UInt64(key.highPort) << 32 | UInt64(key.protocol.rawValue) << 8
+                       | UInt64(key.endpoint))
         return state.finalize(byteCount: 40)
     }
 

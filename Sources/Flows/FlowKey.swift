@@ -11,9 +11,11 @@ public enum FlowKeyMode: Sendable, Hashable, CaseIterable {
     case twoTuple
 }
 
-/// A flow's identity, the same for both directions: the two (address, port) ends are stored in
-/// order, lower first. IPv4 addresses are IPv4-mapped, so one layout holds both families (an IPv6
-/// packet with mapped addresses never gets here; `PacketSummary` rejects it). 37 bytes, align 4.
+/// A flow's identity, the same for both directions: the endpoint it entered by, and the two
+/// (address, port) ends in order, lower first. The endpoint is part of it because two endpoints
+/// may carry the same addresses (overlapping VPCs) and their flows are distinct. IPv4 addresses
+/// are IPv4-mapped, so one layout holds both families (an IPv6 packet with mapped addresses never
+/// gets here; `PacketSummary` rejects it). 38 bytes, align 4.
 public struct FlowKey: Hashable, Sendable {
     public var lowAddress: IPv6Address
     public var highAddress: IPv6Address
@@ -21,30 +23,33 @@ public struct FlowKey: Hashable, Sendable {
     public var highPort: UInt16
     /// 0 in two-tuple mode.
     public var `protocol`: IPProtocol
+    /// The endpoint's slot in the forwarding snapshot.
+    public var endpoint: UInt8
 
     public init(lowAddress: IPv6Address, highAddress: IPv6Address, lowPort: UInt16, highPort: UInt16,
-                protocol proto: IPProtocol) {
+                protocol proto: IPProtocol, endpoint: UInt8 = 0) {
         self.lowAddress = lowAddress
         self.highAddress = highAddress
         self.lowPort = lowPort
         self.highPort = highPort
         self.protocol = proto
+        self.endpoint = endpoint
     }
 
     /// The key of `packet` under `mode`. Fragments are keyed without ports in every mode, so all
     /// fragments of a datagram (later ones carry no ports) reach the same appliance.
     @inline(__always)
-    public init(_ packet: PacketSummary, mode: FlowKeyMode) {
+    public init(_ packet: PacketSummary, mode: FlowKeyMode, endpoint: UInt8 = 0) {
         let usesPorts = mode == .fiveTuple && packet.protocol.hasPorts && !packet.isFragment
         let sourcePort = usesPorts ? packet.sourcePort : 0
         let destinationPort = usesPorts ? packet.destinationPort : 0
         let proto = mode == .twoTuple ? IPProtocol(rawValue: 0) : packet.protocol
         if (packet.source, sourcePort) <= (packet.destination, destinationPort) {
             self.init(lowAddress: packet.source, highAddress: packet.destination, lowPort: sourcePort,
-                      highPort: destinationPort, protocol: proto)
+                      highPort: destinationPort, protocol: proto, endpoint: endpoint)
         } else {
             self.init(lowAddress: packet.destination, highAddress: packet.source, lowPort: destinationPort,
-                      highPort: sourcePort, protocol: proto)
+                      highPort: sourcePort, protocol: proto, endpoint: endpoint)
         }
     }
 

@@ -157,11 +157,11 @@ public final class FlowTable {
     public func insert(_ key: FlowKey, at point: FlowInsertionPoint, target: TargetSlot, isTCP: Bool,
                        now: UInt32) -> FlowHandle? {
         let index: Int
-        let generation: UInt32
+        let generation: UInt16
         if freeHead != Self.noEntry {
             index = Int(freeHead)
             freeHead = entries[index].lastSeen
-            generation = cookies.decode(entries[index].cookie).generation &+ 1
+            generation = entries[index].generation &+ 1
         } else if highWater < capacity {
             index = highWater
             highWater += 1
@@ -170,13 +170,18 @@ public final class FlowTable {
             counters.rejected += 1
             return nil
         }
-        let cookie = cookies.encode(index: index, owner: owner, generation: generation)
         (entries + index).initialize(to: FlowEntry(key: key, flags: isTCP ? [.live, .tcp] : .live,
-                                                   target: target, cookie: cookie, created: now, lastSeen: now))
+                                                   target: target, generation: generation, created: now, lastSeen: now))
         slots[point.slot] = point.tag | UInt32(index + 1)
         count += 1
         counters.created += 1
         return FlowHandle(index: index)
+    }
+
+    /// The GENEVE flow cookie of a live flow.
+    @inline(__always)
+    public func cookie(_ handle: FlowHandle) -> UInt32 {
+        cookies.encode(index: handle.index, owner: owner, generation: UInt32(entries[handle.index].generation))
     }
 
     /// The live flow whose cookie is `cookie`, as the return path needs it: from the cookie alone,
@@ -186,7 +191,7 @@ public final class FlowTable {
         let fields = cookies.decode(cookie)
         guard fields.owner == owner, fields.index < highWater else { return nil }
         let entry = entries[fields.index]
-        guard entry.flags.contains(.live), entry.cookie == cookie else { return nil }
+        guard entry.flags.contains(.live), self.cookie(FlowHandle(index: fields.index)) == cookie else { return nil }
         guard !timeouts.isExpired(entry, now: now) else {
             expireEntry(fields.index, slot: slot(of: fields.index))
             return nil

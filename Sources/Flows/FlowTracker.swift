@@ -46,8 +46,8 @@ public final class FlowTracker {
 
     /// Batch pass 1: the packet's key and hash; starts loading its index slot.
     @inline(__always)
-    public func probe(_ packet: PacketSummary, mode: FlowKeyMode) -> FlowProbe {
-        let key = FlowKey(packet, mode: mode)
+    public func probe(_ packet: PacketSummary, mode: FlowKeyMode, endpoint: UInt8 = 0) -> FlowProbe {
+        let key = FlowKey(packet, mode: mode, endpoint: endpoint)
         let hash = table.hasher.hash(key)
         table.prefetchSlot(hash: hash)
         return FlowProbe(key: key, hash: hash)
@@ -70,11 +70,11 @@ public final class FlowTracker {
             switch selection.decide(established: entry.target, key: key, isTCP: isTCP || entry.isTCP) {
             case .keep:
                 table.touch(handle, now: now, isTCP: isTCP)
-                return .forward(handle, target: entry.target, cookie: entry.cookie, isNew: false)
+                return .forward(handle, target: entry.target, cookie: table.cookie(handle), isNew: false)
             case .move(let target):
                 table.retarget(handle, to: target)
                 table.touch(handle, now: now, isTCP: isTCP)
-                return .forward(handle, target: target, cookie: entry.cookie, isNew: false)
+                return .forward(handle, target: target, cookie: table.cookie(handle), isNew: false)
             case .reset:
                 table.remove(handle)
                 return .reset(entry)
@@ -89,7 +89,7 @@ public final class FlowTracker {
             guard let handle = table.insert(key, at: point, target: target, isTCP: isTCP, now: now) else {
                 return .drop(.flowTableFull)
             }
-            return .forward(handle, target: target, cookie: table[handle].cookie, isNew: true)
+            return .forward(handle, target: target, cookie: table.cookie(handle), isNew: true)
         }
     }
 

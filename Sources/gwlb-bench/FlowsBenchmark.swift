@@ -81,7 +81,7 @@ struct FlowsBenchmark {
             let summary = try! PacketSummary(parsing: UnsafeRawBufferPointer(rebasing: slot(0)[SyntheticTraffic.headroom..<(SyntheticTraffic.headroom + length)]))
             let key = FlowKey(summary, mode: .fiveTuple)
             keys.append(key)
-            dictionary[key] = FlowEntry(key: key, flags: .live, target: TargetSlot(flow % targets), cookie: UInt32(truncatingIfNeeded: flow),
+            dictionary[key] = FlowEntry(key: key, flags: .live, target: TargetSlot(flow % targets), generation: UInt16(truncatingIfNeeded: flow),
                                         created: now, lastSeen: now)
         }
         let dictionaryBytes = Double(allocationsSoFar().bytes - dictionaryBefore.bytes) - Double(flowCount * MemoryLayout<FlowKey>.stride)
@@ -252,7 +252,7 @@ struct FlowsBenchmark {
         let entry = dictionary.values[index]
         AWSGeneveMetadata.write(to: UnsafeMutableRawBufferPointer(rebasing: slot[(headroom - Geneve.awsHeaderLength)..<headroom]),
                                 protocolType: Geneve.protocolTypeIPv4, endpointID: 0x0123_4567_89AB_CDEF,
-                                attachmentID: 0x1122_3344_5566_7788, cookie: entry.cookie)
+                                attachmentID: 0x1122_3344_5566_7788, cookie: UInt32(entry.generation))
         return true
     }
 }

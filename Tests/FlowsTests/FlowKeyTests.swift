@@ -67,6 +67,14 @@ import Wire
         #expect(a == b && a.lowPort == 0 && a.protocol == .udp)
     }
 
+    /// Two endpoints may carry the same addresses (overlapping VPCs): their flows are distinct.
+    @Test func endpointsSeparateFlows() {
+        let packet = summary(PacketBuilder("198.18.0.1", "198.18.0.2").udp(1, 2))
+        #expect(FlowKey(packet, mode: .fiveTuple, endpoint: 0) != FlowKey(packet, mode: .fiveTuple, endpoint: 1))
+        let hasher = FlowHasher.random()
+        #expect(hasher.hash(FlowKey(packet, mode: .fiveTuple, endpoint: 0)) != hasher.hash(FlowKey(packet, mode: .fiveTuple, endpoint: 1)))
+    }
+
     @Test func familiesNeverShareAKey() {
         let v4 = key(PacketBuilder("198.18.0.1", "198.18.0.2").udp(1, 2))
         #expect(v4.isIPv4)
@@ -75,7 +83,7 @@ import Wire
 
     /// The table's entry stays at 52 bytes: the 64-bytes-per-flow budget depends on it.
     @Test func layoutIsCompact() {
-        #expect(MemoryLayout<FlowKey>.size == 37)
+        #expect(MemoryLayout<FlowKey>.size == 38)
         #expect(MemoryLayout<FlowEntry>.stride == 52)
     }
 

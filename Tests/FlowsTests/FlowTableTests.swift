@@ -119,7 +119,7 @@ import Wire
         var cookies = Set<UInt32>()
         for n in 0..<(1 << 16) {
             let handle = try #require(table.findOrInsert(Fixtures.udpKey(n), now: now))
-            let cookie = table[handle].cookie
+            let cookie = table.cookie(handle)
             #expect(table.flow(forCookie: cookie, now: now) == handle)
             cookies.insert(cookie)
         }
@@ -138,7 +138,7 @@ import Wire
         var seen = Set<UInt32>()
         for _ in 0..<50 {
             let handle = try #require(table.findOrInsert(Fixtures.udpKey(7), now: clock.now))
-            let cookie = table[handle].cookie
+            let cookie = table.cookie(handle)
             #expect(seen.insert(cookie).inserted, "cookie \(cookie) came back for a new flow")
             table.remove(handle)
             #expect(table.flow(forCookie: cookie, now: clock.now) == nil, "a removed flow's cookie finds nothing")
@@ -149,7 +149,7 @@ import Wire
     @Test func cookieOfAnExpiredFlowFindsNothing() throws {
         let table = FlowTable(capacity: 4)
         let handle = try #require(table.findOrInsert(Fixtures.udpKey(1), now: 1_000))
-        let cookie = table[handle].cookie
+        let cookie = table.cookie(handle)
         #expect(table.flow(forCookie: cookie, now: 1_031) == nil)
         #expect(table.count == 0)
     }

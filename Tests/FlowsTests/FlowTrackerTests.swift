@@ -130,7 +130,7 @@ import Wire
         #expect(tracker.table[handle].target == TargetSlot(0))
         let policy = FailoverPolicy(onDeregistration: .rebalance, onUnhealthy: .rebalance)
         let flipped = Fixtures.selection(2, policy: policy, overrides: [0: .unhealthy])
-        #expect(track(tracker, client.udp(1, 2), flipped, now: now) == .forward(handle, target: TargetSlot(1), cookie: tracker.table[handle].cookie, isNew: false))
+        #expect(track(tracker, client.udp(1, 2), flipped, now: now) == .forward(handle, target: TargetSlot(1), cookie: tracker.table.cookie(handle), isNew: false))
         #expect(tracker.table[handle].target == TargetSlot(1))
     }
 

@@ -7,7 +7,7 @@
 
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <linux/if.h>
+#include <net/if.h>
 #include <linux/if_tun.h>
 
 static const unsigned long gwlb_TUNSETIFF = TUNSETIFF;

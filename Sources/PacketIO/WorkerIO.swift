@@ -1,0 +1,27 @@
+/// Where a data-plane worker's packets come from and go: its queues of the endpoint TUN devices
+/// and its GENEVE socket (`SystemIO`), or memory for tests (`MemoryIO`).
+public protocol WorkerIO: AnyObject {
+    /// Number of endpoints, numbered 0..<endpointCount.
+    var endpointCount: Int { get }
+
+    /// Reads waiting packets of endpoint `endpoint` into `batch` (data after the headroom) until it
+    /// is full or nothing waits; sets `batch.count`.
+    func readEndpoint(_ endpoint: Int, into batch: PacketBatch)
+
+    /// Writes one IP packet into endpoint `endpoint`, for the kernel to route on.
+    /// False if the device refused it.
+    func writeEndpoint(_ endpoint: Int, packet: UnsafeRawBufferPointer) -> Bool
+
+    /// Receives waiting datagrams into `batch` (data at `offsets`, sender in `peers`) until full or
+    /// nothing waits; sets `batch.count`.
+    func receiveDatagrams(into batch: PacketBatch)
+
+    /// Sends the first `batch.count` slots' data to their `peers`. Returns how many went out.
+    func sendDatagrams(_ batch: PacketBatch) -> Int
+
+    /// Blocks until something may be readable, `wakeup` fires, or `timeoutMilliseconds` passes.
+    func waitForInput(timeoutMilliseconds: Int32)
+
+    /// Makes a `waitForInput` in progress (or the next one) return at once; any thread may call it.
+    func wakeUp()
+}
