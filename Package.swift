@@ -17,9 +17,11 @@ let package = Package(
         .target(name: "Wire"),
         .target(name: "Flows", dependencies: ["Wire", "CGWLBLinux"]),
         .target(name: "PacketIO", dependencies: ["Wire", "CGWLBLinux"]),
+        .target(name: "DataPlane", dependencies: ["Wire", "Flows", "PacketIO"]),
         .target(name: "TestSupport", dependencies: ["Wire", "Flows"], path: "Tests/TestSupport"),
         .executableTarget(name: "gwlb-bench", dependencies: ["Wire", "Flows", "CAllocationCounter"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"]),
         .testTarget(name: "FlowsTests", dependencies: ["Flows", "Wire", "TestSupport"]),
+        .testTarget(name: "DataPlaneTests", dependencies: ["DataPlane", "Flows", "PacketIO", "Wire", "TestSupport"]),
     ]
 )

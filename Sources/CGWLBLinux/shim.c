@@ -1,6 +1,7 @@
 #define _GNU_SOURCE 1
 #include <stddef.h>
 #include <sys/ioctl.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include "CGWLBLinux.h"
 
@@ -17,4 +18,8 @@ int gwlb_sendmmsg(int fd, struct gwlb_mmsghdr *messages, unsigned int count, int
 
 int gwlb_ioctl_ifreq(int fd, unsigned long request, struct ifreq *request_data) {
     return ioctl(fd, request, request_data);
+}
+
+int gwlb_eventfd(void) {
+    return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 }

@@ -10,10 +10,20 @@ public enum FlowDrop: Hashable, Sendable, CaseIterable {
     case noTarget
 }
 
+/// What happened to the flow of a forwarded packet.
+public enum FlowEvent: Hashable, Sendable {
+    /// An established flow, on its target.
+    case established
+    /// This packet created the flow.
+    case created
+    /// A rebalance moved the flow here from another target.
+    case moved(from: TargetSlot)
+}
+
 /// The flow engine's answer for one packet from an endpoint.
 public enum FlowVerdict: Hashable, Sendable {
-    /// Send to `target` with `cookie`. `isNew` for the packet that created the flow.
-    case forward(FlowHandle, target: TargetSlot, cookie: UInt32, isNew: Bool)
+    /// Send to `target` with `cookie`.
+    case forward(FlowHandle, target: TargetSlot, cookie: UInt32, event: FlowEvent)
     case drop(FlowDrop)
     /// Failover policy says reset: the flow was removed; the caller sends a TCP RST and drops the packet.
     case reset(FlowEntry)
@@ -70,11 +80,11 @@ public final class FlowTracker {
             switch selection.decide(established: entry.target, key: key, isTCP: isTCP || entry.isTCP) {
             case .keep:
                 table.touch(handle, now: now, isTCP: isTCP)
-                return .forward(handle, target: entry.target, cookie: table.cookie(handle), isNew: false)
+                return .forward(handle, target: entry.target, cookie: table.cookie(handle), event: .established)
             case .move(let target):
                 table.retarget(handle, to: target)
                 table.touch(handle, now: now, isTCP: isTCP)
-                return .forward(handle, target: target, cookie: table.cookie(handle), isNew: false)
+                return .forward(handle, target: target, cookie: table.cookie(handle), event: .moved(from: entry.target))
             case .reset:
                 table.remove(handle)
                 return .reset(entry)
@@ -89,7 +99,7 @@ public final class FlowTracker {
             guard let handle = table.insert(key, at: point, target: target, isTCP: isTCP, now: now) else {
                 return .drop(.flowTableFull)
             }
-            return .forward(handle, target: target, cookie: table.cookie(handle), isNew: true)
+            return .forward(handle, target: target, cookie: table.cookie(handle), event: .created)
         }
     }
 

@@ -86,29 +86,31 @@ public final class GeneveSocket {
         batch.count = Int(received)
     }
 
-    /// Sends each slot's data to its peer, in one system call where the kernel takes them all.
-    /// Returns how many were sent.
+    /// Sends the data of each slot with a nonzero length to its peer, as few system calls as the
+    /// kernel allows. Returns how many were sent; a message the kernel refuses (unreachable target,
+    /// full buffer) is skipped and the rest still go.
     public func send(_ batch: PacketBatch) -> Int {
-        var sent = 0
-        while sent < batch.count {
-            let count = min(capacity, batch.count - sent)
-            for index in 0..<count {
-                let data = batch.data(sent + index)
-                vectors[index] = iovec(iov_base: data.baseAddress, iov_len: data.count)
-                addresses[index] = Self.socketAddress(batch.peers[sent + index])
-                messages[index].msg_hdr = msghdr()
-                messages[index].msg_hdr.msg_iov = vectors + index
-                messages[index].msg_hdr.msg_iovlen = 1
-                messages[index].msg_hdr.msg_name = UnsafeMutableRawPointer(addresses + index)
-                messages[index].msg_hdr.msg_namelen = socklen_t(MemoryLayout<sockaddr_in>.size)
+        var count = 0
+        for slot in 0..<batch.count where batch.lengths[slot] > 0 && count < capacity {
+            let data = batch.data(slot)
+            vectors[count] = iovec(iov_base: data.baseAddress, iov_len: data.count)
+            addresses[count] = Self.socketAddress(batch.peers[slot])
+            messages[count].msg_hdr = msghdr()
+            messages[count].msg_hdr.msg_iov = vectors + count
+            messages[count].msg_hdr.msg_iovlen = 1
+            messages[count].msg_hdr.msg_name = UnsafeMutableRawPointer(addresses + count)
+            messages[count].msg_hdr.msg_namelen = socklen_t(MemoryLayout<sockaddr_in>.size)
+            count += 1
+        }
+        var sent = 0, next = 0
+        while next < count {
+            let result = gwlb_sendmmsg(descriptor, messages + next, UInt32(count - next), Int32(MSG_DONTWAIT))
+            if result > 0 {
+                sent += Int(result)
+                next += Int(result)
+            } else {
+                next += 1
             }
-            let result = gwlb_sendmmsg(descriptor, messages, UInt32(count), Int32(MSG_DONTWAIT))
-            guard result > 0 else {
-                // A message the kernel refused (unreachable target, full buffer): skip it, keep the rest.
-                sent += 1
-                continue
-            }
-            sent += Int(result)
         }
         return sent
     }

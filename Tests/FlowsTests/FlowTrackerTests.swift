@@ -19,13 +19,13 @@ import Wire
         for flags: TCPFlags in [.ack, [.syn, .ack], .rst, .fin, [.ack, .psh]] {
             #expect(track(tracker, client.tcp(40000, 80, flags: flags), selection, now: clock.now) == .drop(.tcpWithoutFlow), "\(flags)")
         }
-        guard case .forward(let handle, let target, let cookie, true) = track(tracker, client.tcp(40000, 80, flags: .syn), selection, now: clock.now) else {
+        guard case .forward(let handle, let target, let cookie, .created) = track(tracker, client.tcp(40000, 80, flags: .syn), selection, now: clock.now) else {
             Issue.record("SYN did not create a flow")
             return
         }
         // The reply and the rest of the connection follow the flow, in both directions.
-        #expect(track(tracker, server.tcp(80, 40000, flags: [.syn, .ack]), selection, now: clock.now) == .forward(handle, target: target, cookie: cookie, isNew: false))
-        #expect(track(tracker, client.tcp(40000, 80, flags: .ack), selection, now: clock.now) == .forward(handle, target: target, cookie: cookie, isNew: false))
+        #expect(track(tracker, server.tcp(80, 40000, flags: [.syn, .ack]), selection, now: clock.now) == .forward(handle, target: target, cookie: cookie, event: .established))
+        #expect(track(tracker, client.tcp(40000, 80, flags: .ack), selection, now: clock.now) == .forward(handle, target: target, cookie: cookie, event: .established))
         tracker.table.confirm(handle, now: clock.now)
         // After the idle timeout, a non-SYN finds no flow again.
         clock.advance(by: 351)
@@ -36,12 +36,12 @@ import Wire
         let tracker = FlowTracker(table: FlowTable(capacity: 16))
         let selection = Fixtures.selection(3)
         var clock = ManualClock()
-        guard case .forward(_, _, let first, true) = track(tracker, client.udp(5000, 53), selection, now: clock.now) else {
+        guard case .forward(_, _, let first, .created) = track(tracker, client.udp(5000, 53), selection, now: clock.now) else {
             Issue.record("no flow")
             return
         }
         clock.advance(by: 31)  // never confirmed
-        guard case .forward(_, _, let second, true) = track(tracker, client.udp(5000, 53), selection, now: clock.now) else {
+        guard case .forward(_, _, let second, .created) = track(tracker, client.udp(5000, 53), selection, now: clock.now) else {
             Issue.record("no new flow after expiry")
             return
         }
@@ -64,7 +64,7 @@ import Wire
         #expect(track(tracker, client.tcp(9, 80, flags: .syn), selection, now: now) == .drop(.flowTableFull))
         #expect(tracker.table.counters.rejected == 2)
         for port in 1...4 {
-            guard case .forward(_, _, _, false) = track(tracker, server.udp(53, UInt16(port)), selection, now: now) else {
+            guard case .forward(_, _, _, .established) = track(tracker, server.udp(53, UInt16(port)), selection, now: now) else {
                 Issue.record("established flow \(port) lost")
                 return
             }
@@ -84,7 +84,7 @@ import Wire
         let now: UInt32 = 1_000
         var pinned: [UInt16: TargetSlot] = [:]
         for port in 1...10_000 {
-            if case .forward(_, let target, _, true) = track(tracker, client.udp(UInt16(port), 53), before, now: now) {
+            if case .forward(_, let target, _, .created) = track(tracker, client.udp(UInt16(port), 53), before, now: now) {
                 pinned[UInt16(port)] = target
             }
         }
@@ -92,14 +92,14 @@ import Wire
         let after = Fixtures.selection(10, overrides: [4: .unused])
         var moved = 0
         for port in 1...10_000 {
-            if case .forward(_, let target, _, false) = track(tracker, server.udp(53, UInt16(port)), after, now: now),
+            if case .forward(_, let target, _, .established) = track(tracker, server.udp(53, UInt16(port)), after, now: now),
                target != pinned[UInt16(port)] {
                 moved += 1
             }
         }
         #expect(moved == 0)
         for port in 10_001...13_000 {
-            if case .forward(_, let target, _, true) = track(tracker, client.udp(UInt16(port), 53), after, now: now) {
+            if case .forward(_, let target, _, .created) = track(tracker, client.udp(UInt16(port), 53), after, now: now) {
                 #expect(target != TargetSlot(4))
             }
         }
@@ -108,7 +108,7 @@ import Wire
     @Test func resetVerdictRemovesTheFlow() {
         let tracker = FlowTracker(table: FlowTable(capacity: 4))
         let now: UInt32 = 1_000
-        guard case .forward(_, let target, _, true) = track(tracker, client.tcp(1, 80, flags: .syn), Fixtures.selection(1), now: now) else {
+        guard case .forward(_, let target, _, .created) = track(tracker, client.tcp(1, 80, flags: .syn), Fixtures.selection(1), now: now) else {
             Issue.record("no flow")
             return
         }
@@ -123,26 +123,26 @@ import Wire
     @Test func rebalanceRepinsTheFlow() {
         let tracker = FlowTracker(table: FlowTable(capacity: 4))
         let now: UInt32 = 1_000
-        guard case .forward(let handle, _, _, true) = track(tracker, client.udp(1, 2), Fixtures.selection(2, overrides: [1: .unhealthy]), now: now) else {
+        guard case .forward(let handle, _, _, .created) = track(tracker, client.udp(1, 2), Fixtures.selection(2, overrides: [1: .unhealthy]), now: now) else {
             Issue.record("no flow")
             return
         }
         #expect(tracker.table[handle].target == TargetSlot(0))
         let policy = FailoverPolicy(onDeregistration: .rebalance, onUnhealthy: .rebalance)
         let flipped = Fixtures.selection(2, policy: policy, overrides: [0: .unhealthy])
-        #expect(track(tracker, client.udp(1, 2), flipped, now: now) == .forward(handle, target: TargetSlot(1), cookie: tracker.table.cookie(handle), isNew: false))
+        #expect(track(tracker, client.udp(1, 2), flipped, now: now) == .forward(handle, target: TargetSlot(1), cookie: tracker.table.cookie(handle), event: .moved(from: TargetSlot(0))))
         #expect(tracker.table[handle].target == TargetSlot(1))
     }
 
     @Test func stickinessModesShareFlows() {
         let tracker = FlowTracker(table: FlowTable(capacity: 16))
         let selection = Fixtures.selection(3)
-        guard case .forward(let handle, _, _, true) = track(tracker, client.udp(1, 2), selection, now: 1, mode: .twoTuple) else {
+        guard case .forward(let handle, _, _, .created) = track(tracker, client.udp(1, 2), selection, now: 1, mode: .twoTuple) else {
             Issue.record("no flow")
             return
         }
         // Same two addresses, other protocol and ports, even TCP without SYN: the same flow.
-        guard case .forward(handle, _, _, false) = track(tracker, server.tcp(80, 3, flags: .ack), selection, now: 1, mode: .twoTuple) else {
+        guard case .forward(handle, _, _, .established) = track(tracker, server.tcp(80, 3, flags: .ack), selection, now: 1, mode: .twoTuple) else {
             Issue.record("two-tuple flow not shared")
             return
         }

@@ -125,3 +125,13 @@ public enum GeneveFrameBuilder {
         return frame
     }
 }
+
+extension PacketSummary {
+    /// Reads a packet held in an array (tests).
+    public init(parsing bytes: [UInt8]) throws(WireError) {
+        let result: Result<PacketSummary, WireError> = bytes.withUnsafeBytes { raw in
+            do throws(WireError) { return .success(try PacketSummary(parsing: raw)) } catch { return .failure(error) }
+        }
+        self = try result.get()
+    }
+}

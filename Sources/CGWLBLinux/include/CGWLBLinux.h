@@ -33,6 +33,9 @@ int gwlb_sendmmsg(int fd, struct gwlb_mmsghdr *messages, unsigned int count, int
 /// ioctl with a struct ifreq argument (TUNSETIFF): Swift cannot call the variadic ioctl.
 int gwlb_ioctl_ifreq(int fd, unsigned long request, struct ifreq *request_data);
 
+/// A non-blocking, close-on-exec eventfd (for waking a worker blocked in poll); -1 with errno.
+int gwlb_eventfd(void);
+
 /// Cache prefetch hints for batched table lookups: start the memory loads of a whole batch
 /// before using any of them, so their latencies overlap. Swift has no prefetch of its own.
 static inline void gwlb_prefetch_read(const void *address) { __builtin_prefetch(address, 0, 3); }

@@ -1,0 +1,118 @@
+import Flows
+import PacketIO
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How the data plane is sized; fixed at start.
+public struct DataPlaneConfiguration: Sendable {
+    /// Flow-table entries per worker.
+    public var flowsPerWorker: Int
+    /// Target slots the counters have room for.
+    public var targetSlots: Int = 1024
+    /// Recent drops kept per worker.
+    public var dropCapacity: Int = 256
+    /// Packets that fit in each hand-off ring between two workers.
+    public var handoffCapacity: Int = 256
+
+    public init(flowsPerWorker: Int = 1 << 20) {
+        self.flowsPerWorker = flowsPerWorker
+    }
+}
+
+/// The workers, their threads, and what the control side sees of them: `publish` a snapshot,
+/// read `statistics()` and `recentDrops()`.
+public final class DataPlane: @unchecked Sendable {
+    // @unchecked: `workers` are touched only by their own threads once `start()` ran (before it, or
+    // after `stop()`, by the caller's); everything else is immutable or behind the mailboxes' locks.
+
+    public let workers: [Worker]
+    private let mailboxes: [WorkerMailbox]
+    private let stopFlag = Atomic<Bool>(false)
+    private var threads: [pthread_t] = []
+
+    /// One worker per I/O (per core, normally); the first snapshot to run with.
+    public init(configuration: DataPlaneConfiguration, ios: [any WorkerIO], snapshot: ForwardingSnapshot) {
+        precondition(!ios.isEmpty && ios.count <= 64, "1-64 workers")
+        let count = ios.count
+        let ownerBits = count == 1 ? 0 : Int.bitWidth - (count - 1).leadingZeroBitCount
+        // Shared by all tables: any worker can tell a flow's owner from its hash or its cookie.
+        let hasher = FlowHasher.random()
+        let cookies = FlowCookieCodec.random(capacity: configuration.flowsPerWorker, ownerBits: ownerBits)
+        let mailboxes = (0..<count).map { _ in
+            WorkerMailbox(snapshot: snapshot, targetSlots: configuration.targetSlots, dropCapacity: configuration.dropCapacity)
+        }
+        self.mailboxes = mailboxes
+        let workers = (0..<count).map { index in
+            Worker(index: index, workerCount: count, io: ios[index],
+                   table: FlowTable(capacity: configuration.flowsPerWorker, timeouts: snapshot.timeouts, hasher: hasher,
+                                    cookies: cookies, owner: UInt32(index)),
+                   mailbox: mailboxes[index], targetSlots: configuration.targetSlots, dropCapacity: configuration.dropCapacity)
+        }
+        self.workers = workers
+        // ring[from][to]: the producer is `from`, the consumer `to`.
+        let rings = (0..<count).map { from in
+            (0..<count).map { to in from == to ? nil : HandoffRing(capacity: configuration.handoffCapacity) }
+        }
+        for worker in workers {
+            worker.outboxes = rings[worker.index]
+            worker.inboxes = (0..<count).compactMap { rings[$0][worker.index] }
+            worker.peerIO = ios.enumerated().map { $0.offset == worker.index ? nil : $0.element }
+        }
+    }
+
+    /// Gives every worker a new snapshot; each picks it up before its next batch.
+    public func publish(_ snapshot: ForwardingSnapshot) {
+        for mailbox in mailboxes { mailbox.publish(snapshot) }
+        for worker in workers { worker.io.wakeUp() }
+    }
+
+    /// The sum of what the workers last published (at least once a second while they run).
+    public func statistics() -> DataPlaneStatistics {
+        var total = mailboxes[0].statistics.withLock { $0 }
+        for mailbox in mailboxes.dropFirst() { total.add(mailbox.statistics.withLock { $0 }) }
+        return total
+    }
+
+    /// The most recent drops of all workers, oldest first.
+    public func recentDrops() -> [DropRecord] {
+        mailboxes.flatMap { mailbox in mailbox.drops.withLock { $0.recent } }.sorted { $0.time < $1.time }
+    }
+
+    // MARK: Threads
+
+    /// Starts one thread per worker.
+    public func start() {
+        precondition(threads.isEmpty, "data plane already started")
+        stopFlag.store(false, ordering: .relaxed)
+        for worker in workers {
+            let context = Unmanaged.passRetained(ThreadContext(worker: worker, plane: self))
+            var thread = pthread_t()
+            let result = pthread_create(&thread, nil, { raw in
+                let context = Unmanaged<ThreadContext>.fromOpaque(raw!).takeRetainedValue()
+                context.worker.run(until: context.plane.stopFlag)
+                return nil
+            }, context.toOpaque())
+            precondition(result == 0, "cannot start a data-plane thread: \(result)")
+            threads.append(thread)
+        }
+    }
+
+    /// Stops the threads and waits for them; counters are published one last time.
+    public func stop() {
+        stopFlag.store(true, ordering: .relaxed)
+        for worker in workers { worker.io.wakeUp() }
+        for thread in threads { pthread_join(thread, nil) }
+        threads = []
+    }
+
+    private final class ThreadContext {
+        let worker: Worker
+        let plane: DataPlane
+        init(worker: Worker, plane: DataPlane) {
+            self.worker = worker
+            self.plane = plane
+        }
+    }
+}

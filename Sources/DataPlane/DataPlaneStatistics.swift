@@ -1,0 +1,89 @@
+/// Packets and bytes through one target, each way, and the flows pinned to it.
+public struct TargetCounters: Sendable, Hashable {
+    /// Sent to the appliance.
+    public var packetsToTarget: UInt64 = 0
+    public var bytesToTarget: UInt64 = 0
+    /// Accepted back from the appliance.
+    public var packetsFromTarget: UInt64 = 0
+    public var bytesFromTarget: UInt64 = 0
+    /// Flows pinned to it now.
+    public var activeFlows: Int64 = 0
+    /// Flows pinned to it since start.
+    public var newFlows: UInt64 = 0
+
+    public init() {}
+
+    mutating func add(_ other: TargetCounters) {
+        packetsToTarget += other.packetsToTarget
+        bytesToTarget += other.bytesToTarget
+        packetsFromTarget += other.packetsFromTarget
+        bytesFromTarget += other.bytesFromTarget
+        activeFlows += other.activeFlows
+        newFlows += other.newFlows
+    }
+}
+
+/// Counters of the data plane: each worker keeps its own plain integers and publishes a copy now
+/// and then; readers sum the copies (`DataPlane.statistics()`).
+public struct DataPlaneStatistics: Sendable, Hashable {
+    /// By target slot.
+    public var targets: [TargetCounters]
+    /// By `DropReason.rawValue`.
+    public var drops: [UInt64]
+    public var activeFlows: Int64 = 0
+    public var newFlows: UInt64 = 0
+    public var expiredFlows: UInt64 = 0
+    /// New flows refused because the table was full (CloudWatch's RejectedFlowCount).
+    public var rejectedFlows: UInt64 = 0
+    /// TCP RSTs sent (CloudWatch's TCP_ELB_Reset_Count).
+    public var resetsSent: UInt64 = 0
+    /// Packets read from endpoints, and their bytes.
+    public var endpointPackets: UInt64 = 0
+    public var endpointBytes: UInt64 = 0
+    /// Datagrams received on the GENEVE port, and their bytes.
+    public var genevePackets: UInt64 = 0
+    public var geneveBytes: UInt64 = 0
+    /// Packets passed to the worker that owns their flow.
+    public var handedOff: UInt64 = 0
+
+    public init(targetSlots: Int) {
+        targets = Array(repeating: TargetCounters(), count: targetSlots)
+        drops = Array(repeating: 0, count: DropReason.allCases.count)
+    }
+
+    public func drops(_ reason: DropReason) -> UInt64 { drops[Int(reason.rawValue)] }
+
+    public var totalDrops: UInt64 { drops.reduce(0, +) }
+
+    /// Adds another worker's counters (same number of target slots).
+    public mutating func add(_ other: DataPlaneStatistics) {
+        for slot in targets.indices { targets[slot].add(other.targets[slot]) }
+        for reason in drops.indices { drops[reason] += other.drops[reason] }
+        activeFlows += other.activeFlows
+        newFlows += other.newFlows
+        expiredFlows += other.expiredFlows
+        rejectedFlows += other.rejectedFlows
+        resetsSent += other.resetsSent
+        endpointPackets += other.endpointPackets
+        endpointBytes += other.endpointBytes
+        genevePackets += other.genevePackets
+        geneveBytes += other.geneveBytes
+        handedOff += other.handedOff
+    }
+
+    /// Copies `other` element by element, so storage this value owns alone is reused, not reallocated.
+    mutating func copy(from other: DataPlaneStatistics) {
+        for slot in targets.indices { targets[slot] = other.targets[slot] }
+        for reason in drops.indices { drops[reason] = other.drops[reason] }
+        activeFlows = other.activeFlows
+        newFlows = other.newFlows
+        expiredFlows = other.expiredFlows
+        rejectedFlows = other.rejectedFlows
+        resetsSent = other.resetsSent
+        endpointPackets = other.endpointPackets
+        endpointBytes = other.endpointBytes
+        genevePackets = other.genevePackets
+        geneveBytes = other.geneveBytes
+        handedOff = other.handedOff
+    }
+}

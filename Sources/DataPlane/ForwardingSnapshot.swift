@@ -1,0 +1,71 @@
+import Flows
+import PacketIO
+import Wire
+
+/// One endpoint as the data plane sees it: its GENEVE identity. Its position in
+/// `ForwardingSnapshot.endpoints` is its slot, and the index of its TUN device in each worker's I/O.
+public struct EndpointIdentity: Hashable, Sendable {
+    /// AWS: the number in `vpce-0123456789abcdef0`.
+    public var endpointID: UInt64
+    public var attachmentID: UInt64
+
+    public init(endpointID: UInt64, attachmentID: UInt64) {
+        self.endpointID = endpointID
+        self.attachmentID = attachmentID
+    }
+}
+
+/// Everything a worker needs to forward, immutable: built by the control side, published to the
+/// workers, which pick it up between batches.
+public final class ForwardingSnapshot: Sendable {
+    public let version: UInt64
+    public let endpoints: [EndpointIdentity]
+    /// Appliance addresses by target slot; nil for a free slot.
+    public let targets: [UDPPeer?]
+    public let selection: TargetSelection
+    public let keyMode: FlowKeyMode
+    public let timeouts: FlowTimeouts
+    /// `send_tcp_reset.on_idle_timeout.enabled`: answer a TCP packet without a flow with a RST.
+    public let resetWithoutFlow: Bool
+
+    /// SPEC.md §3: larger inner packets are dropped.
+    public static let maximumInnerPacket = 8500
+
+    public init(version: UInt64, endpoints: [EndpointIdentity], targets: [UDPPeer?], selection: TargetSelection,
+                keyMode: FlowKeyMode = .fiveTuple, timeouts: FlowTimeouts = FlowTimeouts(), resetWithoutFlow: Bool = false) {
+        precondition(endpoints.count <= 255, "at most 255 endpoints")
+        self.version = version
+        self.endpoints = endpoints
+        self.targets = targets
+        self.selection = selection
+        self.keyMode = keyMode
+        self.timeouts = timeouts
+        self.resetWithoutFlow = resetWithoutFlow
+    }
+
+    /// A snapshot of healthy targets at `addresses` (slots in order), for the first-form daemon and tests.
+    public convenience init(version: UInt64, endpoints: [EndpointIdentity], healthyTargets addresses: [IPv4Address],
+                            keyMode: FlowKeyMode = .fiveTuple, timeouts: FlowTimeouts = FlowTimeouts(),
+                            policy: FailoverPolicy = FailoverPolicy()) {
+        let selection = TargetSelection(
+            targets: addresses.enumerated().map { (TargetSlot($0.offset), UInt64($0.element.rawValue) << 16 | UInt64(Geneve.udpPort), .healthy) },
+            policy: policy)
+        self.init(version: version, endpoints: endpoints, targets: addresses.map { UDPPeer(address: $0, port: Geneve.udpPort) },
+                  selection: selection, keyMode: keyMode, timeouts: timeouts)
+    }
+
+    /// The endpoint slot named by a returned packet's options; nil when none matches both ids.
+    @inline(__always)
+    public func endpointSlot(endpointID: UInt64, attachmentID: UInt64) -> Int? {
+        // Linear: a handful of endpoints, and no hashing per packet.
+        for slot in 0..<endpoints.count where endpoints[slot].endpointID == endpointID {
+            return endpoints[slot].attachmentID == attachmentID ? slot : nil
+        }
+        return nil
+    }
+
+    @inline(__always)
+    public func target(_ slot: TargetSlot) -> UDPPeer? {
+        slot.index < targets.count ? targets[slot.index] : nil
+    }
+}

@@ -1,0 +1,372 @@
+import Flows
+import PacketIO
+import Synchronization
+import Wire
+
+/// One data-plane worker: owns a flow table, packet buffers and counters, and moves packets
+/// between its endpoint queues and its GENEVE socket. Every packet is handled by the worker that
+/// owns its flow: the flow hash names the owner on the forward path, the cookie's owner bits on
+/// the return path; a packet that arrives at another worker is handed over through a lock-free ring.
+/// Runs on one thread; nothing here is shared but the mailbox and the rings.
+public final class Worker {
+    public let index: Int
+    let workerCount: Int
+    public let io: any WorkerIO
+    public let tracker: FlowTracker
+    public private(set) var snapshot: ForwardingSnapshot
+    let mailbox: WorkerMailbox
+    /// Rings to each other worker (nil for this one), and from each.
+    var outboxes: [HandoffRing?] = []
+    var inboxes: [HandoffRing] = []
+    /// The other workers' I/O, to wake one after handing it packets.
+    var peerIO: [(any WorkerIO)?] = []
+
+    private(set) var counters: DataPlaneStatistics
+    private var drops: DropRing
+    private var time = DataPlaneTime(seconds: 1, wallNanoseconds: 0)
+    private var lastPublishSeconds: UInt32 = 0
+    private var loopsSincePublish = 0
+
+    private let endpointBatch = PacketBatch()
+    private let applianceBatch = PacketBatch()
+    /// Per slot of a forward batch: its endpoint, and what became of it.
+    private let slotEndpoints: UnsafeMutableBufferPointer<Int>
+    private let pending: UnsafeMutableBufferPointer<Bool>
+    private let summaries: UnsafeMutableBufferPointer<PacketSummary>
+    private let probes: UnsafeMutableBufferPointer<FlowProbe>
+    private let resetBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: TCPReset.maximumLength, alignment: 8)
+
+    var table: FlowTable { tracker.table }
+
+    init(index: Int, workerCount: Int, io: any WorkerIO, table: FlowTable, mailbox: WorkerMailbox,
+         targetSlots: Int, dropCapacity: Int) {
+        self.index = index
+        self.workerCount = workerCount
+        self.io = io
+        tracker = FlowTracker(table: table)
+        self.mailbox = mailbox
+        snapshot = mailbox.snapshot.withLock { $0 }
+        table.timeouts = snapshot.timeouts
+        counters = DataPlaneStatistics(targetSlots: targetSlots)
+        drops = DropRing(capacity: dropCapacity)
+        let capacity = endpointBatch.capacity
+        slotEndpoints = .allocate(capacity: capacity)
+        slotEndpoints.initialize(repeating: 0)
+        pending = .allocate(capacity: capacity)
+        pending.initialize(repeating: false)
+        summaries = .allocate(capacity: capacity)
+        probes = .allocate(capacity: capacity)
+        table.onExpire = { [unowned self] entry in
+            self.counters.targets[entry.target.index].activeFlows -= 1
+            self.counters.activeFlows -= 1
+            self.counters.expiredFlows += 1
+        }
+    }
+
+    deinit {
+        slotEndpoints.deallocate()
+        pending.deallocate()
+        summaries.deallocate()
+        probes.deallocate()
+        resetBuffer.deallocate()
+    }
+
+    // MARK: The loop
+
+    /// One pass: new snapshot if any, endpoint packets out, returned packets in, handed-off packets,
+    /// a step of expiry, counters published when due. Returns whether there was any packet.
+    @discardableResult
+    public func runOnce(at time: DataPlaneTime) -> Bool {
+        self.time = time
+        pickUpSnapshot()
+        var packets = 0
+        for endpoint in 0..<io.endpointCount {
+            // A few batches per endpoint per pass, so the return path is never starved.
+            for _ in 0..<4 {
+                io.readEndpoint(endpoint, into: endpointBatch)
+                guard endpointBatch.count > 0 else { break }
+                for slot in 0..<endpointBatch.count {
+                    slotEndpoints[slot] = endpoint
+                    counters.endpointBytes += UInt64(endpointBatch.lengths[slot])
+                }
+                counters.endpointPackets += UInt64(endpointBatch.count)
+                packets += endpointBatch.count
+                forward(endpointBatch)
+            }
+        }
+        for _ in 0..<4 {
+            io.receiveDatagrams(into: applianceBatch)
+            guard applianceBatch.count > 0 else { break }
+            for slot in 0..<applianceBatch.count { counters.geneveBytes += UInt64(applianceBatch.lengths[slot]) }
+            counters.genevePackets += UInt64(applianceBatch.count)
+            packets += applianceBatch.count
+            acceptReturns(applianceBatch)
+        }
+        for inbox in inboxes { packets += drain(inbox) }
+        table.expire(now: time.seconds, budget: packets > 0 ? 256 : 16_384)
+        loopsSincePublish += 1
+        if time.seconds != lastPublishSeconds || loopsSincePublish >= 1024 { publish() }
+        return packets > 0
+    }
+
+    /// Runs until `stop` is set, sleeping in the I/O's wait when idle.
+    func run(until stop: borrowing Atomic<Bool>) {
+        while !stop.load(ordering: .relaxed) {
+            if !runOnce(at: .now()) { io.waitForInput(timeoutMilliseconds: 100) }
+        }
+        publish()
+    }
+
+    private func pickUpSnapshot() {
+        guard mailbox.snapshotVersion.load(ordering: .acquiring) != snapshot.version else { return }
+        snapshot = mailbox.snapshot.withLock { $0 }
+        table.timeouts = snapshot.timeouts
+    }
+
+    /// Copies counters and drops where readers find them.
+    public func publish() {
+        lastPublishSeconds = time.seconds
+        loopsSincePublish = 0
+        counters.activeFlows = Int64(table.count)
+        counters.rejectedFlows = table.counters.rejected
+        mailbox.statistics.withLock { $0.copy(from: counters) }
+        mailbox.drops.withLock { $0.copy(from: drops) }
+    }
+
+    // MARK: Forward path: endpoint → flow → target → GENEVE
+
+    /// Handles a batch of packets read from endpoints (`slotEndpoints` says which): three passes so
+    /// the flow-table memory of the whole batch loads at once, then one send.
+    private func forward(_ batch: PacketBatch) {
+        let snapshot = self.snapshot
+        var handedOff: UInt64 = 0
+        for slot in 0..<batch.count {
+            pending[slot] = false
+            let packet = UnsafeRawBufferPointer(batch.data(slot))
+            let endpoint = slotEndpoints[slot]
+            let summary: PacketSummary
+            do throws(WireError) {
+                summary = try PacketSummary(parsing: packet)
+            } catch {
+                record(.malformedPacket, detail: error, size: packet.count, endpoint: endpoint)
+                batch.lengths[slot] = 0
+                continue
+            }
+            guard packet.count <= ForwardingSnapshot.maximumInnerPacket else {
+                record(.oversize, summary, size: packet.count, endpoint: endpoint)
+                batch.lengths[slot] = 0
+                continue
+            }
+            let probe = tracker.probe(summary, mode: snapshot.keyMode, endpoint: UInt8(endpoint))
+            let owner = self.owner(ofHash: probe.hash)
+            if owner != index {
+                hand(.fromEndpoint(endpoint), packet, to: owner, summary: summary)
+                handedOff |= 1 << owner
+                batch.lengths[slot] = 0
+                continue
+            }
+            summaries[slot] = summary
+            probes[slot] = probe
+            pending[slot] = true
+        }
+        for slot in 0..<batch.count where pending[slot] { tracker.prefetch(probes[slot]) }
+        var expected = 0
+        for slot in 0..<batch.count where pending[slot] {
+            if decide(slot, batch, snapshot) { expected += 1 } else { batch.lengths[slot] = 0 }
+        }
+        wake(handedOff)
+        guard expected > 0 else { return }
+        let sent = io.sendDatagrams(batch)
+        if sent < expected { counters.drops[Int(DropReason.sendFailed.rawValue)] += UInt64(expected - sent) }
+    }
+
+    /// The flow verdict for one packet; on forward, GENEVE goes into the headroom. False: dropped.
+    @inline(__always)
+    private func decide(_ slot: Int, _ batch: PacketBatch, _ snapshot: ForwardingSnapshot) -> Bool {
+        let summary = summaries[slot]
+        let endpoint = slotEndpoints[slot]
+        switch tracker.track(summary, probe: probes[slot], selection: snapshot.selection, now: time.seconds) {
+        case .forward(let handle, let target, let cookie, let event):
+            guard let peer = snapshot.target(target), target.index < counters.targets.count else {
+                tracker.table.remove(handle)
+                record(.noTargets, summary, size: summary.length, endpoint: endpoint)
+                return false
+            }
+            switch event {
+            case .established: break
+            case .created:
+                counters.targets[target.index].newFlows += 1
+                counters.targets[target.index].activeFlows += 1
+                counters.newFlows += 1
+            case .moved(let previous):
+                counters.targets[previous.index].activeFlows -= 1
+                counters.targets[target.index].activeFlows += 1
+            }
+            let endpointIdentity = snapshot.endpoints[endpoint]
+            batch.offsets[slot] -= Geneve.awsHeaderLength
+            batch.lengths[slot] += Geneve.awsHeaderLength
+            AWSGeneveMetadata.write(to: batch.data(slot), protocolType: summary.version == .v6 ? Geneve.protocolTypeIPv6 : Geneve.protocolTypeIPv4,
+                                    endpointID: endpointIdentity.endpointID, attachmentID: endpointIdentity.attachmentID, cookie: cookie)
+            batch.peers[slot] = peer
+            counters.targets[target.index].packetsToTarget += 1
+            counters.targets[target.index].bytesToTarget += UInt64(summary.length)
+            return true
+        case .drop(let reason):
+            switch reason {
+            case .tcpWithoutFlow:
+                record(.tcpWithoutFlow, summary, size: summary.length, endpoint: endpoint)
+                if snapshot.resetWithoutFlow { sendReset(answering: slot, batch, endpoint: endpoint) }
+            case .flowTableFull: record(.flowTableFull, summary, size: summary.length, endpoint: endpoint)
+            case .noTarget: record(.noTargets, summary, size: summary.length, endpoint: endpoint)
+            }
+            return false
+        case .reset(let entry):
+            counters.targets[entry.target.index].activeFlows -= 1
+            counters.activeFlows -= 1
+            record(.targetReset, summary, size: summary.length, endpoint: endpoint)
+            sendReset(answering: slot, batch, endpoint: endpoint)
+            return false
+        }
+    }
+
+    /// Writes a RST for the packet in `slot` into its endpoint: the kernel routes it to the sender.
+    private func sendReset(answering slot: Int, _ batch: PacketBatch, endpoint: Int) {
+        let packet = UnsafeRawBufferPointer(batch.data(slot))
+        guard let length = try? TCPReset.reply(to: packet, into: resetBuffer) else { return }
+        if io.writeEndpoint(endpoint, packet: UnsafeRawBufferPointer(rebasing: resetBuffer[..<length])) {
+            counters.resetsSent += 1
+        }
+    }
+
+    // MARK: Return path: appliance → checks → strip → endpoint
+
+    private func acceptReturns(_ batch: PacketBatch) {
+        var handedOff: UInt64 = 0
+        for slot in 0..<batch.count {
+            let datagram = UnsafeRawBufferPointer(batch.data(slot))
+            let peer = batch.peers[slot]
+            if let owner = acceptReturn(datagram, from: peer) {
+                hand(.fromAppliance(peer), datagram, to: owner, summary: nil)
+                handedOff |= 1 << owner
+            }
+        }
+        wake(handedOff)
+    }
+
+    /// Checks one returned datagram and writes its inner packet into the endpoint. Returns the
+    /// owning worker when it is another one (the caller hands the datagram over).
+    @inline(__always)
+    private func acceptReturn(_ datagram: UnsafeRawBufferPointer, from peer: UDPPeer) -> Int? {
+        let snapshot = self.snapshot
+        let metadata: AWSGeneveMetadata
+        do throws(WireError) {
+            // A datagram cut short by the socket buffer arrives empty: a truncated GENEVE packet.
+            metadata = try AWSGeneveMetadata(parsing: datagram)
+        } catch {
+            record(.badGeneve, detail: error, size: datagram.count, appliance: peer.address)
+            return nil
+        }
+        guard let endpoint = snapshot.endpointSlot(endpointID: metadata.endpointID, attachmentID: metadata.attachmentID) else {
+            record(.unknownEndpoint, size: datagram.count, appliance: peer.address)
+            return nil
+        }
+        let inner = UnsafeRawBufferPointer(rebasing: datagram[metadata.innerOffset...])
+        let summary: PacketSummary
+        do throws(WireError) {
+            summary = try PacketSummary(parsing: inner)
+        } catch {
+            record(.malformedReturn, detail: error, size: inner.count, endpoint: endpoint, appliance: peer.address)
+            return nil
+        }
+        guard summary.length <= ForwardingSnapshot.maximumInnerPacket else {
+            record(.oversize, summary, size: summary.length, endpoint: endpoint, appliance: peer.address)
+            return nil
+        }
+        if workerCount > 1 {
+            let owner = Int(table.cookies.decode(metadata.cookie).owner)
+            guard owner < workerCount else {
+                record(.unknownFlow, summary, size: summary.length, endpoint: endpoint, appliance: peer.address)
+                return nil
+            }
+            if owner != index { return owner }
+        }
+        guard let handle = table.flow(forCookie: metadata.cookie, now: time.seconds),
+              table[handle].key.endpoint == UInt8(endpoint) else {
+            record(.unknownFlow, summary, size: summary.length, endpoint: endpoint, appliance: peer.address)
+            return nil
+        }
+        let target = table[handle].target
+        guard snapshot.target(target)?.address == peer.address else {
+            record(.returnFromNonTarget, summary, size: summary.length, endpoint: endpoint, appliance: peer.address)
+            return nil
+        }
+        table.confirm(handle, now: time.seconds)
+        counters.targets[target.index].packetsFromTarget += 1
+        counters.targets[target.index].bytesFromTarget += UInt64(summary.length)
+        if !io.writeEndpoint(endpoint, packet: UnsafeRawBufferPointer(rebasing: inner[..<summary.length])) {
+            record(.endpointWriteFailed, summary, size: summary.length, endpoint: endpoint, appliance: peer.address)
+        }
+        return nil
+    }
+
+    // MARK: Hand-off between workers
+
+    @inline(__always)
+    private func owner(ofHash hash: UInt64) -> Int {
+        workerCount == 1 ? 0 : Int(((hash >> 32) &* UInt64(workerCount)) >> 32)
+    }
+
+    private func hand(_ kind: HandoffRing.Kind, _ packet: UnsafeRawBufferPointer, to owner: Int, summary: PacketSummary?) {
+        if let ring = outboxes[owner], ring.push(kind, packet) {
+            counters.handedOff += 1
+            return
+        }
+        if case .fromEndpoint(let endpoint) = kind {
+            record(.handoffOverflow, summary, size: packet.count, endpoint: endpoint)
+        } else if case .fromAppliance(let peer) = kind {
+            record(.handoffOverflow, size: packet.count, appliance: peer.address)
+        }
+    }
+
+    private func wake(_ workers: UInt64) {
+        guard workers != 0 else { return }
+        for worker in 0..<workerCount where workers & (1 << worker) != 0 { peerIO[worker]?.wakeUp() }
+    }
+
+    /// Handles packets other workers passed here, a batch at a time.
+    private func drain(_ inbox: HandoffRing) -> Int {
+        var total = 0
+        while !inbox.isEmpty {
+            endpointBatch.count = 0
+            let drained = inbox.drain(limit: endpointBatch.capacity) { kind, packet in
+                switch kind {
+                case .fromEndpoint(let endpoint):
+                    let slot = endpointBatch.count
+                    endpointBatch.readArea(slot).copyMemory(from: packet)
+                    endpointBatch.offsets[slot] = endpointBatch.headroom
+                    endpointBatch.lengths[slot] = packet.count
+                    slotEndpoints[slot] = endpoint
+                    endpointBatch.count += 1
+                case .fromAppliance(let peer):
+                    // The owner is this worker by the cookie: no further hand-off.
+                    _ = acceptReturn(packet, from: peer)
+                }
+            }
+            if endpointBatch.count > 0 { forward(endpointBatch) }
+            total += drained
+        }
+        return total
+    }
+
+    // MARK: Drops
+
+    private func record(_ reason: DropReason, _ summary: PacketSummary? = nil, detail: WireError? = nil, size: Int,
+                        endpoint: Int? = nil, appliance: IPv4Address? = nil) {
+        counters.drops[Int(reason.rawValue)] += 1
+        drops.append(DropRecord(time: time.wallNanoseconds, reason: reason, detail: detail,
+                                source: summary?.source ?? .zero, destination: summary?.destination ?? .zero,
+                                sourcePort: summary?.sourcePort ?? 0, destinationPort: summary?.destinationPort ?? 0,
+                                protocol: summary?.protocol ?? IPProtocol(rawValue: 0), size: size,
+                                endpoint: endpoint.map { UInt8($0) }, appliance: appliance))
+    }
+}

@@ -1,0 +1,23 @@
+import Synchronization
+
+/// What a worker shares with the rest of the process: the snapshot to pick up, and the counters
+/// and drops it publishes. Locks here are taken once per publication or pickup, never per packet.
+final class WorkerMailbox: Sendable {
+    let snapshot: Mutex<ForwardingSnapshot>
+    /// The version in `snapshot`, read without the lock between batches.
+    let snapshotVersion: Atomic<UInt64>
+    let statistics: Mutex<DataPlaneStatistics>
+    let drops: Mutex<DropRing>
+
+    init(snapshot: ForwardingSnapshot, targetSlots: Int, dropCapacity: Int) {
+        self.snapshot = Mutex(snapshot)
+        snapshotVersion = Atomic(snapshot.version)
+        statistics = Mutex(DataPlaneStatistics(targetSlots: targetSlots))
+        drops = Mutex(DropRing(capacity: dropCapacity))
+    }
+
+    func publish(_ snapshot: ForwardingSnapshot) {
+        self.snapshot.withLock { $0 = snapshot }
+        snapshotVersion.store(snapshot.version, ordering: .releasing)
+    }
+}

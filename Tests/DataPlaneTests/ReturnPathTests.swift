@@ -1,0 +1,94 @@
+import DataPlane
+import PacketIO
+import Testing
+import TestSupport
+import Wire
+
+/// The return-path contract (SPEC.md §2): only the flow's target, with the flow's options and
+/// cookie, gets a packet back into the endpoint; anything else is dropped with its reason and
+/// forwarding goes on.
+@Suite struct ReturnPathTests {
+    let client = PacketBuilder("198.18.10.2", "198.18.20.2")
+
+    func established(_ harness: Harness) throws -> (to: UDPPeer, bytes: [UInt8]) {
+        harness.send(client.udp(40000, 53, payload: [1, 2, 3]))
+        harness.run()
+        return try #require(harness.takeSent().first)
+    }
+
+    struct Case: Sendable, CustomTestStringConvertible {
+        let name: String
+        let reason: DropReason
+        /// Byte offset in the GENEVE payload to change, or nil to send from another address.
+        let offset: Int?
+        var testDescription: String { name }
+    }
+
+    static let cases = [
+        Case(name: "changed cookie", reason: .unknownFlow, offset: 39),
+        Case(name: "wrong endpoint id", reason: .unknownEndpoint, offset: 19),
+        Case(name: "wrong attachment id", reason: .unknownEndpoint, offset: 31),
+        Case(name: "not the flow's target", reason: .returnFromNonTarget, offset: nil),
+        Case(name: "bad GENEVE version", reason: .badGeneve, offset: 0),
+    ]
+
+    @Test(arguments: cases)
+    func rejectedAndForwardingGoesOn(testCase: Case) throws {
+        let harness = Harness()
+        let sent = try established(harness)
+        if let offset = testCase.offset {
+            harness.reflect(sent) { $0[offset] ^= 0x40 }
+        } else {
+            let other = Harness.appliances.first { $0 != sent.to.address }!
+            harness.reflect(sent, from: other)
+        }
+        harness.run()
+        #expect(harness.takeDelivered().isEmpty)
+        #expect(harness.statistics.drops(testCase.reason) == 1)
+        #expect(harness.plane.recentDrops().last?.reason == testCase.reason)
+        // The genuine return still gets through.
+        harness.reflect(sent)
+        harness.run()
+        #expect(harness.takeDelivered().count == 1)
+    }
+
+    /// An endpoint id that exists but is not the flow's: the cookie does not match a flow of it.
+    @Test func otherEndpointsIdentityIsAnUnknownFlow() throws {
+        let harness = Harness()
+        let sent = try established(harness)
+        var payload = sent.bytes
+        let other = Harness.endpoints[1]
+        for index in 0..<8 {
+            payload[12 + index] = UInt8(truncatingIfNeeded: other.endpointID >> (56 - 8 * UInt64(index)))
+            payload[24 + index] = UInt8(truncatingIfNeeded: other.attachmentID >> (56 - 8 * UInt64(index)))
+        }
+        harness.reflect((sent.to, payload))
+        harness.run()
+        #expect(harness.statistics.drops(.unknownFlow) == 1 && harness.takeDelivered(endpoint: 1).isEmpty)
+    }
+
+    @Test func garbageOnTheGenevePortIsCounted() {
+        let harness = Harness()
+        harness.ios[0].datagramInput.append((UDPPeer(address: IPv4Address(198, 18, 1, 99), port: 1), [1, 2, 3]))
+        harness.run()
+        let drop = harness.plane.recentDrops().last
+        #expect(drop?.reason == .badGeneve && drop?.detail == .truncated && drop?.appliance == IPv4Address(198, 18, 1, 99))
+    }
+
+    @Test func malformedInnerReturnIsDropped() throws {
+        let harness = Harness()
+        let sent = try established(harness)
+        harness.reflect(sent) { $0[40 + 2] = 0xFF }  // inner total length past the datagram
+        harness.run()
+        #expect(harness.statistics.drops(.malformedReturn) == 1)
+    }
+
+    @Test func failingEndpointWriteIsCounted() throws {
+        let harness = Harness()
+        let sent = try established(harness)
+        harness.ios[0].endpointsAcceptWrites = false
+        harness.reflect(sent)
+        harness.run()
+        #expect(harness.statistics.drops(.endpointWriteFailed) == 1)
+    }
+}
