@@ -6,7 +6,12 @@ import PackageDescription
 let package = Package(
     name: "gwlb",
     products: [
+        .executable(name: "gwlbd", targets: ["gwlbd"]),
+        .executable(name: "gwlb", targets: ["gwlb"]),
         .executable(name: "gwlb-bench", targets: ["gwlb-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
         // C shim for what Swift cannot import directly (ioctl request macros, struct mmsghdr
@@ -18,6 +23,13 @@ let package = Package(
         .target(name: "Flows", dependencies: ["Wire", "CGWLBLinux"]),
         .target(name: "PacketIO", dependencies: ["Wire", "CGWLBLinux"]),
         .target(name: "DataPlane", dependencies: ["Wire", "Flows", "PacketIO"]),
+        .target(name: "Daemon", dependencies: ["DataPlane", "Flows", "PacketIO", "Wire"]),
+        .executableTarget(name: "gwlbd", dependencies: ["Daemon"]),
+        .target(name: "Appliance", dependencies: ["Wire", "Flows", "PacketIO"]),
+        .target(name: "Lab"),
+        .executableTarget(name: "gwlb", dependencies: [
+            "Appliance", "Lab", "Wire", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .target(name: "TestSupport", dependencies: ["Wire", "Flows"], path: "Tests/TestSupport"),
         .executableTarget(name: "gwlb-bench", dependencies: ["Wire", "Flows", "CAllocationCounter"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"]),

@@ -1,0 +1,103 @@
+import Foundation
+import Wire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The appliance's small HTTP side, on its health port:
+/// - `GET /` or `GET /health`: 200 while healthy, 503 once told to fail (what a health check sees);
+/// - `POST /health/fail`, `POST /health/pass`: switch that at run time;
+/// - `GET /stats`: JSON counters and packets per flow;
+/// - `GET /last`: the last GENEVE datagram received, in hex.
+public final class ApplianceHTTP: @unchecked Sendable {
+    // @unchecked: the listening socket is used by the serving thread only.
+    let appliance: ReferenceAppliance
+    let listener: Int32
+
+    public init(appliance: ReferenceAppliance) throws {
+        self.appliance = appliance
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = appliance.configuration.healthPort.bigEndian
+        address.sin_addr.s_addr = 0
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard fd >= 0, bound == 0, listen(fd, 64) == 0 else {
+            let reason = String(cString: strerror(errno))
+            throw NSError(domain: "gwlb.appliance", code: 1,
+                          userInfo: [NSLocalizedDescriptionKey: "cannot listen on TCP port \(appliance.configuration.healthPort): \(reason)"])
+        }
+        listener = fd
+    }
+
+    /// Serves requests one at a time on a thread of its own.
+    public func start() {
+        Thread.detachNewThread { [self] in
+            while true {
+                let client = accept(listener, nil, nil)
+                guard client >= 0 else { continue }
+                serve(client)
+                close(client)
+            }
+        }
+    }
+
+    private func serve(_ client: Int32) {
+        var timeout = timeval(tv_sec: 2, tv_usec: 0)
+        setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        var request = [UInt8]()
+        while !request.contains(10) {
+            let count = read(client, &buffer, buffer.count)
+            guard count > 0 else { break }
+            request += buffer[..<count]
+        }
+        let line = String(decoding: request.prefix { $0 != 13 && $0 != 10 }, as: UTF8.self)
+        let (status, body, type) = respond(to: line)
+        let response = "HTTP/1.1 \(status)\r\nContent-Type: \(type)\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
+        _ = response.utf8CString.withUnsafeBufferPointer { write(client, $0.baseAddress, $0.count - 1) }
+    }
+
+    func respond(to requestLine: String) -> (String, String, String) {
+        let parts = requestLine.split(separator: " ")
+        guard parts.count >= 2 else { return ("400 Bad Request", "bad request\n", "text/plain") }
+        switch (parts[0], parts[1]) {
+        case ("GET", "/"), ("GET", "/health"), ("HEAD", "/"), ("HEAD", "/health"):
+            let failing = appliance.state.withLock { $0.failingHealthChecks }
+            return failing ? ("503 Service Unavailable", "unhealthy\n", "text/plain") : ("200 OK", "healthy\n", "text/plain")
+        case ("POST", "/health/fail"):
+            appliance.state.withLock { $0.failingHealthChecks = true }
+            return ("200 OK", "failing health checks\n", "text/plain")
+        case ("POST", "/health/pass"):
+            appliance.state.withLock { $0.failingHealthChecks = false }
+            return ("200 OK", "passing health checks\n", "text/plain")
+        case ("GET", "/stats"):
+            return ("200 OK", statsJSON(), "application/json")
+        case ("GET", "/last"):
+            let bytes = appliance.state.withLock { $0.lastDatagram }
+            return ("200 OK", bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined() + "\n", "text/plain")
+        default:
+            return ("404 Not Found", "not found\n", "text/plain")
+        }
+    }
+
+    func statsJSON() -> String {
+        let state = appliance.state.withLock { $0 }
+        func text(_ address: IPv6Address) -> String { address.mappedIPv4?.description ?? address.description }
+        let flows: [[String: Any]] = state.flows.sorted { $0.value > $1.value }.map { key, packets in
+            ["addressA": text(key.lowAddress), "portA": Int(key.lowPort), "addressB": text(key.highAddress),
+             "portB": Int(key.highPort), "protocol": key.protocol.description, "packets": packets]
+        }
+        let object: [String: Any] = [
+            "address": appliance.configuration.listen.description, "received": state.received, "returned": state.returned,
+            "droppedByRule": state.droppedByRule, "malformed": state.malformed,
+            "healthy": !state.failingHealthChecks, "rules": appliance.configuration.rules.map(\.description), "flows": flows,
+        ]
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self) + "\n"
+    }
+}

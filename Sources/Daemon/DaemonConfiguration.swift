@@ -1,0 +1,151 @@
+import DataPlane
+import Flows
+import Foundation
+import PacketIO
+import Wire
+
+/// gwlbd's first-form configuration file (JSON), until the control plane manages these resources:
+///
+///     {
+///       "geneveAddress": "198.18.1.1",
+///       "endpoints": [{ "interface": "gwlbe0", "endpointId": "vpce-0123456789abcdef0", "attachmentId": "0x1122334455667788" }],
+///       "targets": ["198.18.1.11", "198.18.1.12"],
+///       "workers": 2,
+///       "flowsPerWorker": 1048576,
+///       "stickiness": "five_tuple",
+///       "tcpIdleTimeoutSeconds": 350,
+///       "endpointMTU": 9001
+///     }
+public struct DaemonConfiguration: Sendable, Equatable {
+    public struct Endpoint: Sendable, Equatable {
+        public var interface: String
+        public var identity: EndpointIdentity
+    }
+
+    public var geneve: UDPPeer
+    public var endpoints: [Endpoint]
+    public var targets: [IPv4Address]
+    public var workers: Int
+    public var flowsPerWorker: Int
+    public var keyMode: FlowKeyMode
+    public var tcpIdleTimeout: UInt32
+    public var endpointMTU: Int
+
+    /// A configuration error: what is wrong and where.
+    public struct Invalid: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Reads and checks a configuration file.
+    public static func load(path: String) throws -> DaemonConfiguration {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw Invalid(description: "cannot read configuration file \(path)")
+        }
+        return try parse(data, source: path)
+    }
+
+    public static func parse(_ data: Data, source: String = "configuration") throws -> DaemonConfiguration {
+        let file: File
+        do {
+            file = try JSONDecoder().decode(File.self, from: data)
+        } catch let DecodingError.keyNotFound(key, _) {
+            throw Invalid(description: "\(source): missing \"\(key.stringValue)\"")
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
+            throw Invalid(description: "\(source): \"\(context.codingPath.map(\.stringValue).joined(separator: "."))\" has the wrong type")
+        } catch {
+            throw Invalid(description: "\(source) is not valid JSON: \(error.localizedDescription)")
+        }
+        return try DaemonConfiguration(file, source: source)
+    }
+
+    /// The file as written.
+    struct File: Decodable {
+        struct Endpoint: Decodable {
+            var interface: String
+            var endpointId: String
+            var attachmentId: String
+        }
+
+        var geneveAddress: String
+        var genevePort: Int?
+        var endpoints: [Endpoint]
+        var targets: [String]
+        var workers: Int?
+        var flowsPerWorker: Int?
+        var stickiness: String?
+        var tcpIdleTimeoutSeconds: Int?
+        var endpointMTU: Int?
+    }
+
+    init(_ file: File, source: String) throws {
+        let fail = { (message: String) in Invalid(description: "\(source): \(message)") }
+        guard let address = IPv4Address(file.geneveAddress) else {
+            throw fail("geneveAddress \"\(file.geneveAddress)\" is not an IPv4 address (GENEVE runs over IPv4)")
+        }
+        let port = file.genevePort ?? Int(Geneve.udpPort)
+        guard (1...65535).contains(port) else { throw fail("genevePort must be 1-65535") }
+        geneve = UDPPeer(address: address, port: UInt16(port))
+        guard !file.endpoints.isEmpty, file.endpoints.count <= 255 else { throw fail("endpoints: give 1 to 255 endpoints") }
+        var endpoints: [Endpoint] = []
+        for endpoint in file.endpoints {
+            guard !endpoint.interface.isEmpty, endpoint.interface.utf8.count <= 15 else {
+                throw fail("endpoint interface \"\(endpoint.interface)\" must be 1-15 characters")
+            }
+            guard let endpointID = Self.identifier(endpoint.endpointId) else {
+                throw fail("endpointId \"\(endpoint.endpointId)\" must be hex (0x…) or vpce-<hex>, at most 64 bits")
+            }
+            guard let attachmentID = Self.identifier(endpoint.attachmentId) else {
+                throw fail("attachmentId \"\(endpoint.attachmentId)\" must be hex (0x…), at most 64 bits")
+            }
+            endpoints.append(Endpoint(interface: endpoint.interface, identity: EndpointIdentity(endpointID: endpointID, attachmentID: attachmentID)))
+        }
+        self.endpoints = endpoints
+        guard Set(endpoints.map(\.interface)).count == endpoints.count else { throw fail("two endpoints share an interface") }
+        guard Set(endpoints.map(\.identity.endpointID)).count == endpoints.count else { throw fail("two endpoints share an endpointId") }
+        var targets: [IPv4Address] = []
+        for text in file.targets {
+            guard let target = IPv4Address(text) else { throw fail("target \"\(text)\" is not an IPv4 address") }
+            targets.append(target)
+        }
+        self.targets = targets
+        guard targets.count <= 300 else { throw fail("at most 300 targets (AWS's limit per load balancer)") }
+        guard Set(targets).count == targets.count else { throw fail("a target is listed twice") }
+        workers = file.workers ?? ProcessInfo.processInfo.activeProcessorCount
+        guard (1...64).contains(workers) else { throw fail("workers must be 1-64") }
+        flowsPerWorker = file.flowsPerWorker ?? 1 << 20
+        guard (1...FlowTable.maximumCapacity).contains(flowsPerWorker) else {
+            throw fail("flowsPerWorker must be 1-\(FlowTable.maximumCapacity)")
+        }
+        switch file.stickiness ?? "five_tuple" {
+        case "five_tuple": keyMode = .fiveTuple
+        case "source_ip_dest_ip_proto": keyMode = .threeTuple
+        case "source_ip_dest_ip": keyMode = .twoTuple
+        case let other: throw fail("stickiness \"\(other)\" must be five_tuple, source_ip_dest_ip_proto or source_ip_dest_ip")
+        }
+        let timeout = file.tcpIdleTimeoutSeconds ?? 350
+        guard FlowTimeouts.tcpRange.contains(UInt32(clamping: timeout)) else {
+            throw fail("tcpIdleTimeoutSeconds must be 60-6000")
+        }
+        tcpIdleTimeout = UInt32(timeout)
+        endpointMTU = file.endpointMTU ?? 9001
+        guard (1280...65535).contains(endpointMTU) else { throw fail("endpointMTU must be 1280-65535") }
+    }
+
+    /// `0x0123…`, bare hex, or `vpce-0123…` (AWS's endpoint id: the hex number after the prefix).
+    static func identifier(_ text: String) -> UInt64? {
+        var digits = Substring(text)
+        if digits.hasPrefix("vpce-") { digits = digits.dropFirst(5) } else if digits.hasPrefix("0x") { digits = digits.dropFirst(2) }
+        let trimmed = digits.drop { $0 == "0" }
+        guard !digits.isEmpty, trimmed.count <= 16 else { return nil }
+        return trimmed.isEmpty ? 0 : UInt64(trimmed, radix: 16)
+    }
+
+    /// The forwarding snapshot this configuration describes: every target healthy (health checks
+    /// come with the control plane).
+    public func snapshot(version: UInt64 = 1) -> ForwardingSnapshot {
+        // The TCP idle timeout applies with five-tuple keys only (SPEC.md §4).
+        let timeouts = FlowTimeouts(tcp: keyMode == .fiveTuple ? tcpIdleTimeout : 350)
+        return ForwardingSnapshot(version: version, endpoints: endpoints.map(\.identity), healthyTargets: targets,
+                                  keyMode: keyMode, timeouts: timeouts)
+    }
+}

@@ -1,0 +1,58 @@
+import DataPlane
+import Foundation
+import PacketIO
+import Wire
+
+/// The data plane's counters and recent drops as JSON, for the stats file (and later the API).
+public enum StatisticsReport {
+    public static func json(_ statistics: DataPlaneStatistics, drops: [DropRecord], targets: [UDPPeer?]) -> [String: Any] {
+        var targetRows: [[String: Any]] = []
+        for (slot, peer) in targets.enumerated() {
+            guard let peer, slot < statistics.targets.count else { continue }
+            let counters = statistics.targets[slot]
+            targetRows.append([
+                "address": peer.address.description, "slot": slot,
+                "packetsToTarget": counters.packetsToTarget, "bytesToTarget": counters.bytesToTarget,
+                "packetsFromTarget": counters.packetsFromTarget, "bytesFromTarget": counters.bytesFromTarget,
+                "activeFlows": counters.activeFlows, "newFlows": counters.newFlows,
+            ])
+        }
+        var dropCounts: [String: UInt64] = [:]
+        for reason in DropReason.allCases { dropCounts[reason.name] = statistics.drops(reason) }
+        return [
+            "time": ISO8601DateFormatter().string(from: Date()),
+            "flows": ["active": statistics.activeFlows, "new": statistics.newFlows, "expired": statistics.expiredFlows,
+                      "rejected": statistics.rejectedFlows],
+            "endpointPackets": statistics.endpointPackets, "endpointBytes": statistics.endpointBytes,
+            "genevePackets": statistics.genevePackets, "geneveBytes": statistics.geneveBytes,
+            "handedOff": statistics.handedOff, "resetsSent": statistics.resetsSent,
+            "targets": targetRows,
+            "drops": dropCounts,
+            "recentDrops": drops.map(json),
+        ]
+    }
+
+    public static func json(_ drop: DropRecord) -> [String: Any] {
+        var row: [String: Any] = [
+            "time": ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(drop.time) / 1e9)),
+            "reason": drop.reason.name, "size": drop.size,
+            "source": text(drop.source), "destination": text(drop.destination),
+            "sourcePort": drop.sourcePort, "destinationPort": drop.destinationPort, "protocol": drop.protocol.description,
+        ]
+        if let detail = drop.detail { row["detail"] = detail.name }
+        if let endpoint = drop.endpoint { row["endpoint"] = Int(endpoint) }
+        if let appliance = drop.appliance { row["appliance"] = appliance.description }
+        return row
+    }
+
+    /// IPv4 addresses as dotted quads, not in their mapped form.
+    static func text(_ address: IPv6Address) -> String {
+        address.mappedIPv4?.description ?? address.description
+    }
+
+    /// Writes `report` to `path` atomically (readers never see half a file).
+    public static func write(_ report: [String: Any], to path: String) throws {
+        let data = try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys])
+        try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+}

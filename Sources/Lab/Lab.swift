@@ -1,0 +1,200 @@
+import Foundation
+
+/// `gwlb lab`: AWS's reference inspection topology in network namespaces.
+///
+///                                 ┌──────────── <prefix>-router ─────────────┐
+///   <prefix>-client               │  uplink 198.18.10.1        app 198.18.20.1│        <prefix>-server
+///   eth0 198.18.10.2/24 ──────────┤  fd00:10::1                fd00:20::1     ├──────── eth0 198.18.20.2/24
+///   fd00:10::2/64  ("internet")   │       │  policy routes          ▲         │         fd00:20::2/64
+///                                 │       ▼                         │         │
+///                                 │  gwlbe0 (TUN, gwlbd's endpoint) ─┘ main   │
+///                                 │  br0 198.18.1.1 ── GENEVE :6081           │
+///                                 └──────┬──────────────┬─────────────────────┘
+///                                   <prefix>-app1   <prefix>-app2 …   eth0 198.18.1.11, .12 …
+///
+/// The router's policy routing plays AWS's three route tables: arriving on `uplink` for the app
+/// subnet → endpoint (ingress route table); arriving on `app` for anywhere → endpoint (app subnet's
+/// 0.0.0.0/0 → endpoint); back from inspection (arriving on `gwlbe0`) → the main table. Links have
+/// MTU 9001. Addresses are from 198.18.0.0/15 and fd00::/8; nothing leaves the namespaces.
+public struct Lab: Sendable {
+    public let prefix: String
+    public let applianceCount: Int
+
+    public static let clientAddress = "198.18.10.2", clientAddress6 = "fd00:10::2"
+    public static let serverAddress = "198.18.20.2", serverAddress6 = "fd00:20::2"
+    public static let geneveAddress = "198.18.1.1"
+    public static let endpointInterface = "gwlbe0"
+    public static let endpointID = "vpce-0123456789abcdef0"
+    public static let attachmentID = "0x1122334455667788"
+    public static let applianceHealthPort = 8080
+    static let mtu = "9001"
+
+    public init(prefix: String = "gwlb", applianceCount: Int = 3) {
+        self.prefix = prefix
+        self.applianceCount = applianceCount
+    }
+
+    public var client: String { "\(prefix)-client" }
+    public var router: String { "\(prefix)-router" }
+    public var server: String { "\(prefix)-server" }
+    public func appliance(_ number: Int) -> String { "\(prefix)-app\(number)" }
+    public static func applianceAddress(_ number: Int) -> String { "198.18.1.\(10 + number)" }
+    public var stateDirectory: String { "/run/gwlb-lab/\(prefix)" }
+    public var daemonConfigurationPath: String { "\(stateDirectory)/gwlbd.json" }
+    public var namespaces: [String] { [client, router, server] + (1...max(1, applianceCount)).map(appliance) }
+
+    /// Builds the topology (after removing any leftover of the same prefix), writes gwlbd's
+    /// configuration, and starts a reference appliance in each appliance namespace from `executable`
+    /// (the `gwlb` binary) with `rules`.
+    public func up(executable: String, rules: [String] = [], workers: Int = 2) throws {
+        precondition(prefix.count <= 12 && !prefix.isEmpty, "lab prefix must be 1-12 characters")
+        guard geteuid() == 0 else { throw Shell.Failure(description: "the lab needs root: sudo gwlb lab up") }
+        down()
+        try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
+        for namespace in namespaces {
+            try ip(["netns", "add", namespace])
+            try ip(["-n", namespace, "link", "set", "lo", "up"])
+        }
+        try sysctl(router, ["net/ipv4/ip_forward": "1", "net/ipv6/conf/all/forwarding": "1",
+                            "net/ipv4/conf/all/rp_filter": "0", "net/ipv4/conf/default/rp_filter": "0"])
+        // Client ("internet") side.
+        try link("uplink", in: router, peer: "eth0", in: client)
+        try address(router, "uplink", "198.18.10.1/24", "fd00:10::1/64")
+        try address(client, "eth0", "\(Self.clientAddress)/24", "\(Self.clientAddress6)/64")
+        try ip(["-n", client, "route", "add", "default", "via", "198.18.10.1"])
+        try ip(["-n", client, "-6", "route", "add", "default", "via", "fd00:10::1"])
+        // Application subnet.
+        try link("app", in: router, peer: "eth0", in: server)
+        try address(router, "app", "198.18.20.1/24", "fd00:20::1/64")
+        try address(server, "eth0", "\(Self.serverAddress)/24", "\(Self.serverAddress6)/64")
+        try ip(["-n", server, "route", "add", "default", "via", "198.18.20.1"])
+        try ip(["-n", server, "-6", "route", "add", "default", "via", "fd00:20::1"])
+        // Appliances on a bridge.
+        try ip(["-n", router, "link", "add", "br0", "mtu", Self.mtu, "type", "bridge"])
+        try ip(["-n", router, "link", "set", "br0", "up"])
+        try ip(["-n", router, "address", "add", "\(Self.geneveAddress)/24", "dev", "br0"])
+        for number in 1...applianceCount {
+            try link("app\(number)", in: router, peer: "eth0", in: appliance(number))
+            try ip(["-n", router, "link", "set", "app\(number)", "master", "br0"])
+            try ip(["-n", appliance(number), "address", "add", "\(Self.applianceAddress(number))/24", "dev", "eth0"])
+        }
+        // The endpoint: a persistent multi-queue TUN that gwlbd attaches to, so the routes can
+        // point at it before gwlbd starts and survive its restarts.
+        try ip(["-n", router, "tuntap", "add", "dev", Self.endpointInterface, "mode", "tun", "multi_queue"])
+        // No IPv6 link-local address on the endpoint: the router's own MLD and router
+        // solicitations would otherwise be routed through the appliances.
+        try sysctl(router, ["net/ipv4/conf/\(Self.endpointInterface)/rp_filter": "0",
+                            "net/ipv6/conf/\(Self.endpointInterface)/addr_gen_mode": "1"])
+        try ip(["-n", router, "link", "set", Self.endpointInterface, "mtu", Self.mtu, "up"])
+        for family in ["-4", "-6"] {
+            let appSubnet = family == "-4" ? "198.18.20.0/24" : "fd00:20::/64"
+            try ip(["-n", router, family, "rule", "add", "iif", "uplink", "lookup", "100", "priority", "100"])
+            try ip(["-n", router, family, "route", "add", appSubnet, "dev", Self.endpointInterface, "table", "100"])
+            try ip(["-n", router, family, "rule", "add", "iif", "app", "lookup", "101", "priority", "101"])
+            try ip(["-n", router, family, "route", "add", "default", "dev", Self.endpointInterface, "table", "101"])
+        }
+        try writeDaemonConfiguration(workers: workers)
+        for number in 1...applianceCount { try startAppliance(number, executable: executable, rules: rules) }
+        try waitForAppliances()
+    }
+
+    /// Removes every namespace of this lab and what runs in them; safe to call at any time.
+    public func down() {
+        let existing = Set(((try? Shell.run(["ip", "netns", "list"])) ?? "").split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) })
+        let ours = existing.filter { $0 == client || $0 == router || $0 == server || $0.hasPrefix("\(prefix)-app") && Int($0.dropFirst(prefix.count + 4)) != nil }
+        for namespace in ours {
+            let pids = ((try? Shell.run(["ip", "netns", "pids", namespace])) ?? "").split(separator: "\n").map(String.init)
+            if !pids.isEmpty { Shell.attempt(["kill", "-TERM"] + pids) }
+        }
+        // Give gwlbd and the appliances a moment to exit cleanly, then make sure.
+        for namespace in ours {
+            for _ in 0..<20 where !((try? Shell.run(["ip", "netns", "pids", namespace])) ?? "").isEmpty { usleep(50_000) }
+            let pids = ((try? Shell.run(["ip", "netns", "pids", namespace])) ?? "").split(separator: "\n").map(String.init)
+            if !pids.isEmpty { Shell.attempt(["kill", "-KILL"] + pids) }
+            Shell.attempt(["ip", "netns", "del", namespace])
+        }
+        try? FileManager.default.removeItem(atPath: stateDirectory)
+    }
+
+    /// One line per namespace: whether it exists, and what runs in it.
+    public func status() -> String {
+        let existing = ((try? Shell.run(["ip", "netns", "list"])) ?? "")
+        return namespaces.map { namespace in
+            guard existing.contains(namespace) else { return "\(namespace): absent" }
+            let pids = ((try? Shell.run(["ip", "netns", "pids", namespace])) ?? "").split(separator: "\n")
+            let commands = pids.compactMap { try? String(contentsOfFile: "/proc/\($0)/comm", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines) }
+            return "\(namespace): up" + (commands.isEmpty ? "" : " (\(commands.joined(separator: ", ")))")
+        }.joined(separator: "\n")
+    }
+
+    /// Runs a command inside one of the lab's namespaces.
+    @discardableResult
+    public func exec(_ namespace: String, _ arguments: [String]) throws -> String {
+        try Shell.run(["ip", "netns", "exec", namespace] + arguments)
+    }
+
+    // MARK: Building blocks
+
+    private func ip(_ arguments: [String]) throws { try Shell.run(["ip"] + arguments) }
+
+    private func link(_ name: String, in namespace: String, peer: String, in peerNamespace: String) throws {
+        try ip(["link", "add", name, "netns", namespace, "mtu", Self.mtu, "type", "veth",
+                "peer", "name", peer, "netns", peerNamespace, "mtu", Self.mtu])
+        try ip(["-n", namespace, "link", "set", name, "up"])
+        try ip(["-n", peerNamespace, "link", "set", peer, "up"])
+    }
+
+    private func address(_ namespace: String, _ device: String, _ v4: String, _ v6: String) throws {
+        try ip(["-n", namespace, "address", "add", v4, "dev", device])
+        try ip(["-n", namespace, "-6", "address", "add", v6, "dev", device, "nodad"])
+    }
+
+    private func sysctl(_ namespace: String, _ settings: [String: String]) throws {
+        let script = settings.map { "echo \($0.value) > /proc/sys/\($0.key)" }.joined(separator: " && ")
+        try Shell.run(["ip", "netns", "exec", namespace, "sh", "-c", script])
+    }
+
+    private func writeDaemonConfiguration(workers: Int) throws {
+        let configuration: [String: Any] = [
+            "geneveAddress": Self.geneveAddress,
+            "endpoints": [["interface": Self.endpointInterface, "endpointId": Self.endpointID, "attachmentId": Self.attachmentID]],
+            "targets": (1...applianceCount).map(Self.applianceAddress),
+            "workers": workers,
+            "flowsPerWorker": 65536,
+            "endpointMTU": Int(Self.mtu)!,
+        ]
+        let data = try JSONSerialization.data(withJSONObject: configuration, options: [.prettyPrinted, .sortedKeys])
+        try data.write(to: URL(fileURLWithPath: daemonConfigurationPath))
+    }
+
+    private func startAppliance(_ number: Int, executable: String, rules: [String]) throws {
+        let log = "\(stateDirectory)/app\(number).log"
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        // setsid: the appliance outlives `gwlb lab up` and its terminal.
+        process.arguments = ["ip", "netns", "exec", appliance(number), "setsid", executable, "appliance",
+                             "--listen", Self.applianceAddress(number), "--health-port", String(Self.applianceHealthPort)]
+            + rules.flatMap { ["--drop", $0] }
+        let handle = FileHandle(forWritingAtPath: log)
+        process.standardOutput = handle
+        process.standardError = handle
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    private func waitForAppliances() throws {
+        for number in 1...applianceCount {
+            let url = "http://\(Self.applianceAddress(number)):\(Self.applianceHealthPort)/health"
+            var ready = false
+            for _ in 0..<100 where !ready {
+                ready = (try? exec(router, ["curl", "-sf", "--max-time", "1", url])) != nil
+                if !ready { usleep(100_000) }
+            }
+            guard ready else {
+                let log = (try? String(contentsOfFile: "\(stateDirectory)/app\(number).log", encoding: .utf8)) ?? ""
+                throw Shell.Failure(description: "appliance \(number) did not start: \(log)")
+            }
+        }
+    }
+}

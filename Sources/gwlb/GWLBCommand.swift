@@ -1,0 +1,107 @@
+import Appliance
+import ArgumentParser
+import Foundation
+import Lab
+import Wire
+
+@main
+struct GWLBCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gwlb",
+        abstract: "Operate gwlb, a gateway load balancer that speaks AWS GWLB's GENEVE.",
+        subcommands: [ApplianceCommand.self, LabCommand.self])
+}
+
+extension IPv4Address: ExpressibleByArgument {
+    public init?(argument: String) { self.init(argument) }
+}
+
+extension ApplianceRule: ExpressibleByArgument {
+    public init?(argument: String) { self.init(argument) }
+}
+
+struct ApplianceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "appliance",
+        abstract: "Run the reference appliance: return GENEVE traffic by AWS's contract, drop what the rules say.")
+
+    @Option(help: "Address to receive GENEVE on (UDP 6081).")
+    var listen: IPv4Address
+
+    @Option(help: "TCP port for health checks (GET / → 200, or 503 after POST /health/fail) and GET /stats.")
+    var healthPort: UInt16 = 8080
+
+    @Option(name: .customLong("drop"), help: "Drop traffic to or from a port, e.g. tcp:23 (repeatable).")
+    var rules: [ApplianceRule] = []
+
+    @Flag(help: "Routing mode: decrement the inner TTL / hop limit.")
+    var decrementTTL = false
+
+    func run() throws {
+        var configuration = ReferenceAppliance.Configuration(listen: listen)
+        configuration.healthPort = healthPort
+        configuration.rules = rules
+        configuration.decrementTTL = decrementTTL
+        let appliance = try ReferenceAppliance(configuration: configuration)
+        try ApplianceHTTP(appliance: appliance).start()
+        FileHandle.standardError.write(Data("gwlb appliance: GENEVE on \(listen):6081, health on :\(healthPort), rules: \(rules.map(\.description))\n".utf8))
+        appliance.run()
+    }
+}
+
+struct LabCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lab",
+        abstract: "Build, inspect or remove the namespace lab (AWS's inspection topology).",
+        subcommands: [Up.self, Down.self, Status.self])
+
+    struct Options: ParsableArguments {
+        @Option(help: "Namespace name prefix (1-12 characters).")
+        var prefix = "gwlb"
+    }
+
+    struct Up: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Build the lab and start its appliances.")
+        @OptionGroup var options: Options
+        @Option(help: "Number of appliances.") var appliances = 3
+        @Option(name: .customLong("drop"), help: "Rule for every appliance, e.g. tcp:23 (repeatable).") var rules: [String] = []
+        @Option(help: "Workers in the gwlbd configuration the lab writes.") var workers = 2
+
+        func validate() throws {
+            guard (1...50).contains(appliances) else { throw ValidationError("--appliances must be 1-50") }
+            guard (1...12).contains(options.prefix.count) else { throw ValidationError("--prefix must be 1-12 characters") }
+            for rule in rules where ApplianceRule(rule) == nil { throw ValidationError("rule \(rule) must look like tcp:23 or udp:53") }
+        }
+
+        func run() throws {
+            let lab = Lab(prefix: options.prefix, applianceCount: appliances)
+            try lab.up(executable: CommandLine.selfExecutable, rules: rules, workers: workers)
+            print("""
+                lab \(options.prefix) is up: client \(Lab.clientAddress), server \(Lab.serverAddress), \(appliances) appliances.
+                start gwlbd:  ip netns exec \(lab.router) gwlbd --config \(lab.daemonConfigurationPath)
+                send traffic: ip netns exec \(lab.client) ping \(Lab.serverAddress)
+                remove it:    gwlb lab down --prefix \(options.prefix)
+                """)
+        }
+    }
+
+    struct Down: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove the lab and everything running in it.")
+        @OptionGroup var options: Options
+        func run() throws { Lab(prefix: options.prefix).down() }
+    }
+
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show the lab's namespaces and what runs in them.")
+        @OptionGroup var options: Options
+        @Option(help: "Number of appliances to look for.") var appliances = 3
+        func run() throws { print(Lab(prefix: options.prefix, applianceCount: appliances).status()) }
+    }
+}
+
+extension CommandLine {
+    /// This program's own path, to start it again (appliances) in other namespaces.
+    static var selfExecutable: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? arguments[0]
+    }
+}
