@@ -1,0 +1,164 @@
+import Foundation
+import Lab
+import Testing
+
+/// A lab of our own for one test: namespaces with a unique prefix, the reference appliances, and
+/// gwlbd in the router namespace. Needs root (CI runs as root); without it the test fails and says why.
+///
+///   client 198.18.10.2 ── router [uplink │ gwlbe0 (gwlbd) │ app] ── server 198.18.20.2
+///                                    br0 198.18.1.1 ── app1 .11, app2 .12, app3 .13 (GENEVE)
+final class LabFixture {
+    let lab: Lab
+    let statisticsPath: String
+    private var daemon: Process?
+    private static let counter = Counter()
+
+    /// Builds the lab and starts gwlbd. `rules` go to every appliance.
+    init(appliances: Int = 3, rules: [String] = [], workers: Int = 2, startDaemon: Bool = true) throws {
+        guard geteuid() == 0 else {
+            throw Failure("end-to-end tests need root for network namespaces and TUN devices (CI runs as root): run `sudo swift test`")
+        }
+        // Short and unique per test process and test: namespaces of parallel runs never collide.
+        lab = Lab(prefix: "e\(getpid() % 10000)x\(Self.counter.next())", applianceCount: appliances)
+        statisticsPath = "/tmp/\(lab.prefix)-stats.json"
+        do {
+            try lab.up(executable: Self.binary("gwlb"), rules: rules, workers: workers)
+            if startDaemon { try start() }
+        } catch {
+            tearDown()
+            throw error
+        }
+    }
+
+    deinit { tearDown() }
+
+    func tearDown() {
+        if let daemon, daemon.isRunning {
+            daemon.terminate()
+            daemon.waitUntilExit()
+        }
+        daemon = nil
+        lab.down()
+        try? FileManager.default.removeItem(atPath: statisticsPath)
+    }
+
+    /// Starts gwlbd in the router namespace and waits until it forwards.
+    func start() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["ip", "netns", "exec", lab.router, Self.binary("gwlbd"), "--config", lab.daemonConfigurationPath,
+                             "--stats-file", statisticsPath]
+        let log = FileHandle(forWritingAtPath: "/dev/null")
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        daemon = process
+        for _ in 0..<100 {
+            if FileManager.default.fileExists(atPath: statisticsPath) { return }
+            usleep(50_000)
+        }
+        throw Failure("gwlbd did not start in \(lab.router)")
+    }
+
+    /// Stops gwlbd with SIGTERM and returns its exit status.
+    func stopDaemon() -> Int32 {
+        guard let daemon else { return -1 }
+        daemon.terminate()
+        daemon.waitUntilExit()
+        self.daemon = nil
+        return daemon.terminationStatus
+    }
+
+    // MARK: Running things in the lab
+
+    /// Runs a command in a namespace; returns its exit status and output.
+    @discardableResult
+    func run(_ namespace: String, _ arguments: [String], input: String? = nil) throws -> (status: Int32, output: String) {
+        try Self.execute(["ip", "netns", "exec", namespace] + arguments, input: input)
+    }
+
+    static func execute(_ arguments: [String], input: String? = nil) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        let inputPipe = Pipe()
+        process.standardInput = input == nil ? FileHandle.nullDevice : inputPipe
+        try process.run()
+        if let input {
+            inputPipe.fileHandleForWriting.write(Data(input.utf8))
+            try? inputPipe.fileHandleForWriting.close()
+        }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// Starts a long-running command in a namespace (a server); it ends with the lab.
+    func background(_ namespace: String, _ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["ip", "netns", "exec", namespace] + arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+    }
+
+    /// Runs a Python program in a namespace (clients and servers for UDP and TCP).
+    @discardableResult
+    func python(_ namespace: String, _ program: String, arguments: [String] = []) throws -> (status: Int32, output: String) {
+        try run(namespace, ["python3", "-c", program] + arguments)
+    }
+
+    // MARK: What gwlbd and the appliances report
+
+    /// gwlbd's statistics file, after its next write (at least once a second).
+    func statistics() throws -> [String: Any] {
+        let before = (try? FileManager.default.attributesOfItem(atPath: statisticsPath)[.modificationDate] as? Date) ?? .distantPast
+        for _ in 0..<60 {
+            if let date = try? FileManager.default.attributesOfItem(atPath: statisticsPath)[.modificationDate] as? Date, date > before { break }
+            usleep(50_000)
+        }
+        let data = try Data(contentsOf: URL(fileURLWithPath: statisticsPath))
+        return try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
+    }
+
+    func drops(_ reason: String) throws -> Int {
+        ((try statistics()["drops"] as? [String: Any])?[reason] as? Int) ?? -1
+    }
+
+    /// An appliance's own counters (GET /stats), asked from the router namespace.
+    func applianceStatistics(_ number: Int) throws -> [String: Any] {
+        let result = try run(lab.router, ["curl", "-sf", "--max-time", "2", "http://\(Lab.applianceAddress(number)):\(Lab.applianceHealthPort)/stats"])
+        guard result.status == 0 else { throw Failure("appliance \(number) stats: \(result.output)") }
+        return try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any] ?? [:]
+    }
+
+    func applianceFlows(_ number: Int) throws -> [[String: Any]] {
+        try applianceStatistics(number)["flows"] as? [[String: Any]] ?? []
+    }
+
+    /// Path of a product built next to the test bundle.
+    static func binary(_ name: String) -> String {
+        let testBinary = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var directory = URL(fileURLWithPath: testBinary).deletingLastPathComponent()
+        // The test runner lives in the build directory, or inside a bundle directory in it.
+        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent(name).path), directory.path != "/" {
+            directory.deleteLastPathComponent()
+        }
+        return directory.appendingPathComponent(name).path
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    final class Counter: @unchecked Sendable {
+        private var value = 0
+        private let lock = NSLock()
+        func next() -> Int { lock.withLock { value += 1; return value } }
+    }
+}
