@@ -102,17 +102,19 @@ public struct Lab: Sendable {
     public func down() {
         let existing = Set(((try? Shell.run(["ip", "netns", "list"])) ?? "").split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) })
         let ours = existing.filter { $0 == client || $0 == router || $0 == server || $0.hasPrefix("\(prefix)-app") && Int($0.dropFirst(prefix.count + 4)) != nil }
-        for namespace in ours {
-            let pids = ((try? Shell.run(["ip", "netns", "pids", namespace])) ?? "").split(separator: "\n").map(String.init)
-            if !pids.isEmpty { Shell.attempt(["kill", "-TERM"] + pids) }
+        func pids(_ namespace: String) -> [String] {
+            ((try? Shell.run(["ip", "netns", "pids", namespace])) ?? "").split(separator: "\n").map(String.init)
         }
+        let running = ours.flatMap(pids)
+        if !running.isEmpty { Shell.attempt(["kill", "-TERM"] + running) }
         // Give gwlbd and the appliances a moment to exit cleanly, then make sure.
-        for namespace in ours {
-            for _ in 0..<20 where !((try? Shell.run(["ip", "netns", "pids", namespace])) ?? "").isEmpty { usleep(50_000) }
-            let pids = ((try? Shell.run(["ip", "netns", "pids", namespace])) ?? "").split(separator: "\n").map(String.init)
-            if !pids.isEmpty { Shell.attempt(["kill", "-KILL"] + pids) }
-            Shell.attempt(["ip", "netns", "del", namespace])
+        for _ in 0..<20 {
+            guard ours.contains(where: { !pids($0).isEmpty }) else { break }
+            usleep(50_000)
         }
+        let left = ours.flatMap(pids)
+        if !left.isEmpty { Shell.attempt(["kill", "-KILL"] + left) }
+        for namespace in ours { Shell.attempt(["ip", "netns", "del", namespace]) }
         try? FileManager.default.removeItem(atPath: stateDirectory)
     }
 

@@ -1,0 +1,131 @@
+import Foundation
+import Testing
+
+/// gwlbd's start and stop on real devices, each in a namespace of its own:
+///
+///   <unique netns>: lo 127.0.0.1 (GENEVE socket) │ gwlbd creates TUN <name> and removes it on exit
+@Suite(.serialized) struct DaemonLifecycleTests {
+    /// A namespace and a configuration file for one test, removed afterwards.
+    final class Sandbox {
+        let namespace: String
+        let configurationPath: String
+        let statisticsPath: String
+        let interface: String
+
+        init(configuration: String? = nil) throws {
+            guard geteuid() == 0 else { throw LabFixture.Failure("gwlbd tests need root (CI runs as root): run `sudo swift test`") }
+            let id = "\(getpid() % 10000)\(Int.random(in: 100...999))"
+            namespace = "gd\(id)"
+            interface = "gwt\(id)"
+            configurationPath = "/tmp/\(namespace).json"
+            statisticsPath = "/tmp/\(namespace)-stats.json"
+            let text = configuration ?? """
+                {"geneveAddress": "127.0.0.1", "targets": ["127.0.0.2"], "workers": 2, "flowsPerWorker": 1024,
+                 "endpoints": [{"interface": "\(interface)", "endpointId": "0x1", "attachmentId": "0x2"}]}
+                """
+            try text.write(toFile: configurationPath, atomically: true, encoding: .utf8)
+            chmod(configurationPath, 0o644)
+            _ = try LabFixture.execute(["ip", "netns", "add", namespace])
+            _ = try LabFixture.execute(["ip", "-n", namespace, "link", "set", "lo", "up"])
+        }
+
+        deinit {
+            let pids = (try? LabFixture.execute(["ip", "netns", "pids", namespace]).output) ?? ""
+            for pid in pids.split(separator: "\n") { kill(pid_t(pid) ?? 0, SIGKILL) }
+            _ = try? LabFixture.execute(["ip", "netns", "del", namespace])
+            try? FileManager.default.removeItem(atPath: configurationPath)
+            try? FileManager.default.removeItem(atPath: statisticsPath)
+        }
+
+        /// Runs gwlbd to its end (it should refuse to start) and returns status and output.
+        func runDaemon(prefix: [String] = []) throws -> (status: Int32, output: String) {
+            try LabFixture.execute(["ip", "netns", "exec", namespace] + prefix
+                                   + [LabFixture.binary("gwlbd"), "--config", configurationPath, "--stats-file", statisticsPath])
+        }
+
+        func startDaemon() throws -> Process {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["ip", "netns", "exec", namespace, LabFixture.binary("gwlbd"), "--config", configurationPath,
+                                 "--stats-file", statisticsPath]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            for _ in 0..<100 where !FileManager.default.fileExists(atPath: statisticsPath) { usleep(50_000) }
+            return process
+        }
+
+        func interfaceExists() throws -> Bool {
+            try LabFixture.execute(["ip", "-n", namespace, "link", "show", interface]).status == 0
+        }
+    }
+
+    @Test func sigtermStopsCleanlyAndRemovesItsTunDevice() throws {
+        let sandbox = try Sandbox()
+        let daemon = try sandbox.startDaemon()
+        #expect(FileManager.default.fileExists(atPath: sandbox.statisticsPath), "gwlbd did not start")
+        #expect(try sandbox.interfaceExists())
+        let mtu = try LabFixture.execute(["ip", "-n", sandbox.namespace, "link", "show", sandbox.interface]).output
+        #expect(mtu.contains("mtu 9001") && mtu.contains("UP"))
+        daemon.terminate()
+        daemon.waitUntilExit()
+        #expect(daemon.terminationStatus == 0)
+        #expect(try !sandbox.interfaceExists(), "TUN device left behind")
+    }
+
+    @Test func sigintStopsToo() throws {
+        let sandbox = try Sandbox()
+        let daemon = try sandbox.startDaemon()
+        let pids = try LabFixture.execute(["ip", "netns", "pids", sandbox.namespace]).output.split(separator: "\n")
+        for pid in pids { kill(pid_t(pid)!, SIGINT) }
+        daemon.waitUntilExit()
+        #expect(daemon.terminationStatus == 0)
+        #expect(try !sandbox.interfaceExists())
+    }
+
+    @Test(arguments: [
+        (#"{"geneveAddress": "127.0.0.1", "targets": ["not-an-ip"], "endpoints": [{"interface": "x0", "endpointId": "0x1", "attachmentId": "0x2"}]}"#,
+         #"target "not-an-ip" is not an IPv4 address"#),
+        (#"{"geneveAddress": "fd00::1", "targets": [], "endpoints": [{"interface": "x0", "endpointId": "0x1", "attachmentId": "0x2"}]}"#,
+         "GENEVE runs over IPv4"),
+        (#"{"geneveAddress": "127.0.0.1", "targets": []}"#, #"missing "endpoints""#),
+        (#"{"geneveAddress": "127.0.0.1", "targets": [], "stickiness": "sometimes", "endpoints": [{"interface": "x0", "endpointId": "0x1", "attachmentId": "0x2"}]}"#,
+         "stickiness \"sometimes\" must be"),
+        (#"{"geneveAddress": "127.0.0.1", "targets": [], "tcpIdleTimeoutSeconds": 10, "endpoints": [{"interface": "x0", "endpointId": "0x1", "attachmentId": "0x2"}]}"#,
+         "tcpIdleTimeoutSeconds must be 60-6000"),
+        ("{not json", "is not valid JSON"),
+    ])
+    func badConfigurationIsRefusedWithItsReason(configuration: String, message: String) throws {
+        let sandbox = try Sandbox(configuration: configuration)
+        let result = try sandbox.runDaemon()
+        #expect(result.status == 1)
+        #expect(result.output.contains(message), "\(result.output)")
+    }
+
+    @Test func portInUseIsRefused() throws {
+        let sandbox = try Sandbox()
+        let holder = try sandbox.startDaemon()
+        defer { holder.terminate(); holder.waitUntilExit() }
+        // A second gwlbd on the same address and port (its interface name differs, so only the port clashes).
+        try """
+            {"geneveAddress": "127.0.0.1", "targets": ["127.0.0.2"],
+             "endpoints": [{"interface": "\(sandbox.interface)b", "endpointId": "0x1", "attachmentId": "0x2"}]}
+            """.write(toFile: sandbox.configurationPath, atomically: true, encoding: .utf8)
+        let second = try sandbox.runDaemon()
+        #expect(second.status == 1 && second.output.contains("is in use"), "\(second.output)")
+    }
+
+    @Test func notBeingRootIsRefused() throws {
+        let sandbox = try Sandbox()
+        let result = try sandbox.runDaemon(prefix: ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"])
+        #expect(result.status == 1 && result.output.contains("must run as root"), "\(result.output)")
+    }
+
+    @Test func missingTunDeviceIsExplained() throws {
+        let sandbox = try Sandbox()
+        // A mount namespace where /dev/net is empty.
+        let result = try sandbox.runDaemon(prefix: ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                                                    "mount -t tmpfs tmpfs /dev/net && exec \"$0\" \"$@\""])
+        #expect(result.status == 1 && result.output.contains("/dev/net/tun does not exist"), "\(result.output)")
+    }
+}
