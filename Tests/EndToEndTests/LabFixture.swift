@@ -129,6 +129,14 @@ final class LabFixture {
         ((try statistics()["drops"] as? [String: Any])?[reason] as? Int) ?? -1
     }
 
+    /// The drop count of `reason` once it reaches `expected`, or what it is after a few seconds:
+    /// workers publish their counters about once a second, gwlbd writes the file once a second.
+    func drops(_ reason: String, settlingAt expected: Int) throws -> Int {
+        var count = try drops(reason)
+        for _ in 0..<5 where count != expected { count = try drops(reason) }
+        return count
+    }
+
     /// An appliance's own counters (GET /stats), asked from the router namespace.
     func applianceStatistics(_ number: Int) throws -> [String: Any] {
         let result = try run(lab.router, ["curl", "-sf", "--max-time", "2", "http://\(Lab.applianceAddress(number)):\(Lab.applianceHealthPort)/stats"])
