@@ -31,7 +31,9 @@ let package = Package(
             "Appliance", "Lab", "Wire", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "TestSupport", dependencies: ["Wire", "Flows"], path: "Tests/TestSupport"),
-        .executableTarget(name: "gwlb-bench", dependencies: ["Wire", "Flows", "CAllocationCounter"]),
+        .executableTarget(name: "gwlb-bench", dependencies: [
+            "Wire", "Flows", "PacketIO", "Daemon", "Appliance", "Lab", "CAllocationCounter",
+        ]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"]),
         .testTarget(name: "FlowsTests", dependencies: ["Flows", "Wire", "TestSupport"]),
         .testTarget(name: "DataPlaneTests", dependencies: ["DataPlane", "Flows", "PacketIO", "Wire", "TestSupport"]),

@@ -2,25 +2,72 @@
 // measured in the same run, and the ratio between them.
 //
 //     swift run -c release gwlb-bench flows [--flows N]
+//     swift run -c release gwlb-bench forward [--seconds S] [--workers N]     (root: builds a lab)
+
+import Appliance
+import Daemon
+import Foundation
+import Wire
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 
+func option(_ name: String) -> String? {
+    guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count else { return nil }
+    return arguments[index + 1]
+}
+
 func option(_ name: String, default value: Int) -> Int {
-    guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count,
-          let parsed = Int(arguments[index + 1]), parsed > 0 else { return value }
-    return parsed
+    option(name).flatMap { Int($0) }.flatMap { $0 > 0 ? $0 : nil } ?? value
+}
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("gwlb-bench: \(message)\n".utf8))
+    exit(1)
 }
 
 switch arguments.first {
 case "flows":
     FlowsBenchmark(flowCount: option("--flows", default: 1_000_000)).run()
+case "forward":
+    guard geteuid() == 0 else { fail("forward builds a namespace lab: run it as root") }
+    do {
+        try ForwardBenchmark(seconds: Double(option("--seconds", default: 3)), workers: option("--workers", default: 2)).run()
+    } catch {
+        fail("\(error)")
+    }
+// The processes `forward` starts inside the lab:
+case "forward-send":
+    ForwardTraffic.send(to: IPv4Address(option("--to") ?? "") ?? IPv4Address(198, 18, 20, 2),
+                        size: option("--size", default: 64), seconds: Double(option("--seconds", default: 3)))
+case "forward-sink":
+    ForwardTraffic.sink()
+case "bare":
+    BareLoop.run(interface: option("--interface") ?? "gwlbe0", local: IPv4Address(option("--local") ?? "") ?? IPv4Address(198, 18, 1, 1),
+                 appliance: IPv4Address(option("--appliance") ?? "") ?? IPv4Address(198, 18, 1, 11), workers: option("--workers", default: 2))
+case "daemon":
+    do { try Daemon(configurationPath: option("--config") ?? "", statisticsPath: nil).run() } catch { fail("\(error)") }
+case "appliance":
+    // Lab.up starts appliances as `<executable> appliance --listen A --health-port P`.
+    guard let listen = IPv4Address(option("--listen") ?? "") else { fail("appliance needs --listen") }
+    var configuration = ReferenceAppliance.Configuration(listen: listen)
+    configuration.healthPort = UInt16(option("--health-port", default: 8080))
+    do {
+        let appliance = try ReferenceAppliance(configuration: configuration)
+        try ApplianceHTTP(appliance: appliance).start()
+        appliance.run()
+    } catch {
+        fail("\(error)")
+    }
 default:
     print("""
         usage: gwlb-bench BENCHMARK [options]
 
         benchmarks:
-          flows [--flows N]   flow engine: parse + lookup + GENEVE encapsulation per packet, new flows,
-                              table bytes per flow, allocations per packet, Maglev build (N = 300)
+          flows [--flows N]                    flow engine: parse + lookup + GENEVE per packet, new flows,
+                                               table bytes per flow, allocations per packet, Maglev build
+          forward [--seconds S] [--workers N]  whole path through a namespace lab (root): packets/s and
+                                               CPU per packet at 64 and 1,400 bytes, against kernel
+                                               routing and a bare TUN/UDP loop
         """)
     #if DEBUG
     print("note: this is a debug build; run benchmarks with `swift run -c release gwlb-bench …`")
