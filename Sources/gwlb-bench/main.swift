@@ -2,6 +2,7 @@
 // measured in the same run, and the ratio between them.
 //
 //     swift run -c release gwlb-bench flows [--flows N]
+//     swift run -c release gwlb-bench worker [--flows N] [--rounds R]
 //     swift run -c release gwlb-bench forward [--seconds S] [--workers N]     (root: builds a lab)
 
 import Appliance
@@ -28,6 +29,8 @@ func fail(_ message: String) -> Never {
 switch arguments.first {
 case "flows":
     FlowsBenchmark(flowCount: option("--flows", default: 1_000_000)).run()
+case "worker":
+    WorkerBenchmark(flows: option("--flows", default: 100_000), rounds: option("--rounds", default: 20)).run()
 case "forward":
     guard geteuid() == 0 else { fail("forward builds a namespace lab: run it as root") }
     do {
@@ -65,6 +68,8 @@ default:
         benchmarks:
           flows [--flows N]                    flow engine: parse + lookup + GENEVE per packet, new flows,
                                                table bytes per flow, allocations per packet, Maglev build
+          worker [--flows N] [--rounds R]      a data-plane worker's own cost per packet and allocations,
+                                               in-memory I/O (no kernel), against the same I/O with no logic
           forward [--seconds S] [--workers N]  whole path through a namespace lab (root): packets/s and
                                                CPU per packet at 64 and 1,400 bytes, against kernel
                                                routing and a bare TUN/UDP loop
