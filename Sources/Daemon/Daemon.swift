@@ -84,7 +84,7 @@ public final class Daemon {
                 return current
             }
             configuration = fresh
-            let snapshot = fresh.snapshot(version: current.version + 1)
+            let snapshot = fresh.snapshot(version: current.version + 1, previous: current)
             plane.publish(snapshot)
             log("reloaded: \(fresh.targets.count) targets")
             return snapshot

@@ -128,7 +128,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
         }
         tcpIdleTimeout = UInt32(timeout)
         endpointMTU = file.endpointMTU ?? 9001
-        guard (1280...65535).contains(endpointMTU) else { throw fail("endpointMTU must be 1280-65535") }
+        guard (1280...PacketBatch.defaultPacketCapacity).contains(endpointMTU) else {
+            throw fail("endpointMTU must be 1280-\(PacketBatch.defaultPacketCapacity)")
+        }
     }
 
     /// `0x0123…`, bare hex, or `vpce-0123…` (AWS's endpoint id: the hex number after the prefix).
@@ -141,11 +143,24 @@ public struct DaemonConfiguration: Sendable, Equatable {
     }
 
     /// The forwarding snapshot this configuration describes: every target healthy (health checks
-    /// come with the control plane).
-    public func snapshot(version: UInt64 = 1) -> ForwardingSnapshot {
+    /// come with the control plane). With a `previous` snapshot (a reload), every address keeps its
+    /// target slot, new addresses get slots never used before, and removed ones stay in theirs as
+    /// `unused`: established flows keep their appliance (AWS's default, no_rebalance) and a slot
+    /// never names another appliance while flows may point at it.
+    public func snapshot(version: UInt64 = 1, previous: ForwardingSnapshot? = nil) -> ForwardingSnapshot {
+        var slots: [UDPPeer?] = previous?.targets ?? []
+        for address in targets where !slots.contains(UDPPeer(address: address, port: Geneve.udpPort)) {
+            slots.append(UDPPeer(address: address, port: Geneve.udpPort))
+        }
+        let current = Set(targets)
+        let selection = TargetSelection(targets: slots.enumerated().compactMap { slot, peer in
+            guard let peer else { return nil }
+            return (TargetSlot(slot), UInt64(peer.address.rawValue) << 16 | UInt64(peer.port),
+                    current.contains(peer.address) ? .healthy : .unused)
+        })
         // The TCP idle timeout applies with five-tuple keys only (SPEC.md §4).
         let timeouts = FlowTimeouts(tcp: keyMode == .fiveTuple ? tcpIdleTimeout : 350)
-        return ForwardingSnapshot(version: version, endpoints: endpoints.map(\.identity), healthyTargets: targets,
-                                  keyMode: keyMode, timeouts: timeouts)
+        return ForwardingSnapshot(version: version, endpoints: endpoints.map(\.identity), targets: slots,
+                                  selection: selection, keyMode: keyMode, timeouts: timeouts)
     }
 }

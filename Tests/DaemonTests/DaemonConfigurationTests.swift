@@ -1,0 +1,55 @@
+import DataPlane
+import Flows
+import Foundation
+import PacketIO
+import Testing
+import Wire
+@testable import Daemon
+
+@Suite struct DaemonConfigurationTests {
+    func configuration(_ targets: [String], extra: String = "") throws -> DaemonConfiguration {
+        let json = """
+            {"geneveAddress": "198.18.1.1", "targets": [\(targets.map { "\"\($0)\"" }.joined(separator: ","))],
+             "endpoints": [{"interface": "gwlbe0", "endpointId": "vpce-0123456789abcdef0", "attachmentId": "0x1122334455667788"}]\(extra)}
+            """
+        return try DaemonConfiguration.parse(Data(json.utf8))
+    }
+
+    @Test func readsAWSStyleIdentifiersAndDefaults() throws {
+        let parsed = try configuration(["198.18.1.11"])
+        #expect(parsed.endpoints[0].identity == EndpointIdentity(endpointID: 0x1234_5678_9ABC_DEF0, attachmentID: 0x1122_3344_5566_7788))
+        #expect(parsed.geneve == UDPPeer(address: IPv4Address(198, 18, 1, 1), port: 6081))
+        #expect(parsed.keyMode == .fiveTuple && parsed.tcpIdleTimeout == 350 && parsed.endpointMTU == 9001)
+        #expect(try configuration([], extra: #", "stickiness": "source_ip_dest_ip""#).keyMode == .twoTuple)
+    }
+
+    @Test(arguments: [
+        (#", "endpointMTU": 9300"#, "endpointMTU must be 1280-9216"),
+        (#", "workers": 0"#, "workers must be 1-64"),
+        (#", "flowsPerWorker": 0"#, "flowsPerWorker must be"),
+    ])
+    func refusesOutOfRangeValues(extra: String, message: String) {
+        #expect { try configuration([], extra: extra) } throws: { "\($0)".contains(message) }
+    }
+
+    @Test func refusesDuplicateTargets() {
+        #expect { try configuration(["198.18.1.11", "198.18.1.11"]) } throws: { "\($0)".contains("listed twice") }
+    }
+
+    /// A reload keeps every target's slot; removed targets stay as `unused` so their established
+    /// flows keep their appliance, and new ones never take a slot that named another appliance.
+    @Test func reloadKeepsTargetSlots() throws {
+        let first = try configuration(["198.18.1.11", "198.18.1.12", "198.18.1.13"]).snapshot(version: 1)
+        let second = try configuration(["198.18.1.13", "198.18.1.11", "198.18.1.14"]).snapshot(version: 2, previous: first)
+        #expect(second.targets.map { $0?.address.description } == ["198.18.1.11", "198.18.1.12", "198.18.1.13", "198.18.1.14"])
+        #expect(second.selection.health(of: TargetSlot(1)) == .unused)
+        for slot in [0, 2, 3] { #expect(second.selection.health(of: TargetSlot(slot)) == .healthy) }
+        for hash in 0..<1000 {
+            guard case .target(let slot) = second.selection.placeNewFlow(placementHash: UInt64(hash) &* 0x9E37_79B9_7F4A_7C15, random: 0) else {
+                Issue.record("no placement")
+                return
+            }
+            #expect(slot != TargetSlot(1), "a new flow went to the removed target")
+        }
+    }
+}
