@@ -87,9 +87,8 @@ public final class ApplianceHTTP: @unchecked Sendable {
 
     func statsJSON() -> String {
         let state = appliance.state.withLock { $0 }
-        func text(_ address: IPv6Address) -> String { address.mappedIPv4?.description ?? address.description }
         let flows: [[String: Any]] = state.flows.sorted { $0.value > $1.value }.map { key, packets in
-            ["addressA": text(key.lowAddress), "portA": Int(key.lowPort), "addressB": text(key.highAddress),
+            ["addressA": key.lowAddress.unmappedDescription, "portA": Int(key.lowPort), "addressB": key.highAddress.unmappedDescription,
              "portB": Int(key.highPort), "protocol": key.protocol.description, "packets": packets]
         }
         let object: [String: Any] = [
@@ -99,5 +98,15 @@ public final class ApplianceHTTP: @unchecked Sendable {
         ]
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self) + "\n"
+    }
+}
+
+extension ReferenceAppliance {
+    /// Starts the HTTP side and serves GENEVE until the process ends: what `gwlb appliance` runs.
+    public static func serve(_ configuration: Configuration) throws -> Never {
+        let appliance = try ReferenceAppliance(configuration: configuration)
+        try ApplianceHTTP(appliance: appliance).start()
+        FileHandle.standardError.write(Data("gwlb appliance: GENEVE on \(configuration.listen):\(configuration.port), health on :\(configuration.healthPort), rules: \(configuration.rules.map(\.description))\n".utf8))
+        appliance.run()
     }
 }

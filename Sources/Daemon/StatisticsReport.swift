@@ -36,18 +36,13 @@ public enum StatisticsReport {
         var row: [String: Any] = [
             "time": ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(drop.time) / 1e9)),
             "reason": drop.reason.name, "size": drop.size,
-            "source": text(drop.source), "destination": text(drop.destination),
+            "source": drop.source.unmappedDescription, "destination": drop.destination.unmappedDescription,
             "sourcePort": drop.sourcePort, "destinationPort": drop.destinationPort, "protocol": drop.protocol.description,
         ]
         if let detail = drop.detail { row["detail"] = detail.name }
         if let endpoint = drop.endpoint { row["endpoint"] = Int(endpoint) }
         if let appliance = drop.appliance { row["appliance"] = appliance.description }
         return row
-    }
-
-    /// IPv4 addresses as dotted quads, not in their mapped form.
-    static func text(_ address: IPv6Address) -> String {
-        address.mappedIPv4?.description ?? address.description
     }
 
     /// Writes `report` to `path` atomically (readers never see half a file).

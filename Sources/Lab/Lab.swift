@@ -200,3 +200,10 @@ public struct Lab: Sendable {
         }
     }
 }
+
+extension CommandLine {
+    /// This program's own path, to start it again in other namespaces (the lab's appliances).
+    public static var selfExecutable: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? arguments[0]
+    }
+}

@@ -20,6 +20,10 @@ public struct IPv6Address: Hashable, Comparable, Sendable, CustomStringConvertib
     /// The IPv4 address inside an IPv4-mapped address.
     public var mappedIPv4: IPv4Address? { isIPv4Mapped ? IPv4Address(rawValue: w3) : nil }
 
+    /// Text as an operator expects it: a dotted quad for an IPv4-mapped address (which is how
+    /// IPv4 addresses are held in flow keys), RFC 5952 otherwise.
+    public var unmappedDescription: String { mappedIPv4?.description ?? description }
+
     /// The eight 16-bit groups of the text form.
     public var groups: [UInt16] {
         [w0, w1, w2, w3].flatMap { [UInt16(truncatingIfNeeded: $0 >> 16), UInt16(truncatingIfNeeded: $0)] }

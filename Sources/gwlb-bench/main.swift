@@ -54,13 +54,7 @@ case "appliance":
     guard let listen = IPv4Address(option("--listen") ?? "") else { fail("appliance needs --listen") }
     var configuration = ReferenceAppliance.Configuration(listen: listen)
     configuration.healthPort = UInt16(option("--health-port", default: 8080))
-    do {
-        let appliance = try ReferenceAppliance(configuration: configuration)
-        try ApplianceHTTP(appliance: appliance).start()
-        appliance.run()
-    } catch {
-        fail("\(error)")
-    }
+    do { try ReferenceAppliance.serve(configuration) } catch { fail("\(error)") }
 default:
     print("""
         usage: gwlb-bench BENCHMARK [options]

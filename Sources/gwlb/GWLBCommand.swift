@@ -42,10 +42,7 @@ struct ApplianceCommand: ParsableCommand {
         configuration.healthPort = healthPort
         configuration.rules = rules
         configuration.decrementTTL = decrementTTL
-        let appliance = try ReferenceAppliance(configuration: configuration)
-        try ApplianceHTTP(appliance: appliance).start()
-        FileHandle.standardError.write(Data("gwlb appliance: GENEVE on \(listen):6081, health on :\(healthPort), rules: \(rules.map(\.description))\n".utf8))
-        appliance.run()
+        try ReferenceAppliance.serve(configuration)
     }
 }
 
@@ -96,12 +93,5 @@ struct LabCommand: ParsableCommand {
         @OptionGroup var options: Options
         @Option(help: "Number of appliances to look for.") var appliances = 3
         func run() throws { print(Lab(prefix: options.prefix, applianceCount: appliances).status()) }
-    }
-}
-
-extension CommandLine {
-    /// This program's own path, to start it again (appliances) in other namespaces.
-    static var selfExecutable: String {
-        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? arguments[0]
     }
 }

@@ -77,23 +77,10 @@ final class LabFixture {
         try Self.execute(["ip", "netns", "exec", namespace] + arguments, input: input)
     }
 
+    /// Runs a command to its end; its standard output and error together.
     static func execute(_ arguments: [String], input: String? = nil) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        let inputPipe = Pipe()
-        process.standardInput = input == nil ? FileHandle.nullDevice : inputPipe
-        try process.run()
-        if let input {
-            inputPipe.fileHandleForWriting.write(Data(input.utf8))
-            try? inputPipe.fileHandleForWriting.close()
-        }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let result = try Shell.execute(arguments, input: input)
+        return (result.status, result.output + result.errors)
     }
 
     /// Starts a long-running command in a namespace (a server); it ends with the lab.
