@@ -32,6 +32,8 @@ public final class Worker {
     /// Per slot of a forward batch: its endpoint, and what became of it.
     private let slotEndpoints: UnsafeMutableBufferPointer<Int>
     private let pending: UnsafeMutableBufferPointer<Bool>
+    /// Slots of the batch still to decide, in order.
+    private let decideOrder: UnsafeMutableBufferPointer<Int>
     private let summaries: UnsafeMutableBufferPointer<PacketSummary>
     private let probes: UnsafeMutableBufferPointer<FlowProbe>
     private let resetBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: TCPReset.maximumLength, alignment: 8)
@@ -54,6 +56,8 @@ public final class Worker {
         slotEndpoints.initialize(repeating: 0)
         pending = .allocate(capacity: capacity)
         pending.initialize(repeating: false)
+        decideOrder = .allocate(capacity: capacity)
+        decideOrder.initialize(repeating: 0)
         summaries = .allocate(capacity: capacity)
         probes = .allocate(capacity: capacity)
         table.onExpire = { [unowned self] entry in
@@ -66,6 +70,7 @@ public final class Worker {
     deinit {
         slotEndpoints.deallocate()
         pending.deallocate()
+        decideOrder.deallocate()
         summaries.deallocate()
         probes.deallocate()
         resetBuffer.deallocate()
@@ -135,8 +140,8 @@ public final class Worker {
 
     // MARK: Forward path: endpoint → flow → target → GENEVE
 
-    /// Handles a batch of packets read from endpoints (`slotEndpoints` says which): three passes so
-    /// the flow-table memory of the whole batch loads at once, then one send.
+    /// Handles a batch of packets read from endpoints (`slotEndpoints` says which): parse and probe
+    /// all, then decide each while the flow entries a few packets ahead load, then one send.
     private func forward(_ batch: PacketBatch) {
         let snapshot = self.snapshot
         var handedOff: UInt64 = 0
@@ -169,9 +174,17 @@ public final class Worker {
             probes[slot] = probe
             pending[slot] = true
         }
-        for slot in 0..<batch.count where pending[slot] { tracker.prefetch(probes[slot]) }
-        var expected = 0
+        var count = 0
         for slot in 0..<batch.count where pending[slot] {
+            decideOrder[count] = slot
+            count += 1
+        }
+        let distance = FlowTracker.prefetchDistance
+        for index in 0..<min(distance, count) { tracker.prefetch(probes[decideOrder[index]]) }
+        var expected = 0
+        for index in 0..<count {
+            if index + distance < count { tracker.prefetch(probes[decideOrder[index + distance]]) }
+            let slot = decideOrder[index]
             if decide(slot, batch, snapshot) { expected += 1 } else { batch.lengths[slot] = 0 }
         }
         wake(handedOff)

@@ -109,8 +109,10 @@ struct FlowsBenchmark {
                     hashes[k] = table.hasher.hash(batchKeys[k])
                     table.prefetchSlot(hash: hashes[k])
                 }
-                for k in 0..<batchSize { table.prefetchEntry(hash: hashes[k]) }
+                let distance = FlowTracker.prefetchDistance
+                for k in 0..<distance { table.prefetchEntry(hash: hashes[k]) }
                 for k in 0..<batchSize {
+                    if k + distance < batchSize { table.prefetchEntry(hash: hashes[k + distance]) }
                     if case .found = table.lookup(batchKeys[k], hash: hashes[k], now: now) { found += 1 }
                 }
             }
@@ -199,8 +201,8 @@ struct FlowsBenchmark {
         }
     }
 
-    /// The worker's per-batch path: parse all, probe all (key, hash, prefetch slot), prefetch all
-    /// entries, then decide and encapsulate each. Returns how many packets were forwarded.
+    /// The worker's per-batch path: parse all, probe all (key, hash, prefetch slot), then decide and
+    /// encapsulate each while prefetching entries a few packets ahead. Returns how many were forwarded.
     @inline(__always)
     func forwardBatch(_ slot: (Int) -> UnsafeMutableRawBufferPointer, _ lengths: [Int], count: Int, _ state: BatchState,
                       _ tracker: FlowTracker, _ selection: TargetSelection) -> Int {
@@ -215,9 +217,11 @@ struct FlowsBenchmark {
             }
         }
         for k in 0..<count where state.valid[k] { state.probes[k] = tracker.probe(state.summaries[k], mode: .fiveTuple) }
-        for k in 0..<count where state.valid[k] { tracker.prefetch(state.probes[k]) }
+        let distance = FlowTracker.prefetchDistance
+        for k in 0..<min(distance, count) where state.valid[k] { tracker.prefetch(state.probes[k]) }
         var forwarded = 0
         for k in 0..<count where state.valid[k] {
+            if k + distance < count, state.valid[k + distance] { tracker.prefetch(state.probes[k + distance]) }
             guard case .forward(_, _, let cookie, _) = tracker.track(state.summaries[k], probe: state.probes[k],
                                                                     selection: selection, now: now) else { continue }
             AWSGeneveMetadata.write(to: UnsafeMutableRawBufferPointer(rebasing: slot(k)[(headroom - Geneve.awsHeaderLength)..<headroom]),
