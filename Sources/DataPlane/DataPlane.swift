@@ -59,6 +59,7 @@ public final class DataPlane: @unchecked Sendable {
             worker.outboxes = rings[worker.index]
             worker.inboxes = (0..<count).compactMap { rings[$0][worker.index] }
             worker.peerIO = ios.enumerated().map { $0.offset == worker.index ? nil : $0.element }
+            worker.peerMailboxes = mailboxes.enumerated().map { $0.offset == worker.index ? nil : $0.element }
         }
     }
 

@@ -18,8 +18,9 @@ public final class Worker {
     /// Rings to each other worker (nil for this one), and from each.
     var outboxes: [HandoffRing?] = []
     var inboxes: [HandoffRing] = []
-    /// The other workers' I/O, to wake one after handing it packets.
+    /// The other workers' I/O and mailboxes, to wake one after handing it packets.
     var peerIO: [(any WorkerIO)?] = []
+    var peerMailboxes: [WorkerMailbox?] = []
 
     private(set) var counters: DataPlaneStatistics
     private var drops: DropRing
@@ -96,7 +97,10 @@ public final class Worker {
                 }
                 counters.endpointPackets += UInt64(endpointBatch.count)
                 packets += endpointBatch.count
+                let full = endpointBatch.count == endpointBatch.capacity
                 forward(endpointBatch)
+                // A batch that was not full emptied the queue: another read would only cost a system call.
+                if !full { break }
             }
         }
         for _ in 0..<4 {
@@ -106,6 +110,7 @@ public final class Worker {
             counters.genevePackets += UInt64(applianceBatch.count)
             packets += applianceBatch.count
             acceptReturns(applianceBatch)
+            if applianceBatch.count < applianceBatch.capacity { break }
         }
         for inbox in inboxes { packets += drain(inbox) }
         table.expire(now: time.seconds, budget: packets > 0 ? 256 : 16_384)
@@ -117,7 +122,13 @@ public final class Worker {
     /// Runs until `stop` is set, sleeping in the I/O's wait when idle.
     func run(until stop: borrowing Atomic<Bool>) {
         while !stop.load(ordering: .relaxed) {
-            if !runOnce(at: .now()) { io.waitForInput(timeoutMilliseconds: 100) }
+            if runOnce(at: .now()) { continue }
+            // Say we sleep, then look at the inboxes once more: a producer either sees the flag and
+            // wakes us, or pushed before our look and we see its packet (the fences order the two).
+            mailbox.sleeping.store(true, ordering: .relaxed)
+            atomicMemoryFence(ordering: .sequentiallyConsistent)
+            if inboxes.allSatisfy(\.isEmpty) { io.waitForInput(timeoutMilliseconds: 100) }
+            mailbox.sleeping.store(false, ordering: .relaxed)
         }
         publish()
     }
@@ -341,9 +352,14 @@ public final class Worker {
         }
     }
 
+    /// Wakes the workers in the `workers` bit set that sleep (or are about to): a busy worker finds
+    /// its hand-offs on its next pass without a system call.
     private func wake(_ workers: UInt64) {
         guard workers != 0 else { return }
-        for worker in 0..<workerCount where workers & (1 << worker) != 0 { peerIO[worker]?.wakeUp() }
+        atomicMemoryFence(ordering: .sequentiallyConsistent)
+        for worker in 0..<workerCount where workers & (1 << worker) != 0 {
+            if peerMailboxes[worker]?.sleeping.load(ordering: .relaxed) ?? true { peerIO[worker]?.wakeUp() }
+        }
     }
 
     /// Handles packets other workers passed here, a batch at a time.

@@ -8,6 +8,9 @@ final class WorkerMailbox: Sendable {
     let snapshotVersion: Atomic<UInt64>
     let statistics: Mutex<DataPlaneStatistics>
     let drops: Mutex<DropRing>
+    /// The worker is about to block, or blocked, waiting for input: a worker that hands it packets
+    /// must wake it. While it runs, hand-offs need no system call.
+    let sleeping = Atomic<Bool>(false)
 
     init(snapshot: ForwardingSnapshot, targetSlots: Int, dropCapacity: Int) {
         self.snapshot = Mutex(snapshot)

@@ -9,21 +9,28 @@ import Wire
 struct ForwardBenchmark {
     let seconds: Double
     let workers: Int
+    let repetitions: Int
     let executable = CommandLine.selfExecutable
 
     func run() throws {
         let lab = Lab(prefix: "gwlbbench", applianceCount: 1)
         defer { lab.down() }
         try lab.up(executable: executable, workers: workers)
-        print("gwlb-bench forward: lab \(lab.prefix), 1 appliance, \(workers) workers, \(ForwardTraffic.flows) UDP flows, \(seconds) s per run, \(ProcessInfo.processInfo.activeProcessorCount) cores shared by everything")
+        print("gwlb-bench forward: lab \(lab.prefix), 1 appliance, \(workers) workers, \(ForwardTraffic.flows) UDP flows, \(seconds) s per run, medians of \(repetitions) interleaved runs, \(ProcessInfo.processInfo.activeProcessorCount) cores shared by everything")
         var report = Report()
+        let bareLoop = ["bare", "--interface", Lab.endpointInterface, "--local", Lab.geneveAddress,
+                        "--appliance", Lab.applianceAddress(1), "--workers", String(workers)]
         for size in [64, 1400] {
-            try setPolicyRouting(lab, enabled: false)
-            let kernel = try measure(lab, size: size, path: nil)
-            try setPolicyRouting(lab, enabled: true)
-            let bare = try measure(lab, size: size, path: ["bare", "--interface", Lab.endpointInterface, "--local", Lab.geneveAddress,
-                                                           "--appliance", Lab.applianceAddress(1), "--workers", String(workers)])
-            let gwlbd = try measure(lab, size: size, path: ["daemon", "--config", lab.daemonConfigurationPath])
+            // Interleaved repetitions, medians: the host's load moves single runs by tens of percent.
+            var kernelRuns: [Result] = [], bareRuns: [Result] = [], gwlbdRuns: [Result] = []
+            for _ in 0..<repetitions {
+                try setPolicyRouting(lab, enabled: false)
+                kernelRuns.append(try measure(lab, size: size, path: nil))
+                try setPolicyRouting(lab, enabled: true)
+                bareRuns.append(try measure(lab, size: size, path: bareLoop))
+                gwlbdRuns.append(try measure(lab, size: size, path: ["daemon", "--config", lab.daemonConfigurationPath]))
+            }
+            let kernel = Result.median(kernelRuns), bare = Result.median(bareRuns), gwlbd = Result.median(gwlbdRuns)
             report.add("\(size) B: gwlbd path, delivered", gwlbd.packetsPerSecond, "pkt/s", baseline: ("bare loop", bare.packetsPerSecond), goal: ">= 0.8x bare loop")
             report.add("\(size) B: kernel routing, delivered", kernel.packetsPerSecond, "pkt/s", baseline: ("bare loop", bare.packetsPerSecond))
             report.add("\(size) B: gwlbd path, CPU per packet", gwlbd.cpuPerPacket, "us", baseline: ("bare loop", bare.cpuPerPacket))
@@ -38,6 +45,13 @@ struct ForwardBenchmark {
         var packetsPerSecond: Double
         var cpuPerPacket: Double
         var processCPUPerPacket: Double
+
+        /// Each figure's median over the runs.
+        static func median(_ runs: [Result]) -> Result {
+            func middle(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+            return Result(packetsPerSecond: middle(runs.map(\.packetsPerSecond)), cpuPerPacket: middle(runs.map(\.cpuPerPacket)),
+                          processCPUPerPacket: middle(runs.map(\.processCPUPerPacket)))
+        }
     }
 
     /// One run: sink in the server, sender in the client, and `path` (gwlb-bench arguments) in the

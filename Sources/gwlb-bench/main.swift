@@ -34,7 +34,8 @@ case "worker":
 case "forward":
     guard geteuid() == 0 else { fail("forward builds a namespace lab: run it as root") }
     do {
-        try ForwardBenchmark(seconds: Double(option("--seconds", default: 3)), workers: option("--workers", default: 2)).run()
+        try ForwardBenchmark(seconds: Double(option("--seconds", default: 3)), workers: option("--workers", default: 2),
+                             repetitions: option("--repetitions", default: 3)).run()
     } catch {
         fail("\(error)")
     }
@@ -64,7 +65,8 @@ default:
                                                table bytes per flow, allocations per packet, Maglev build
           worker [--flows N] [--rounds R]      a data-plane worker's own cost per packet and allocations,
                                                in-memory I/O (no kernel), against the same I/O with no logic
-          forward [--seconds S] [--workers N]  whole path through a namespace lab (root): packets/s and
+          forward [--seconds S] [--workers N] [--repetitions R]
+                                               whole path through a namespace lab (root): packets/s and
                                                CPU per packet at 64 and 1,400 bytes, against kernel
                                                routing and a bare TUN/UDP loop
         """)
