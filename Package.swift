@@ -23,6 +23,7 @@ let package = Package(
         .target(name: "Flows", dependencies: ["Wire", "CGWLBLinux"]),
         .target(name: "PacketIO", dependencies: ["Wire", "CGWLBLinux"]),
         .target(name: "DataPlane", dependencies: ["Wire", "Flows", "PacketIO"]),
+        .target(name: "Resources", dependencies: ["Wire"]),
         .target(name: "Daemon", dependencies: ["DataPlane", "Flows", "PacketIO", "Wire"]),
         .executableTarget(name: "gwlbd", dependencies: ["Daemon"]),
         .target(name: "Appliance", dependencies: ["Wire", "Flows", "PacketIO"]),
@@ -37,6 +38,7 @@ let package = Package(
         .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"]),
         .testTarget(name: "FlowsTests", dependencies: ["Flows", "Wire", "TestSupport"]),
         .testTarget(name: "DataPlaneTests", dependencies: ["DataPlane", "Flows", "PacketIO", "Wire", "TestSupport"]),
+        .testTarget(name: "ResourcesTests", dependencies: ["Resources"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "DataPlane", "Flows", "PacketIO", "Wire"]),
         // Real namespaces, TUN devices, sockets and clients; builds and runs the gwlb and gwlbd products.
         .testTarget(name: "EndToEndTests", dependencies: ["Lab", "Daemon", "gwlb", "gwlbd"]),

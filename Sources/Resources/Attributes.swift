@@ -1,0 +1,81 @@
+/// One attribute a resource accepts: its key, default and what values are valid.
+public struct AttributeRule: Sendable {
+    public let key: String
+    public let defaultValue: String
+    /// A sentence saying what is wrong with `value`, or nil when it is valid.
+    let check: @Sendable (String) -> String?
+
+    static func boolean(_ key: String, default value: Bool = false) -> AttributeRule {
+        AttributeRule(key: key, defaultValue: String(value)) { ["true", "false"].contains($0) ? nil : "\(key) must be true or false" }
+    }
+
+    static func integer(_ key: String, default value: Int, range: ClosedRange<Int>) -> AttributeRule {
+        AttributeRule(key: key, defaultValue: String(value)) { text in
+            guard let number = Int(text), range.contains(number) else {
+                return "\(key) must be an integer from \(range.lowerBound) to \(range.upperBound)"
+            }
+            return nil
+        }
+    }
+
+    static func choice(_ key: String, _ values: [String]) -> AttributeRule {
+        AttributeRule(key: key, defaultValue: values[0]) { values.contains($0) ? nil : "\(key) must be one of \(values.joined(separator: ", "))" }
+    }
+}
+
+/// AWS's attributes for gateway load balancers, their target groups and listeners (SPEC.md §4–§5).
+public enum AttributeRules {
+    public static let loadBalancer: [AttributeRule] = [
+        .boolean("deletion_protection.enabled"),
+        .boolean("load_balancing.cross_zone.enabled"),
+    ]
+
+    public static let targetGroup: [AttributeRule] = [
+        .integer("deregistration_delay.timeout_seconds", default: 300, range: 0...3600),
+        .boolean("stickiness.enabled"),
+        .choice("stickiness.type", ["source_ip_dest_ip_proto", "source_ip_dest_ip"]),
+        .choice("target_failover.on_deregistration", ["no_rebalance", "rebalance"]),
+        .choice("target_failover.on_unhealthy", ["no_rebalance", "rebalance"]),
+        .boolean("send_tcp_reset.on_unhealthy.enabled"),
+        .boolean("send_tcp_reset.on_deregistration.enabled"),
+    ]
+
+    public static let listener: [AttributeRule] = [
+        .integer("tcp.idle_timeout.seconds", default: 350, range: 60...6000),
+        .boolean("send_tcp_reset.on_idle_timeout.enabled"),
+    ]
+}
+
+/// A resource's attributes: every key of its rules, with a value (the default until modified).
+public struct Attributes: Hashable, Sendable {
+    public private(set) var values: [String: String]
+    /// Keys in the order AWS lists them.
+    public let keys: [String]
+
+    public init(_ rules: [AttributeRule]) {
+        keys = rules.map(\.key)
+        values = Dictionary(uniqueKeysWithValues: rules.map { ($0.key, $0.defaultValue) })
+    }
+
+    public subscript(key: String) -> String? { values[key] }
+
+    public func bool(_ key: String) -> Bool { values[key] == "true" }
+    public func int(_ key: String) -> Int { Int(values[key] ?? "") ?? 0 }
+
+    /// These attributes with `changes` applied, each checked against `rules`; nothing changes
+    /// unless every change is valid.
+    public func applying(_ changes: [(key: String, value: String)], rules: [AttributeRule]) throws(ELBError) -> Attributes {
+        var result = self
+        for (key, value) in changes {
+            guard let rule = rules.first(where: { $0.key == key }) else {
+                throw .validation("Attribute key '\(key)' is not recognized; valid keys: \(keys.joined(separator: ", "))")
+            }
+            if let problem = rule.check(value) { throw .validation(problem) }
+            result.values[key] = value
+        }
+        return result
+    }
+
+    /// (key, value) pairs in AWS's order.
+    public var pairs: [(key: String, value: String)] { keys.map { ($0, values[$0] ?? "") } }
+}
