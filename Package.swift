@@ -25,6 +25,7 @@ let package = Package(
         .target(name: "DataPlane", dependencies: ["Wire", "Flows", "PacketIO"]),
         .target(name: "Resources", dependencies: ["Wire"]),
         .target(name: "Health"),
+        .target(name: "ControlAPI"),
         .target(name: "Daemon", dependencies: ["DataPlane", "Flows", "PacketIO", "Wire"]),
         .executableTarget(name: "gwlbd", dependencies: ["Daemon"]),
         .target(name: "Appliance", dependencies: ["Wire", "Flows", "PacketIO"]),
@@ -41,6 +42,7 @@ let package = Package(
         .testTarget(name: "DataPlaneTests", dependencies: ["DataPlane", "Flows", "PacketIO", "Wire", "TestSupport"]),
         .testTarget(name: "ResourcesTests", dependencies: ["Resources"]),
         .testTarget(name: "HealthTests", dependencies: ["Health"]),
+        .testTarget(name: "ControlAPITests", dependencies: ["ControlAPI"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "DataPlane", "Flows", "PacketIO", "Wire"]),
         // Real namespaces, TUN devices, sockets and clients; builds and runs the gwlb and gwlbd products.
         .testTarget(name: "EndToEndTests", dependencies: ["Lab", "Daemon", "gwlb", "gwlbd"]),

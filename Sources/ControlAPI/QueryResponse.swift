@@ -1,0 +1,67 @@
+/// A node of an elbv2 XML response.
+public indirect enum XMLNode: Hashable, Sendable {
+    /// `<name>escaped text</name>`
+    case value(String, String)
+    /// `<name>children</name>`
+    case element(String, [XMLNode])
+    /// `<name><member>…</member>…</name>`: AWS's list shape.
+    case list(String, [[XMLNode]])
+
+    func write(into output: inout String) {
+        switch self {
+        case .value(let name, let text):
+            output += "<\(name)>\(XMLNode.escape(text))</\(name)>"
+        case .element(let name, let children):
+            output += "<\(name)>"
+            for child in children { child.write(into: &output) }
+            output += "</\(name)>"
+        case .list(let name, let members):
+            output += "<\(name)>"
+            for member in members {
+                output += "<member>"
+                for child in member { child.write(into: &output) }
+                output += "</member>"
+            }
+            output += "</\(name)>"
+        }
+    }
+
+    static func escape(_ text: String) -> String {
+        var escaped = ""
+        escaped.reserveCapacity(text.utf8.count)
+        for character in text {
+            switch character {
+            case "&": escaped += "&amp;"
+            case "<": escaped += "&lt;"
+            case ">": escaped += "&gt;"
+            case "\"": escaped += "&quot;"
+            case "'": escaped += "&apos;"
+            default: escaped.append(character)
+            }
+        }
+        return escaped
+    }
+}
+
+/// The two response shapes of the elbv2 Query protocol (SPEC.md §6).
+public enum QueryResponse {
+    public static let namespace = "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"
+
+    /// `<ActionResponse xmlns=…><ActionResult>…</ActionResult><ResponseMetadata><RequestId>…</RequestId></ResponseMetadata></ActionResponse>`
+    public static func success(action: String, result: [XMLNode], requestID: String) -> String {
+        var output = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<\(action)Response xmlns=\"\(namespace)\">"
+        XMLNode.element("\(action)Result", result).write(into: &output)
+        XMLNode.element("ResponseMetadata", [.value("RequestId", requestID)]).write(into: &output)
+        output += "</\(action)Response>\n"
+        return output
+    }
+
+    /// `<ErrorResponse xmlns=…><Error><Type>Sender</Type><Code>…</Code><Message>…</Message></Error><RequestId>…</RequestId></ErrorResponse>`
+    public static func error(code: String, message: String, requestID: String, type: String = "Sender") -> String {
+        var output = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ErrorResponse xmlns=\"\(namespace)\">"
+        XMLNode.element("Error", [.value("Type", type), .value("Code", code), .value("Message", message)]).write(into: &output)
+        XMLNode.value("RequestId", requestID).write(into: &output)
+        output += "</ErrorResponse>\n"
+        return output
+    }
+}
