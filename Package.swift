@@ -12,6 +12,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         // C shim for what Swift cannot import directly (ioctl request macros, struct mmsghdr
@@ -25,6 +26,7 @@ let package = Package(
         .target(name: "DataPlane", dependencies: ["Wire", "Flows", "PacketIO"]),
         .target(name: "Resources", dependencies: ["Wire"]),
         .target(name: "Health"),
+        .target(name: "Store", dependencies: ["Resources", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "ControlAPI"),
         .target(name: "Daemon", dependencies: ["DataPlane", "Flows", "PacketIO", "Wire"]),
         .executableTarget(name: "gwlbd", dependencies: ["Daemon"]),
@@ -42,6 +44,7 @@ let package = Package(
         .testTarget(name: "DataPlaneTests", dependencies: ["DataPlane", "Flows", "PacketIO", "Wire", "TestSupport"]),
         .testTarget(name: "ResourcesTests", dependencies: ["Resources"]),
         .testTarget(name: "HealthTests", dependencies: ["Health"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Resources"]),
         .testTarget(name: "ControlAPITests", dependencies: ["ControlAPI"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "DataPlane", "Flows", "PacketIO", "Wire"]),
         // Real namespaces, TUN devices, sockets and clients; builds and runs the gwlb and gwlbd products.

@@ -76,6 +76,13 @@ public struct Attributes: Hashable, Sendable {
         return result
     }
 
+    /// Attributes as stored: `values` over the rules' defaults; keys the rules do not know are
+    /// dropped (an attribute a later version removed), missing ones keep their default.
+    public init(_ rules: [AttributeRule], stored values: [String: String]) {
+        self.init(rules)
+        for (key, value) in values where self.values[key] != nil { self.values[key] = value }
+    }
+
     /// (key, value) pairs in AWS's order.
     public var pairs: [(key: String, value: String)] { keys.map { ($0, values[$0] ?? "") } }
 }

@@ -1,6 +1,6 @@
 /// A target group's health check (SPEC.md §5; defaults are AWS's for GENEVE target groups).
-public struct HealthCheck: Hashable, Sendable {
-    public enum HealthProtocol: String, Sendable, CaseIterable {
+public struct HealthCheck: Hashable, Sendable, Codable {
+    public enum HealthProtocol: String, Sendable, CaseIterable, Codable {
         case tcp = "TCP", http = "HTTP", https = "HTTPS"
     }
 

@@ -16,6 +16,15 @@ public struct ResourceCatalog: Hashable, Sendable {
         self.account = account
     }
 
+    /// A catalog as the store kept it.
+    public init(region: String, account: String, loadBalancers: [LoadBalancer], listeners: [Listener], targetGroups: [TargetGroup]) {
+        self.region = region
+        self.account = account
+        self.loadBalancers = loadBalancers
+        self.listeners = listeners
+        self.targetGroups = targetGroups
+    }
+
     // MARK: Load balancers
 
     public mutating func createLoadBalancer(name: String, type: String?, subnets: [String], ipAddressType: String?,

@@ -21,6 +21,15 @@ public struct LoadBalancer: Hashable, Sendable {
     public var ipAddressType: String
     public var attributes: Attributes
     public var tags: [Tag]
+
+    public init(arn: ARN, createdTime: Date, subnets: [String], ipAddressType: String, attributes: Attributes, tags: [Tag]) {
+        self.arn = arn
+        self.createdTime = createdTime
+        self.subnets = subnets
+        self.ipAddressType = ipAddressType
+        self.attributes = attributes
+        self.tags = tags
+    }
 }
 
 /// The load balancer's listener: no port, no protocol, one forward action.
@@ -30,6 +39,14 @@ public struct Listener: Hashable, Sendable {
     public var targetGroupArn: ARN
     public var attributes: Attributes
     public var tags: [Tag]
+
+    public init(arn: ARN, loadBalancerArn: ARN, targetGroupArn: ARN, attributes: Attributes, tags: [Tag]) {
+        self.arn = arn
+        self.loadBalancerArn = loadBalancerArn
+        self.targetGroupArn = targetGroupArn
+        self.attributes = attributes
+        self.tags = tags
+    }
 }
 
 /// A registered (or draining) target.
@@ -40,6 +57,13 @@ public struct TargetRegistration: Hashable, Sendable {
     public var registeredTime: Date
     /// Set by DeregisterTargets: the target drains until this plus the deregistration delay.
     public var deregisteredTime: Date?
+
+    public init(id: String, port: Int, registeredTime: Date, deregisteredTime: Date?) {
+        self.id = id
+        self.port = port
+        self.registeredTime = registeredTime
+        self.deregisteredTime = deregisteredTime
+    }
 }
 
 /// A GENEVE target group.
@@ -53,6 +77,17 @@ public struct TargetGroup: Hashable, Sendable {
     public var attributes: Attributes
     public var targets: [TargetRegistration]
     public var tags: [Tag]
+
+    public init(arn: ARN, vpcId: String?, targetType: String, healthCheck: HealthCheck, attributes: Attributes,
+                targets: [TargetRegistration], tags: [Tag]) {
+        self.arn = arn
+        self.vpcId = vpcId
+        self.targetType = targetType
+        self.healthCheck = healthCheck
+        self.attributes = attributes
+        self.targets = targets
+        self.tags = tags
+    }
 
     public static let protocolName = "GENEVE"
     public static let port = 6081

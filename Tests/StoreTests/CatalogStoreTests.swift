@@ -1,0 +1,77 @@
+import Foundation
+import Resources
+import Testing
+@testable import Store
+
+/// The store in a temporary directory of its own: a real SQLite file.
+@Suite struct CatalogStoreTests {
+    let directory = NSTemporaryDirectory() + "gwlb-store-\(UUID().uuidString)"
+    let now = Date(timeIntervalSinceReferenceDate: 800_000_000.123456)
+
+    func sampleCatalog() throws -> ResourceCatalog {
+        var catalog = ResourceCatalog(region: "eu-west-1", account: "111122223333")
+        let lb = try catalog.createLoadBalancer(name: "lb", type: "gateway", subnets: ["s-1", "s-2"], ipAddressType: "dualstack",
+                                                tags: [Tag(key: "team", value: "net")], id: "0000000000000001", now: now)
+        var check = HealthCheck()
+        check.healthProtocol = .http
+        check.path = "/healthz"
+        check.matcher = "200,204"
+        let tg = try catalog.createTargetGroup(name: "tg", protocol: "GENEVE", port: 6081, vpcId: "vpc-1", targetType: "ip",
+                                               healthCheck: check, tags: [], id: "0000000000000002")
+        try catalog.registerTargets(tg.arn, [("198.18.1.11", nil), ("198.18.1.12", nil)], now: now)
+        try catalog.deregisterTargets(tg.arn, ["198.18.1.12"], now: now.addingTimeInterval(5))
+        _ = try catalog.modifyTargetGroupAttributes(tg.arn, [("deregistration_delay.timeout_seconds", "30")])
+        let listener = try catalog.createListener(loadBalancer: lb.arn, port: nil, protocol: nil, forwardTo: tg.arn,
+                                                  actionType: "forward", tags: [], id: "0000000000000003")
+        _ = try catalog.modifyListenerAttributes(listener.arn, [("tcp.idle_timeout.seconds", "600")])
+        _ = try catalog.modifyLoadBalancerAttributes(lb.arn, [("deletion_protection.enabled", "true")])
+        return catalog
+    }
+
+    @Test func emptyStoreHasNoCatalog() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        #expect(try CatalogStore(directory: directory).load() == nil)
+    }
+
+    @Test func whatIsSavedIsWhatLoads() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let catalog = try sampleCatalog()
+        try CatalogStore(directory: directory).save(catalog)
+        // A new store on the same file: as after a restart.
+        let loaded = try #require(try CatalogStore(directory: directory).load())
+        #expect(loaded == catalog)
+        #expect(loaded.targetGroups[0].targets[1].deregisteredTime == now.addingTimeInterval(5))
+    }
+
+    @Test func savesReplaceTheWholeState() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try CatalogStore(directory: directory)
+        var catalog = try sampleCatalog()
+        try store.save(catalog)
+        _ = try catalog.modifyLoadBalancerAttributes(catalog.loadBalancers[0].arn, [("deletion_protection.enabled", "false")])
+        try catalog.deleteLoadBalancer(catalog.loadBalancers[0].arn)
+        try store.save(catalog)
+        let loaded = try #require(try store.load())
+        #expect(loaded == catalog && loaded.loadBalancers.isEmpty && loaded.listeners.isEmpty && loaded.targetGroups.count == 1)
+    }
+
+    /// A save that cannot complete changes nothing: here a listener whose target group is missing
+    /// breaks a foreign key in the middle of the transaction.
+    @Test func aFailedSaveLeavesThePreviousState() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try CatalogStore(directory: directory)
+        let catalog = try sampleCatalog()
+        try store.save(catalog)
+        let broken = ResourceCatalog(region: catalog.region, account: catalog.account, loadBalancers: catalog.loadBalancers,
+                                     listeners: catalog.listeners, targetGroups: [])
+        #expect(throws: (any Error).self) { try store.save(broken) }
+        #expect(try store.load() == catalog)
+    }
+
+    @Test func usesWriteAheadLogging() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try CatalogStore(directory: directory)
+        try store.save(try sampleCatalog())
+        #expect(FileManager.default.fileExists(atPath: store.path + "-wal"))
+    }
+}
