@@ -1,3 +1,4 @@
+import ControlPlane
 import DataPlane
 import Foundation
 import PacketIO
@@ -13,6 +14,7 @@ public final class Daemon {
     public let configurationPath: String
     public let statisticsPath: String?
     private var configuration: DaemonConfiguration
+    private var slots = TargetSlotTable()
 
     public init(configurationPath: String, statisticsPath: String?) throws {
         self.configurationPath = configurationPath
@@ -43,7 +45,7 @@ public final class Daemon {
                          socket: GeneveSocket(bind: configuration.geneve, reusePort: true, batchCapacity: 64))
         }
         let plane = DataPlane(configuration: DataPlaneConfiguration(flowsPerWorker: configuration.flowsPerWorker),
-                              ios: ios, snapshot: configuration.snapshot())
+                              ios: ios, snapshot: try configuration.snapshot(version: 1, slots: &slots, monotonicSeconds: Self.monotonicSeconds()))
         plane.start()
         var snapshot = plane.workers[0].snapshot
         log("forwarding: \(configuration.endpoints.map(\.interface).joined(separator: ", ")) → \(configuration.targets.count) targets via \(configuration.geneve), \(workers) workers")
@@ -83,8 +85,8 @@ public final class Daemon {
                 log("reload: endpoints, GENEVE address and workers need a restart; kept the running configuration")
                 return current
             }
+            let snapshot = try fresh.snapshot(version: current.version + 1, slots: &slots, monotonicSeconds: Self.monotonicSeconds())
             configuration = fresh
-            let snapshot = fresh.snapshot(version: current.version + 1, previous: current)
             plane.publish(snapshot)
             log("reloaded: \(fresh.targets.count) targets")
             return snapshot
@@ -99,6 +101,8 @@ public final class Daemon {
         let report = StatisticsReport.json(plane.statistics(), drops: plane.recentDrops(), targets: snapshot.targets)
         do { try StatisticsReport.write(report, to: statisticsPath) } catch { log("cannot write \(statisticsPath): \(error)") }
     }
+
+    static func monotonicSeconds() -> UInt64 { UInt64(DataPlaneTime.now().seconds) }
 
     private func log(_ message: String) {
         FileHandle.standardError.write(Data("gwlbd: \(message)\n".utf8))

@@ -1,3 +1,4 @@
+import ControlPlane
 import DataPlane
 import Flows
 import Foundation
@@ -143,24 +144,18 @@ public struct DaemonConfiguration: Sendable, Equatable {
     }
 
     /// The forwarding snapshot this configuration describes: every target healthy (health checks
-    /// come with the control plane). With a `previous` snapshot (a reload), every address keeps its
-    /// target slot, new addresses get slots never used before, and removed ones stay in theirs as
-    /// `unused`: established flows keep their appliance (AWS's default, no_rebalance) and a slot
-    /// never names another appliance while flows may point at it.
-    public func snapshot(version: UInt64 = 1, previous: ForwardingSnapshot? = nil) -> ForwardingSnapshot {
-        var slots: [UDPPeer?] = previous?.targets ?? []
-        for address in targets where !slots.contains(UDPPeer(address: address, port: Geneve.udpPort)) {
-            slots.append(UDPPeer(address: address, port: Geneve.udpPort))
-        }
-        let current = Set(targets)
-        let selection = TargetSelection(targets: slots.enumerated().compactMap { slot, peer in
-            guard let peer else { return nil }
-            return (TargetSlot(slot), UInt64(peer.address.rawValue) << 16 | UInt64(peer.port),
-                    current.contains(peer.address) ? .healthy : .unused)
-        })
+    /// come with the control plane). `slots` keeps every address in its target slot across reloads;
+    /// removed addresses stay in theirs as `unused`, so established flows keep their appliance
+    /// (AWS's default, no_rebalance) and a slot never names another appliance while flows may use it.
+    public func snapshot(version: UInt64, slots: inout TargetSlotTable, monotonicSeconds: UInt64) throws -> ForwardingSnapshot {
+        let peers = targets.map { UDPPeer(address: $0, port: Geneve.udpPort) }
+        let assigned = try slots.update(current: peers, now: monotonicSeconds)
+        let identity = { (peer: UDPPeer) in UInt64(peer.address.rawValue) << 16 | UInt64(peer.port) }
+        var selectionTargets = zip(assigned, peers).map { (slot: $0, identity: identity($1), health: TargetHealth.healthy) }
+        for slot in slots.retired { if let peer = slots.peers[slot.index] { selectionTargets.append((slot, identity(peer), .unused)) } }
         // The TCP idle timeout applies with five-tuple keys only (SPEC.md §4).
         let timeouts = FlowTimeouts(tcp: keyMode == .fiveTuple ? tcpIdleTimeout : 350)
-        return ForwardingSnapshot(version: version, endpoints: endpoints.map(\.identity), targets: slots,
-                                  selection: selection, keyMode: keyMode, timeouts: timeouts)
+        return ForwardingSnapshot(version: version, endpoints: endpoints.map(\.identity), targets: slots.peers,
+                                  selection: TargetSelection(targets: selectionTargets), keyMode: keyMode, timeouts: timeouts)
     }
 }

@@ -1,3 +1,4 @@
+import ControlPlane
 import DataPlane
 import Flows
 import Foundation
@@ -39,8 +40,9 @@ import Wire
     /// A reload keeps every target's slot; removed targets stay as `unused` so their established
     /// flows keep their appliance, and new ones never take a slot that named another appliance.
     @Test func reloadKeepsTargetSlots() throws {
-        let first = try configuration(["198.18.1.11", "198.18.1.12", "198.18.1.13"]).snapshot(version: 1)
-        let second = try configuration(["198.18.1.13", "198.18.1.11", "198.18.1.14"]).snapshot(version: 2, previous: first)
+        var slots = TargetSlotTable()
+        _ = try configuration(["198.18.1.11", "198.18.1.12", "198.18.1.13"]).snapshot(version: 1, slots: &slots, monotonicSeconds: 10)
+        let second = try configuration(["198.18.1.13", "198.18.1.11", "198.18.1.14"]).snapshot(version: 2, slots: &slots, monotonicSeconds: 20)
         #expect(second.targets.map { $0?.address.description } == ["198.18.1.11", "198.18.1.12", "198.18.1.13", "198.18.1.14"])
         #expect(second.selection.health(of: TargetSlot(1)) == .unused)
         for slot in [0, 2, 3] { #expect(second.selection.health(of: TargetSlot(slot)) == .healthy) }

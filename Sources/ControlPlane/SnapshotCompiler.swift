@@ -1,0 +1,75 @@
+import DataPlane
+import Flows
+import Foundation
+import Health
+import PacketIO
+import Resources
+import Wire
+
+/// Turns the control plane's state (resources, health, the time) into the data plane's
+/// `ForwardingSnapshot` for one gateway load balancer.
+public struct SnapshotCompiler: Sendable {
+    public var slots = TargetSlotTable()
+
+    public init() {}
+
+    /// - Parameters:
+    ///   - health: the health state of each target by id (targets without one are `initial`).
+    ///   - instances: instance id → IPv4 address, for `instance` target groups.
+    public mutating func compile(_ catalog: ResourceCatalog, loadBalancer: ARN, endpoints: [EndpointIdentity],
+                                 health: [String: TargetHealthState.State], instances: [String: String] = [:],
+                                 now: Date, monotonicSeconds: UInt64, version: UInt64) throws -> ForwardingSnapshot {
+        let listener = catalog.listeners.first { $0.loadBalancerArn == loadBalancer }
+        let group = listener.flatMap { listener in catalog.targetGroups.first { $0.arn == listener.targetGroupArn } }
+        var registered: [(peer: UDPPeer, health: TargetHealth)] = []
+        if let group {
+            let delay = TimeInterval(group.attributes.int("deregistration_delay.timeout_seconds"))
+            for target in group.targets {
+                let addressText = group.targetType == "instance" ? instances[target.id] : target.id
+                guard let addressText, let address = IPv4Address(addressText) else { continue }
+                let state: TargetHealth
+                if let deregistered = target.deregisteredTime {
+                    // Drained targets leave the group (`removeDrained`); until then they drain.
+                    guard now.timeIntervalSince(deregistered) < delay else { continue }
+                    state = .draining
+                } else {
+                    state = Self.dataPlaneHealth(health[target.id] ?? .initial)
+                }
+                registered.append((UDPPeer(address: address, port: UInt16(target.port)), state))
+            }
+        }
+        let assigned = try slots.update(current: registered.map(\.peer), now: monotonicSeconds)
+        var targets = zip(assigned, registered).map { (slot: $0, identity: Self.identity($1.peer), health: $1.health) }
+        // Slots of removed targets stay known as unused: their established flows keep their appliance.
+        for slot in slots.retired { if let peer = slots.peers[slot.index] { targets.append((slot, Self.identity(peer), .unused)) } }
+
+        let attributes = group?.attributes ?? Attributes(AttributeRules.targetGroup)
+        let policy = FailoverPolicy(
+            onDeregistration: attributes["target_failover.on_deregistration"] == "rebalance" ? .rebalance : .noRebalance,
+            onUnhealthy: attributes["target_failover.on_unhealthy"] == "rebalance" ? .rebalance : .noRebalance,
+            resetOnUnhealthy: attributes.bool("send_tcp_reset.on_unhealthy.enabled"),
+            resetOnDeregistration: attributes.bool("send_tcp_reset.on_deregistration.enabled"))
+        let keyMode: FlowKeyMode = !attributes.bool("stickiness.enabled") ? .fiveTuple
+            : attributes["stickiness.type"] == "source_ip_dest_ip" ? .twoTuple : .threeTuple
+        // The listener's TCP idle timeout applies to five-tuple flows only (SPEC.md §4).
+        let tcpTimeout = keyMode == .fiveTuple ? UInt32(listener?.attributes.int("tcp.idle_timeout.seconds") ?? 350) : 350
+        return ForwardingSnapshot(version: version, endpoints: endpoints, targets: slots.peers,
+                                  selection: TargetSelection(targets: targets, policy: policy), keyMode: keyMode,
+                                  timeouts: FlowTimeouts(tcp: tcpTimeout),
+                                  resetWithoutFlow: listener?.attributes.bool("send_tcp_reset.on_idle_timeout.enabled") ?? false)
+    }
+
+    /// Maglev's stable name for a target: its address and port.
+    static func identity(_ peer: UDPPeer) -> UInt64 { UInt64(peer.address.rawValue) << 16 | UInt64(peer.port) }
+
+    static func dataPlaneHealth(_ state: TargetHealthState.State) -> TargetHealth {
+        switch state {
+        case .initial: .initial
+        case .healthy: .healthy
+        case .unhealthy: .unhealthy
+        case .draining: .draining
+        case .unused: .unused
+        case .unavailable: .unavailable
+        }
+    }
+}

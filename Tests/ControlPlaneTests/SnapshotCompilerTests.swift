@@ -1,0 +1,87 @@
+import DataPlane
+import Flows
+import Foundation
+import PacketIO
+import Resources
+import Testing
+import Wire
+@testable import ControlPlane
+
+@Suite struct SnapshotCompilerTests {
+    let now = Date(timeIntervalSinceReferenceDate: 800_000_000)
+    let endpoints = [EndpointIdentity(endpointID: 1, attachmentID: 2)]
+
+    func lab() throws -> (ResourceCatalog, ARN, ARN, ARN) {
+        var catalog = ResourceCatalog()
+        let lb = try catalog.createLoadBalancer(name: "lb", type: "gateway", subnets: [], ipAddressType: nil, tags: [], id: "0000000000000001", now: now)
+        let tg = try catalog.createTargetGroup(name: "tg", protocol: "GENEVE", port: 6081, vpcId: nil, targetType: "ip",
+                                               healthCheck: HealthCheck(), tags: [], id: "0000000000000002")
+        try catalog.registerTargets(tg.arn, [("198.18.1.11", nil), ("198.18.1.12", nil), ("198.18.1.13", nil)], now: now)
+        let listener = try catalog.createListener(loadBalancer: lb.arn, port: nil, protocol: nil, forwardTo: tg.arn, actionType: "forward", tags: [], id: "0000000000000003")
+        return (catalog, lb.arn, tg.arn, listener.arn)
+    }
+
+    @Test func healthAndDrainingReachTheSelection() throws {
+        var (catalog, lb, tg, _) = try lab()
+        try catalog.deregisterTargets(tg, ["198.18.1.13"], now: now)
+        var compiler = SnapshotCompiler()
+        let snapshot = try compiler.compile(catalog, loadBalancer: lb, endpoints: endpoints,
+                                            health: ["198.18.1.11": .healthy, "198.18.1.12": .unhealthy, "198.18.1.13": .healthy],
+                                            now: now.addingTimeInterval(10), monotonicSeconds: 100, version: 1)
+        #expect(snapshot.targets.map { $0?.address.description } == ["198.18.1.11", "198.18.1.12", "198.18.1.13"])
+        #expect(snapshot.selection.health == [.healthy, .unhealthy, .draining])
+        #expect(Set(snapshot.selection.maglev) == [TargetSlot(0)], "new flows only to the healthy target")
+        #expect(snapshot.keyMode == .fiveTuple && snapshot.timeouts.tcp == 350)
+    }
+
+    @Test func afterTheDelayADrainedTargetIsUnusedAndKeepsItsSlot() throws {
+        var (catalog, lb, tg, _) = try lab()
+        _ = try catalog.modifyTargetGroupAttributes(tg, [("deregistration_delay.timeout_seconds", "60")])
+        var compiler = SnapshotCompiler()
+        _ = try compiler.compile(catalog, loadBalancer: lb, endpoints: endpoints, health: [:], now: now, monotonicSeconds: 100, version: 1)
+        try catalog.deregisterTargets(tg, ["198.18.1.11"], now: now)
+        catalog.removeDrained(now: now.addingTimeInterval(60))
+        try catalog.registerTargets(tg, [("198.18.1.14", nil)], now: now.addingTimeInterval(60))
+        let snapshot = try compiler.compile(catalog, loadBalancer: lb, endpoints: endpoints,
+                                            health: ["198.18.1.12": .healthy, "198.18.1.13": .healthy, "198.18.1.14": .healthy],
+                                            now: now.addingTimeInterval(61), monotonicSeconds: 161, version: 2)
+        #expect(snapshot.targets.map { $0?.address.description } == ["198.18.1.11", "198.18.1.12", "198.18.1.13", "198.18.1.14"],
+                "the new target does not take the drained one's slot while flows may use it")
+        #expect(snapshot.selection.health(of: TargetSlot(0)) == .unused)
+        // Long after, the slot is free for another appliance.
+        try catalog.registerTargets(tg, [("198.18.1.15", nil)], now: now)
+        let later = try compiler.compile(catalog, loadBalancer: lb, endpoints: endpoints, health: [:], now: now.addingTimeInterval(7000),
+                                         monotonicSeconds: 161 + TargetSlotTable.reuseDelay, version: 3)
+        #expect(later.targets[0]?.address.description == "198.18.1.15")
+    }
+
+    @Test func attributesBecomeFlowRules() throws {
+        var (catalog, lb, tg, listener) = try lab()
+        _ = try catalog.modifyTargetGroupAttributes(tg, [("stickiness.enabled", "true"), ("stickiness.type", "source_ip_dest_ip"),
+                                                         ("target_failover.on_deregistration", "rebalance"), ("target_failover.on_unhealthy", "rebalance")])
+        _ = try catalog.modifyListenerAttributes(listener, [("tcp.idle_timeout.seconds", "120"), ("send_tcp_reset.on_idle_timeout.enabled", "true")])
+        var compiler = SnapshotCompiler()
+        var snapshot = try compiler.compile(catalog, loadBalancer: lb, endpoints: endpoints, health: [:], now: now, monotonicSeconds: 1, version: 1)
+        #expect(snapshot.keyMode == .twoTuple && snapshot.timeouts.tcp == 350, "the idle timeout applies to five-tuple flows only")
+        #expect(snapshot.selection.policy.onUnhealthy == .rebalance && snapshot.resetWithoutFlow)
+        _ = try catalog.modifyTargetGroupAttributes(tg, [("stickiness.enabled", "false")])
+        snapshot = try compiler.compile(catalog, loadBalancer: lb, endpoints: endpoints, health: [:], now: now, monotonicSeconds: 1, version: 2)
+        #expect(snapshot.keyMode == .fiveTuple && snapshot.timeouts.tcp == 120)
+    }
+
+    @Test func withoutAListenerThereIsNoTarget() throws {
+        var (catalog, lb, _, listener) = try lab()
+        try catalog.deleteListener(listener)
+        var compiler = SnapshotCompiler()
+        let snapshot = try compiler.compile(catalog, loadBalancer: lb, endpoints: endpoints, health: [:], now: now, monotonicSeconds: 1, version: 1)
+        #expect(snapshot.selection.placeNewFlow(placementHash: 1, random: 1) == .none)
+    }
+
+    @Test func slotsRunOutCleanly() throws {
+        var table = TargetSlotTable(capacity: 2)
+        let peers = (1...3).map { UDPPeer(address: IPv4Address(198, 18, 1, UInt8($0)), port: 6081) }
+        #expect(throws: SlotsExhausted.self) { try table.update(current: peers, now: 0) }
+        #expect(table.peers.isEmpty, "nothing half-assigned")
+        #expect(try table.update(current: Array(peers.prefix(2)), now: 0) == [TargetSlot(0), TargetSlot(1)])
+    }
+}
