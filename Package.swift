@@ -36,7 +36,9 @@ let package = Package(
         .executableTarget(name: "gwlb", dependencies: [
             "Appliance", "Lab", "Wire", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .target(name: "TestSupport", dependencies: ["Wire", "Flows"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Wire", "Flows", "Resources"], path: "Tests/TestSupport"),
+        // Saves scripted changes until killed: the store's durability test runs it.
+        .executableTarget(name: "StoreCrashProbe", dependencies: ["Store", "Resources", "TestSupport"], path: "Tests/StoreCrashProbe"),
         .executableTarget(name: "gwlb-bench", dependencies: [
             "Wire", "Flows", "PacketIO", "Daemon", "Appliance", "Lab", "CAllocationCounter",
         ]),
@@ -45,7 +47,7 @@ let package = Package(
         .testTarget(name: "DataPlaneTests", dependencies: ["DataPlane", "Flows", "PacketIO", "Wire", "TestSupport"]),
         .testTarget(name: "ResourcesTests", dependencies: ["Resources"]),
         .testTarget(name: "HealthTests", dependencies: ["Health"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "Resources"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Resources", "TestSupport", "StoreCrashProbe"]),
         .testTarget(name: "ControlPlaneTests", dependencies: ["ControlPlane", "Resources", "DataPlane", "Flows", "PacketIO", "Wire"]),
         .testTarget(name: "ControlAPITests", dependencies: ["ControlAPI"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "ControlPlane", "DataPlane", "Flows", "PacketIO", "Wire"]),
