@@ -26,7 +26,7 @@ let package = Package(
         .target(name: "DataPlane", dependencies: ["Wire", "Flows", "PacketIO"]),
         .target(name: "Resources", dependencies: ["Wire"]),
         .target(name: "Health"),
-        .target(name: "ControlPlane", dependencies: ["Resources", "Health", "DataPlane", "Flows", "PacketIO", "Wire"]),
+        .target(name: "ControlPlane", dependencies: ["Resources", "Health", "Store", "DataPlane", "Flows", "PacketIO", "Wire"]),
         .target(name: "Store", dependencies: ["Resources", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "ControlAPI"),
         .target(name: "Daemon", dependencies: ["ControlPlane", "DataPlane", "Flows", "PacketIO", "Wire"]),
@@ -48,7 +48,7 @@ let package = Package(
         .testTarget(name: "ResourcesTests", dependencies: ["Resources"]),
         .testTarget(name: "HealthTests", dependencies: ["Health"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Resources", "TestSupport", "StoreCrashProbe"]),
-        .testTarget(name: "ControlPlaneTests", dependencies: ["ControlPlane", "Resources", "DataPlane", "Flows", "PacketIO", "Wire"]),
+        .testTarget(name: "ControlPlaneTests", dependencies: ["ControlPlane", "Resources", "Store", "DataPlane", "Flows", "PacketIO", "Wire"]),
         .testTarget(name: "ControlAPITests", dependencies: ["ControlAPI"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "ControlPlane", "DataPlane", "Flows", "PacketIO", "Wire"]),
         // Real namespaces, TUN devices, sockets and clients; builds and runs the gwlb and gwlbd products.

@@ -14,12 +14,13 @@ public struct SnapshotCompiler: Sendable {
     public init() {}
 
     /// - Parameters:
+    ///   - loadBalancer: the one the endpoints belong to; nil (not created yet) gives no targets.
     ///   - health: the health state of each target by id (targets without one are `initial`).
     ///   - instances: instance id → IPv4 address, for `instance` target groups.
-    public mutating func compile(_ catalog: ResourceCatalog, loadBalancer: ARN, endpoints: [EndpointIdentity],
+    public mutating func compile(_ catalog: ResourceCatalog, loadBalancer: ARN?, endpoints: [EndpointIdentity],
                                  health: [String: TargetHealthState.State], instances: [String: String] = [:],
                                  now: Date, monotonicSeconds: UInt64, version: UInt64) throws -> ForwardingSnapshot {
-        let listener = catalog.listeners.first { $0.loadBalancerArn == loadBalancer }
+        let listener = loadBalancer.flatMap { arn in catalog.listeners.first { $0.loadBalancerArn == arn } }
         let group = listener.flatMap { listener in catalog.targetGroups.first { $0.arn == listener.targetGroupArn } }
         var registered: [(peer: UDPPeer, health: TargetHealth)] = []
         if let group {

@@ -1,0 +1,88 @@
+import DataPlane
+import Flows
+import Foundation
+import Resources
+import Store
+import Synchronization
+import Testing
+@testable import ControlPlane
+
+@Suite struct ControlPlaneServiceTests {
+    final class Published: Sendable {
+        let snapshots = Mutex<[ForwardingSnapshot]>([])
+        var last: ForwardingSnapshot? { snapshots.withLock { $0.last } }
+        var count: Int { snapshots.withLock { $0.count } }
+    }
+
+    let directory = NSTemporaryDirectory() + "gwlb-cp-\(UUID().uuidString)"
+    let endpoints = [EndpointIdentity(endpointID: 1, attachmentID: 2)]
+
+    func service(_ published: Published) throws -> ControlPlaneService {
+        try ControlPlaneService(store: CatalogStore(directory: directory), region: "eu-west-1", account: "111122223333",
+                                loadBalancerName: "lb", endpoints: endpoints) { snapshot in published.snapshots.withLock { $0.append(snapshot) } }
+    }
+
+    func gettingStarted(_ service: ControlPlaneService) throws -> ARN {
+        try service.perform { catalog, context in
+            let lb = try catalog.createLoadBalancer(name: "lb", type: "gateway", subnets: [], ipAddressType: nil, tags: [], id: context.newID(), now: context.now)
+            let tg = try catalog.createTargetGroup(name: "tg", protocol: "GENEVE", port: 6081, vpcId: nil, targetType: "ip",
+                                                   healthCheck: HealthCheck(), tags: [], id: context.newID())
+            try catalog.registerTargets(tg.arn, [("198.18.1.11", nil), ("198.18.1.12", nil)], now: context.now)
+            _ = try catalog.createListener(loadBalancer: lb.arn, port: nil, protocol: nil, forwardTo: tg.arn, actionType: "forward", tags: [], id: context.newID())
+            return tg.arn
+        }
+    }
+
+    @Test func changesReachTheDataPlaneAfterTheyAreStored() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let published = Published()
+        let service = try service(published)
+        #expect(published.last?.selection.placeNewFlow(placementHash: 1, random: 1) == Placement.none, "nothing configured yet")
+        let group = try gettingStarted(service)
+        #expect(published.last?.targets.compactMap { $0?.address.description } == ["198.18.1.11", "198.18.1.12"])
+        #expect(published.last?.selection.health == [.initial, .initial])
+        try service.recordHealth(target: "198.18.1.11", .healthy)
+        #expect(published.last?.selection.health == [.healthy, .initial])
+        #expect(try CatalogStore(directory: directory).load()?.targetGroups.first?.arn == group, "stored before acknowledged")
+    }
+
+    @Test func aFailedOperationChangesNothing() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let published = Published()
+        let service = try service(published)
+        let group = try gettingStarted(service)
+        let before = (published.count, service.read { $0 })
+        #expect(throws: ELBError.self) {
+            try service.perform { catalog, context in
+                try catalog.registerTargets(group, [("198.18.1.13", nil)], now: context.now)
+                try catalog.registerTargets(group, [("not-an-address", nil)], now: context.now)
+            }
+        }
+        #expect(service.read { $0 } == before.1 && published.count == before.0)
+        #expect(try CatalogStore(directory: directory).load() == before.1)
+    }
+
+    @Test func aRestartRestoresEverything() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let first = try service(Published())
+        _ = try gettingStarted(first)
+        let published = Published()
+        let restarted = try service(published)
+        #expect(restarted.read { $0 } == first.read { $0 })
+        #expect(published.last?.targets.compactMap { $0?.address.description } == ["198.18.1.11", "198.18.1.12"])
+    }
+
+    @Test func drainingEndsOnTheTick() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let published = Published()
+        let service = try service(published)
+        let group = try gettingStarted(service)
+        try service.perform { catalog, context in
+            _ = try catalog.modifyTargetGroupAttributes(group, [("deregistration_delay.timeout_seconds", "0")])
+            try catalog.deregisterTargets(group, ["198.18.1.12"], now: context.now)
+        }
+        try service.tick(now: Date().addingTimeInterval(1))
+        #expect(service.read { $0.targetGroups[0].targets.map(\.id) } == ["198.18.1.11"])
+        #expect(published.last?.selection.health(of: TargetSlot(1)) == .unused, "its flows keep their appliance")
+    }
+}
