@@ -22,7 +22,7 @@ public final class ControlPlaneService: Sendable {
     struct State {
         var catalog: ResourceCatalog
         var compiler = SnapshotCompiler()
-        var health: [String: TargetHealthState.State] = [:]
+        var health: [String: TargetHealthState] = [:]
         var version: UInt64 = 0
     }
 
@@ -58,6 +58,9 @@ public final class ControlPlaneService: Sendable {
         }
     }
 
+    /// What the health checker last found for each target (by target id).
+    public var health: [String: TargetHealthState] { state.withLock { $0.health } }
+
     /// Reads the current state.
     public func read<Result>(_ body: (ResourceCatalog) throws -> Result) rethrows -> Result {
         let catalog = state.withLock { $0.catalog }
@@ -65,7 +68,7 @@ public final class ControlPlaneService: Sendable {
     }
 
     /// A target's health changed (from the health checker).
-    public func recordHealth(target: String, _ health: TargetHealthState.State) throws {
+    public func recordHealth(target: String, _ health: TargetHealthState) throws {
         try state.withLock { state in
             guard state.health[target] != health else { return }
             state.health[target] = health
@@ -83,7 +86,7 @@ public final class ControlPlaneService: Sendable {
     private func republish(_ state: inout State) throws {
         let balancer = state.catalog.loadBalancers.first { $0.name == loadBalancerName }?.arn
         state.version += 1
-        publish(try state.compiler.compile(state.catalog, loadBalancer: balancer, endpoints: endpoints, health: state.health,
+        publish(try state.compiler.compile(state.catalog, loadBalancer: balancer, endpoints: endpoints, health: state.health.mapValues(\.state),
                                            now: Date(), monotonicSeconds: Self.monotonicSeconds(), version: state.version))
     }
 

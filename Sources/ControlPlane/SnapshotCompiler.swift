@@ -26,8 +26,8 @@ public struct SnapshotCompiler: Sendable {
         if let group {
             let delay = TimeInterval(group.attributes.int("deregistration_delay.timeout_seconds"))
             for target in group.targets {
-                let addressText = group.targetType == "instance" ? instances[target.id] : target.id
-                guard let addressText, let address = IPv4Address(addressText) else { continue }
+                let addressText = group.targetType == "instance" ? instances[target.id] ?? target.id : target.id
+                guard let address = IPv4Address(addressText) else { continue }
                 let state: TargetHealth
                 if let deregistered = target.deregisteredTime {
                     // Drained targets leave the group (`removeDrained`); until then they drain.

@@ -149,7 +149,8 @@ public struct ResourceCatalog: Hashable, Sendable {
     // MARK: Targets
 
     /// Registers targets (again, for one that is draining). IP targets must be IPv4 addresses;
-    /// instance ids are resolved by `instances`. At most 300 targets per load balancer.
+    /// instance targets are ids that `instances` resolves, or addresses. At most 300 targets per
+    /// load balancer.
     public mutating func registerTargets(_ arn: ARN, _ targets: [(id: String, port: Int?)], instances: [String: String] = [:],
                                          now: Date) throws(ELBError) {
         let index = try indexOfTargetGroup(arn)
@@ -159,7 +160,9 @@ public struct ResourceCatalog: Hashable, Sendable {
             case "ip":
                 guard IPv4Address(target.id) != nil else { throw ELBError(.invalidTarget, "Target id '\(target.id)' is not an IPv4 address") }
             default:
-                guard instances[target.id] != nil else {
+                // Instance ids resolve through the configured map; an address stands for itself, so
+                // AWS's walkthrough (which leaves the target type at its default, instance) works as written.
+                guard instances[target.id] != nil || IPv4Address(target.id) != nil else {
                     throw ELBError(.invalidTarget, "Instance '\(target.id)' is not known; add it to the instance map or use an ip target group")
                 }
             }

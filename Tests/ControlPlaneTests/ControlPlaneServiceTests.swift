@@ -1,6 +1,7 @@
 import DataPlane
 import Flows
 import Foundation
+import Health
 import Resources
 import Store
 import Synchronization
@@ -41,7 +42,7 @@ import Testing
         let group = try gettingStarted(service)
         #expect(published.last?.targets.compactMap { $0?.address.description } == ["198.18.1.11", "198.18.1.12"])
         #expect(published.last?.selection.health == [.initial, .initial])
-        try service.recordHealth(target: "198.18.1.11", .healthy)
+        try service.recordHealth(target: "198.18.1.11", TargetHealthState.healthy)
         #expect(published.last?.selection.health == [.healthy, .initial])
         #expect(try CatalogStore(directory: directory).load()?.targetGroups.first?.arn == group, "stored before acknowledged")
     }

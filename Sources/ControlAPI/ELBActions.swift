@@ -1,0 +1,231 @@
+import ControlPlane
+import Foundation
+import Health
+import Resources
+
+/// The elbv2 operations of SPEC.md §6 over the control plane: a Query request in, AWS's XML out.
+public struct ELBActions: Sendable {
+    public let service: ControlPlaneService
+    /// Instance id → IPv4 address, for `instance` target groups.
+    public let instances: [String: String]
+
+    public init(service: ControlPlaneService, instances: [String: String] = [:]) {
+        self.service = service
+        self.instances = instances
+    }
+
+    /// An HTTP answer: status and XML body.
+    public struct Response: Sendable {
+        public let status: Int
+        public let body: String
+    }
+
+    public func handle(_ body: String, requestID: String = UUID().uuidString.lowercased()) -> Response {
+        do {
+            let request = try QueryRequest(body: body)
+            guard let operation = Self.operations[request.action] else {
+                throw QueryError(.invalidAction, "Action '\(request.action)' is not an elbv2 operation gwlb supports")
+            }
+            let result = try operation(self, request)
+            return Response(status: 200, body: QueryResponse.success(action: request.action, result: result, requestID: requestID))
+        } catch let error as ELBError {
+            return Response(status: error.code.httpStatus, body: QueryResponse.error(code: error.code.rawValue, message: error.message, requestID: requestID))
+        } catch let error as QueryError {
+            return Response(status: 400, body: QueryResponse.error(code: error.code.rawValue, message: error.message, requestID: requestID))
+        } catch {
+            return Response(status: 500, body: QueryResponse.error(code: "InternalFailure", message: "\(error)", requestID: requestID, type: "Receiver"))
+        }
+    }
+
+    typealias Operation = @Sendable (ELBActions, QueryRequest) throws -> [XMLNode]
+
+    static let operations: [String: Operation] = [
+        "CreateLoadBalancer": { actions, request in
+            let subnets = try request.list("Subnets") + request.structures("SubnetMappings").compactMap { $0["SubnetId"] }
+            let balancer = try actions.service.perform { catalog, context in
+                try catalog.createLoadBalancer(name: try request.required("Name"), type: request.string("Type"), subnets: subnets,
+                                               ipAddressType: request.string("IpAddressType"), tags: try request.tags(),
+                                               id: context.newID(), now: context.now)
+            }
+            return [.list("LoadBalancers", [ResourceXML.loadBalancer(balancer)])]
+        },
+        "DescribeLoadBalancers": { actions, request in
+            let arns = try request.arns("LoadBalancerArns"), names = try request.list("Names")
+            let balancers = try actions.service.read { catalog in
+                for arn in arns where !catalog.loadBalancers.contains(where: { $0.arn == arn }) {
+                    throw ELBError(.loadBalancerNotFound, "Load balancer '\(arn)' not found")
+                }
+                for name in names where !catalog.loadBalancers.contains(where: { $0.name == name }) {
+                    throw ELBError(.loadBalancerNotFound, "Load balancer '\(name)' not found")
+                }
+                return catalog.loadBalancers.filter { (arns.isEmpty || arns.contains($0.arn)) && (names.isEmpty || names.contains($0.name)) }
+            }
+            let page = try request.page(balancers)
+            return [.list("LoadBalancers", page.items.map(ResourceXML.loadBalancer))] + (page.nextMarker.map { [.value("NextMarker", $0)] } ?? [])
+        },
+        "DeleteLoadBalancer": { actions, request in
+            let arn = try request.arn("LoadBalancerArn")
+            try actions.service.perform { catalog, _ in try catalog.deleteLoadBalancer(arn) }
+            return []
+        },
+        "DescribeLoadBalancerAttributes": { actions, request in
+            let arn = try request.arn("LoadBalancerArn")
+            return [ResourceXML.attributes(try actions.service.read { try $0.loadBalancer(arn).attributes })]
+        },
+        "ModifyLoadBalancerAttributes": { actions, request in
+            let arn = try request.arn("LoadBalancerArn"), changes = try request.attributeChanges()
+            return [ResourceXML.attributes(try actions.service.perform { catalog, _ in try catalog.modifyLoadBalancerAttributes(arn, changes) })]
+        },
+        "CreateTargetGroup": { actions, request in
+            let check = try request.healthCheck()
+            let group = try actions.service.perform { catalog, context in
+                try catalog.createTargetGroup(name: try request.required("Name"), protocol: request.string("Protocol"),
+                                              port: try request.int("Port"), vpcId: request.string("VpcId"),
+                                              targetType: request.string("TargetType"), healthCheck: check, tags: try request.tags(),
+                                              id: context.newID())
+            }
+            return [.list("TargetGroups", [ResourceXML.targetGroup(group, loadBalancers: [])])]
+        },
+        "DescribeTargetGroups": { actions, request in
+            let arns = try request.arns("TargetGroupArns"), names = try request.list("Names")
+            let balancer = try request.string("LoadBalancerArn").map { _ in try request.arn("LoadBalancerArn") }
+            let groups = try actions.service.read { catalog in
+                if let balancer { _ = try catalog.loadBalancer(balancer) }
+                for arn in arns where !catalog.targetGroups.contains(where: { $0.arn == arn }) {
+                    throw ELBError(.targetGroupNotFound, "Target group '\(arn)' not found")
+                }
+                for name in names where !catalog.targetGroups.contains(where: { $0.name == name }) {
+                    throw ELBError(.targetGroupNotFound, "Target group '\(name)' not found")
+                }
+                return catalog.targetGroups.filter { group in
+                    (arns.isEmpty || arns.contains(group.arn)) && (names.isEmpty || names.contains(group.name))
+                        && (balancer == nil || catalog.listeners.contains { $0.loadBalancerArn == balancer && $0.targetGroupArn == group.arn })
+                }.map { group in (group, catalog.listeners.filter { $0.targetGroupArn == group.arn }.map(\.loadBalancerArn)) }
+            }
+            let page = try request.page(groups)
+            return [.list("TargetGroups", page.items.map { ResourceXML.targetGroup($0.0, loadBalancers: $0.1) })]
+                + (page.nextMarker.map { [.value("NextMarker", $0)] } ?? [])
+        },
+        "ModifyTargetGroup": { actions, request in
+            let arn = try request.arn("TargetGroupArn")
+            let group = try actions.service.perform { catalog, _ in
+                try catalog.modifyTargetGroup(arn, healthCheck: try request.healthCheck(over: try catalog.targetGroup(arn).healthCheck))
+            }
+            let balancers = actions.service.read { catalog in catalog.listeners.filter { $0.targetGroupArn == arn }.map(\.loadBalancerArn) }
+            return [.list("TargetGroups", [ResourceXML.targetGroup(group, loadBalancers: balancers)])]
+        },
+        "DeleteTargetGroup": { actions, request in
+            let arn = try request.arn("TargetGroupArn")
+            try actions.service.perform { catalog, _ in try catalog.deleteTargetGroup(arn) }
+            return []
+        },
+        "DescribeTargetGroupAttributes": { actions, request in
+            let arn = try request.arn("TargetGroupArn")
+            return [ResourceXML.attributes(try actions.service.read { try $0.targetGroup(arn).attributes })]
+        },
+        "ModifyTargetGroupAttributes": { actions, request in
+            let arn = try request.arn("TargetGroupArn"), changes = try request.attributeChanges()
+            return [ResourceXML.attributes(try actions.service.perform { catalog, _ in try catalog.modifyTargetGroupAttributes(arn, changes) })]
+        },
+        "RegisterTargets": { actions, request in
+            let arn = try request.arn("TargetGroupArn"), targets = try request.targets()
+            guard !targets.isEmpty else { throw QueryError(.validationError, "Targets must name at least one target") }
+            try actions.service.perform { catalog, context in
+                try catalog.registerTargets(arn, targets, instances: actions.instances, now: context.now)
+            }
+            return []
+        },
+        "DeregisterTargets": { actions, request in
+            let arn = try request.arn("TargetGroupArn"), targets = try request.targets().map(\.id)
+            guard !targets.isEmpty else { throw QueryError(.validationError, "Targets must name at least one target") }
+            try actions.service.perform { catalog, context in try catalog.deregisterTargets(arn, targets, now: context.now) }
+            return []
+        },
+        "DescribeTargetHealth": { actions, request in
+            let arn = try request.arn("TargetGroupArn"), asked = try request.targets()
+            let health = actions.service.health
+            let rows = try actions.service.read { catalog in
+                let group = try catalog.targetGroup(arn)
+                let inUse = catalog.listeners.contains { $0.targetGroupArn == arn }
+                let selected = asked.isEmpty ? group.targets : asked.map { target in
+                    group.targets.first { $0.id == target.id }
+                        ?? TargetRegistration(id: target.id, port: target.port ?? TargetGroup.port, registeredTime: Date(), deregisteredTime: nil)
+                }
+                return selected.map { target -> [XMLNode] in
+                    let state: TargetHealthState
+                    if !group.targets.contains(where: { $0.id == target.id }) { state = .notRegistered }
+                    else if target.deregisteredTime != nil { state = .deregistrationInProgress }
+                    else if !inUse { state = .notInUse }
+                    else { state = health[target.id] ?? .registrationInProgress }
+                    return ResourceXML.targetHealth(target, healthCheckPort: group.healthCheck.port, state: state)
+                }
+            }
+            return [.list("TargetHealthDescriptions", rows)]
+        },
+        "CreateListener": { actions, request in
+            let balancer = try request.arn("LoadBalancerArn")
+            let action = try request.structures("DefaultActions")
+            guard action.count == 1 else { throw QueryError(.validationError, "A gateway listener needs exactly one default action") }
+            let group = try action[0]["TargetGroupArn"].map { text in
+                guard let arn = ARN(text) else { throw QueryError(.validationError, "'\(text)' is not a valid target group ARN") }
+                return arn
+            }
+            let listener = try actions.service.perform { catalog, context in
+                try catalog.createListener(loadBalancer: balancer, port: try request.int("Port"), protocol: request.string("Protocol"),
+                                           forwardTo: group, actionType: action[0]["Type"], tags: try request.tags(), id: context.newID())
+            }
+            return [.list("Listeners", [ResourceXML.listener(listener)])]
+        },
+        "DescribeListeners": { actions, request in
+            let balancer = try request.string("LoadBalancerArn").map { _ in try request.arn("LoadBalancerArn") }
+            let arns = try request.arns("ListenerArns")
+            let listeners = try actions.service.read { catalog in
+                if let balancer { _ = try catalog.loadBalancer(balancer) }
+                for arn in arns { _ = try catalog.listener(arn) }
+                return catalog.listeners.filter { (balancer == nil || $0.loadBalancerArn == balancer) && (arns.isEmpty || arns.contains($0.arn)) }
+            }
+            let page = try request.page(listeners)
+            return [.list("Listeners", page.items.map(ResourceXML.listener))] + (page.nextMarker.map { [.value("NextMarker", $0)] } ?? [])
+        },
+        "ModifyListener": { actions, request in
+            let arn = try request.arn("ListenerArn")
+            guard request.string("Port") == nil, request.string("Protocol") == nil else {
+                throw ELBError(.validationError, "A port and protocol cannot be specified for gateway listeners")
+            }
+            let action = try request.structures("DefaultActions")
+            guard action.count == 1, action[0]["Type"] == "forward", let text = action[0]["TargetGroupArn"], let group = ARN(text) else {
+                throw QueryError(.validationError, "DefaultActions must be one Type=forward,TargetGroupArn=<target group>")
+            }
+            let listener = try actions.service.perform { catalog, _ in try catalog.modifyListener(arn, forwardTo: group) }
+            return [.list("Listeners", [ResourceXML.listener(listener)])]
+        },
+        "DeleteListener": { actions, request in
+            let arn = try request.arn("ListenerArn")
+            try actions.service.perform { catalog, _ in try catalog.deleteListener(arn) }
+            return []
+        },
+        "DescribeListenerAttributes": { actions, request in
+            let arn = try request.arn("ListenerArn")
+            return [ResourceXML.attributes(try actions.service.read { try $0.listener(arn).attributes })]
+        },
+        "ModifyListenerAttributes": { actions, request in
+            let arn = try request.arn("ListenerArn"), changes = try request.attributeChanges()
+            return [ResourceXML.attributes(try actions.service.perform { catalog, _ in try catalog.modifyListenerAttributes(arn, changes) })]
+        },
+        "AddTags": { actions, request in
+            let arns = try request.arns("ResourceArns"), tags = try request.tags()
+            try actions.service.perform { catalog, _ in try catalog.addTags(arns, tags) }
+            return []
+        },
+        "RemoveTags": { actions, request in
+            let arns = try request.arns("ResourceArns"), keys = try request.list("TagKeys")
+            try actions.service.perform { catalog, _ in try catalog.removeTags(arns, keys: keys) }
+            return []
+        },
+        "DescribeTags": { actions, request in
+            let arns = try request.arns("ResourceArns")
+            let described = try actions.service.read { catalog in try arns.map { ($0, try catalog.tags($0)) } }
+            return [.list("TagDescriptions", described.map { [.value("ResourceArn", $0.0.description), ResourceXML.tags($0.1)] })]
+        },
+    ]
+}
