@@ -13,6 +13,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
     ],
     targets: [
         // C shim for what Swift cannot import directly (ioctl request macros, struct mmsghdr
@@ -28,9 +29,11 @@ let package = Package(
         .target(name: "Health"),
         .target(name: "ControlPlane", dependencies: ["Resources", "Health", "Store", "DataPlane", "Flows", "PacketIO", "Wire"]),
         .target(name: "Store", dependencies: ["Resources", .product(name: "GRDB", package: "GRDB.swift")]),
-        .target(name: "ControlAPI", dependencies: ["ControlPlane", "Resources", "Health"]),
-        .target(name: "Daemon", dependencies: ["ControlPlane", "DataPlane", "Flows", "PacketIO", "Wire"]),
-        .executableTarget(name: "gwlbd", dependencies: ["Daemon"]),
+        .target(name: "ControlAPI", dependencies: [
+            "ControlPlane", "Resources", "Health", .product(name: "Hummingbird", package: "hummingbird"),
+        ]),
+        .target(name: "Daemon", dependencies: ["ControlAPI", "ControlPlane", "Store", "DataPlane", "Flows", "PacketIO", "Wire"]),
+        .executableTarget(name: "gwlbd", dependencies: ["Daemon", "ControlAPI"]),
         .target(name: "Appliance", dependencies: ["Wire", "Flows", "PacketIO"]),
         .target(name: "Lab"),
         .executableTarget(name: "gwlb", dependencies: [

@@ -1,24 +1,38 @@
+import ControlAPI
 import ControlPlane
 import DataPlane
 import Foundation
 import PacketIO
+import Store
+import Synchronization
 import Wire
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// gwlbd, first form: endpoints, GENEVE socket and targets from a configuration file; runs the
-/// data plane until SIGTERM or SIGINT; SIGHUP reloads the targets. Statistics go to a JSON file
-/// every second.
+/// gwlbd: endpoints and the GENEVE socket from a configuration file; targets from the file (first
+/// form; SIGHUP reloads them) or, with a state directory, from the elbv2 API on a Unix socket and
+/// the SQLite store behind it. Runs the data plane until SIGTERM or SIGINT. Statistics go to a JSON
+/// file every second.
 public final class Daemon {
     public let configurationPath: String
     public let statisticsPath: String?
+    /// Where the control plane keeps its state; nil for the configuration-file form.
+    public let stateDirectory: String?
+    public let socketPath: String
+    public let region: String
+    public let account: String
     private var configuration: DaemonConfiguration
     private var slots = TargetSlotTable()
 
-    public init(configurationPath: String, statisticsPath: String?) throws {
+    public init(configurationPath: String, statisticsPath: String?, stateDirectory: String? = nil,
+                socketPath: String = APIServer.defaultSocketPath, region: String = "us-east-1", account: String = "123456789012") throws {
         self.configurationPath = configurationPath
         self.statisticsPath = statisticsPath
+        self.stateDirectory = stateDirectory
+        self.socketPath = socketPath
+        self.region = region
+        self.account = account
         configuration = try DaemonConfiguration.load(path: configurationPath)
     }
 
@@ -32,6 +46,7 @@ public final class Daemon {
             throw StartupError(description: "gwlbd must run as root: it creates TUN devices and binds the GENEVE port (sudo gwlbd …)")
         }
         try Self.checkPortIsFree(configuration.geneve)
+        if stateDirectory != nil { try APIServer.claim(socketPath: socketPath) }
         // Signals go to this thread only: block them before the workers start, then wait for them.
         var signals = sigset_t()
         sigemptyset(&signals)
@@ -47,20 +62,58 @@ public final class Daemon {
         let plane = DataPlane(configuration: DataPlaneConfiguration(flowsPerWorker: configuration.flowsPerWorker),
                               ios: ios, snapshot: try configuration.snapshot(version: 1, slots: &slots, monotonicSeconds: Self.monotonicSeconds()))
         plane.start()
-        var snapshot = plane.workers[0].snapshot
-        log("forwarding: \(configuration.endpoints.map(\.interface).joined(separator: ", ")) → \(configuration.targets.count) targets via \(configuration.geneve), \(workers) workers")
+        let published = LatestSnapshot(plane.workers[0].snapshot)
+        var service: ControlPlaneService?
+        if let stateDirectory {
+            service = try startControlPlane(stateDirectory, plane: plane, published: published)
+            log("forwarding: \(configuration.endpoints.map(\.interface).joined(separator: ", ")) for load balancer \(configuration.loadBalancerName), API on \(socketPath), state in \(stateDirectory), \(workers) workers")
+        } else {
+            log("forwarding: \(configuration.endpoints.map(\.interface).joined(separator: ", ")) → \(configuration.targets.count) targets via \(configuration.geneve), \(workers) workers")
+        }
 
         var timeout = timespec(tv_sec: 1, tv_nsec: 0)
         while true {
             let received = sigtimedwait(&signals, nil, &timeout)
             if received == SIGINT || received == SIGTERM { break }
-            if received == SIGHUP { snapshot = reload(plane, current: snapshot) }
-            writeStatistics(plane, snapshot)
+            if received == SIGHUP {
+                if service == nil {
+                    let snapshot = reload(plane, current: published.value.withLock { $0 })
+                    published.value.withLock { $0 = snapshot }
+                } else {
+                    log("SIGHUP: targets come from the API with --state-dir; nothing to reload")
+                }
+            }
+            do { try service?.tick() } catch { log("draining step failed: \(error)") }
+            writeStatistics(plane, published.value.withLock { $0 })
         }
         log("stopping")
         plane.stop()
-        writeStatistics(plane, snapshot)
+        writeStatistics(plane, published.value.withLock { $0 })
+        if stateDirectory != nil { try? FileManager.default.removeItem(atPath: socketPath) }
         _ = (devices.count, ios.count)  // devices and sockets live until the workers stopped
+    }
+
+    /// The control plane over the store in `directory`, publishing to `plane`, and its API server.
+    private func startControlPlane(_ directory: String, plane: DataPlane, published: LatestSnapshot) throws -> ControlPlaneService {
+        let store = try CatalogStore(directory: directory)
+        let service = try ControlPlaneService(store: store, region: region, account: account,
+                                              loadBalancerName: configuration.loadBalancerName,
+                                              endpoints: configuration.endpoints.map(\.identity)) { snapshot in
+            published.value.withLock { $0 = snapshot }
+            plane.publish(snapshot)
+        }
+        let actions = ELBActions(service: service, instances: configuration.instances)
+        let socketPath = self.socketPath
+        Task.detached {
+            do {
+                try await APIServer.run(socketPath: socketPath, actions: actions) {
+                    StatisticsReport.json(plane.statistics(), drops: plane.recentDrops(), targets: published.value.withLock { $0.targets })
+                }
+            } catch {
+                FileHandle.standardError.write(Data("gwlbd: the API server stopped: \(error)\n".utf8))
+            }
+        }
+        return service
     }
 
     /// Another socket on the port (even one with SO_REUSEPORT) makes a plain bind fail: that is a
@@ -107,4 +160,10 @@ public final class Daemon {
     private func log(_ message: String) {
         FileHandle.standardError.write(Data("gwlbd: \(message)\n".utf8))
     }
+}
+
+/// The snapshot the data plane runs with now, for the statistics that name targets by slot.
+final class LatestSnapshot: Sendable {
+    let value: Mutex<ForwardingSnapshot>
+    init(_ snapshot: ForwardingSnapshot) { value = Mutex(snapshot) }
 }

@@ -17,6 +17,9 @@ import Wire
 ///       "tcpIdleTimeoutSeconds": 350,
 ///       "endpointMTU": 9001
 ///     }
+///
+/// With `--state-dir`, targets come from the API instead: `loadBalancerName` names the gateway load
+/// balancer the endpoints belong to, and `instances` maps instance ids to addresses.
 public struct DaemonConfiguration: Sendable, Equatable {
     public struct Endpoint: Sendable, Equatable {
         public var interface: String
@@ -31,6 +34,10 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var keyMode: FlowKeyMode
     public var tcpIdleTimeout: UInt32
     public var endpointMTU: Int
+    /// With a state directory: the load balancer the endpoints belong to (created through the API).
+    public var loadBalancerName: String
+    /// Instance id → IPv4 address, for `instance` target groups.
+    public var instances: [String: String]
 
     /// A configuration error: what is wrong and where.
     public struct Invalid: Error, CustomStringConvertible {
@@ -70,7 +77,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
         var geneveAddress: String
         var genevePort: Int?
         var endpoints: [Endpoint]
-        var targets: [String]
+        var targets: [String]?
+        var loadBalancerName: String?
+        var instances: [String: String]?
         var workers: Int?
         var flowsPerWorker: Int?
         var stickiness: String?
@@ -104,7 +113,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         guard Set(endpoints.map(\.interface)).count == endpoints.count else { throw fail("two endpoints share an interface") }
         guard Set(endpoints.map(\.identity.endpointID)).count == endpoints.count else { throw fail("two endpoints share an endpointId") }
         var targets: [IPv4Address] = []
-        for text in file.targets {
+        for text in file.targets ?? [] {
             guard let target = IPv4Address(text) else { throw fail("target \"\(text)\" is not an IPv4 address") }
             targets.append(target)
         }
@@ -128,6 +137,11 @@ public struct DaemonConfiguration: Sendable, Equatable {
             throw fail("tcpIdleTimeoutSeconds must be 60-6000")
         }
         tcpIdleTimeout = UInt32(timeout)
+        loadBalancerName = file.loadBalancerName ?? "gwlb"
+        instances = file.instances ?? [:]
+        for (instance, address) in instances where IPv4Address(address) == nil {
+            throw fail("instance \(instance) maps to \"\(address)\", which is not an IPv4 address")
+        }
         endpointMTU = file.endpointMTU ?? 9001
         guard (1280...PacketBatch.defaultPacketCapacity).contains(endpointMTU) else {
             throw fail("endpointMTU must be 1280-\(PacketBatch.defaultPacketCapacity)")

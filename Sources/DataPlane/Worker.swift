@@ -26,6 +26,8 @@ public final class Worker {
     private var drops: DropRing
     private var time = DataPlaneTime(seconds: 1, wallNanoseconds: 0)
     private var lastPublishSeconds: UInt32 = 0
+    /// The mailbox's publication count when this worker last picked up a snapshot.
+    private var snapshotPublication: UInt64 = 0
     private var loopsSincePublish = 0
 
     private let endpointBatch = PacketBatch()
@@ -134,7 +136,9 @@ public final class Worker {
     }
 
     private func pickUpSnapshot() {
-        guard mailbox.snapshotVersion.load(ordering: .acquiring) != snapshot.version else { return }
+        let publication = mailbox.publications.load(ordering: .acquiring)
+        guard publication != snapshotPublication else { return }
+        snapshotPublication = publication
         snapshot = mailbox.snapshot.withLock { $0 }
         table.timeouts = snapshot.timeouts
     }

@@ -4,8 +4,9 @@ import Synchronization
 /// and drops it publishes. Locks here are taken once per publication or pickup, never per packet.
 final class WorkerMailbox: Sendable {
     let snapshot: Mutex<ForwardingSnapshot>
-    /// The version in `snapshot`, read without the lock between batches.
-    let snapshotVersion: Atomic<UInt64>
+    /// Counts publications, read without the lock between batches: a worker picks up the snapshot
+    /// when this moved, whatever version numbers the publishers use.
+    let publications = Atomic<UInt64>(0)
     let statistics: Mutex<DataPlaneStatistics>
     let drops: Mutex<DropRing>
     /// The worker is about to block, or blocked, waiting for input: a worker that hands it packets
@@ -14,13 +15,12 @@ final class WorkerMailbox: Sendable {
 
     init(snapshot: ForwardingSnapshot, targetSlots: Int, dropCapacity: Int) {
         self.snapshot = Mutex(snapshot)
-        snapshotVersion = Atomic(snapshot.version)
         statistics = Mutex(DataPlaneStatistics(targetSlots: targetSlots))
         drops = Mutex(DropRing(capacity: dropCapacity))
     }
 
     func publish(_ snapshot: ForwardingSnapshot) {
         self.snapshot.withLock { $0 = snapshot }
-        snapshotVersion.store(snapshot.version, ordering: .releasing)
+        publications.add(1, ordering: .releasing)
     }
 }

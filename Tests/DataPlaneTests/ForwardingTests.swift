@@ -155,6 +155,19 @@ import Wire
         }
     }
 
+    /// Workers pick up every published snapshot, whatever its version number says (a restarted
+    /// control plane counts from 1 again).
+    @Test func everyPublicationIsPickedUpEvenWithAnOldVersionNumber() {
+        let harness = Harness(targets: [])
+        harness.send(client.udp(1, 2))
+        harness.run()
+        #expect(harness.statistics.drops(.noTargets) == 1)
+        harness.plane.publish(Harness.snapshot(version: 1, targets: [Harness.appliances[0]]))
+        harness.send(client.udp(1, 2))
+        harness.run()
+        #expect(harness.takeSent().map(\.to.address) == [Harness.appliances[0]])
+    }
+
     @Test func idleFlowsExpireAndAreCounted() {
         let harness = Harness()
         harness.send(client.udp(1, 2))
