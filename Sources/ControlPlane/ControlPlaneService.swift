@@ -28,6 +28,8 @@ public final class ControlPlaneService: Sendable {
 
     private let state: Mutex<State>
     private let store: CatalogStore
+    private let checker: HealthChecker
+    private let instances: [String: String]
     private let endpoints: [EndpointIdentity]
     private let loadBalancerName: String
     private let publish: @Sendable (ForwardingSnapshot) -> Void
@@ -35,15 +37,25 @@ public final class ControlPlaneService: Sendable {
     /// Restores the catalog from `store` (or starts an empty one for `region` and `account`) and
     /// publishes the first snapshot for the load balancer named `loadBalancerName`, which the
     /// `endpoints` belong to.
+    /// Health checks run when `healthChecks` is true (tests of the API alone turn them off);
+    /// `healthTimeScale` shortens their intervals in tests.
     public init(store: CatalogStore, region: String, account: String, loadBalancerName: String, endpoints: [EndpointIdentity],
+                instances: [String: String] = [:], healthChecks: Bool = true, healthTimeScale: Double = 1,
                 publish: @escaping @Sendable (ForwardingSnapshot) -> Void) throws {
         self.store = store
         self.endpoints = endpoints
         self.loadBalancerName = loadBalancerName
+        self.instances = instances
         self.publish = publish
+        let forwarder = HealthReportForwarder()
+        checker = HealthChecker(timeScale: healthTimeScale) { target, health in forwarder.forward(target, health) }
+        if !healthChecks { checker.stop() }
         state = Mutex(State(catalog: try store.load() ?? ResourceCatalog(region: region, account: account)))
         try state.withLock { state in try republish(&state) }
+        forwarder.service.withLock { $0 = WeakService(self) }
     }
+
+    deinit { checker.stop() }
 
     /// Runs `operation` and commits its result before returning it.
     public func perform<Result: Sendable>(_ operation: (inout ResourceCatalog, Context) throws -> Result) throws -> Result {
@@ -70,7 +82,7 @@ public final class ControlPlaneService: Sendable {
     /// A target's health changed (from the health checker).
     public func recordHealth(target: String, _ health: TargetHealthState) throws {
         try state.withLock { state in
-            guard state.health[target] != health else { return }
+            guard state.health[target] != health, checker.states[target] != nil else { return }
             state.health[target] = health
             try republish(&state)
         }
@@ -85,10 +97,49 @@ public final class ControlPlaneService: Sendable {
 
     private func republish(_ state: inout State) throws {
         let balancer = state.catalog.loadBalancers.first { $0.name == loadBalancerName }?.arn
+        checker.update(healthCheckTargets(state.catalog, loadBalancer: balancer))
+        // Forget the health of targets no longer checked: re-registered ones start from initial.
+        let checked = checker.states
+        state.health = state.health.filter { checked[$0.key] != nil }
         state.version += 1
         publish(try state.compiler.compile(state.catalog, loadBalancer: balancer, endpoints: endpoints, health: state.health.mapValues(\.state),
                                            now: Date(), monotonicSeconds: Self.monotonicSeconds(), version: state.version))
     }
 
+    /// The targets the load balancer's target group checks: registered, not draining, in use.
+    private func healthCheckTargets(_ catalog: ResourceCatalog, loadBalancer: ARN?) -> [HealthChecker.Target] {
+        guard let loadBalancer, let listener = catalog.listeners.first(where: { $0.loadBalancerArn == loadBalancer }),
+              let group = catalog.targetGroups.first(where: { $0.arn == listener.targetGroupArn }) else { return [] }
+        let check = group.healthCheck
+        let kind: Probe.Kind = switch check.healthProtocol {
+        case .tcp: .tcp
+        // HTTPS is checked as a TCP connection until the prober speaks TLS (see README).
+        case .https: .tcp
+        case .http: .http(path: check.effectivePath, codes: HealthCheck.codes(check.effectiveMatcher) ?? Set(200...399))
+        }
+        return group.targets.filter { $0.deregisteredTime == nil }.map { target in
+            let address = group.targetType == "instance" ? instances[target.id] ?? target.id : target.id
+            return HealthChecker.Target(id: target.id, address: address, port: Int(check.port) ?? target.port, kind: kind,
+                                        intervalSeconds: check.intervalSeconds, timeoutSeconds: check.timeoutSeconds,
+                                        healthyThreshold: check.healthyThreshold, unhealthyThreshold: check.unhealthyThreshold)
+        }
+    }
+
     static func monotonicSeconds() -> UInt64 { UInt64(DataPlaneTime.now().seconds) }
+}
+
+/// Passes health reports to the service once it exists (the checker is made before it).
+private final class HealthReportForwarder: Sendable {
+    let service = Mutex<WeakService?>(nil)
+
+    func forward(_ target: String, _ health: TargetHealthState) {
+        guard let service = self.service.withLock({ $0?.value }) else { return }
+        try? service.recordHealth(target: target, health)
+    }
+}
+
+private struct WeakService: @unchecked Sendable {
+    // @unchecked: a weak reference to a Sendable class, read under the forwarder's lock.
+    weak var value: ControlPlaneService?
+    init(_ value: ControlPlaneService) { self.value = value }
 }

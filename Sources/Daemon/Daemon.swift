@@ -98,7 +98,8 @@ public final class Daemon {
         let store = try CatalogStore(directory: directory)
         let service = try ControlPlaneService(store: store, region: region, account: account,
                                               loadBalancerName: configuration.loadBalancerName,
-                                              endpoints: configuration.endpoints.map(\.identity)) { snapshot in
+                                              endpoints: configuration.endpoints.map(\.identity),
+                                              instances: configuration.instances) { snapshot in
             published.value.withLock { $0 = snapshot }
             plane.publish(snapshot)
         }

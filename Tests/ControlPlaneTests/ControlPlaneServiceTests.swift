@@ -20,7 +20,7 @@ import Testing
 
     func service(_ published: Published) throws -> ControlPlaneService {
         try ControlPlaneService(store: CatalogStore(directory: directory), region: "eu-west-1", account: "111122223333",
-                                loadBalancerName: "lb", endpoints: endpoints) { snapshot in published.snapshots.withLock { $0.append(snapshot) } }
+                                loadBalancerName: "lb", endpoints: endpoints, healthChecks: false) { snapshot in published.snapshots.withLock { $0.append(snapshot) } }
     }
 
     func gettingStarted(_ service: ControlPlaneService) throws -> ARN {

@@ -1,0 +1,108 @@
+import Foundation
+import Synchronization
+
+/// Probes targets at their interval, off the data-plane threads, and reports every change of a
+/// target's health state. The control plane tells it which targets to check (`update`).
+public final class HealthChecker: Sendable {
+    /// What to check for one target.
+    public struct Target: Sendable, Hashable {
+        public var id: String
+        public var address: String
+        public var port: Int
+        public var kind: Probe.Kind
+        public var intervalSeconds: Int
+        public var timeoutSeconds: Int
+        public var healthyThreshold: Int
+        public var unhealthyThreshold: Int
+
+        public init(id: String, address: String, port: Int, kind: Probe.Kind, intervalSeconds: Int, timeoutSeconds: Int,
+                    healthyThreshold: Int, unhealthyThreshold: Int) {
+            self.id = id
+            self.address = address
+            self.port = port
+            self.kind = kind
+            self.intervalSeconds = intervalSeconds
+            self.timeoutSeconds = timeoutSeconds
+            self.healthyThreshold = healthyThreshold
+            self.unhealthyThreshold = unhealthyThreshold
+        }
+    }
+
+    struct Tracked {
+        var target: Target
+        var machine: HealthStateMachine
+        var nextProbe: Date
+        var probing = false
+    }
+
+    private let tracked = Mutex<[String: Tracked]>([:])
+    private let report: @Sendable (String, TargetHealthState) -> Void
+    /// Multiplies intervals and timeouts: 1 in service, less in tests.
+    private let timeScale: Double
+    private let stopped = Atomic<Bool>(false)
+
+    public init(timeScale: Double = 1, report: @escaping @Sendable (String, TargetHealthState) -> Void) {
+        self.timeScale = timeScale
+        self.report = report
+        Thread.detachNewThread { [self] in
+            while !stopped.load(ordering: .relaxed) {
+                probeDue()
+                Thread.sleep(forTimeInterval: min(0.1, 0.5 * timeScale))
+            }
+        }
+    }
+
+    deinit { stopped.store(true, ordering: .relaxed) }
+
+    public func stop() { stopped.store(true, ordering: .relaxed) }
+
+    /// The targets to check from now on: new ones start from `initial`, ones whose check changed
+    /// start over, ones no longer listed are forgotten.
+    public func update(_ targets: [Target]) {
+        tracked.withLock { tracked in
+            var next: [String: Tracked] = [:]
+            for target in targets {
+                if let existing = tracked[target.id], existing.target == target {
+                    next[target.id] = existing
+                } else {
+                    next[target.id] = Tracked(target: target, machine: HealthStateMachine(healthyThreshold: target.healthyThreshold,
+                                                                                          unhealthyThreshold: target.unhealthyThreshold),
+                                              nextProbe: Date())
+                }
+            }
+            tracked = next
+        }
+    }
+
+    /// The current state of every checked target.
+    public var states: [String: TargetHealthState] { tracked.withLock { $0.mapValues(\.machine.state) } }
+
+    private func probeDue() {
+        let now = Date()
+        let due: [Target] = tracked.withLock { tracked in
+            var due: [Target] = []
+            for (id, entry) in tracked where !entry.probing && entry.nextProbe <= now {
+                tracked[id]?.probing = true
+                tracked[id]?.nextProbe = now.addingTimeInterval(Double(entry.target.intervalSeconds) * timeScale)
+                due.append(entry.target)
+            }
+            return due
+        }
+        for target in due {
+            // A thread of its own: a probe blocks for up to its timeout, and must not wait for a
+            // pool thread another blocked task holds.
+            Thread.detachNewThread { [self] in
+                let result = Probe.run(target.kind, address: target.address, port: target.port,
+                                       timeout: Double(target.timeoutSeconds) * timeScale)
+                let change: TargetHealthState? = tracked.withLock { tracked in
+                    // Results of a target replaced or removed meanwhile are dropped.
+                    guard tracked[target.id]?.target == target else { return nil }
+                    tracked[target.id]?.probing = false
+                    return tracked[target.id]?.machine.record(result)
+                }
+                // Reported outside the lock: the receiver may call `update`.
+                if let change { report(target.id, change) }
+            }
+        }
+    }
+}

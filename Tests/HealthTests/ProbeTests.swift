@@ -1,0 +1,97 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import Health
+
+/// A real TCP server on loopback for probes: answers HTTP with `status`, or never answers.
+final class TestServer: @unchecked Sendable {
+    // @unchecked: `listener` is set once; `mode` is behind its lock.
+    let port: Int
+    private let listener: Int32
+    let mode = Mutex<Mode>(.answer(200))
+
+    enum Mode { case answer(Int), silent }
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(fd, pointer, length) == 0 && listen(fd, 16) == 0 && getsockname(fd, pointer, &length) == 0
+            }
+        }
+        guard bound else { throw CocoaError(.fileNoSuchFile) }
+        listener = fd
+        port = Int(UInt16(bigEndian: address.sin_port))
+        Thread.detachNewThread { [self] in
+            while true {
+                let client = accept(listener, nil, nil)
+                if client < 0 { return }
+                switch mode.withLock({ $0 }) {
+                case .answer(let status):
+                    var buffer = [UInt8](repeating: 0, count: 1024)
+                    _ = recv(client, &buffer, buffer.count, 0)
+                    let response = "HTTP/1.1 \(status) X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    _ = response.utf8CString.withUnsafeBufferPointer { send(client, $0.baseAddress, $0.count - 1, Int32(MSG_NOSIGNAL)) }
+                    Glibc.close(client)
+                case .silent:
+                    DispatchQueue.global().asyncAfter(deadline: .now() + 2) { Glibc.close(client) }
+                }
+            }
+        }
+    }
+
+    /// Stops listening: connections are refused from now on.
+    func close() { shutdown(listener, Int32(SHUT_RDWR)); Glibc.close(listener) }
+}
+
+@Suite struct ProbeTests {
+    @Test func tcpProbeConnectsOrFails() throws {
+        let server = try TestServer()
+        #expect(Probe.run(.tcp, address: "127.0.0.1", port: server.port, timeout: 1) == .success)
+        server.close()
+        #expect(Probe.run(.tcp, address: "127.0.0.1", port: server.port, timeout: 1) == .connectionFailed)
+    }
+
+    @Test func httpProbeMatchesTheStatus() throws {
+        let server = try TestServer()
+        defer { server.close() }
+        let kind = Probe.Kind.http(path: "/", codes: Set(200...399))
+        #expect(Probe.run(kind, address: "127.0.0.1", port: server.port, timeout: 1) == .success)
+        server.mode.withLock { $0 = .answer(503) }
+        #expect(Probe.run(kind, address: "127.0.0.1", port: server.port, timeout: 1) == .responseCodeMismatch(503))
+        server.mode.withLock { $0 = .silent }
+        #expect(Probe.run(kind, address: "127.0.0.1", port: server.port, timeout: 0.3) == .timeout)
+    }
+
+    /// initial → healthy → unhealthy → healthy against a server turned off and on, with the reasons.
+    @Test func checkerFollowsARealServer() throws {
+        let server = try TestServer()
+        defer { server.close() }
+        let reports = Mutex<[TargetHealthState]>([])
+        let checker = HealthChecker(timeScale: 0.02) { _, state in reports.withLock { $0.append(state) } }
+        defer { checker.stop() }
+        checker.update([HealthChecker.Target(id: "t", address: "127.0.0.1", port: server.port,
+                                             kind: .http(path: "/", codes: Set(200...399)), intervalSeconds: 5, timeoutSeconds: 5,
+                                             healthyThreshold: 2, unhealthyThreshold: 2)])
+        func waitFor(_ state: TargetHealthState.State) -> Bool {
+            for _ in 0..<200 {
+                if checker.states["t"]?.state == state { return true }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            return false
+        }
+        #expect(waitFor(.healthy))
+        server.mode.withLock { $0 = .answer(500) }
+        #expect(waitFor(.unhealthy))
+        #expect(checker.states["t"]?.reason == "Target.ResponseCodeMismatch")
+        server.mode.withLock { $0 = .answer(200) }
+        #expect(waitFor(.healthy))
+        let seen = reports.withLock { $0.map(\.state) }
+        #expect(seen.first == .initial && seen.contains(.unhealthy) && seen.last == .healthy, "\(seen)")
+    }
+}
