@@ -26,7 +26,8 @@ public struct Lab: Sendable {
     public static let endpointInterface = "gwlbe0"
     public static let endpointID = "vpce-0123456789abcdef0"
     public static let attachmentID = "0x1122334455667788"
-    public static let applianceHealthPort = 8080
+    /// AWS's default health-check port for GENEVE target groups, so targets become healthy unconfigured.
+    public static let applianceHealthPort = 80
     static let mtu = "9001"
 
     public init(prefix: String = "gwlb", applianceCount: Int = 3) {

@@ -56,12 +56,44 @@ import Testing
         let health = try call("Action=DescribeTargetHealth&TargetGroupArn=\(tg)")
         #expect(health.components(separatedBy: "<State>initial</State>").count == 3, "\(health)")
 
-        // No health checks yet: the targets are initial, and gwlb fails open to them.
+        // While the targets are initial (nothing healthy yet), gwlb fails open to them.
         let ping = try lab.run(lab.lab.client, ["ping", "-c", "3", "-i", "0.2", "-W", "2", Lab.serverAddress])
         #expect(ping.output.contains("3 received"), "\(ping.output)")
         let seen = try (1...2).map { try lab.applianceStatistics($0)["returned"] as? Int ?? 0 }.reduce(0, +)
         let third = try lab.applianceStatistics(3)["returned"] as? Int
         #expect(seen >= 6 && third == 0, "only registered targets get traffic")
+
+        // Real health checks (TCP to port 80, where the appliances answer), shortened: both healthy.
+        _ = try call("Action=ModifyTargetGroup&TargetGroupArn=\(tg)&HealthCheckIntervalSeconds=5&HealthCheckTimeoutSeconds=2&HealthyThresholdCount=2&UnhealthyThresholdCount=2")
+        func states() throws -> [String] {
+            try call("Action=DescribeTargetHealth&TargetGroupArn=\(tg)").components(separatedBy: "<State>").dropFirst()
+                .map { String($0.prefix { $0 != "<" }) }
+        }
+        /// The states once they are `expected`, or the last seen after 30 s.
+        func waitFor(_ expected: [String]) throws -> [String] {
+            var seen: [String] = []
+            for _ in 0..<60 {
+                seen = try states()
+                if seen == expected { break }
+                usleep(500_000)
+            }
+            return seen
+        }
+        #expect(try waitFor(["healthy", "healthy"]) == ["healthy", "healthy"])
+        // Appliance 1 fails its checks (its TCP port closes): unhealthy, and new flows go to appliance 2 only.
+        _ = try lab.run(lab.lab.router, ["curl", "-s", "-X", "POST", "http://\(Lab.applianceAddress(1)):\(Lab.applianceHealthPort)/health/fail"])
+        _ = try call("Action=ModifyTargetGroup&TargetGroupArn=\(tg)&HealthCheckProtocol=HTTP&HealthCheckPath=/health")
+        #expect(try waitFor(["unhealthy", "healthy"]) == ["unhealthy", "healthy"])
+        try lab.python(lab.lab.client, "import socket\nfor p in range(40):\n s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.sendto(b'x', ('\(Lab.serverAddress)', 7000 + p))")
+        usleep(500_000)
+        // (The server's ICMP port-unreachable answers belong to the earlier ping's flow and stay on its appliance.)
+        func newFlows(_ number: Int) throws -> Int {
+            try lab.applianceFlows(number).filter { flow in
+                flow["protocol"] as? String == "udp" && [flow["portA"], flow["portB"]].contains { (7000..<7040).contains($0 as? Int ?? 0) }
+            }.count
+        }
+        #expect(try newFlows(1) == 0, "a new flow went to the unhealthy appliance")
+        #expect(try newFlows(2) == 40)
 
         // SIGKILL, restart: the configuration is back, and so is forwarding.
         kill(daemon.processIdentifier, SIGKILL)
