@@ -3,16 +3,20 @@ import Synchronization
 import Testing
 @testable import Health
 
-/// A real TCP server on loopback for probes: answers HTTP with `status`, or never answers.
+/// A real TCP server on loopback for probes: answers HTTP with its `mode`'s status, or (silent)
+/// accepts connections in the kernel's backlog and never answers.
 final class TestServer: @unchecked Sendable {
     // @unchecked: `listener` is set once; `mode` is behind its lock.
     let port: Int
     private let listener: Int32
     let mode = Mutex<Mode>(.answer(200))
+    /// Set by `close`; the accept thread then closes the descriptor itself, so its number cannot be
+    /// reused by another socket while the thread still accepts on it.
+    private let closed = Atomic<Bool>(false)
 
     enum Mode { case answer(Int), silent }
 
-    init() throws {
+    init(_ initial: Mode = .answer(200)) throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -27,10 +31,17 @@ final class TestServer: @unchecked Sendable {
         guard bound else { throw CocoaError(.fileNoSuchFile) }
         listener = fd
         port = Int(UInt16(bigEndian: address.sin_port))
+        mode.withLock { $0 = initial }
+        if case .silent = initial { return }
         Thread.detachNewThread { [self] in
             while true {
                 let client = accept(listener, nil, nil)
-                if client < 0 { return }
+                if closed.load(ordering: .acquiring) {
+                    if client >= 0 { Glibc.close(client) }
+                    Glibc.close(listener)
+                    return
+                }
+                if client < 0 { continue }
                 switch mode.withLock({ $0 }) {
                 case .answer(let status):
                     var buffer = [UInt8](repeating: 0, count: 1024)
@@ -46,7 +57,13 @@ final class TestServer: @unchecked Sendable {
     }
 
     /// Stops listening: connections are refused from now on.
-    func close() { shutdown(listener, Int32(SHUT_RDWR)); Glibc.close(listener) }
+    func close() {
+        let silent = { if case .silent = mode.withLock({ $0 }) { return true } else { return false } }()
+        closed.store(true, ordering: .releasing)
+        shutdown(listener, Int32(SHUT_RDWR))
+        // A silent server has no accept thread to close the descriptor.
+        if silent { Glibc.close(listener) }
+    }
 }
 
 @Suite struct ProbeTests {
@@ -64,8 +81,9 @@ final class TestServer: @unchecked Sendable {
         #expect(Probe.run(kind, address: "127.0.0.1", port: server.port, timeout: 1) == .success)
         server.mode.withLock { $0 = .answer(503) }
         #expect(Probe.run(kind, address: "127.0.0.1", port: server.port, timeout: 1) == .responseCodeMismatch(503))
-        server.mode.withLock { $0 = .silent }
-        #expect(Probe.run(kind, address: "127.0.0.1", port: server.port, timeout: 0.3) == .timeout)
+        let silent = try TestServer(.silent)
+        defer { silent.close() }
+        #expect(Probe.run(kind, address: "127.0.0.1", port: silent.port, timeout: 0.3) == .timeout)
     }
 
     /// initial → healthy → unhealthy → healthy against a server turned off and on, with the reasons.
