@@ -55,6 +55,6 @@ let package = Package(
         .testTarget(name: "ControlAPITests", dependencies: ["ControlAPI", "ControlPlane", "Resources", "Store", "Health", "DataPlane"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "ControlPlane", "DataPlane", "Flows", "PacketIO", "Wire"]),
         // Real namespaces, TUN devices, sockets and clients; builds and runs the gwlb and gwlbd products.
-        .testTarget(name: "EndToEndTests", dependencies: ["Lab", "Daemon", "gwlb", "gwlbd"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Lab", "Daemon", "TestSupport", "gwlb", "gwlbd"]),
     ]
 )

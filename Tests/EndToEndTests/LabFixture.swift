@@ -1,6 +1,7 @@
 import Foundation
 import Lab
 import Testing
+import TestSupport
 
 /// A lab of our own for one test: namespaces with a unique prefix, the reference appliances, and
 /// gwlbd in the router namespace. Needs root (CI runs as root); without it the test fails and says why.
@@ -136,15 +137,7 @@ final class LabFixture {
     }
 
     /// Path of a product built next to the test bundle.
-    static func binary(_ name: String) -> String {
-        let testBinary = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        var directory = URL(fileURLWithPath: testBinary).deletingLastPathComponent()
-        // The test runner lives in the build directory, or inside a bundle directory in it.
-        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent(name).path), directory.path != "/" {
-            directory.deleteLastPathComponent()
-        }
-        return directory.appendingPathComponent(name).path
-    }
+    static func binary(_ name: String) -> String { BuiltProducts.path(name) }
 
     struct Failure: Error, CustomStringConvertible {
         let description: String

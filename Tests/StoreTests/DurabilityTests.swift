@@ -12,7 +12,7 @@ import TestSupport
         let directory = NSTemporaryDirectory() + "gwlb-durability-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let probe = Process()
-        probe.executableURL = URL(fileURLWithPath: Self.binary("StoreCrashProbe"))
+        probe.executableURL = URL(fileURLWithPath: BuiltProducts.path("StoreCrashProbe"))
         probe.arguments = [directory, "1000"]
         let output = Pipe()
         probe.standardOutput = output
@@ -37,14 +37,5 @@ import TestSupport
         // The step in flight when the kill came may or may not have committed, but whole or not at all.
         let candidates = try (acknowledged...acknowledged + 2).map { try MutationScript.catalog(after: $0) }
         #expect(candidates.contains(stored), "the store is not the state after \(acknowledged) (or a few more) whole steps")
-    }
-
-    static func binary(_ name: String) -> String {
-        let testBinary = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        var directory = URL(fileURLWithPath: testBinary).deletingLastPathComponent()
-        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent(name).path), directory.path != "/" {
-            directory.deleteLastPathComponent()
-        }
-        return directory.appendingPathComponent(name).path
     }
 }
