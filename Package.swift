@@ -47,6 +47,7 @@ let package = Package(
         ]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"]),
         .testTarget(name: "FlowsTests", dependencies: ["Flows", "Wire", "TestSupport"]),
+        .testTarget(name: "PacketIOTests", dependencies: ["PacketIO", "Wire"]),
         .testTarget(name: "DataPlaneTests", dependencies: ["DataPlane", "Flows", "PacketIO", "Wire", "TestSupport"]),
         .testTarget(name: "ResourcesTests", dependencies: ["Resources"]),
         .testTarget(name: "HealthTests", dependencies: ["Health"]),

@@ -1,0 +1,105 @@
+import Foundation
+import Testing
+import Wire
+@testable import PacketIO
+
+/// The real I/O parts: batched UDP on loopback, and a TUN device (root, as in CI).
+@Suite struct PacketIOTests {
+    @Test func batchesGoOutAndComeBackInOneCallEach() throws {
+        let receiver = try GeneveSocket(bind: UDPPeer(address: IPv4Address(127, 0, 0, 1), port: 0), reusePort: false)
+        let port = try Self.boundPort(receiver)
+        let sender = try GeneveSocket(bind: UDPPeer(address: IPv4Address(127, 0, 0, 1), port: 0), reusePort: false)
+        let out = PacketBatch(capacity: 64)
+        for slot in 0..<64 {
+            // Data written after the headroom, sent from the headroom's end: GENEVE would go in front.
+            let area = out.readArea(slot)
+            for index in 0..<100 { area[index] = UInt8(truncatingIfNeeded: slot + index) }
+            out.offsets[slot] = out.headroom
+            out.lengths[slot] = slot == 7 ? 0 : 100  // a dropped slot is skipped
+            out.peers[slot] = UDPPeer(address: IPv4Address(127, 0, 0, 1), port: port)
+        }
+        out.count = 64
+        #expect(sender.send(out) == 63)
+        let back = PacketBatch(capacity: 64)
+        var received = 0
+        for _ in 0..<50 where received < 63 {
+            receiver.receive(into: back)
+            for slot in 0..<back.count {
+                #expect(back.lengths[slot] == 100 && back.offsets[slot] == 0)
+                #expect(back.peers[slot].address == IPv4Address(127, 0, 0, 1))
+            }
+            received += back.count
+            if back.count == 0 { usleep(10_000) }
+        }
+        #expect(received == 63)
+    }
+
+    @Test func aDatagramLargerThanTheBufferArrivesEmpty() throws {
+        let receiver = try GeneveSocket(bind: UDPPeer(address: IPv4Address(127, 0, 0, 1), port: 0), reusePort: false)
+        let port = try Self.boundPort(receiver)
+        let sender = try GeneveSocket(bind: UDPPeer(address: IPv4Address(127, 0, 0, 1), port: 0), reusePort: false)
+        let out = PacketBatch(capacity: 1, packetCapacity: 2000)
+        out.offsets[0] = 0
+        out.lengths[0] = 1500
+        out.peers[0] = UDPPeer(address: IPv4Address(127, 0, 0, 1), port: port)
+        out.count = 1
+        #expect(sender.send(out) == 1)
+        let small = PacketBatch(capacity: 1, packetCapacity: 500, headroom: 0)
+        for _ in 0..<50 where small.count == 0 {
+            receiver.receive(into: small)
+            if small.count == 0 { usleep(10_000) }
+        }
+        #expect(small.count == 1 && small.lengths[0] == 0, "truncated: the data plane drops it as bad GENEVE")
+    }
+
+    @Test func secondPlainBindOnAPortInUseSaysSo() throws {
+        let first = try GeneveSocket(bind: UDPPeer(address: IPv4Address(127, 0, 0, 1), port: 0), reusePort: true)
+        let port = try Self.boundPort(first)
+        #expect { _ = try GeneveSocket(bind: UDPPeer(address: IPv4Address(127, 0, 0, 1), port: port), reusePort: false) } throws: {
+            ($0 as? PacketIOError)?.kind == .addressInUse
+        }
+        // Workers share the port with SO_REUSEPORT.
+        _ = try GeneveSocket(bind: UDPPeer(address: IPv4Address(127, 0, 0, 1), port: port), reusePort: true)
+    }
+
+    @Test func tunDeviceComesUpWithItsMTUAndGoesAwayWithIt() throws {
+        guard geteuid() == 0 else {
+            Issue.record("TUN devices need root (CI runs as root): run `sudo swift test`")
+            return
+        }
+        let name = "gwt\(getpid() % 10000)\(Int.random(in: 10...99))"
+        var device: TunDevice? = try TunDevice(name: name, queueCount: 2, mtu: 9001)
+        #expect(device?.queues.count == 2)
+        let shown = try Self.ip(["link", "show", name])
+        #expect(shown.contains("mtu 9001") && shown.contains("UP"), "\(shown)")
+        // Reads never block: whatever the kernel sent in at bring-up (IPv6 solicitations), then nil.
+        var buffer = [UInt8](repeating: 0, count: 9216)
+        var reads = 0
+        while reads < 100, buffer.withUnsafeMutableBytes({ device!.read(queue: 0, into: $0) }) != nil { reads += 1 }
+        #expect(reads < 100)
+        device = nil
+        #expect(try Self.ip(["link", "show", name]).contains("does not exist"), "closing the last queue removes the device")
+    }
+
+    static func boundPort(_ socket: GeneveSocket) throws -> UInt16 {
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket.descriptor, $0, &length) }
+        }
+        return UInt16(bigEndian: address.sin_port)
+    }
+
+    static func ip(_ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["ip"] + arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+}
