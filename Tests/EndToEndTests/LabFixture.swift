@@ -19,6 +19,10 @@ final class LabFixture {
         guard geteuid() == 0 else {
             throw Failure("end-to-end tests need root for network namespaces and TUN devices (CI runs as root): run `sudo swift test`")
         }
+        let missing = ["ip", "ping", "curl", "python3", "tshark", "setsid"].filter { (try? Self.execute(["which", $0]).status) != 0 }
+        guard missing.isEmpty else {
+            throw Failure("end-to-end tests need \(missing.joined(separator: ", ")): apt-get install -y iproute2 iputils-ping curl python3 tshark util-linux (as .ci/run does)")
+        }
         // Short and unique per test process and test: namespaces of parallel runs never collide.
         lab = Lab(prefix: "e\(getpid() % 10000)x\(Self.counter.next())", applianceCount: appliances)
         statisticsPath = "/tmp/\(lab.prefix)-stats.json"
