@@ -73,9 +73,12 @@ struct LabCommand: ParsableCommand {
         func run() throws {
             let lab = Lab(prefix: options.prefix, applianceCount: appliances)
             try lab.up(executable: CommandLine.selfExecutable, rules: rules, workers: workers)
+            // gwlbd is built next to gwlb (`swift build` builds both).
+            let sibling = URL(fileURLWithPath: CommandLine.selfExecutable).deletingLastPathComponent().appendingPathComponent("gwlbd").path
+            let gwlbd = FileManager.default.fileExists(atPath: sibling) ? sibling : "gwlbd"
             print("""
                 lab \(options.prefix) is up: client \(Lab.clientAddress), server \(Lab.serverAddress), \(appliances) appliances.
-                start gwlbd:  ip netns exec \(lab.router) gwlbd --config \(lab.daemonConfigurationPath)
+                start gwlbd:  ip netns exec \(lab.router) \(gwlbd) --config \(lab.daemonConfigurationPath)\(gwlbd == "gwlbd" ? "   (build it first: swift build)" : "")
                 send traffic: ip netns exec \(lab.client) ping \(Lab.serverAddress)
                 remove it:    gwlb lab down --prefix \(options.prefix)
                 """)
