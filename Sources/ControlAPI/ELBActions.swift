@@ -24,14 +24,12 @@ public struct ELBActions: Sendable {
         do {
             let request = try QueryRequest(body: body)
             guard let operation = Self.operations[request.action] else {
-                throw QueryError(.invalidAction, "Action '\(request.action)' is not an elbv2 operation gwlb supports")
+                throw ELBError(.invalidAction, "Action '\(request.action)' is not an elbv2 operation gwlb supports")
             }
             let result = try operation(self, request)
             return Response(status: 200, body: QueryResponse.success(action: request.action, result: result, requestID: requestID))
         } catch let error as ELBError {
             return Response(status: error.code.httpStatus, body: QueryResponse.error(code: error.code.rawValue, message: error.message, requestID: requestID))
-        } catch let error as QueryError {
-            return Response(status: 400, body: QueryResponse.error(code: error.code.rawValue, message: error.message, requestID: requestID))
         } catch {
             return Response(status: 500, body: QueryResponse.error(code: "InternalFailure", message: "\(error)", requestID: requestID, type: "Receiver"))
         }
@@ -129,7 +127,7 @@ public struct ELBActions: Sendable {
         },
         "RegisterTargets": { actions, request in
             let arn = try request.arn("TargetGroupArn"), targets = try request.targets()
-            guard !targets.isEmpty else { throw QueryError(.validationError, "Targets must name at least one target") }
+            guard !targets.isEmpty else { throw ELBError(.validationError, "Targets must name at least one target") }
             try actions.service.perform { catalog, context in
                 try catalog.registerTargets(arn, targets, instances: actions.instances, now: context.now)
             }
@@ -137,7 +135,7 @@ public struct ELBActions: Sendable {
         },
         "DeregisterTargets": { actions, request in
             let arn = try request.arn("TargetGroupArn"), targets = try request.targets().map(\.id)
-            guard !targets.isEmpty else { throw QueryError(.validationError, "Targets must name at least one target") }
+            guard !targets.isEmpty else { throw ELBError(.validationError, "Targets must name at least one target") }
             try actions.service.perform { catalog, context in try catalog.deregisterTargets(arn, targets, now: context.now) }
             return []
         },
@@ -165,9 +163,9 @@ public struct ELBActions: Sendable {
         "CreateListener": { actions, request in
             let balancer = try request.arn("LoadBalancerArn")
             let action = try request.structures("DefaultActions")
-            guard action.count == 1 else { throw QueryError(.validationError, "A gateway listener needs exactly one default action") }
+            guard action.count == 1 else { throw ELBError(.validationError, "A gateway listener needs exactly one default action") }
             let group = try action[0]["TargetGroupArn"].map { text in
-                guard let arn = ARN(text) else { throw QueryError(.validationError, "'\(text)' is not a valid target group ARN") }
+                guard let arn = ARN(text) else { throw ELBError(.validationError, "'\(text)' is not a valid target group ARN") }
                 return arn
             }
             let listener = try actions.service.perform { catalog, context in
@@ -194,7 +192,7 @@ public struct ELBActions: Sendable {
             }
             let action = try request.structures("DefaultActions")
             guard action.count == 1, action[0]["Type"] == "forward", let text = action[0]["TargetGroupArn"], let group = ARN(text) else {
-                throw QueryError(.validationError, "DefaultActions must be one Type=forward,TargetGroupArn=<target group>")
+                throw ELBError(.validationError, "DefaultActions must be one Type=forward,TargetGroupArn=<target group>")
             }
             let listener = try actions.service.perform { catalog, _ in try catalog.modifyListener(arn, forwardTo: group) }
             return [.list("Listeners", [ResourceXML.listener(listener)])]

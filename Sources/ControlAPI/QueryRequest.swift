@@ -1,4 +1,5 @@
 import Foundation
+import Resources
 
 /// An elbv2 Query-protocol request (SPEC.md §6): `Action=…&Version=2015-12-01&…`, form-encoded,
 /// with lists as `Name.member.N` (1-based) and structures as `Name.member.N.Field`.
@@ -11,24 +12,24 @@ public struct QueryRequest: Hashable, Sendable {
     public let parameters: [String: String]
 
     /// Parses a form-encoded body (or query string).
-    public init(body: String) throws(QueryError) {
+    public init(body: String) throws(ELBError) {
         guard body.utf8.count <= Self.maximumBodyLength else {
-            throw QueryError(.validationError, "The request is larger than \(Self.maximumBodyLength) bytes")
+            throw ELBError(.validationError, "The request is larger than \(Self.maximumBodyLength) bytes")
         }
         var parameters: [String: String] = [:]
         for pair in body.split(separator: "&", omittingEmptySubsequences: true) {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             guard let key = Self.decode(parts[0]), let value = Self.decode(parts.count > 1 ? parts[1] : "") else {
-                throw QueryError(.malformedQueryString, "The query string has a malformed percent-escape near '\(pair.prefix(40))'")
+                throw ELBError(.malformedQueryString, "The query string has a malformed percent-escape near '\(pair.prefix(40))'")
             }
-            guard !key.isEmpty else { throw QueryError(.malformedQueryString, "The query string has a parameter without a name") }
+            guard !key.isEmpty else { throw ELBError(.malformedQueryString, "The query string has a parameter without a name") }
             parameters[key] = value
         }
         guard let action = parameters["Action"], !action.isEmpty else {
-            throw QueryError(.missingAction, "The request must contain the parameter Action")
+            throw ELBError(.missingAction, "The request must contain the parameter Action")
         }
         if let version = parameters["Version"], version != Self.version {
-            throw QueryError(.validationError, "Version must be \(Self.version), the elbv2 API version gwlb speaks")
+            throw ELBError(.validationError, "Version must be \(Self.version), the elbv2 API version gwlb speaks")
         }
         self.action = action
         self.parameters = parameters
@@ -64,47 +65,47 @@ public struct QueryRequest: Hashable, Sendable {
     public func string(_ name: String) -> String? { parameters[name] }
 
     /// A required parameter.
-    public func required(_ name: String) throws(QueryError) -> String {
+    public func required(_ name: String) throws(ELBError) -> String {
         guard let value = parameters[name], !value.isEmpty else {
-            throw QueryError(.validationError, "\(action) needs the parameter \(name)")
+            throw ELBError(.validationError, "\(action) needs the parameter \(name)")
         }
         return value
     }
 
-    public func int(_ name: String) throws(QueryError) -> Int? {
+    public func int(_ name: String) throws(ELBError) -> Int? {
         guard let text = parameters[name] else { return nil }
-        guard let value = Int(text) else { throw QueryError(.validationError, "\(name) must be an integer, not '\(text)'") }
+        guard let value = Int(text) else { throw ELBError(.validationError, "\(name) must be an integer, not '\(text)'") }
         return value
     }
 
-    public func bool(_ name: String) throws(QueryError) -> Bool? {
+    public func bool(_ name: String) throws(ELBError) -> Bool? {
         guard let text = parameters[name] else { return nil }
         switch text.lowercased() {
         case "true": return true
         case "false": return false
-        default: throw QueryError(.validationError, "\(name) must be true or false, not '\(text)'")
+        default: throw ELBError(.validationError, "\(name) must be true or false, not '\(text)'")
         }
     }
 
     /// `Name.member.1`, `Name.member.2` …, in member order.
-    public func list(_ name: String) throws(QueryError) -> [String] {
-        try members(name).map { index, suffix throws(QueryError) in
+    public func list(_ name: String) throws(ELBError) -> [String] {
+        try members(name).map { index, suffix throws(ELBError) in
             guard suffix.isEmpty, let value = parameters["\(name).member.\(index)"] else {
-                throw QueryError(.validationError, "\(name).member.\(index) must be a value, not a structure")
+                throw ELBError(.validationError, "\(name).member.\(index) must be a value, not a structure")
             }
             return value
         }
     }
 
     /// `Name.member.N.Field` structures, in member order, each as its fields.
-    public func structures(_ name: String) throws(QueryError) -> [[String: String]] {
+    public func structures(_ name: String) throws(ELBError) -> [[String: String]] {
         var result: [Int: [String: String]] = [:]
         let prefix = "\(name).member."
         for (key, value) in parameters where key.hasPrefix(prefix) {
             let rest = key.dropFirst(prefix.count)
             let parts = rest.split(separator: ".", maxSplits: 1)
             guard parts.count == 2, let index = Int(parts[0]), index >= 1 else {
-                throw QueryError(.validationError, "\(key) must look like \(name).member.N.Field")
+                throw ELBError(.validationError, "\(key) must look like \(name).member.N.Field")
             }
             result[index, default: [:]][String(parts[1])] = value
         }
@@ -112,37 +113,17 @@ public struct QueryRequest: Hashable, Sendable {
     }
 
     /// Member numbers of `name` in order, with what follows each number.
-    private func members(_ name: String) throws(QueryError) -> [(Int, Substring)] {
+    private func members(_ name: String) throws(ELBError) -> [(Int, Substring)] {
         let prefix = "\(name).member."
         var found: [(Int, Substring)] = []
         for key in parameters.keys where key.hasPrefix(prefix) {
             let rest = key.dropFirst(prefix.count)
             let number = rest.prefix { $0.isNumber }
             guard let index = Int(number), index >= 1 else {
-                throw QueryError(.validationError, "\(key) must look like \(name).member.N with N from 1")
+                throw ELBError(.validationError, "\(key) must look like \(name).member.N with N from 1")
             }
             found.append((index, rest.dropFirst(number.count)))
         }
         return found.sorted { $0.0 < $1.0 }
     }
-}
-
-/// A protocol-level error: AWS's common error codes for requests that are not valid Query requests.
-public struct QueryError: Error, Hashable, Sendable, CustomStringConvertible {
-    public enum Code: String, Sendable {
-        case malformedQueryString = "MalformedQueryString"
-        case missingAction = "MissingAction"
-        case invalidAction = "InvalidAction"
-        case validationError = "ValidationError"
-    }
-
-    public let code: Code
-    public let message: String
-
-    public init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { "\(code.rawValue): \(message)" }
 }

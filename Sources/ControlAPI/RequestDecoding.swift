@@ -5,20 +5,20 @@ import Resources
 extension QueryRequest {
     func arn(_ name: String) throws -> ARN {
         let text = try required(name)
-        guard let arn = ARN(text) else { throw QueryError(.validationError, "'\(text)' is not a valid ARN for \(name)") }
+        guard let arn = ARN(text) else { throw ELBError(.validationError, "'\(text)' is not a valid ARN for \(name)") }
         return arn
     }
 
     func arns(_ name: String) throws -> [ARN] {
         try list(name).map { text in
-            guard let arn = ARN(text) else { throw QueryError(.validationError, "'\(text)' is not a valid ARN in \(name)") }
+            guard let arn = ARN(text) else { throw ELBError(.validationError, "'\(text)' is not a valid ARN in \(name)") }
             return arn
         }
     }
 
     func tags() throws -> [Tag] {
         try structures("Tags").map { fields in
-            guard let key = fields["Key"] else { throw QueryError(.validationError, "Every tag needs a Key") }
+            guard let key = fields["Key"] else { throw ELBError(.validationError, "Every tag needs a Key") }
             return Tag(key: key, value: fields["Value"] ?? "")
         }
     }
@@ -26,19 +26,19 @@ extension QueryRequest {
     func attributeChanges() throws -> [(key: String, value: String)] {
         let changes = try structures("Attributes").map { fields in
             guard let key = fields["Key"], let value = fields["Value"] else {
-                throw QueryError(.validationError, "Every attribute needs a Key and a Value")
+                throw ELBError(.validationError, "Every attribute needs a Key and a Value")
             }
             return (key: key, value: value)
         }
-        guard !changes.isEmpty else { throw QueryError(.validationError, "Attributes must name at least one attribute") }
+        guard !changes.isEmpty else { throw ELBError(.validationError, "Attributes must name at least one attribute") }
         return changes
     }
 
     func targets() throws -> [(id: String, port: Int?)] {
         let targets = try structures("Targets").map { fields in
-            guard let id = fields["Id"] else { throw QueryError(.validationError, "Every target needs an Id") }
+            guard let id = fields["Id"] else { throw ELBError(.validationError, "Every target needs an Id") }
             guard let port = fields["Port"] else { return (id: id, port: Int?.none) }
-            guard let number = Int(port) else { throw QueryError(.validationError, "Target port '\(port)' must be an integer") }
+            guard let number = Int(port) else { throw ELBError(.validationError, "Target port '\(port)' must be an integer") }
             return (id: id, port: Optional(number))
         }
         return targets
@@ -49,7 +49,7 @@ extension QueryRequest {
         var check = base
         if let text = string("HealthCheckProtocol") {
             guard let value = HealthCheck.HealthProtocol(rawValue: text.uppercased()) else {
-                throw QueryError(.validationError, "HealthCheckProtocol must be TCP, HTTP or HTTPS")
+                throw ELBError(.validationError, "HealthCheckProtocol must be TCP, HTTP or HTTPS")
             }
             check.healthProtocol = value
         }
@@ -72,11 +72,11 @@ extension QueryRequest {
     /// `Marker` and `PageSize` (1–400) over `items`: the page and the marker of the next one.
     func page<T>(_ items: [T]) throws -> (items: [T], nextMarker: String?) {
         let size = try int("PageSize") ?? 400
-        guard (1...400).contains(size) else { throw QueryError(.validationError, "PageSize must be between 1 and 400") }
+        guard (1...400).contains(size) else { throw ELBError(.validationError, "PageSize must be between 1 and 400") }
         let start: Int
         if let marker = string("Marker") {
             guard let offset = Int(marker), (0...items.count).contains(offset) else {
-                throw QueryError(.validationError, "Marker '\(marker)' is not one this API gave out")
+                throw ELBError(.validationError, "Marker '\(marker)' is not one this API gave out")
             }
             start = offset
         } else {

@@ -88,11 +88,10 @@ public final class ControlPlaneService: Sendable {
         }
     }
 
-    /// Periodic work: targets whose deregistration delay has passed leave their group.
+    /// Periodic work: targets whose deregistration delay has passed leave their group (a change,
+    /// so the data plane gets a new snapshot; nothing is recompiled when nothing changed).
     public func tick(now: Date = Date()) throws {
         _ = try perform { catalog, _ in catalog.removeDrained(now: now) }
-        // Draining ends by time alone too: recompile so the snapshot follows the clock.
-        try state.withLock { state in try republish(&state) }
     }
 
     private func republish(_ state: inout State) throws {

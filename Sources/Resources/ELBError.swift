@@ -21,6 +21,10 @@ public struct ELBError: Error, Hashable, Sendable, CustomStringConvertible {
         case validationError = "ValidationError"
         case healthUnavailable = "HealthUnavailable"
         case priorRequestNotComplete = "PriorRequestNotComplete"
+        // The Query protocol's own errors, for requests that are not valid elbv2 requests at all.
+        case malformedQueryString = "MalformedQueryString"
+        case missingAction = "MissingAction"
+        case invalidAction = "InvalidAction"
 
         /// HTTP status of the error response (SPEC.md §6).
         public var httpStatus: Int {

@@ -3,6 +3,7 @@ import DataPlane
 import Foundation
 import FoundationXML
 import Store
+import Resources
 import Testing
 @testable import ControlAPI
 

@@ -1,3 +1,4 @@
+import Resources
 import Testing
 @testable import ControlAPI
 
@@ -14,7 +15,7 @@ import Testing
     }
 
     @Test(arguments: [
-        ("Action=X&Name=%4", QueryError.Code.malformedQueryString),
+        ("Action=X&Name=%4", ELBError.Code.malformedQueryString),
         ("Action=X&Name=%zz", .malformedQueryString),
         ("Action=X&Name=%ff", .malformedQueryString),  // not UTF-8
         ("=value&Action=X", .malformedQueryString),
@@ -22,8 +23,8 @@ import Testing
         ("", .missingAction),
         ("Action=X&Version=2012-06-01", .validationError),
     ])
-    func malformedRequestsHaveTheirCodes(body: String, code: QueryError.Code) {
-        do throws(QueryError) {
+    func malformedRequestsHaveTheirCodes(body: String, code: ELBError.Code) {
+        do throws(ELBError) {
             _ = try QueryRequest(body: body)
             Issue.record("accepted \(body)")
         } catch {
@@ -33,15 +34,15 @@ import Testing
 
     @Test func typedParametersAreChecked() throws {
         let request = try QueryRequest(body: "Action=X&Port=eighty&Flag=maybe&Names.member.x=1&Targets.member.1=1")
-        #expect(throws: QueryError.self) { try request.int("Port") }
-        #expect(throws: QueryError.self) { try request.bool("Flag") }
-        #expect(throws: QueryError.self) { try request.list("Names") }
-        #expect(throws: QueryError.self) { try request.structures("Targets") }
-        #expect(throws: QueryError.self) { try request.required("Absent") }
+        #expect(throws: ELBError.self) { try request.int("Port") }
+        #expect(throws: ELBError.self) { try request.bool("Flag") }
+        #expect(throws: ELBError.self) { try request.list("Names") }
+        #expect(throws: ELBError.self) { try request.structures("Targets") }
+        #expect(throws: ELBError.self) { try request.required("Absent") }
     }
 
     @Test func oversizedBodiesAreRefused() {
-        #expect(throws: QueryError.self) { try QueryRequest(body: "Action=X&Big=" + String(repeating: "a", count: QueryRequest.maximumBodyLength)) }
+        #expect(throws: ELBError.self) { try QueryRequest(body: "Action=X&Big=" + String(repeating: "a", count: QueryRequest.maximumBodyLength)) }
     }
 
     @Test func successShape() {
