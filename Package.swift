@@ -36,8 +36,11 @@ let package = Package(
         .executableTarget(name: "gwlbd", dependencies: ["Daemon", "ControlAPI"]),
         .target(name: "Appliance", dependencies: ["Wire", "Flows", "PacketIO"]),
         .target(name: "Lab"),
+        // The client side of gwlbd's API (Foundation only): elbv2 verbs with the aws CLI's flags and
+        // output, used by `gwlb` and the console.
+        .target(name: "ControlClient"),
         .executableTarget(name: "gwlb", dependencies: [
-            "Appliance", "Lab", "Wire", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Appliance", "ControlClient", "Lab", "Wire", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "TestSupport", dependencies: ["Wire", "Flows", "Resources"], path: "Tests/TestSupport"),
         // Saves scripted changes until killed: the store's durability test runs it.
@@ -54,6 +57,7 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "Resources", "TestSupport", "StoreCrashProbe"]),
         .testTarget(name: "ControlPlaneTests", dependencies: ["ControlPlane", "Health", "Resources", "Store", "DataPlane", "Flows", "PacketIO", "Wire"]),
         .testTarget(name: "ControlAPITests", dependencies: ["ControlAPI", "ControlPlane", "Resources", "Store", "Health", "DataPlane"]),
+        .testTarget(name: "ControlClientTests", dependencies: ["ControlClient", "ControlAPI", "ControlPlane", "Resources", "Store"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "ControlPlane", "DataPlane", "Flows", "PacketIO", "Wire"]),
         // Real namespaces, TUN devices, sockets and clients; builds and runs the gwlb and gwlbd products.
         .testTarget(name: "EndToEndTests", dependencies: ["Lab", "Daemon", "TestSupport", "gwlb", "gwlbd"]),

@@ -1,5 +1,6 @@
 import Appliance
 import ArgumentParser
+import ControlClient
 import Foundation
 import Lab
 import Wire
@@ -9,7 +10,23 @@ struct GWLBCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gwlb",
         abstract: "Operate gwlb, a gateway load balancer that speaks AWS GWLB's GENEVE.",
+        discussion: """
+            The elbv2 verbs of `aws elbv2` work here with the same flags and output, against gwlbd's \
+            Unix socket (--socket PATH, else $GWLB_SOCKET, else \(ELBCommandLine.defaultSocketPath)); \
+            `gwlb VERB --help` shows a verb's flags. Verbs: \(ELBCommandLine.verbList).
+            """,
         subcommands: [ApplianceCommand.self, LabCommand.self])
+
+    /// elbv2 verbs (also after `elbv2`, so `aws elbv2 …` lines paste as `gwlb elbv2 …`) go to the
+    /// elbv2 command line, which reads flags the aws CLI's way; everything else to ArgumentParser.
+    static func main() {
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.first == "elbv2" { arguments.removeFirst() }
+        if let verb = arguments.first, ELBCommandLine.isVerb(verb) {
+            Foundation.exit(ELBCommandLine.run(verb, Array(arguments.dropFirst())))
+        }
+        main(arguments)
+    }
 }
 
 extension IPv4Address: ExpressibleByArgument {

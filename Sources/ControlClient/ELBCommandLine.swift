@@ -1,0 +1,101 @@
+import Foundation
+
+/// `gwlb <elbv2-verb> …`: the aws CLI's `aws elbv2 <verb> …` against gwlbd's Unix socket.
+public enum ELBCommandLine {
+    public static let defaultSocketPath = "/run/gwlb/gwlb.sock"
+
+    /// The aws CLI's exit codes: 252 for a command line it cannot parse, 254 for a service error,
+    /// 255 when it cannot reach the service.
+    public enum ExitCode {
+        public static let usage: Int32 = 252
+        public static let serviceError: Int32 = 254
+        public static let unreachable: Int32 = 255
+    }
+
+    public static func isVerb(_ word: String) -> Bool { ELBOperation.named(word) != nil }
+
+    /// Runs one verb; writes its output to `standardOutput` and errors to standard error.
+    public static func run(_ verb: String, _ arguments: [String], standardOutput: (String) -> Void = { print($0, terminator: "") }) -> Int32 {
+        guard let operation = ELBOperation.named(verb) else {
+            report("unknown verb \(verb)")
+            return ExitCode.usage
+        }
+        if arguments.contains("--help") || arguments.contains("-h") {
+            standardOutput(help(operation))
+            return 0
+        }
+        let parsed: ELBArguments
+        do {
+            parsed = try ELBArguments(arguments, for: operation)
+        } catch {
+            report("\(error)\nusage: gwlb \(operation.verb) \(synopsis(operation))")
+            return ExitCode.usage
+        }
+        let socketPath = parsed.socketPath ?? ProcessInfo.processInfo.environment["GWLB_SOCKET"] ?? defaultSocketPath
+        do {
+            let result = try call(operation, parsed, client: ELBClient(socketPath: socketPath))
+            standardOutput(OutputFormat.render(result, as: parsed.output, title: operation.action))
+            return 0
+        } catch let error as ELBClient.APIError {
+            report("\n\(error)")
+            return ExitCode.serviceError
+        } catch {
+            report("\(error)")
+            return ExitCode.unreachable
+        }
+    }
+
+    /// One call, or for the describe verbs every page merged into one list (as the aws CLI does
+    /// unless told `--no-paginate`, or given a `--marker` of its own).
+    static func call(_ operation: ELBOperation, _ arguments: ELBArguments, client: ELBClient) throws -> JSONValue {
+        var result = try client.call(operation.action, arguments.parameters)
+        guard let member = operation.paginated, arguments.paginate, !arguments.parameters.contains(where: { $0.0 == "Marker" }) else {
+            return result
+        }
+        while case .string(let marker)? = result["NextMarker"], case .object(var fields) = result {
+            let next = try client.call(operation.action, arguments.parameters + [("Marker", marker)])
+            guard case .array(let more)? = next[member], let index = fields.firstIndex(where: { $0.0 == member }),
+                  case .array(let items) = fields[index].1 else { break }
+            fields[index].1 = .array(items + more)
+            fields.removeAll { $0.0 == "NextMarker" }
+            if let nextMarker = next["NextMarker"] { fields.append(("NextMarker", nextMarker)) }
+            result = .object(fields)
+        }
+        return result
+    }
+
+    static func synopsis(_ operation: ELBOperation) -> String {
+        operation.parameters.map { parameter in
+            let value = switch parameter.kind {
+            case .string: "<value>"
+            case .integer: "<integer>"
+            case .boolean: ""
+            case .strings: "<value> [<value>...]"
+            case .structure: "Key=value,..."
+            case .structures: "Key=value,... [Key=value,...]"
+            }
+            let flag = parameter.kind == .boolean ? "--\(parameter.flag) | --no-\(parameter.flag)" : "--\(parameter.flag) \(value)"
+            return parameter.required ? flag : "[\(flag)]"
+        }.joined(separator: " ")
+    }
+
+    static func help(_ operation: ELBOperation) -> String {
+        """
+        usage: gwlb \(operation.verb) \(synopsis(operation))
+                    [--output json|table|text] [--socket PATH]\(operation.paginated == nil ? "" : " [--no-paginate]")
+
+        The elbv2 \(operation.action) operation, as `aws elbv2 \(operation.verb)` takes it, sent to gwlbd's
+        Unix socket (--socket, else $GWLB_SOCKET, else \(defaultSocketPath)).
+
+        """
+    }
+
+    /// Every verb, for `gwlb --help`.
+    public static var verbList: String {
+        ELBOperation.all.map(\.verb).joined(separator: ", ")
+    }
+
+    private static func report(_ message: String) {
+        FileHandle.standardError.write(Data("\(message)\n".utf8))
+    }
+}

@@ -1,0 +1,98 @@
+/// The elbv2 operations `gwlb` offers as verbs, with the aws CLI's names: the verb is the action in
+/// kebab case and each flag is its parameter in kebab case (`--target-group-arn`), as botocore
+/// derives them. Only what a gateway load balancer takes is listed.
+public struct ELBOperation: Sendable {
+    public enum Kind: Sendable {
+        case string, integer, boolean
+        /// `--names a b` → `Names.member.1=a&Names.member.2=b`
+        case strings
+        /// `--targets Id=a,Port=1 Id=b` → `Targets.member.1.Id=a&…`
+        case structures
+        /// `--matcher HttpCode=200` → `Matcher.HttpCode=200`
+        case structure
+    }
+
+    public struct Parameter: Sendable {
+        public let name: String
+        public let kind: Kind
+        public let required: Bool
+        public var flag: String { ELBOperation.kebab(name) }
+    }
+
+    public let action: String
+    public let parameters: [Parameter]
+    /// The list member that NextMarker pages through, for operations the aws CLI pages for you.
+    public let paginated: String?
+
+    public var verb: String { Self.kebab(action) }
+
+    init(_ action: String, paginated: String? = nil, _ parameters: [(String, Kind, Bool)]) {
+        self.action = action
+        self.paginated = paginated
+        self.parameters = parameters.map { Parameter(name: $0.0, kind: $0.1, required: $0.2) }
+    }
+
+    /// `TargetGroupArn` → `target-group-arn`.
+    static func kebab(_ name: String) -> String {
+        var output = ""
+        let characters = Array(name)
+        for (index, character) in characters.enumerated() {
+            if character.isUppercase, index > 0,
+               !characters[index - 1].isUppercase || (index + 1 < characters.count && characters[index + 1].isLowercase) {
+                output += "-"
+            }
+            output += character.lowercased()
+        }
+        return output
+    }
+
+    public static func named(_ verb: String) -> ELBOperation? { all.first { $0.verb == verb } }
+
+    static let healthCheck: [(String, Kind, Bool)] = [
+        ("HealthCheckProtocol", .string, false), ("HealthCheckPort", .string, false), ("HealthCheckEnabled", .boolean, false),
+        ("HealthCheckPath", .string, false), ("HealthCheckIntervalSeconds", .integer, false),
+        ("HealthCheckTimeoutSeconds", .integer, false), ("HealthyThresholdCount", .integer, false),
+        ("UnhealthyThresholdCount", .integer, false), ("Matcher", .structure, false),
+    ]
+    static let paging: [(String, Kind, Bool)] = [("Marker", .string, false), ("PageSize", .integer, false)]
+
+    public static let all: [ELBOperation] = [
+        ELBOperation("CreateLoadBalancer", [
+            ("Name", .string, true), ("Subnets", .strings, false), ("SubnetMappings", .structures, false),
+            ("SecurityGroups", .strings, false), ("Scheme", .string, false), ("Tags", .structures, false),
+            ("Type", .string, false), ("IpAddressType", .string, false),
+        ]),
+        ELBOperation("DescribeLoadBalancers", paginated: "LoadBalancers",
+                     [("LoadBalancerArns", .strings, false), ("Names", .strings, false)] + paging),
+        ELBOperation("DeleteLoadBalancer", [("LoadBalancerArn", .string, true)]),
+        ELBOperation("DescribeLoadBalancerAttributes", [("LoadBalancerArn", .string, true)]),
+        ELBOperation("ModifyLoadBalancerAttributes", [("LoadBalancerArn", .string, true), ("Attributes", .structures, true)]),
+        ELBOperation("CreateTargetGroup", [
+            ("Name", .string, true), ("Protocol", .string, false), ("Port", .integer, false), ("VpcId", .string, false),
+        ] + healthCheck + [("TargetType", .string, false), ("Tags", .structures, false), ("IpAddressType", .string, false)]),
+        ELBOperation("DescribeTargetGroups", paginated: "TargetGroups",
+                     [("LoadBalancerArn", .string, false), ("TargetGroupArns", .strings, false), ("Names", .strings, false)] + paging),
+        ELBOperation("ModifyTargetGroup", [("TargetGroupArn", .string, true)] + healthCheck),
+        ELBOperation("DeleteTargetGroup", [("TargetGroupArn", .string, true)]),
+        ELBOperation("DescribeTargetGroupAttributes", [("TargetGroupArn", .string, true)]),
+        ELBOperation("ModifyTargetGroupAttributes", [("TargetGroupArn", .string, true), ("Attributes", .structures, true)]),
+        ELBOperation("RegisterTargets", [("TargetGroupArn", .string, true), ("Targets", .structures, true)]),
+        ELBOperation("DeregisterTargets", [("TargetGroupArn", .string, true), ("Targets", .structures, true)]),
+        ELBOperation("DescribeTargetHealth", [("TargetGroupArn", .string, true), ("Targets", .structures, false)]),
+        ELBOperation("CreateListener", [
+            ("LoadBalancerArn", .string, true), ("Protocol", .string, false), ("Port", .integer, false),
+            ("DefaultActions", .structures, true), ("Tags", .structures, false),
+        ]),
+        ELBOperation("DescribeListeners", paginated: "Listeners",
+                     [("LoadBalancerArn", .string, false), ("ListenerArns", .strings, false)] + paging),
+        ELBOperation("ModifyListener", [
+            ("ListenerArn", .string, true), ("Port", .integer, false), ("Protocol", .string, false), ("DefaultActions", .structures, false),
+        ]),
+        ELBOperation("DeleteListener", [("ListenerArn", .string, true)]),
+        ELBOperation("DescribeListenerAttributes", [("ListenerArn", .string, true)]),
+        ELBOperation("ModifyListenerAttributes", [("ListenerArn", .string, true), ("Attributes", .structures, true)]),
+        ELBOperation("AddTags", [("ResourceArns", .strings, true), ("Tags", .structures, true)]),
+        ELBOperation("RemoveTags", [("ResourceArns", .strings, true), ("TagKeys", .strings, true)]),
+        ELBOperation("DescribeTags", [("ResourceArns", .strings, true)]),
+    ]
+}
