@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "ControlAPI", dependencies: [
             "ControlPlane", "Resources", "Health", .product(name: "Hummingbird", package: "hummingbird"),
         ]),
-        .target(name: "Daemon", dependencies: ["ControlAPI", "ControlPlane", "Store", "DataPlane", "Flows", "PacketIO", "Wire"]),
+        .target(name: "Daemon", dependencies: ["ControlAPI", "ControlPlane", "Resources", "Store", "DataPlane", "Flows", "PacketIO", "Wire"]),
         .executableTarget(name: "gwlbd", dependencies: ["Daemon", "ControlAPI"]),
         .target(name: "Appliance", dependencies: ["Wire", "Flows", "PacketIO"]),
         .target(name: "Lab"),

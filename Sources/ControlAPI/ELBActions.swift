@@ -220,6 +220,29 @@ public struct ELBActions: Sendable {
             try actions.service.perform { catalog, _ in try catalog.removeTags(arns, keys: keys) }
             return []
         },
+        // gwlb's extension: endpoints (the TUN interfaces routes steer traffic into).
+        "CreateEndpoint": { actions, request in
+            let balancer = try request.arn("LoadBalancerArn"), interface = try request.required("Interface")
+            let endpoint = try actions.service.perform { catalog, context in
+                try catalog.createEndpoint(loadBalancer: balancer, interface: interface, endpointId: request.string("EndpointId"),
+                                           attachmentId: request.string("AttachmentId"), newID: context.newID, now: context.now)
+            }
+            return [.list("Endpoints", [ResourceXML.endpoint(endpoint)])]
+        },
+        "DescribeEndpoints": { actions, request in
+            let ids = try request.list("EndpointIds")
+            let balancer = try request.string("LoadBalancerArn").map { _ in try request.arn("LoadBalancerArn") }
+            let endpoints = try actions.service.read { catalog in
+                for id in ids { _ = try catalog.endpoint(id) }
+                return catalog.endpoints.filter { (ids.isEmpty || ids.contains($0.id)) && (balancer == nil || $0.loadBalancerArn == balancer) }
+            }
+            return [.list("Endpoints", endpoints.map(ResourceXML.endpoint))]
+        },
+        "DeleteEndpoint": { actions, request in
+            let id = try request.required("EndpointId")
+            try actions.service.perform { catalog, _ in catalog.deleteEndpoint(id) }
+            return []
+        },
         "DescribeTags": { actions, request in
             let arns = try request.arns("ResourceArns")
             let described = try actions.service.read { catalog in try arns.map { ($0, try catalog.tags($0)) } }

@@ -75,4 +75,14 @@ enum ResourceXML {
             .element("TargetHealth", health),
         ]
     }
+
+    static func endpoint(_ endpoint: Endpoint) -> [XMLNode] {
+        [
+            .value("EndpointId", endpoint.id),
+            .value("LoadBalancerArn", endpoint.loadBalancerArn.description),
+            .value("Interface", endpoint.interface),
+            .value("AttachmentId", endpoint.attachmentId),
+            .value("CreatedTime", timestamp(endpoint.createdTime)),
+        ]
+    }
 }

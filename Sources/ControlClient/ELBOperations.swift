@@ -94,5 +94,11 @@ public struct ELBOperation: Sendable {
         ELBOperation("AddTags", [("ResourceArns", .strings, true), ("Tags", .structures, true)]),
         ELBOperation("RemoveTags", [("ResourceArns", .strings, true), ("TagKeys", .strings, true)]),
         ELBOperation("DescribeTags", [("ResourceArns", .strings, true)]),
+        // gwlb's own: endpoints.
+        ELBOperation("CreateEndpoint", [
+            ("LoadBalancerArn", .string, true), ("Interface", .string, true), ("EndpointId", .string, false), ("AttachmentId", .string, false),
+        ]),
+        ELBOperation("DescribeEndpoints", [("EndpointIds", .strings, false), ("LoadBalancerArn", .string, false)]),
+        ELBOperation("DeleteEndpoint", [("EndpointId", .string, true)]),
     ]
 }

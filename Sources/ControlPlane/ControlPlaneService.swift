@@ -22,6 +22,8 @@ public final class ControlPlaneService: Sendable {
     struct State {
         var catalog: ResourceCatalog
         var compiler = SnapshotCompiler()
+        var endpointSlots = EndpointSlotTable()
+        var attachments: [EndpointAttachment] = []
         var health: [String: TargetHealthState] = [:]
         var version: UInt64 = 0
     }
@@ -30,28 +32,33 @@ public final class ControlPlaneService: Sendable {
     private let store: CatalogStore
     private let checker: HealthChecker
     private let instances: [String: String]
-    private let endpoints: [EndpointIdentity]
-    private let loadBalancerName: String
+    private let attach: @Sendable ([EndpointAttachment]) throws -> Void
     private let publish: @Sendable (ForwardingSnapshot) -> Void
 
-    /// Restores the catalog from `store` (or starts an empty one for `region` and `account`) and
-    /// publishes the first snapshot for the load balancer named `loadBalancerName`, which the
-    /// `endpoints` belong to.
-    /// Health checks run when `healthChecks` is true (tests of the API alone turn them off);
-    /// `healthTimeScale` shortens their intervals in tests.
-    public init(store: CatalogStore, region: String, account: String, loadBalancerName: String, endpoints: [EndpointIdentity],
-                instances: [String: String] = [:], healthChecks: Bool = true, healthTimeScale: Double = 1,
+    /// Restores the catalog from `store` (or starts an empty one for `region` and `account`),
+    /// attaches its endpoints and publishes the first snapshot for the load balancer they belong to.
+    /// - Parameters:
+    ///   - healthChecks: false turns health checks off (tests of the API alone);
+    ///   - healthTimeScale: shortens the checks' intervals in tests;
+    ///   - attach: makes the endpoint devices match the list (every endpoint, by slot); called
+    ///     before a change of endpoints is committed, so a device that cannot be made fails the call.
+    public init(store: CatalogStore, region: String, account: String, instances: [String: String] = [:],
+                healthChecks: Bool = true, healthTimeScale: Double = 1,
+                attach: @escaping @Sendable ([EndpointAttachment]) throws -> Void = { _ in },
                 publish: @escaping @Sendable (ForwardingSnapshot) -> Void) throws {
         self.store = store
-        self.endpoints = endpoints
-        self.loadBalancerName = loadBalancerName
         self.instances = instances
+        self.attach = attach
         self.publish = publish
         let forwarder = HealthReportForwarder()
         checker = HealthChecker(timeScale: healthTimeScale) { target, health in forwarder.forward(target, health) }
         if !healthChecks { checker.stop() }
         state = Mutex(State(catalog: try store.load() ?? ResourceCatalog(region: region, account: account)))
-        try state.withLock { state in try republish(&state) }
+        try state.withLock { state in
+            state.attachments = state.endpointSlots.update(state.catalog.endpoints)
+            try attach(state.attachments)
+            try republish(&state)
+        }
         forwarder.service.withLock { $0 = WeakService(self) }
     }
 
@@ -63,7 +70,21 @@ public final class ControlPlaneService: Sendable {
             var catalog = state.catalog
             let result = try operation(&catalog, Context(now: Date()))
             guard catalog != state.catalog else { return result }
-            try store.save(catalog)
+            if catalog.endpoints != state.catalog.endpoints {
+                var slots = state.endpointSlots
+                let attachments = slots.update(catalog.endpoints)
+                do { try attach(attachments) } catch {
+                    try? attach(state.attachments)
+                    throw ELBError(.invalidConfigurationRequest, "Cannot attach the endpoint: \(error)")
+                }
+                do { try store.save(catalog) } catch {
+                    try? attach(state.attachments)
+                    throw error
+                }
+                (state.endpointSlots, state.attachments) = (slots, attachments)
+            } else {
+                try store.save(catalog)
+            }
             state.catalog = catalog
             try republish(&state)
             return result
@@ -95,13 +116,14 @@ public final class ControlPlaneService: Sendable {
     }
 
     private func republish(_ state: inout State) throws {
-        let balancer = state.catalog.loadBalancers.first { $0.name == loadBalancerName }?.arn
+        let balancer = state.catalog.servedLoadBalancer
         checker.update(healthCheckTargets(state.catalog, loadBalancer: balancer))
         // Forget the health of targets no longer checked: re-registered ones start from initial.
         let checked = checker.states
         state.health = state.health.filter { checked[$0.key] != nil }
         state.version += 1
-        publish(try state.compiler.compile(state.catalog, loadBalancer: balancer, endpoints: endpoints, health: state.health.mapValues(\.state),
+        publish(try state.compiler.compile(state.catalog, loadBalancer: balancer, endpoints: EndpointSlotTable.identities(state.attachments),
+                                           health: state.health.mapValues(\.state), instances: instances,
                                            now: Date(), monotonicSeconds: Self.monotonicSeconds(), version: state.version))
     }
 

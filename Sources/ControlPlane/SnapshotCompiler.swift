@@ -17,7 +17,7 @@ public struct SnapshotCompiler: Sendable {
     ///   - loadBalancer: the one the endpoints belong to; nil (not created yet) gives no targets.
     ///   - health: the health state of each target by id (targets without one are `initial`).
     ///   - instances: instance id → IPv4 address, for `instance` target groups.
-    public mutating func compile(_ catalog: ResourceCatalog, loadBalancer: ARN?, endpoints: [EndpointIdentity],
+    public mutating func compile(_ catalog: ResourceCatalog, loadBalancer: ARN?, endpoints: [EndpointIdentity?],
                                  health: [String: TargetHealthState.State], instances: [String: String] = [:],
                                  now: Date, monotonicSeconds: UInt64, version: UInt64) throws -> ForwardingSnapshot {
         let listener = loadBalancer.flatMap { arn in catalog.listeners.first { $0.loadBalancerArn == arn } }

@@ -10,12 +10,12 @@ import Wire
 import Glibc
 #endif
 
-/// gwlbd: endpoints and the GENEVE socket from a configuration file; targets from the file (first
-/// form; SIGHUP reloads them) or, with a state directory, from the elbv2 API on a Unix socket and
-/// the SQLite store behind it. Runs the data plane until SIGTERM or SIGINT. Statistics go to a JSON
-/// file every second.
+/// gwlbd. In the file form, endpoints and targets come from a configuration file (SIGHUP reloads
+/// the targets); with a state directory, from the elbv2 API on a Unix socket and the SQLite store
+/// behind it (the file is optional then). Runs the data plane until SIGTERM or SIGINT. Statistics
+/// go to a JSON file every second when asked.
 public final class Daemon {
-    public let configurationPath: String
+    public let configurationPath: String?
     public let statisticsPath: String?
     /// Where the control plane keeps its state; nil for the configuration-file form.
     public let stateDirectory: String?
@@ -25,7 +25,8 @@ public final class Daemon {
     private var configuration: DaemonConfiguration
     private var slots = TargetSlotTable()
 
-    public init(configurationPath: String, statisticsPath: String?, stateDirectory: String? = nil,
+    /// - Parameter geneveAddress: the address to take GENEVE on, over the file's (needed without one).
+    public init(configurationPath: String?, geneveAddress: String? = nil, statisticsPath: String?, stateDirectory: String? = nil,
                 socketPath: String = APIServer.defaultSocketPath, region: String = "us-east-1", account: String = "123456789012") throws {
         self.configurationPath = configurationPath
         self.statisticsPath = statisticsPath
@@ -33,7 +34,16 @@ public final class Daemon {
         self.socketPath = socketPath
         self.region = region
         self.account = account
-        configuration = try DaemonConfiguration.load(path: configurationPath)
+        let form: DaemonConfiguration.Form = stateDirectory == nil ? .file : .api
+        if let configurationPath {
+            configuration = try DaemonConfiguration.load(path: configurationPath, form: form)
+            if let geneveAddress { configuration.geneve = try DaemonConfiguration.defaults(geneveAddress: geneveAddress).geneve }
+        } else if form == .api, let geneveAddress {
+            configuration = try DaemonConfiguration.defaults(geneveAddress: geneveAddress)
+        } else {
+            throw StartupError(description: form == .file ? "give --config FILE, or --state-dir DIR to manage gwlbd through the API"
+                                                          : "give --geneve-address (the address appliances reach gwlbd on) or --config FILE")
+        }
     }
 
     /// An error that stops the daemon, with what to do about it.
@@ -54,9 +64,11 @@ public final class Daemon {
         pthread_sigmask(SIG_BLOCK, &signals, nil)
 
         let workers = configuration.workers
-        let devices = try configuration.endpoints.map { try TunDevice(name: $0.interface, queueCount: workers, mtu: configuration.endpointMTU) }
+        let devices = EndpointDevices(queueCount: workers, mtu: configuration.endpointMTU)
+        try devices.attach(configuration.endpoints.enumerated().map { EndpointAttachment(slot: $0.offset, interface: $0.element.interface,
+                                                                                          identity: $0.element.identity) })
         let ios = try (0..<workers).map { worker in
-            try SystemIO(endpoints: devices, queue: worker,
+            try SystemIO(endpoints: devices.registry, queue: worker,
                          socket: GeneveSocket(bind: configuration.geneve, reusePort: true, batchCapacity: 64))
         }
         let plane = DataPlane(configuration: DataPlaneConfiguration(flowsPerWorker: configuration.flowsPerWorker),
@@ -65,8 +77,9 @@ public final class Daemon {
         let published = LatestSnapshot(plane.workers[0].snapshot)
         var service: ControlPlaneService?
         if let stateDirectory {
-            service = try startControlPlane(stateDirectory, plane: plane, published: published)
-            log("forwarding: \(configuration.endpoints.map(\.interface).joined(separator: ", ")) for load balancer \(configuration.loadBalancerName), API on \(socketPath), state in \(stateDirectory), \(workers) workers")
+            service = try startControlPlane(stateDirectory, plane: plane, devices: devices, published: published)
+            let endpoints = devices.registry.current.compactMap { $0?.name }
+            log("API on \(socketPath), state in \(stateDirectory), GENEVE on \(configuration.geneve), \(workers) workers; endpoints: \(endpoints.isEmpty ? "none yet (gwlb create-endpoint)" : endpoints.joined(separator: ", "))")
         } else {
             log("forwarding: \(configuration.endpoints.map(\.interface).joined(separator: ", ")) → \(configuration.targets.count) targets via \(configuration.geneve), \(workers) workers")
         }
@@ -90,16 +103,14 @@ public final class Daemon {
         plane.stop()
         writeStatistics(plane, published.value.withLock { $0 })
         if stateDirectory != nil { try? FileManager.default.removeItem(atPath: socketPath) }
-        _ = (devices.count, ios.count)  // devices and sockets live until the workers stopped
+        _ = (devices, ios.count)  // devices and sockets live until the workers stopped
     }
 
     /// The control plane over the store in `directory`, publishing to `plane`, and its API server.
-    private func startControlPlane(_ directory: String, plane: DataPlane, published: LatestSnapshot) throws -> ControlPlaneService {
+    private func startControlPlane(_ directory: String, plane: DataPlane, devices: EndpointDevices, published: LatestSnapshot) throws -> ControlPlaneService {
         let store = try CatalogStore(directory: directory)
-        let service = try ControlPlaneService(store: store, region: region, account: account,
-                                              loadBalancerName: configuration.loadBalancerName,
-                                              endpoints: configuration.endpoints.map(\.identity),
-                                              instances: configuration.instances) { snapshot in
+        let service = try ControlPlaneService(store: store, region: region, account: account, instances: configuration.instances,
+                                              attach: { try devices.attach($0) }) { snapshot in
             published.value.withLock { $0 = snapshot }
             plane.publish(snapshot)
         }
@@ -133,6 +144,7 @@ public final class Daemon {
     }
 
     private func reload(_ plane: DataPlane, current: ForwardingSnapshot) -> ForwardingSnapshot {
+        guard let configurationPath else { return current }
         do {
             let fresh = try DaemonConfiguration.load(path: configurationPath)
             guard fresh.endpoints == configuration.endpoints, fresh.geneve == configuration.geneve, fresh.workers == configuration.workers else {
@@ -167,4 +179,31 @@ public final class Daemon {
 final class LatestSnapshot: Sendable {
     let value: Mutex<ForwardingSnapshot>
     init(_ snapshot: ForwardingSnapshot) { value = Mutex(snapshot) }
+}
+
+/// The endpoint TUN devices, by slot: made when an endpoint appears, closed (and so removed) when
+/// it goes. The workers find them in `registry`.
+final class EndpointDevices: Sendable {
+    let registry = EndpointRegistry()
+    let queueCount: Int
+    let mtu: Int
+    private let lock = Mutex<Void>(())
+
+    init(queueCount: Int, mtu: Int) {
+        self.queueCount = queueCount
+        self.mtu = mtu
+    }
+
+    /// Makes the devices match `attachments`; on failure nothing changes.
+    func attach(_ attachments: [EndpointAttachment]) throws {
+        try lock.withLock { _ in
+            let existing = registry.current.compactMap { $0 }
+            var devices = [TunDevice?](repeating: nil, count: (attachments.map(\.slot).max() ?? -1) + 1)
+            for attachment in attachments {
+                devices[attachment.slot] = try existing.first { $0.name == attachment.interface }
+                    ?? TunDevice(name: attachment.interface, queueCount: queueCount, mtu: mtu)
+            }
+            registry.set(devices)
+        }
+    }
 }

@@ -3,9 +3,11 @@ import DataPlane
 import Flows
 import Foundation
 import PacketIO
+import Resources
 import Wire
 
-/// gwlbd's first-form configuration file (JSON), until the control plane manages these resources:
+/// gwlbd's configuration file (JSON). In the file form, endpoints and targets are listed here
+/// (SIGHUP reloads the targets):
 ///
 ///     {
 ///       "geneveAddress": "198.18.1.1",
@@ -18,8 +20,8 @@ import Wire
 ///       "endpointMTU": 9001
 ///     }
 ///
-/// With `--state-dir`, targets come from the API instead: `loadBalancerName` names the gateway load
-/// balancer the endpoints belong to, and `instances` maps instance ids to addresses.
+/// With `--state-dir`, endpoints and targets come from the API instead (the file is optional, and
+/// lists neither); `instances` maps instance ids to addresses for `instance` target groups.
 public struct DaemonConfiguration: Sendable, Equatable {
     public struct Endpoint: Sendable, Equatable {
         public var interface: String
@@ -34,8 +36,6 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var keyMode: FlowKeyMode
     public var tcpIdleTimeout: UInt32
     public var endpointMTU: Int
-    /// With a state directory: the load balancer the endpoints belong to (created through the API).
-    public var loadBalancerName: String
     /// Instance id → IPv4 address, for `instance` target groups.
     public var instances: [String: String]
 
@@ -44,15 +44,28 @@ public struct DaemonConfiguration: Sendable, Equatable {
         public let description: String
     }
 
+    /// Where endpoints and targets come from.
+    public enum Form: Sendable {
+        /// Listed in the file.
+        case file
+        /// From the API and the store in a state directory.
+        case api
+    }
+
     /// Reads and checks a configuration file.
-    public static func load(path: String) throws -> DaemonConfiguration {
+    public static func load(path: String, form: Form = .file) throws -> DaemonConfiguration {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw Invalid(description: "cannot read configuration file \(path)")
         }
-        return try parse(data, source: path)
+        return try parse(data, source: path, form: form)
     }
 
-    public static func parse(_ data: Data, source: String = "configuration") throws -> DaemonConfiguration {
+    /// The API form's defaults, for a gwlbd started without a file.
+    public static func defaults(geneveAddress: String) throws -> DaemonConfiguration {
+        try DaemonConfiguration(File(geneveAddress: geneveAddress), source: "--geneve-address", form: .api)
+    }
+
+    public static func parse(_ data: Data, source: String = "configuration", form: Form = .file) throws -> DaemonConfiguration {
         let file: File
         do {
             file = try JSONDecoder().decode(File.self, from: data)
@@ -63,7 +76,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         } catch {
             throw Invalid(description: "\(source) is not valid JSON: \(error.localizedDescription)")
         }
-        return try DaemonConfiguration(file, source: source)
+        return try DaemonConfiguration(file, source: source, form: form)
     }
 
     /// The file as written.
@@ -76,9 +89,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
 
         var geneveAddress: String
         var genevePort: Int?
-        var endpoints: [Endpoint]
+        var endpoints: [Endpoint]?
         var targets: [String]?
-        var loadBalancerName: String?
         var instances: [String: String]?
         var workers: Int?
         var flowsPerWorker: Int?
@@ -87,7 +99,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         var endpointMTU: Int?
     }
 
-    init(_ file: File, source: String) throws {
+    init(_ file: File, source: String, form: Form) throws {
         let fail = { (message: String) in Invalid(description: "\(source): \(message)") }
         guard let address = IPv4Address(file.geneveAddress) else {
             throw fail("geneveAddress \"\(file.geneveAddress)\" is not an IPv4 address (GENEVE runs over IPv4)")
@@ -95,16 +107,23 @@ public struct DaemonConfiguration: Sendable, Equatable {
         let port = file.genevePort ?? Int(Geneve.udpPort)
         guard (1...65535).contains(port) else { throw fail("genevePort must be 1-65535") }
         geneve = UDPPeer(address: address, port: UInt16(port))
-        guard !file.endpoints.isEmpty, file.endpoints.count <= 255 else { throw fail("endpoints: give 1 to 255 endpoints") }
+        switch form {
+        case .file:
+            guard let listed = file.endpoints, !listed.isEmpty, listed.count <= 255 else { throw fail("endpoints: give 1 to 255 endpoints") }
+        case .api:
+            guard file.endpoints == nil, file.targets == nil else {
+                throw fail("with --state-dir, endpoints and targets come from the API (gwlb create-endpoint, gwlb register-targets): remove them from the file")
+            }
+        }
         var endpoints: [Endpoint] = []
-        for endpoint in file.endpoints {
+        for endpoint in file.endpoints ?? [] {
             guard !endpoint.interface.isEmpty, endpoint.interface.utf8.count <= 15 else {
                 throw fail("endpoint interface \"\(endpoint.interface)\" must be 1-15 characters")
             }
-            guard let endpointID = Self.identifier(endpoint.endpointId) else {
+            guard let endpointID = Resources.Endpoint.number(endpoint.endpointId) else {
                 throw fail("endpointId \"\(endpoint.endpointId)\" must be hex (0x…) or vpce-<hex>, at most 64 bits")
             }
-            guard let attachmentID = Self.identifier(endpoint.attachmentId) else {
+            guard let attachmentID = Resources.Endpoint.number(endpoint.attachmentId) else {
                 throw fail("attachmentId \"\(endpoint.attachmentId)\" must be hex (0x…), at most 64 bits")
             }
             endpoints.append(Endpoint(interface: endpoint.interface, identity: EndpointIdentity(endpointID: endpointID, attachmentID: attachmentID)))
@@ -137,7 +156,6 @@ public struct DaemonConfiguration: Sendable, Equatable {
             throw fail("tcpIdleTimeoutSeconds must be 60-6000")
         }
         tcpIdleTimeout = UInt32(timeout)
-        loadBalancerName = file.loadBalancerName ?? "gwlb"
         instances = file.instances ?? [:]
         for (instance, address) in instances where IPv4Address(address) == nil {
             throw fail("instance \(instance) maps to \"\(address)\", which is not an IPv4 address")
@@ -146,15 +164,6 @@ public struct DaemonConfiguration: Sendable, Equatable {
         guard (1280...PacketBatch.defaultPacketCapacity).contains(endpointMTU) else {
             throw fail("endpointMTU must be 1280-\(PacketBatch.defaultPacketCapacity)")
         }
-    }
-
-    /// `0x0123…`, bare hex, or `vpce-0123…` (AWS's endpoint id: the hex number after the prefix).
-    static func identifier(_ text: String) -> UInt64? {
-        var digits = Substring(text)
-        if digits.hasPrefix("vpce-") { digits = digits.dropFirst(5) } else if digits.hasPrefix("0x") { digits = digits.dropFirst(2) }
-        let trimmed = digits.drop { $0 == "0" }
-        guard !digits.isEmpty, trimmed.count <= 16 else { return nil }
-        return trimmed.isEmpty ? 0 : UInt64(trimmed, radix: 16)
     }
 
     /// The forwarding snapshot this configuration describes: every target healthy (health checks

@@ -26,6 +26,7 @@ public enum StatisticsReport {
             "endpointPackets": statistics.endpointPackets, "endpointBytes": statistics.endpointBytes,
             "genevePackets": statistics.genevePackets, "geneveBytes": statistics.geneveBytes,
             "handedOff": statistics.handedOff, "resetsSent": statistics.resetsSent,
+            "snapshot": ["version": statistics.snapshotVersion, "pickupMicroseconds": Double(statistics.snapshotPickupNanoseconds) / 1000],
             "targets": targetRows,
             "drops": dropCounts,
             "recentDrops": drops.map(json),

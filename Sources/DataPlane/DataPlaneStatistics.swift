@@ -45,6 +45,10 @@ public struct DataPlaneStatistics: Sendable, Hashable {
     public var geneveBytes: UInt64 = 0
     /// Packets passed to the worker that owns their flow.
     public var handedOff: UInt64 = 0
+    /// The snapshot version in use (summed over workers: the oldest any worker uses).
+    public var snapshotVersion: UInt64 = 0
+    /// From the last snapshot's publication to its pickup by the worker (summed: the slowest).
+    public var snapshotPickupNanoseconds: Int64 = 0
 
     public init(targetSlots: Int) {
         targets = Array(repeating: TargetCounters(), count: targetSlots)
@@ -69,6 +73,8 @@ public struct DataPlaneStatistics: Sendable, Hashable {
         genevePackets += other.genevePackets
         geneveBytes += other.geneveBytes
         handedOff += other.handedOff
+        snapshotVersion = min(snapshotVersion, other.snapshotVersion)
+        snapshotPickupNanoseconds = max(snapshotPickupNanoseconds, other.snapshotPickupNanoseconds)
     }
 
     /// Copies `other` element by element, so storage this value owns alone is reused, not reallocated.
@@ -85,5 +91,7 @@ public struct DataPlaneStatistics: Sendable, Hashable {
         genevePackets = other.genevePackets
         geneveBytes = other.geneveBytes
         handedOff = other.handedOff
+        snapshotVersion = other.snapshotVersion
+        snapshotPickupNanoseconds = other.snapshotPickupNanoseconds
     }
 }

@@ -16,7 +16,7 @@ public enum DropReason: UInt8, CaseIterable, Sendable, Hashable {
     case targetReset
     /// A datagram on the GENEVE port that breaks the receiver rules (`detail` says which).
     case badGeneve
-    /// The endpoint-id / attachment-id options name no endpoint of ours.
+    /// A returned packet names no endpoint of this gwlbd (or a packet came from an endpoint being deleted).
     case unknownEndpoint
     /// Returned by an appliance, and the inner packet is not a valid IP packet.
     case malformedReturn

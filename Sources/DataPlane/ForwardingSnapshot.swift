@@ -3,7 +3,8 @@ import PacketIO
 import Wire
 
 /// One endpoint as the data plane sees it: its GENEVE identity. Its position in
-/// `ForwardingSnapshot.endpoints` is its slot, and the index of its TUN device in each worker's I/O.
+/// `ForwardingSnapshot.endpoints` is its slot, and the index of its TUN device in each worker's I/O;
+/// a deleted endpoint leaves its slot empty (nil) so the others keep their numbers.
 public struct EndpointIdentity: Hashable, Sendable {
     /// AWS: the number in `vpce-0123456789abcdef0`.
     public var endpointID: UInt64
@@ -19,7 +20,7 @@ public struct EndpointIdentity: Hashable, Sendable {
 /// workers, which pick it up between batches.
 public final class ForwardingSnapshot: Sendable {
     public let version: UInt64
-    public let endpoints: [EndpointIdentity]
+    public let endpoints: [EndpointIdentity?]
     /// Appliance addresses by target slot; nil for a free slot.
     public let targets: [UDPPeer?]
     public let selection: TargetSelection
@@ -31,7 +32,7 @@ public final class ForwardingSnapshot: Sendable {
     /// SPEC.md §3: larger inner packets are dropped.
     public static let maximumInnerPacket = 8500
 
-    public init(version: UInt64, endpoints: [EndpointIdentity], targets: [UDPPeer?], selection: TargetSelection,
+    public init(version: UInt64, endpoints: [EndpointIdentity?], targets: [UDPPeer?], selection: TargetSelection,
                 keyMode: FlowKeyMode = .fiveTuple, timeouts: FlowTimeouts = FlowTimeouts(), resetWithoutFlow: Bool = false) {
         precondition(endpoints.count <= 255, "at most 255 endpoints")
         self.version = version
@@ -58,8 +59,8 @@ public final class ForwardingSnapshot: Sendable {
     @inline(__always)
     public func endpointSlot(endpointID: UInt64, attachmentID: UInt64) -> Int? {
         // Linear: a handful of endpoints, and no hashing per packet.
-        for slot in 0..<endpoints.count where endpoints[slot].endpointID == endpointID {
-            return endpoints[slot].attachmentID == attachmentID ? slot : nil
+        for slot in 0..<endpoints.count where endpoints[slot]?.endpointID == endpointID {
+            return endpoints[slot]?.attachmentID == attachmentID ? slot : nil
         }
         return nil
     }

@@ -139,7 +139,12 @@ public final class Worker {
         let publication = mailbox.publications.load(ordering: .acquiring)
         guard publication != snapshotPublication else { return }
         snapshotPublication = publication
+        // Devices first: the control side changes them before it publishes, so the snapshot read
+        // next is at least as new (a slot it names without a device yet reads nothing).
+        io.refreshEndpoints()
         snapshot = mailbox.snapshot.withLock { $0 }
+        counters.snapshotVersion = snapshot.version
+        counters.snapshotPickupNanoseconds = DataPlaneTime.now().wallNanoseconds - mailbox.publishedAt.load(ordering: .relaxed)
         table.timeouts = snapshot.timeouts
     }
 
@@ -213,6 +218,11 @@ public final class Worker {
     private func decide(_ slot: Int, _ batch: PacketBatch, _ snapshot: ForwardingSnapshot) -> Bool {
         let summary = summaries[slot]
         let endpoint = slotEndpoints[slot]
+        // A device read just before its endpoint was deleted, or adopted before its snapshot.
+        guard endpoint < snapshot.endpoints.count, let endpointIdentity = snapshot.endpoints[endpoint] else {
+            record(.unknownEndpoint, summary, size: summary.length, endpoint: endpoint)
+            return false
+        }
         switch tracker.track(summary, probe: probes[slot], selection: snapshot.selection, now: time.seconds) {
         case .forward(let handle, let target, let cookie, let event):
             guard let peer = snapshot.target(target), target.index < counters.targets.count else {
@@ -230,7 +240,6 @@ public final class Worker {
                 counters.targets[previous.index].activeFlows -= 1
                 counters.targets[target.index].activeFlows += 1
             }
-            let endpointIdentity = snapshot.endpoints[endpoint]
             batch.offsets[slot] -= Geneve.awsHeaderLength
             batch.lengths[slot] += Geneve.awsHeaderLength
             AWSGeneveMetadata.write(to: batch.data(slot), protocolType: summary.version == .v6 ? Geneve.protocolTypeIPv6 : Geneve.protocolTypeIPv4,

@@ -7,6 +7,8 @@ final class WorkerMailbox: Sendable {
     /// Counts publications, read without the lock between batches: a worker picks up the snapshot
     /// when this moved, whatever version numbers the publishers use.
     let publications = Atomic<UInt64>(0)
+    /// Wall-clock nanoseconds of the last publication, to measure how long pickup takes.
+    let publishedAt = Atomic<Int64>(0)
     let statistics: Mutex<DataPlaneStatistics>
     let drops: Mutex<DropRing>
     /// The worker is about to block, or blocked, waiting for input: a worker that hands it packets
@@ -21,6 +23,7 @@ final class WorkerMailbox: Sendable {
 
     func publish(_ snapshot: ForwardingSnapshot) {
         self.snapshot.withLock { $0 = snapshot }
+        publishedAt.store(DataPlaneTime.now().wallNanoseconds, ordering: .relaxed)
         publications.add(1, ordering: .releasing)
     }
 }

@@ -6,7 +6,8 @@ import Glibc
 /// A layer-3 TUN device owned by this process: no packet-information header, one file descriptor
 /// per queue (multi-queue, so each worker reads and writes its own). The device disappears when
 /// the last queue is closed.
-public final class TunDevice {
+/// Sendable: its properties never change, and each queue's descriptor is used by one worker.
+public final class TunDevice: @unchecked Sendable {
     public let name: String
     /// One non-blocking descriptor per queue.
     public let queues: [Int32]

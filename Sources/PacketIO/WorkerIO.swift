@@ -22,6 +22,14 @@ public protocol WorkerIO: AnyObject {
     /// Blocks until something may be readable, `wakeup` fires, or `timeoutMilliseconds` passes.
     func waitForInput(timeoutMilliseconds: Int32)
 
+    /// Adopts a changed set of endpoint devices, if any; called by the worker between batches.
+    func refreshEndpoints()
+
     /// Makes a `waitForInput` in progress (or the next one) return at once; any thread may call it.
     func wakeUp()
+}
+
+extension WorkerIO {
+    /// Most I/O has a fixed set of endpoints.
+    public func refreshEndpoints() {}
 }

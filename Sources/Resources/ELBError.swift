@@ -21,6 +21,10 @@ public struct ELBError: Error, Hashable, Sendable, CustomStringConvertible {
         case validationError = "ValidationError"
         case healthUnavailable = "HealthUnavailable"
         case priorRequestNotComplete = "PriorRequestNotComplete"
+        // gwlb's endpoint extension, named the way AWS names its resource errors.
+        case endpointNotFound = "EndpointNotFound"
+        case duplicateEndpoint = "DuplicateEndpoint"
+        case tooManyEndpoints = "TooManyEndpoints"
         // The Query protocol's own errors, for requests that are not valid elbv2 requests at all.
         case malformedQueryString = "MalformedQueryString"
         case missingAction = "MissingAction"

@@ -10,6 +10,7 @@ public struct ResourceCatalog: Hashable, Sendable {
     public private(set) var loadBalancers: [LoadBalancer] = []
     public private(set) var listeners: [Listener] = []
     public private(set) var targetGroups: [TargetGroup] = []
+    public internal(set) var endpoints: [Endpoint] = []
 
     public init(region: String = "us-east-1", account: String = "123456789012") {
         self.region = region
@@ -17,12 +18,14 @@ public struct ResourceCatalog: Hashable, Sendable {
     }
 
     /// A catalog as the store kept it.
-    public init(region: String, account: String, loadBalancers: [LoadBalancer], listeners: [Listener], targetGroups: [TargetGroup]) {
+    public init(region: String, account: String, loadBalancers: [LoadBalancer], listeners: [Listener], targetGroups: [TargetGroup],
+                endpoints: [Endpoint] = []) {
         self.region = region
         self.account = account
         self.loadBalancers = loadBalancers
         self.listeners = listeners
         self.targetGroups = targetGroups
+        self.endpoints = endpoints
     }
 
     // MARK: Load balancers
@@ -55,6 +58,9 @@ public struct ResourceCatalog: Hashable, Sendable {
         guard let balancer = loadBalancers.first(where: { $0.arn == arn }) else { return }
         guard !balancer.attributes.bool("deletion_protection.enabled") else {
             throw ELBError(.operationNotPermitted, "Load balancer '\(balancer.name)' has deletion protection; set deletion_protection.enabled to false first")
+        }
+        if let endpoint = endpoints.first(where: { $0.loadBalancerArn == arn }) {
+            throw ELBError(.resourceInUse, "Load balancer '\(balancer.name)' has endpoint \(endpoint.id) (\(endpoint.interface)); delete its endpoints first")
         }
         listeners.removeAll { $0.loadBalancerArn == arn }
         loadBalancers.removeAll { $0.arn == arn }

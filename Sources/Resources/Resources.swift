@@ -100,4 +100,39 @@ public enum Limits {
     public static let loadBalancers = 100
     public static let targetGroups = 300
     public static let tagsPerResource = 50
+    /// The data plane numbers endpoints in a byte.
+    public static let endpoints = 255
+}
+
+/// gwlb's stand-in for a Gateway Load Balancer endpoint (our extension): a TUN interface that
+/// routes steer traffic into, bound to a load balancer. Its ids go into every GENEVE packet.
+public struct Endpoint: Hashable, Sendable {
+    /// `vpce-` and 17 hex digits, as AWS writes endpoint ids.
+    public var id: String
+    public var loadBalancerArn: ARN
+    /// The TUN device gwlbd creates for it.
+    public var interface: String
+    /// 64 bits, written `0x` and 16 hex digits.
+    public var attachmentId: String
+    public var createdTime: Date
+
+    public init(id: String, loadBalancerArn: ARN, interface: String, attachmentId: String, createdTime: Date) {
+        self.id = id
+        self.loadBalancerArn = loadBalancerArn
+        self.interface = interface
+        self.attachmentId = attachmentId
+        self.createdTime = createdTime
+    }
+
+    /// The number an id stands for: `vpce-…`, `0x…` or bare hex, at most 64 bits.
+    public static func number(_ text: String) -> UInt64? {
+        var digits = Substring(text)
+        if digits.hasPrefix("vpce-") { digits = digits.dropFirst(5) } else if digits.hasPrefix("0x") { digits = digits.dropFirst(2) }
+        let significant = digits.drop { $0 == "0" }
+        guard !digits.isEmpty, significant.count <= 16, digits.allSatisfy(\.isHexDigit) else { return nil }
+        return significant.isEmpty ? 0 : UInt64(significant, radix: 16)
+    }
+
+    public var endpointNumber: UInt64 { Self.number(id) ?? 0 }
+    public var attachmentNumber: UInt64 { Self.number(attachmentId) ?? 0 }
 }

@@ -77,6 +77,16 @@ public final class CatalogStore: Sendable {
                 table.primaryKey(["resourceArn", "key"])
             }
         }
+        migrator.registerMigration("v2: endpoints") { db in
+            try db.create(table: "endpoint") { table in
+                table.primaryKey("id", .text)
+                table.column("loadBalancerArn", .text).notNull().references("loadBalancer")
+                table.column("interface", .text).notNull().unique()
+                table.column("attachmentId", .text).notNull()
+                table.column("createdTime", .double).notNull()
+                table.column("position", .integer).notNull()
+            }
+        }
         return migrator
     }
 
@@ -85,7 +95,7 @@ public final class CatalogStore: Sendable {
     /// Replaces the stored state with `catalog`, in one transaction.
     public func save(_ catalog: ResourceCatalog) throws {
         try database.write { db in
-            for table in ["tag", "attribute", "target", "listener", "targetGroup", "loadBalancer", "setting"] {
+            for table in ["endpoint", "tag", "attribute", "target", "listener", "targetGroup", "loadBalancer", "setting"] {
                 try db.execute(sql: "DELETE FROM \(table)")
             }
             try db.execute(sql: "INSERT INTO setting (key, value) VALUES ('region', ?), ('account', ?)",
@@ -114,6 +124,11 @@ public final class CatalogStore: Sendable {
                                arguments: [listener.arn.description, listener.loadBalancerArn.description, listener.targetGroupArn.description, position])
                 try saveAttributes(db, listener.arn, listener.attributes)
                 try saveTags(db, listener.arn, listener.tags)
+            }
+            for (position, endpoint) in catalog.endpoints.enumerated() {
+                try db.execute(sql: "INSERT INTO endpoint (id, loadBalancerArn, interface, attachmentId, createdTime, position) VALUES (?, ?, ?, ?, ?, ?)",
+                               arguments: [endpoint.id, endpoint.loadBalancerArn.description, endpoint.interface, endpoint.attachmentId,
+                                           endpoint.createdTime.timeIntervalSinceReferenceDate, position])
             }
         }
     }
@@ -155,7 +170,12 @@ public final class CatalogStore: Sendable {
                                 attributes: Attributes(AttributeRules.listener, stored: attributes[arn.description] ?? [:]),
                                 tags: tags[arn.description] ?? [])
             }
-            return ResourceCatalog(region: region, account: account, loadBalancers: balancers, listeners: listeners, targetGroups: groups)
+            let endpoints = try Row.fetchAll(db, sql: "SELECT * FROM endpoint ORDER BY position").map { row in
+                Endpoint(id: row["id"], loadBalancerArn: try Self.arn(row["loadBalancerArn"]), interface: row["interface"],
+                         attachmentId: row["attachmentId"], createdTime: Date(timeIntervalSinceReferenceDate: row["createdTime"]))
+            }
+            return ResourceCatalog(region: region, account: account, loadBalancers: balancers, listeners: listeners, targetGroups: groups,
+                                   endpoints: endpoints)
         }
     }
 

@@ -70,7 +70,7 @@ enum BareLoop {
             AWSGeneveMetadata.write(to: $0, protocolType: Geneve.protocolTypeIPv4, endpointID: 1, attachmentID: 2, cookie: 3)
         }
         let ios = (0..<workers).map { queue in
-            try! SystemIO(endpoints: [device], queue: queue, socket: GeneveSocket(bind: UDPPeer(address: local, port: Geneve.udpPort)))
+            try! SystemIO(endpoints: EndpointRegistry([device]), queue: queue, socket: GeneveSocket(bind: UDPPeer(address: local, port: Geneve.udpPort)))
         }
         for io in ios.dropFirst() {
             let context = Unmanaged.passRetained(LoopContext(io: io, header: header, appliance: appliance))

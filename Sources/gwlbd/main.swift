@@ -2,10 +2,15 @@ import ControlAPI
 import Daemon
 import Foundation
 
-// gwlbd --config FILE [--stats-file FILE] [--state-dir DIR [--socket PATH] [--region R] [--account A]]
-let usage = "usage: gwlbd --config FILE [--stats-file FILE] [--state-dir DIR [--socket PATH] [--region REGION] [--account ACCOUNT]]"
+let usage = """
+    usage: gwlbd --state-dir DIR (--geneve-address A | --config FILE) [--socket PATH] [--region REGION] [--account ACCOUNT] [--stats-file FILE]
+           gwlbd --config FILE [--stats-file FILE]
+    The first form is managed through the elbv2 API on --socket (default /run/gwlb/gwlb.sock) and keeps
+    its state in DIR; the second takes endpoints and targets from FILE (SIGHUP reloads the targets).
+    """
 var arguments = CommandLine.arguments.dropFirst()
 var configurationPath: String?
+var geneveAddress: String?
 var statisticsPath: String?
 var stateDirectory: String?
 var socketPath = APIServer.defaultSocketPath
@@ -13,6 +18,7 @@ var region = "us-east-1", account = "123456789012"
 while let argument = arguments.popFirst() {
     switch argument {
     case "--config": configurationPath = arguments.popFirst()
+    case "--geneve-address": geneveAddress = arguments.popFirst()
     case "--stats-file": statisticsPath = arguments.popFirst()
     case "--state-dir": stateDirectory = arguments.popFirst()
     case "--socket": socketPath = arguments.popFirst() ?? socketPath
@@ -26,12 +32,8 @@ while let argument = arguments.popFirst() {
         exit(64)
     }
 }
-guard let configurationPath else {
-    FileHandle.standardError.write(Data("gwlbd: --config is required\n\(usage)\n".utf8))
-    exit(64)
-}
 do {
-    try Daemon(configurationPath: configurationPath, statisticsPath: statisticsPath, stateDirectory: stateDirectory,
+    try Daemon(configurationPath: configurationPath, geneveAddress: geneveAddress, statisticsPath: statisticsPath, stateDirectory: stateDirectory,
                socketPath: socketPath, region: region, account: account).run()
 } catch {
     FileHandle.standardError.write(Data("gwlbd: \(error)\n".utf8))

@@ -14,9 +14,7 @@ final class APIFixture {
     let actions: ELBActions
 
     init() throws {
-        let service = try ControlPlaneService(store: CatalogStore(directory: directory), region: "us-east-1", account: "123456789012",
-                                              loadBalancerName: "my-load-balancer",
-                                              endpoints: [EndpointIdentity(endpointID: 1, attachmentID: 2)], healthChecks: false) { _ in }
+        let service = try ControlPlaneService(store: CatalogStore(directory: directory), region: "us-east-1", account: "123456789012", healthChecks: false) { _ in }
         actions = ELBActions(service: service)
     }
 

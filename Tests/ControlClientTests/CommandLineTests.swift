@@ -18,9 +18,7 @@ final class APIServerFixture: @unchecked Sendable {
 
     init() async throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        service = try ControlPlaneService(store: CatalogStore(directory: directory), region: "us-east-1", account: "123456789012",
-                                          loadBalancerName: "my-load-balancer",
-                                          endpoints: [EndpointIdentity(endpointID: 1, attachmentID: 2)], healthChecks: false) { _ in }
+        service = try ControlPlaneService(store: CatalogStore(directory: directory), region: "us-east-1", account: "123456789012", healthChecks: false) { _ in }
         let actions = ELBActions(service: service), socketPath = self.socketPath
         server = Task.detached { try await APIServer.run(socketPath: socketPath, actions: actions) { ["ok": true] } }
         for _ in 0..<500 where !FileManager.default.fileExists(atPath: socketPath) { try await Task.sleep(for: .milliseconds(10)) }

@@ -12,7 +12,7 @@ import Testing
         #expect(ELBOperation.kebab("HealthCheckIntervalSeconds") == "health-check-interval-seconds")
         #expect(ELBOperation.kebab("IpAddressType") == "ip-address-type")
         #expect(ELBOperation.kebab("DescribeTargetHealth") == "describe-target-health")
-        #expect(ELBOperation.all.count == 23)
+        #expect(ELBOperation.all.count == 26)
         #expect(ELBOperation.named("describe-load-balancer-attributes")?.action == "DescribeLoadBalancerAttributes")
     }
 

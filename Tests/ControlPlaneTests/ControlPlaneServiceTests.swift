@@ -16,11 +16,9 @@ import Testing
     }
 
     let directory = NSTemporaryDirectory() + "gwlb-cp-\(UUID().uuidString)"
-    let endpoints = [EndpointIdentity(endpointID: 1, attachmentID: 2)]
-
-    func service(_ published: Published) throws -> ControlPlaneService {
+    func service(_ published: Published, attach: @escaping @Sendable ([EndpointAttachment]) throws -> Void = { _ in }) throws -> ControlPlaneService {
         try ControlPlaneService(store: CatalogStore(directory: directory), region: "eu-west-1", account: "111122223333",
-                                loadBalancerName: "lb", endpoints: endpoints, healthChecks: false) { snapshot in published.snapshots.withLock { $0.append(snapshot) } }
+                                healthChecks: false, attach: attach) { snapshot in published.snapshots.withLock { $0.append(snapshot) } }
     }
 
     func gettingStarted(_ service: ControlPlaneService) throws -> ARN {
@@ -30,6 +28,8 @@ import Testing
                                                    healthCheck: HealthCheck(), tags: [], id: context.newID())
             try catalog.registerTargets(tg.arn, [("198.18.1.11", nil), ("198.18.1.12", nil)], now: context.now)
             _ = try catalog.createListener(loadBalancer: lb.arn, port: nil, protocol: nil, forwardTo: tg.arn, actionType: "forward", tags: [], id: context.newID())
+            _ = try catalog.createEndpoint(loadBalancer: lb.arn, interface: "gwlbe0", endpointId: "vpce-1", attachmentId: "0x2",
+                                           newID: context.newID, now: context.now)
             return tg.arn
         }
     }
@@ -85,5 +85,38 @@ import Testing
         try service.tick(now: Date().addingTimeInterval(1))
         #expect(service.read { $0.targetGroups[0].targets.map(\.id) } == ["198.18.1.11"])
         #expect(published.last?.selection.health(of: TargetSlot(1)) == .unused, "its flows keep their appliance")
+    }
+
+    /// Endpoints reach the daemon (which makes their devices) before they are stored, keep their
+    /// slots while they exist, and a device that cannot be made fails the call and stores nothing.
+    @Test func endpointsAttachBeforeTheyAreStored() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let published = Published()
+        let attached = Mutex<[[EndpointAttachment]]>([])
+        let refuse = Atomic<Bool>(false)
+        let service = try service(published) { attachments in
+            if refuse.load(ordering: .relaxed) { throw CocoaError(.fileWriteNoPermission) }
+            attached.withLock { $0.append(attachments) }
+        }
+        _ = try gettingStarted(service)
+        #expect(attached.withLock { $0.last } == [EndpointAttachment(slot: 0, interface: "gwlbe0", identity: EndpointIdentity(endpointID: 1, attachmentID: 2))])
+        #expect(published.last?.endpoints == [EndpointIdentity(endpointID: 1, attachmentID: 2)])
+        let balancer = try #require(service.read { $0.servedLoadBalancer })
+        _ = try service.perform { catalog, context in
+            try catalog.createEndpoint(loadBalancer: balancer, interface: "gwlbe1", endpointId: "vpce-3", attachmentId: "0x4", newID: context.newID, now: context.now)
+        }
+        try service.perform { catalog, _ in catalog.deleteEndpoint("vpce-1") }
+        #expect(attached.withLock { $0.last }?.map(\.slot) == [1], "gwlbe1 keeps slot 1")
+        #expect(published.last?.endpoints == [nil, EndpointIdentity(endpointID: 3, attachmentID: 4)])
+
+        refuse.store(true, ordering: .relaxed)
+        let error = #expect(throws: ELBError.self) {
+            _ = try service.perform { catalog, context in
+                try catalog.createEndpoint(loadBalancer: balancer, interface: "gwlbe2", endpointId: nil, attachmentId: nil, newID: context.newID, now: context.now)
+            }
+        }
+        #expect(error?.code == .invalidConfigurationRequest)
+        #expect(try CatalogStore(directory: directory).load()?.endpoints.map(\.interface) == ["gwlbe1"], "nothing stored")
+        #expect(service.read { $0.endpoints.map(\.interface) } == ["gwlbe1"])
     }
 }

@@ -33,6 +33,16 @@ import Wire
         #expect { try configuration([], extra: extra) } throws: { "\($0)".contains(message) }
     }
 
+    /// With --state-dir, endpoints and targets come from the API: the file may not list them, and
+    /// is optional (the GENEVE address is enough).
+    @Test func apiFormTakesNoEndpointsOrTargets() throws {
+        let listed = Data(#"{"geneveAddress": "198.18.1.1", "endpoints": [{"interface": "gwlbe0", "endpointId": "0x1", "attachmentId": "0x2"}]}"#.utf8)
+        #expect { try DaemonConfiguration.parse(listed, form: .api) } throws: { "\($0)".contains("come from the API (gwlb create-endpoint") }
+        let defaults = try DaemonConfiguration.defaults(geneveAddress: "198.18.1.1")
+        #expect(defaults.endpoints.isEmpty && defaults.targets.isEmpty && defaults.geneve.port == 6081)
+        #expect { try DaemonConfiguration.defaults(geneveAddress: "nowhere") } throws: { "\($0)".contains("is not an IPv4 address") }
+    }
+
     @Test func refusesDuplicateTargets() {
         #expect { try configuration(["198.18.1.11", "198.18.1.11"]) } throws: { "\($0)".contains("listed twice") }
     }

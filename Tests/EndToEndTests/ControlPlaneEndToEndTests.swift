@@ -2,59 +2,28 @@ import Foundation
 import Lab
 import Testing
 
-/// gwlbd with `--state-dir`: AWS's getting-started calls over the Unix socket configure what the
-/// data plane does, and a SIGKILLed gwlbd comes back with everything it acknowledged.
+/// gwlbd in the API form (`--state-dir`, no configuration file): AWS's getting-started calls with
+/// the real `gwlb` CLI configure what the data plane does, health checks steer new flows, and a
+/// SIGKILLed gwlbd comes back with everything it acknowledged.
 ///
 ///   lab (client ─ router[gwlbd + API socket] ─ server, appliances 198.18.1.11-.13)
 @Suite(.serialized) struct ControlPlaneEndToEndTests {
     @Test func apiConfiguresForwardingAndSurvivesSIGKILL() throws {
-        let lab = try LabFixture(startDaemon: false)
-        defer { lab.tearDown() }
-        let prefix = lab.lab.prefix
-        let state = "/tmp/\(prefix)-state", socket = "/tmp/\(prefix).sock", configuration = "/tmp/\(prefix)-api.json"
-        defer { for path in [state, socket, configuration] { try? FileManager.default.removeItem(atPath: path) } }
-        try """
-            {"geneveAddress": "\(Lab.geneveAddress)", "loadBalancerName": "my-load-balancer", "workers": 2, "flowsPerWorker": 65536,
-             "endpoints": [{"interface": "\(Lab.endpointInterface)", "endpointId": "\(Lab.endpointID)", "attachmentId": "\(Lab.attachmentID)"}]}
-            """.write(toFile: configuration, atomically: true, encoding: .utf8)
-
-        func startDaemon() throws -> Process {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["ip", "netns", "exec", lab.lab.router, LabFixture.binary("gwlbd"), "--config", configuration,
-                                 "--state-dir", state, "--socket", socket]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            // Up when the API answers (a socket file alone may be a killed predecessor's).
-            for _ in 0..<100 {
-                let answer = try LabFixture.execute(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--unix-socket", socket,
-                                                     "http://localhost/", "-d", "Action=DescribeLoadBalancers&Version=2015-12-01"]).output
-                if answer == "200" { break }
-                usleep(100_000)
-            }
-            return process
-        }
-        func call(_ body: String) throws -> String {
-            try LabFixture.execute(["curl", "-s", "--max-time", "5", "--unix-socket", socket, "http://localhost/", "-d", "Version=2015-12-01&" + body]).output
-        }
-        func value(_ element: String, in xml: String) -> String? {
-            guard let start = xml.range(of: "<\(element)>"), let end = xml.range(of: "</\(element)>", range: start.upperBound..<xml.endIndex) else { return nil }
-            return String(xml[start.upperBound..<end.lowerBound])
-        }
-
-        var daemon = try startDaemon()
-        let attributes = try FileManager.default.attributesOfItem(atPath: socket)
+        let api = try APIDaemonFixture()
+        defer { api.tearDown() }
+        let lab = api.lab
+        try api.start()
+        let attributes = try FileManager.default.attributesOfItem(atPath: api.socket)
         #expect((attributes[.posixPermissions] as? Int) == 0o660, "socket mode 0660")
-        // Before any configuration, new flows have nowhere to go.
+        // Before any configuration there is no endpoint: the lab's routes lead nowhere.
         #expect(try lab.run(lab.lab.client, ["ping", "-c", "1", "-W", "1", Lab.serverAddress]).status != 0)
 
-        let lb = try #require(value("LoadBalancerArn", in: try call("Action=CreateLoadBalancer&Name=my-load-balancer&Type=gateway&Subnets.member.1=provider-subnet-id")))
-        let tg = try #require(value("TargetGroupArn", in: try call("Action=CreateTargetGroup&Name=my-targets&Protocol=GENEVE&Port=6081&VpcId=provider-vpc-id")))
-        _ = try call("Action=RegisterTargets&TargetGroupArn=\(tg)&Targets.member.1.Id=\(Lab.applianceAddress(1))&Targets.member.2.Id=\(Lab.applianceAddress(2))")
-        #expect(value("ListenerArn", in: try call("Action=CreateListener&LoadBalancerArn=\(lb)&DefaultActions.member.1.Type=forward&DefaultActions.member.1.TargetGroupArn=\(tg)")) != nil)
-        let health = try call("Action=DescribeTargetHealth&TargetGroupArn=\(tg)")
-        #expect(health.components(separatedBy: "<State>initial</State>").count == 3, "\(health)")
+        let (lb, tg) = try api.gettingStarted(targets: [1, 2])
+        let health = try api.health(tg)
+        #expect(health.keys.sorted() == [Lab.applianceAddress(1), Lab.applianceAddress(2)])
+        #expect(health.values.allSatisfy { $0.state == "initial" }, "\(health)")
+        let endpoints = try api.json(["describe-endpoints"])["Endpoints"] as? [[String: Any]]
+        #expect(endpoints?.first?["Interface"] as? String == Lab.endpointInterface)
 
         // While the targets are initial (nothing healthy yet), gwlb fails open to them.
         let ping = try lab.run(lab.lab.client, ["ping", "-c", "3", "-i", "0.2", "-W", "2", Lab.serverAddress])
@@ -64,26 +33,15 @@ import Testing
         #expect(seen >= 6 && third == 0, "only registered targets get traffic")
 
         // Real health checks (TCP to port 80, where the appliances answer), shortened: both healthy.
-        _ = try call("Action=ModifyTargetGroup&TargetGroupArn=\(tg)&HealthCheckIntervalSeconds=5&HealthCheckTimeoutSeconds=2&HealthyThresholdCount=2&UnhealthyThresholdCount=2")
-        func states() throws -> [String] {
-            try call("Action=DescribeTargetHealth&TargetGroupArn=\(tg)").components(separatedBy: "<State>").dropFirst()
-                .map { String($0.prefix { $0 != "<" }) }
-        }
-        /// The states once they are `expected`, or the last seen after 30 s.
-        func waitFor(_ expected: [String]) throws -> [String] {
-            var seen: [String] = []
-            for _ in 0..<60 {
-                seen = try states()
-                if seen == expected { break }
-                usleep(500_000)
-            }
-            return seen
-        }
-        #expect(try waitFor(["healthy", "healthy"]) == ["healthy", "healthy"])
-        // Appliance 1 fails its checks (its TCP port closes): unhealthy, and new flows go to appliance 2 only.
+        _ = try api.json(["modify-target-group", "--target-group-arn", tg, "--health-check-interval-seconds", "5",
+                          "--health-check-timeout-seconds", "2", "--healthy-threshold-count", "2", "--unhealthy-threshold-count", "2"])
+        func states() throws -> [String] { try api.health(tg).sorted { $0.key < $1.key }.map(\.value.state) }
+        #expect(try APIDaemonFixture.eventually(30) { try states() == ["healthy", "healthy"] }, "\((try? states()) ?? [])")
+        // Appliance 1 fails its HTTP checks: unhealthy, and new flows go to appliance 2 only.
         _ = try lab.run(lab.lab.router, ["curl", "-s", "-X", "POST", "http://\(Lab.applianceAddress(1)):\(Lab.applianceHealthPort)/health/fail"])
-        _ = try call("Action=ModifyTargetGroup&TargetGroupArn=\(tg)&HealthCheckProtocol=HTTP&HealthCheckPath=/health")
-        #expect(try waitFor(["unhealthy", "healthy"]) == ["unhealthy", "healthy"])
+        _ = try api.json(["modify-target-group", "--target-group-arn", tg, "--health-check-protocol", "HTTP", "--health-check-path", "/health"])
+        #expect(try APIDaemonFixture.eventually(30) { try states() == ["unhealthy", "healthy"] }, "\((try? states()) ?? [])")
+        #expect(try api.health(tg)[Lab.applianceAddress(1)]?.reason == "Target.ResponseCodeMismatch")
         try lab.python(lab.lab.client, "import socket\nfor p in range(40):\n s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.sendto(b'x', ('\(Lab.serverAddress)', 7000 + p))")
         usleep(500_000)
         // (The server's ICMP port-unreachable answers belong to the earlier ping's flow and stay on its appliance.)
@@ -95,24 +53,22 @@ import Testing
         #expect(try newFlows(1) == 0, "a new flow went to the unhealthy appliance")
         #expect(try newFlows(2) == 40)
 
-        // SIGKILL, restart: the configuration is back, and so is forwarding.
-        kill(daemon.processIdentifier, SIGKILL)
-        daemon.waitUntilExit()
-        daemon = try startDaemon()
-        defer { daemon.terminate(); daemon.waitUntilExit() }
-        let described = try call("Action=DescribeTargetGroups&LoadBalancerArn=\(lb)")
-        #expect(value("TargetGroupArn", in: described) == tg, "\(described)")
+        // SIGKILL, restart: the configuration is back (endpoint included), and so is forwarding.
+        api.kill()
+        try api.start()
+        let described = try api.json(["describe-target-groups", "--load-balancer-arn", lb])
+        #expect(try APIDaemonFixture.first(described, "TargetGroups", "TargetGroupArn") == tg)
         let again = try lab.run(lab.lab.client, ["ping", "-c", "2", "-i", "0.2", "-W", "2", Lab.serverAddress])
         #expect(again.output.contains("2 received"), "\(again.output)")
         // A second gwlbd on the same socket (with a GENEVE port of its own) refuses to start.
-        let second = "/tmp/\(prefix)-second.json"
+        let second = "/tmp/\(lab.lab.prefix)-second.json"
         defer { try? FileManager.default.removeItem(atPath: second) }
-        try """
-            {"geneveAddress": "\(Lab.geneveAddress)", "genevePort": 6082, "loadBalancerName": "other",
-             "endpoints": [{"interface": "gwlbe9", "endpointId": "0x9", "attachmentId": "0x9"}]}
-            """.write(toFile: second, atomically: true, encoding: .utf8)
-        let refused = try lab.run(lab.lab.router, [LabFixture.binary("gwlbd"), "--config", second, "--state-dir", state + "2", "--socket", socket])
-        #expect(refused.status == 1 && refused.output.contains("another gwlbd is running on \(socket)"), "\(refused.output)")
-        try? FileManager.default.removeItem(atPath: state + "2")
+        try #"{"geneveAddress": "\#(Lab.geneveAddress)", "genevePort": 6082}"#.write(toFile: second, atomically: true, encoding: .utf8)
+        let refused = try lab.run(lab.lab.router, [LabFixture.binary("gwlbd"), "--config", second, "--state-dir", api.state + "2", "--socket", api.socket])
+        #expect(refused.status == 1 && refused.output.contains("another gwlbd is running on \(api.socket)"), "\(refused.output)")
+        try? FileManager.default.removeItem(atPath: api.state + "2")
+        // Deleting the endpoint removes its device; the lab's routes lead nowhere again.
+        _ = try api.json(["delete-endpoint", "--endpoint-id", Lab.endpointID])
+        #expect(try lab.run(lab.lab.client, ["ping", "-c", "1", "-W", "1", Lab.serverAddress]).status != 0)
     }
 }

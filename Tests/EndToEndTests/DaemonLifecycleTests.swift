@@ -88,7 +88,7 @@ import Testing
          #"target "not-an-ip" is not an IPv4 address"#),
         (#"{"geneveAddress": "fd00::1", "targets": [], "endpoints": [{"interface": "x0", "endpointId": "0x1", "attachmentId": "0x2"}]}"#,
          "GENEVE runs over IPv4"),
-        (#"{"geneveAddress": "127.0.0.1", "targets": []}"#, #"missing "endpoints""#),
+        (#"{"geneveAddress": "127.0.0.1", "targets": []}"#, "endpoints: give 1 to 255 endpoints"),
         (#"{"geneveAddress": "127.0.0.1", "targets": [], "stickiness": "sometimes", "endpoints": [{"interface": "x0", "endpointId": "0x1", "attachmentId": "0x2"}]}"#,
          "stickiness \"sometimes\" must be"),
         (#"{"geneveAddress": "127.0.0.1", "targets": [], "tcpIdleTimeoutSeconds": 10, "endpoints": [{"interface": "x0", "endpointId": "0x1", "attachmentId": "0x2"}]}"#,

@@ -196,3 +196,33 @@ import Testing
         #expect(try !catalog.tags(tg.arn).contains(Tag(key: "x", value: "y")), "nothing half-applied")
     }
 }
+
+/// Endpoints, gwlb's extension: one load balancer per gwlbd, unique interfaces and ids.
+@Suite struct EndpointRulesTests {
+    @Test func endpointRules() throws {
+        var rules = ResourceCatalogTests()
+        var (catalog, lb, _, _) = try rules.gettingStarted()
+        let now = rules.now
+        let endpoint = try catalog.createEndpoint(loadBalancer: lb.arn, interface: "gwlbe0", endpointId: nil, attachmentId: nil,
+                                                  newID: { "0123456789abcdef" }, now: now)
+        #expect(endpoint.id == "vpce-00123456789abcdef")
+        #expect(endpoint.endpointNumber == 0x0123456789abcdef)
+        #expect(endpoint.attachmentId == "0x0123456789abcdef")
+        #expect(catalog.servedLoadBalancer == lb.arn)
+        let code = { (body: () throws -> Void) in rules.code(body) }
+        #expect(code { _ = try catalog.createEndpoint(loadBalancer: lb.arn, interface: "gwlbe0", endpointId: "vpce-1", attachmentId: nil,
+                                                      newID: { "1" }, now: now) } == .duplicateEndpoint)
+        #expect(code { _ = try catalog.createEndpoint(loadBalancer: lb.arn, interface: "this-name-is-too-long", endpointId: nil, attachmentId: nil,
+                                                      newID: { "1" }, now: now) } == .validationError)
+        #expect(code { _ = try catalog.createEndpoint(loadBalancer: lb.arn, interface: "gwlbe1", endpointId: "vpce-xyz", attachmentId: nil,
+                                                      newID: { "1" }, now: now) } == .validationError)
+        let other = try catalog.createLoadBalancer(name: "other", type: "gateway", subnets: [], ipAddressType: nil, tags: [], id: "00000000000000ff", now: now)
+        #expect(code { _ = try catalog.createEndpoint(loadBalancer: other.arn, interface: "gwlbe1", endpointId: nil, attachmentId: nil,
+                                                      newID: { "2" }, now: now) } == .invalidConfigurationRequest)
+        #expect(code { try catalog.deleteLoadBalancer(lb.arn) } == .resourceInUse)
+        #expect(code { _ = try catalog.endpoint("vpce-none") } == .endpointNotFound)
+        catalog.deleteEndpoint(endpoint.id)
+        catalog.deleteEndpoint(endpoint.id)  // gone already: succeeds
+        try catalog.deleteLoadBalancer(lb.arn)
+    }
+}

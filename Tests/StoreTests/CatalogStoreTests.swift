@@ -24,6 +24,8 @@ import Testing
         let listener = try catalog.createListener(loadBalancer: lb.arn, port: nil, protocol: nil, forwardTo: tg.arn,
                                                   actionType: "forward", tags: [], id: "0000000000000003")
         _ = try catalog.modifyListenerAttributes(listener.arn, [("tcp.idle_timeout.seconds", "600")])
+        _ = try catalog.createEndpoint(loadBalancer: lb.arn, interface: "gwlbe0", endpointId: "vpce-0123456789abcdef0", attachmentId: nil,
+                                       newID: { "00000000000000aa" }, now: now)
         _ = try catalog.modifyLoadBalancerAttributes(lb.arn, [("deletion_protection.enabled", "true")])
         return catalog
     }
@@ -41,6 +43,8 @@ import Testing
         let loaded = try #require(try CatalogStore(directory: directory).load())
         #expect(loaded == catalog)
         #expect(loaded.targetGroups[0].targets[1].deregisteredTime == now.addingTimeInterval(5))
+        #expect(loaded.endpoints.map(\.interface) == ["gwlbe0"])
+        #expect(loaded.endpoints.first?.attachmentNumber == 0xaa)
     }
 
     @Test func savesReplaceTheWholeState() throws {
@@ -49,10 +53,11 @@ import Testing
         var catalog = try sampleCatalog()
         try store.save(catalog)
         _ = try catalog.modifyLoadBalancerAttributes(catalog.loadBalancers[0].arn, [("deletion_protection.enabled", "false")])
+        catalog.deleteEndpoint(catalog.endpoints[0].id)
         try catalog.deleteLoadBalancer(catalog.loadBalancers[0].arn)
         try store.save(catalog)
         let loaded = try #require(try store.load())
-        #expect(loaded == catalog && loaded.loadBalancers.isEmpty && loaded.listeners.isEmpty && loaded.targetGroups.count == 1)
+        #expect(loaded == catalog && loaded.loadBalancers.isEmpty && loaded.listeners.isEmpty && loaded.endpoints.isEmpty && loaded.targetGroups.count == 1)
     }
 
     /// A save that cannot complete changes nothing: here a listener whose target group is missing

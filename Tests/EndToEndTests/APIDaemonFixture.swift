@@ -1,0 +1,142 @@
+import Foundation
+import Lab
+import Testing
+import TestSupport
+
+/// A lab whose gwlbd runs in the API form (`--state-dir`, no configuration file), configured with
+/// the real `gwlb` CLI over a Unix socket of its own.
+final class APIDaemonFixture {
+    let lab: LabFixture
+    let state: String
+    let socket: String
+    let logPath: String
+    private(set) var daemon: Process?
+
+    init(appliances: Int = 3, rules: [String] = []) throws {
+        lab = try LabFixture(appliances: appliances, rules: rules, startDaemon: false)
+        let prefix = lab.lab.prefix
+        (state, socket, logPath) = ("/tmp/\(prefix)-state", "/tmp/\(prefix).sock", "/tmp/\(prefix)-gwlbd.log")
+    }
+
+    deinit { tearDown() }
+
+    func tearDown() {
+        stop()
+        lab.tearDown()
+        for path in [state, socket, logPath] { try? FileManager.default.removeItem(atPath: path) }
+    }
+
+    /// Starts gwlbd in the router namespace; returns once its API answers (a socket file alone may
+    /// be a killed predecessor's).
+    func start() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["ip", "netns", "exec", lab.lab.router, LabFixture.binary("gwlbd"), "--state-dir", state, "--socket", socket,
+                             "--geneve-address", Lab.geneveAddress]
+        FileManager.default.createFile(atPath: logPath, contents: nil)
+        let log = FileHandle(forWritingAtPath: logPath)
+        log?.seekToEndOfFile()
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        daemon = process
+        for _ in 0..<100 {
+            if (try? gwlb(["describe-load-balancers"]).status) == 0 { return }
+            usleep(100_000)
+        }
+        throw LabFixture.Failure("gwlbd (API form) did not answer on \(socket): \(log.map { _ in (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" } ?? "")")
+    }
+
+    func stop() {
+        guard let daemon, daemon.isRunning else { return }
+        daemon.terminate()
+        daemon.waitUntilExit()
+        self.daemon = nil
+    }
+
+    func kill() {
+        guard let daemon else { return }
+        Glibc.kill(daemon.processIdentifier, SIGKILL)
+        daemon.waitUntilExit()
+        self.daemon = nil
+    }
+
+    /// Runs the real `gwlb` binary against this gwlbd's socket.
+    func gwlb(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        try LabFixture.execute([LabFixture.binary("gwlb")] + arguments + ["--socket", socket])
+    }
+
+    /// `gwlb …` that must succeed, its JSON output parsed.
+    func json(_ arguments: [String]) throws -> [String: Any] {
+        let (status, output) = try gwlb(arguments)
+        guard status == 0 else { throw LabFixture.Failure("gwlb \(arguments.joined(separator: " ")) exited \(status): \(output)") }
+        if output.isEmpty { return [:] }
+        guard let object = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any] else {
+            throw LabFixture.Failure("gwlb \(arguments[0]) printed no JSON object: \(output)")
+        }
+        return object
+    }
+
+    /// AWS's getting-started calls plus the endpoint: the lab's gwlbe0 forwards to `targets`.
+    /// Returns the load balancer's and target group's ARNs.
+    func gettingStarted(targets: [Int], attributes: [String] = []) throws -> (lb: String, tg: String) {
+        let lb = try Self.first(json(["create-load-balancer", "--name", "my-load-balancer", "--type", "gateway", "--subnets", "provider-subnet-id"]),
+                                "LoadBalancers", "LoadBalancerArn")
+        let tg = try Self.first(json(["create-target-group", "--name", "my-targets", "--protocol", "GENEVE", "--port", "6081",
+                                      "--vpc-id", "provider-vpc-id"]), "TargetGroups", "TargetGroupArn")
+        if !attributes.isEmpty {
+            _ = try json(["modify-target-group-attributes", "--target-group-arn", tg, "--attributes"] + attributes)
+        }
+        if !targets.isEmpty { try register(tg, targets) }
+        _ = try json(["create-listener", "--load-balancer-arn", lb, "--default-actions", "Type=forward,TargetGroupArn=\(tg)"])
+        _ = try json(["create-endpoint", "--load-balancer-arn", lb, "--interface", Lab.endpointInterface,
+                      "--endpoint-id", Lab.endpointID, "--attachment-id", Lab.attachmentID])
+        return (lb, tg)
+    }
+
+    func register(_ tg: String, _ targets: [Int]) throws {
+        _ = try json(["register-targets", "--target-group-arn", tg, "--targets"] + targets.map { "Id=\(Lab.applianceAddress($0))" })
+    }
+
+    func deregister(_ tg: String, _ targets: [Int]) throws {
+        _ = try json(["deregister-targets", "--target-group-arn", tg, "--targets"] + targets.map { "Id=\(Lab.applianceAddress($0))" })
+    }
+
+    /// Target address → (state, reason), from `gwlb describe-target-health`.
+    func health(_ tg: String, asking targets: [Int] = []) throws -> [String: (state: String, reason: String?)] {
+        let extra = targets.isEmpty ? [] : ["--targets"] + targets.map { "Id=\(Lab.applianceAddress($0))" }
+        let rows = try json(["describe-target-health", "--target-group-arn", tg] + extra)["TargetHealthDescriptions"] as? [[String: Any]] ?? []
+        var result: [String: (state: String, reason: String?)] = [:]
+        for row in rows {
+            guard let id = (row["Target"] as? [String: Any])?["Id"] as? String, let health = row["TargetHealth"] as? [String: Any] else { continue }
+            result[id] = (health["State"] as? String ?? "", health["Reason"] as? String)
+        }
+        return result
+    }
+
+    /// GET /v1/… on the socket, as JSON.
+    func observe(_ path: String) throws -> [String: Any] {
+        let output = try LabFixture.execute(["curl", "-s", "--max-time", "5", "--unix-socket", socket, "http://localhost\(path)"]).output
+        guard let object = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any] else {
+            throw LabFixture.Failure("GET \(path) gave no JSON object: \(output)")
+        }
+        return object
+    }
+
+    static func first(_ response: [String: Any], _ list: String, _ key: String) throws -> String {
+        guard let value = (response[list] as? [[String: Any]])?.first?[key] as? String else {
+            throw LabFixture.Failure("no \(list)[0].\(key) in \(response)")
+        }
+        return value
+    }
+
+    /// Waits up to `seconds` for `condition`; true once it holds.
+    static func eventually(_ seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        repeat {
+            if try condition() { return true }
+            usleep(200_000)
+        } while Date() < deadline
+        return try condition()
+    }
+}
