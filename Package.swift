@@ -30,7 +30,7 @@ let package = Package(
         .target(name: "ControlPlane", dependencies: ["Resources", "Health", "Store", "DataPlane", "Flows", "PacketIO", "Wire"]),
         .target(name: "Store", dependencies: ["Resources", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "ControlAPI", dependencies: [
-            "ControlPlane", "Resources", "Health", .product(name: "Hummingbird", package: "hummingbird"),
+            "ControlPlane", "DataPlane", "Flows", "PacketIO", "Resources", "Health", "Wire", .product(name: "Hummingbird", package: "hummingbird"),
         ]),
         .target(name: "Daemon", dependencies: ["ControlAPI", "ControlPlane", "Resources", "Store", "DataPlane", "Flows", "PacketIO", "Wire"]),
         .executableTarget(name: "gwlbd", dependencies: ["Daemon", "ControlAPI"]),

@@ -1,11 +1,14 @@
+import DataPlane
 import Foundation
 import Hummingbird
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// gwlbd's API on a Unix socket: `POST /` speaks the elbv2 Query protocol, `GET /v1/stats` gives the
-/// data plane's counters as JSON. The socket's mode (0660) is the access control: no signatures here.
+/// gwlbd's API on a Unix socket: `POST /` speaks the elbv2 Query protocol; under `/v1/` JSON for
+/// observability: `stats` (counters), `drops` (recent drops), `flows` (which target flows are pinned
+/// to) and `stream` (newline-delimited JSON, `EventStream`). The socket's mode (0660) is the access
+/// control: no signatures here.
 public enum APIServer {
     public static let defaultSocketPath = "/run/gwlb/gwlb.sock"
 
@@ -26,9 +29,8 @@ public enum APIServer {
         try FileManager.default.removeItem(atPath: path)
     }
 
-    /// Serves until the task is cancelled. `statistics` is asked for each GET /v1/stats.
-    public static func run(socketPath: String, actions: ELBActions,
-                           statistics: @escaping @Sendable () -> [String: Any]) async throws {
+    /// Serves until the task is cancelled.
+    public static func run(socketPath: String, actions: ELBActions, observatory: Observatory) async throws {
         let router = Router()
         router.post("/") { request, _ -> Response in
             let body = try await request.body.collect(upTo: 1 << 20)
@@ -36,14 +38,56 @@ public enum APIServer {
             return Response(status: .init(code: answer.status), headers: [.contentType: "text/xml"],
                             body: .init(byteBuffer: ByteBuffer(string: answer.body)))
         }
-        router.get("/v1/stats") { _, _ -> Response in
-            let data = (try? JSONSerialization.data(withJSONObject: statistics(), options: [.sortedKeys])) ?? Data("{}".utf8)
-            return Response(status: .ok, headers: [.contentType: "application/json"],
-                            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        router.get("/v1/stats") { _, _ in json(observatory.statisticsJSON()) }
+        router.get("/v1/drops") { _, _ in
+            let statistics = observatory.statistics()
+            var counts: [String: UInt64] = [:]
+            for reason in DropReason.allCases { counts[reason.name] = statistics.drops(reason) }
+            return json(["counts": counts, "recent": observatory.recentDrops().reversed().map(StatisticsReport.json)])
+        }
+        router.get("/v1/flows") { request, _ -> Response in
+            let parameters = Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) }) { _, last in last }
+            // The workers answer between batches; wait for them off Swift's cooperative threads.
+            let (body, ok): (Data, Bool) = await withCheckedContinuation { continuation in
+                Thread.detachNewThread {
+                    do { continuation.resume(returning: (encode(try observatory.flowsJSON(parameters)), true)) } catch {
+                        continuation.resume(returning: (encode(["error": "\(error)"]), false))
+                    }
+                }
+            }
+            return Response(status: ok ? .ok : .badRequest, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        }
+        router.get("/v1/stream") { _, _ -> Response in
+            let service = actions.service
+            return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: ResponseBody { writer in
+                var stream = EventStream(service: service, observatory: observatory)
+                // Whoever can connect to the socket can write to it (connect needs write permission).
+                for message in stream.opening(role: "operator") { try await writer.write(line(message)) }
+                while !Task.isCancelled {
+                    try await Task.sleep(for: .seconds(1))
+                    for message in stream.tick() { try await writer.write(line(message)) }
+                }
+                try await writer.finish(nil)
+            })
         }
         let application = Application(router: router, configuration: .init(address: .unixDomainSocket(path: socketPath)),
                                       onServerRunning: { _ in chmod(socketPath, 0o660) })
         try await application.runService(gracefulShutdownSignals: [])
+    }
+
+    static func json(_ object: [String: Any]) -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: encode(object))))
+    }
+
+    static func encode(_ object: [String: Any]) -> Data {
+        (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+    }
+
+    /// One NDJSON line.
+    static func line(_ object: [String: Any]) -> ByteBuffer {
+        var data = encode(object)
+        data.append(0x0A)
+        return ByteBuffer(bytes: data)
     }
 
     /// True when something accepts connections on the Unix socket at `path`.

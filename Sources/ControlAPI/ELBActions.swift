@@ -141,24 +141,12 @@ public struct ELBActions: Sendable {
         },
         "DescribeTargetHealth": { actions, request in
             let arn = try request.arn("TargetGroupArn"), asked = try request.targets()
-            let health = actions.service.health
-            let rows = try actions.service.read { catalog in
-                let group = try catalog.targetGroup(arn)
-                let inUse = catalog.listeners.contains { $0.targetGroupArn == arn }
-                let selected = asked.isEmpty ? group.targets : asked.map { target in
-                    group.targets.first { $0.id == target.id }
-                        ?? TargetRegistration(id: target.id, port: target.port ?? TargetGroup.port, registeredTime: Date(), deregisteredTime: nil)
-                }
-                return selected.map { target -> [XMLNode] in
-                    let state: TargetHealthState
-                    if !group.targets.contains(where: { $0.id == target.id }) { state = .notRegistered }
-                    else if target.deregisteredTime != nil { state = .deregistrationInProgress }
-                    else if !inUse { state = .notInUse }
-                    else { state = health[target.id] ?? .registrationInProgress }
-                    return ResourceXML.targetHealth(target, healthCheckPort: group.healthCheck.port, state: state)
-                }
+            let (views, healthCheckPort) = (try actions.service.targets(of: arn), try actions.service.read { try $0.targetGroup(arn).healthCheck.port })
+            let rows: [(TargetRegistration, TargetHealthState)] = asked.isEmpty ? views.map { ($0.registration, $0.health) } : asked.map { target in
+                if let view = views.first(where: { $0.registration.id == target.id }) { return (view.registration, view.health) }
+                return (TargetRegistration(id: target.id, port: target.port ?? TargetGroup.port, registeredTime: Date(), deregisteredTime: nil), .notRegistered)
             }
-            return [.list("TargetHealthDescriptions", rows)]
+            return [.list("TargetHealthDescriptions", rows.map { ResourceXML.targetHealth($0.0, healthCheckPort: healthCheckPort, state: $0.1) })]
         },
         "CreateListener": { actions, request in
             let balancer = try request.arn("LoadBalancerArn")

@@ -25,13 +25,14 @@ public final class ControlPlaneService: Sendable {
         var endpointSlots = EndpointSlotTable()
         var attachments: [EndpointAttachment] = []
         var health: [String: TargetHealthState] = [:]
+        var healthEvents: [HealthEvent] = []
         var version: UInt64 = 0
     }
 
     private let state: Mutex<State>
     private let store: CatalogStore
     private let checker: HealthChecker
-    private let instances: [String: String]
+    let instances: [String: String]
     private let attach: @Sendable ([EndpointAttachment]) throws -> Void
     private let publish: @Sendable (ForwardingSnapshot) -> Void
 
@@ -94,6 +95,10 @@ public final class ControlPlaneService: Sendable {
     /// What the health checker last found for each target (by target id).
     public var health: [String: TargetHealthState] { state.withLock { $0.health } }
 
+    /// The most recent health changes, oldest first (at most `healthEventCapacity`).
+    public var healthEvents: [HealthEvent] { state.withLock { $0.healthEvents } }
+    public static let healthEventCapacity = 100
+
     /// Reads the current state.
     public func read<Result>(_ body: (ResourceCatalog) throws -> Result) rethrows -> Result {
         let catalog = state.withLock { $0.catalog }
@@ -104,6 +109,8 @@ public final class ControlPlaneService: Sendable {
     public func recordHealth(target: String, _ health: TargetHealthState) throws {
         try state.withLock { state in
             guard state.health[target] != health, checker.states[target] != nil else { return }
+            state.healthEvents.append(HealthEvent(time: Date(), target: target, from: state.health[target], to: health))
+            if state.healthEvents.count > Self.healthEventCapacity { state.healthEvents.removeFirst() }
             state.health[target] = health
             try republish(&state)
         }

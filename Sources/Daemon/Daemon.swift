@@ -115,12 +115,13 @@ public final class Daemon {
             plane.publish(snapshot)
         }
         let actions = ELBActions(service: service, instances: configuration.instances)
+        let observatory = Observatory(plane: plane, flowCapacity: configuration.workers * configuration.flowsPerWorker) {
+            published.value.withLock { $0.targets }
+        }
         let socketPath = self.socketPath
         Task.detached {
             do {
-                try await APIServer.run(socketPath: socketPath, actions: actions) {
-                    StatisticsReport.json(plane.statistics(), drops: plane.recentDrops(), targets: published.value.withLock { $0.targets })
-                }
+                try await APIServer.run(socketPath: socketPath, actions: actions, observatory: observatory)
             } catch {
                 FileHandle.standardError.write(Data("gwlbd: the API server stopped: \(error)\n".utf8))
             }

@@ -81,6 +81,21 @@ public final class DataPlane: @unchecked Sendable {
         mailboxes.flatMap { mailbox in mailbox.drops.withLock { $0.recent } }.sorted { $0.time < $1.time }
     }
 
+    /// The flows `query` selects, from every worker (each answers between batches). Workers that do
+    /// not answer within `timeoutMilliseconds` (stopped ones) contribute nothing.
+    public func flows(_ query: FlowQuery, timeoutMilliseconds: Int = 2000) -> [FlowRecord] {
+        for (mailbox, worker) in zip(mailboxes, workers) {
+            mailbox.flowQuery.ask(query)
+            worker.io.wakeUp()
+        }
+        var answers = [[FlowRecord]?](repeating: nil, count: mailboxes.count)
+        for _ in 0..<timeoutMilliseconds where answers.contains(where: { $0 == nil }) {
+            for index in mailboxes.indices where answers[index] == nil { answers[index] = mailboxes[index].flowQuery.takeAnswer() }
+            if answers.contains(where: { $0 == nil }) { usleep(1000) }
+        }
+        return answers.flatMap { $0 ?? [] }
+    }
+
     // MARK: Threads
 
     /// Starts one thread per worker.

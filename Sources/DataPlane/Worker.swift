@@ -115,6 +115,7 @@ public final class Worker {
             if applianceBatch.count < applianceBatch.capacity { break }
         }
         for inbox in inboxes { packets += drain(inbox) }
+        if mailbox.flowQuery.pending.load(ordering: .acquiring) { answerFlowQuery() }
         table.expire(now: time.seconds, budget: packets > 0 ? 256 : 16_384)
         loopsSincePublish += 1
         if time.seconds != lastPublishSeconds || loopsSincePublish >= 1024 { publish() }
@@ -146,6 +147,21 @@ public final class Worker {
         counters.snapshotVersion = snapshot.version
         counters.snapshotPickupNanoseconds = DataPlaneTime.now().wallNanoseconds - mailbox.publishedAt.load(ordering: .relaxed)
         table.timeouts = snapshot.timeouts
+    }
+
+    /// Lists the flows a troubleshooting query asks for (a scan of the table: rare, never per packet).
+    private func answerFlowQuery() {
+        let box = mailbox.flowQuery
+        box.pending.store(false, ordering: .relaxed)
+        guard let query = box.exchange.withLock({ $0.query }) else { return }
+        var records: [FlowRecord] = []
+        table.forEachFlow { handle, entry in
+            guard records.count < query.limit, query.matches(entry) else { return }
+            records.append(FlowRecord(key: entry.key, target: entry.target, cookie: table.cookie(handle),
+                                      ageSeconds: time.seconds &- entry.created, idleSeconds: time.seconds &- entry.lastSeen,
+                                      confirmed: entry.isConfirmed, worker: index))
+        }
+        box.exchange.withLock { $0.answer = records }
     }
 
     /// Copies counters and drops where readers find them.

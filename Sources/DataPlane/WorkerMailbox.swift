@@ -14,6 +14,8 @@ final class WorkerMailbox: Sendable {
     /// The worker is about to block, or blocked, waiting for input: a worker that hands it packets
     /// must wake it. While it runs, hand-offs need no system call.
     let sleeping = Atomic<Bool>(false)
+    /// A flow listing asked of this worker.
+    let flowQuery = FlowQueryBox()
 
     init(snapshot: ForwardingSnapshot, targetSlots: Int, dropCapacity: Int) {
         self.snapshot = Mutex(snapshot)

@@ -16,13 +16,18 @@ final class APIServerFixture: @unchecked Sendable {
     let service: ControlPlaneService
     private var server: Task<Void, Error>?
 
-    init() async throws {
+    init(observatory: Observatory = APIServerFixture.quietObservatory()) async throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         service = try ControlPlaneService(store: CatalogStore(directory: directory), region: "us-east-1", account: "123456789012", healthChecks: false) { _ in }
         let actions = ELBActions(service: service), socketPath = self.socketPath
-        server = Task.detached { try await APIServer.run(socketPath: socketPath, actions: actions) { ["ok": true] } }
+        server = Task.detached { try await APIServer.run(socketPath: socketPath, actions: actions, observatory: observatory) }
         for _ in 0..<500 where !FileManager.default.fileExists(atPath: socketPath) { try await Task.sleep(for: .milliseconds(10)) }
         guard FileManager.default.fileExists(atPath: socketPath) else { throw UnixHTTPClient.ConnectionError(description: "the API server did not start") }
+    }
+
+    /// A data plane that saw nothing.
+    static func quietObservatory() -> Observatory {
+        Observatory(statistics: { DataPlaneStatistics(targetSlots: 4) }, recentDrops: { [] }, slots: { [] }, flows: { _ in [] }, flowCapacity: 1024)
     }
 
     deinit {

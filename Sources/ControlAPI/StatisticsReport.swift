@@ -3,7 +3,7 @@ import Foundation
 import PacketIO
 import Wire
 
-/// The data plane's counters and recent drops as JSON, for the stats file (and later the API).
+/// The data plane's counters and recent drops as JSON, for the stats file, GET /v1/stats and /v1/drops.
 public enum StatisticsReport {
     public static func json(_ statistics: DataPlaneStatistics, drops: [DropRecord], targets: [UDPPeer?]) -> [String: Any] {
         var targetRows: [[String: Any]] = []

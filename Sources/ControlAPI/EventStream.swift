@@ -1,0 +1,155 @@
+import ControlPlane
+import DataPlane
+import Foundation
+import Health
+import Resources
+
+/// GET /v1/stream: newline-delimited JSON for the console and scripts. A `hello` (protocol version,
+/// gwlbd's version, boot id, capabilities, the client's role), a `snapshot` of everything, then
+/// every second a `delta` with what changed (counters, not rates: clients compute rates and notice
+/// resets) and a `heartbeat`. Every message has a `seq`, one more than the previous.
+public struct EventStream {
+    public static let protocolVersion = 1
+    public static let capabilities = ["counters", "targets", "health", "drops", "flows", "actions"]
+
+    /// Everything a snapshot holds; a delta holds the parts that changed.
+    struct View: Equatable {
+        var loadBalancer: [String: String]?
+        var flows: [String: Int]
+        var traffic: [String: Int]
+        var drops: [String: Int]
+        /// By target id.
+        var targets: [String: TargetRow]
+    }
+
+    /// One target: registration, health and counters.
+    struct TargetRow: Equatable {
+        var id: String, address: String, port: Int, state: String, reason: String?, slot: Int?, deregisteredTime: Date?
+        var counters: TargetCounters
+
+        var json: [String: Any] {
+            var row: [String: Any] = [
+                "id": id, "address": address, "port": port, "zone": "local", "state": state,
+                "activeFlows": Int(counters.activeFlows), "newFlows": Int(counters.newFlows),
+                "packetsToTarget": Int(counters.packetsToTarget), "bytesToTarget": Int(counters.bytesToTarget),
+                "packetsFromTarget": Int(counters.packetsFromTarget), "bytesFromTarget": Int(counters.bytesFromTarget),
+            ]
+            if let reason { row["reason"] = reason }
+            if let slot { row["slot"] = slot }
+            if let deregisteredTime { row["deregisteredTime"] = ResourceXML.timestamp(deregisteredTime) }
+            return row
+        }
+    }
+
+    let service: ControlPlaneService
+    let observatory: Observatory
+    private var sequence = 0
+    private var last: View?
+    private var lastDropTime: Int64 = 0
+    private var lastHealthEvent: Date = .distantPast
+
+    init(service: ControlPlaneService, observatory: Observatory) {
+        self.service = service
+        self.observatory = observatory
+    }
+
+    /// The opening `hello` and `snapshot`.
+    mutating func opening(role: String) -> [[String: Any]] {
+        let hello: [String: Any] = [
+            "type": "hello", "seq": next(), "protocol": Self.protocolVersion, "version": GWLBVersion.current,
+            "bootId": observatory.bootID, "capabilities": Self.capabilities, "role": role,
+            "startTime": ResourceXML.timestamp(observatory.startTime),
+        ]
+        let view = currentView()
+        var snapshot = message("snapshot", view: view, previous: nil)
+        snapshot["recentDrops"] = newDrops()
+        snapshot["healthEvents"] = newHealthEvents()
+        last = view
+        return [hello, snapshot]
+    }
+
+    /// Once a second: a `delta` when something changed, and a `heartbeat`.
+    mutating func tick() -> [[String: Any]] {
+        let view = currentView()
+        var messages: [[String: Any]] = []
+        var delta = message("delta", view: view, previous: last)
+        let drops = newDrops(), events = newHealthEvents()
+        if !drops.isEmpty { delta["recentDrops"] = drops }
+        if !events.isEmpty { delta["healthEvents"] = events }
+        if delta.count > 3 { messages.append(delta) } else { sequence -= 1 }
+        last = view
+        messages.append(["type": "heartbeat", "seq": next(), "time": ResourceXML.timestamp(Date())])
+        return messages
+    }
+
+    private mutating func next() -> Int {
+        sequence += 1
+        return sequence
+    }
+
+    /// A snapshot (everything) or a delta (the parts of `view` that differ from `previous`).
+    private mutating func message(_ type: String, view: View, previous: View?) -> [String: Any] {
+        var message: [String: Any] = ["type": type, "seq": next(), "time": ResourceXML.timestamp(Date())]
+        if previous == nil || view.loadBalancer != previous?.loadBalancer { message["loadBalancer"] = view.loadBalancer ?? NSNull() }
+        if view.flows != previous?.flows { message["flows"] = view.flows }
+        if view.traffic != previous?.traffic { message["traffic"] = view.traffic }
+        if view.drops != previous?.drops { message["drops"] = view.drops }
+        let changed = view.targets.filter { previous?.targets[$0.key] != $0.value }
+        if previous == nil || !changed.isEmpty {
+            message["targets"] = changed.keys.sorted().map { id in changed[id]!.json }
+        }
+        let removed = previous.map { Set($0.targets.keys).subtracting(view.targets.keys).sorted() } ?? []
+        if !removed.isEmpty { message["removedTargets"] = removed }
+        return message
+    }
+
+    private func currentView() -> View {
+        let statistics = observatory.statistics()
+        let slots = observatory.slots()
+        let balancer = service.read { catalog in catalog.servedLoadBalancer.flatMap { try? catalog.loadBalancer($0) } }
+        var targets: [String: TargetRow] = [:]
+        if let group = service.servedTargetGroup, let views = try? service.targets(of: group) {
+            for view in views {
+                let slot = slots.firstIndex { $0?.address.description == view.address && Int($0?.port ?? 0) == view.registration.port }
+                let counters = slot.flatMap { $0 < statistics.targets.count ? statistics.targets[$0] : nil } ?? TargetCounters()
+                targets[view.registration.id] = TargetRow(id: view.registration.id, address: view.address, port: view.registration.port,
+                                                          state: view.health.state.rawValue, reason: view.health.reason, slot: slot,
+                                                          deregisteredTime: view.registration.deregisteredTime, counters: counters)
+            }
+        }
+        var drops: [String: Int] = [:]
+        for reason in DropReason.allCases { drops[reason.name] = Int(statistics.drops(reason)) }
+        return View(
+            loadBalancer: balancer.map { ["name": $0.name, "arn": $0.arn.description] },
+            flows: ["active": Int(statistics.activeFlows), "capacity": observatory.flowCapacity, "new": Int(statistics.newFlows),
+                    "expired": Int(statistics.expiredFlows), "rejected": Int(statistics.rejectedFlows)],
+            traffic: ["endpointPackets": Int(statistics.endpointPackets), "endpointBytes": Int(statistics.endpointBytes),
+                      "genevePackets": Int(statistics.genevePackets), "geneveBytes": Int(statistics.geneveBytes),
+                      "resetsSent": Int(statistics.resetsSent), "handedOff": Int(statistics.handedOff),
+                      "droppedPackets": Int(statistics.totalDrops), "snapshotVersion": Int(statistics.snapshotVersion)],
+            drops: drops, targets: targets)
+    }
+
+    /// Drops recorded since the last message, oldest first.
+    private mutating func newDrops() -> [[String: Any]] {
+        let drops = observatory.recentDrops().filter { $0.time > lastDropTime }
+        if let newest = drops.last { lastDropTime = newest.time }
+        return drops.map(StatisticsReport.json)
+    }
+
+    private mutating func newHealthEvents() -> [[String: Any]] {
+        let events = service.healthEvents.filter { $0.time > lastHealthEvent }
+        if let newest = events.last { lastHealthEvent = newest.time }
+        return events.map { event in
+            var row: [String: Any] = ["time": ResourceXML.timestamp(event.time), "target": event.target, "state": event.to.state.rawValue]
+            if let reason = event.to.reason { row["reason"] = reason }
+            if let from = event.from { row["from"] = from.state.rawValue }
+            return row
+        }
+    }
+}
+
+/// gwlb's version, as hello messages and `--version` report it.
+public enum GWLBVersion {
+    public static let current = "0.4.0"
+}

@@ -1,0 +1,94 @@
+import ControlPlane
+import DataPlane
+import Flows
+import Foundation
+import PacketIO
+import Wire
+
+/// What the API's observability endpoints read from a running gwlbd: the data plane's counters,
+/// drops and flows, and the snapshot it runs with. The daemon fills it in; tests can too.
+public struct Observatory: Sendable {
+    public var statistics: @Sendable () -> DataPlaneStatistics
+    public var recentDrops: @Sendable () -> [DropRecord]
+    /// Target addresses by data-plane slot, as the data plane's current snapshot has them.
+    public var slots: @Sendable () -> [UDPPeer?]
+    public var flows: @Sendable (FlowQuery) -> [FlowRecord]
+    /// Flow-table entries in all (workers × flows per worker).
+    public var flowCapacity: Int
+    /// Changes at every start of gwlbd: a client that sees a new one starts from a fresh snapshot.
+    public var bootID: String
+    public var startTime: Date
+
+    public init(statistics: @escaping @Sendable () -> DataPlaneStatistics, recentDrops: @escaping @Sendable () -> [DropRecord],
+                slots: @escaping @Sendable () -> [UDPPeer?], flows: @escaping @Sendable (FlowQuery) -> [FlowRecord],
+                flowCapacity: Int, bootID: String = UUID().uuidString.lowercased(), startTime: Date = Date()) {
+        self.statistics = statistics
+        self.recentDrops = recentDrops
+        self.slots = slots
+        self.flows = flows
+        self.flowCapacity = flowCapacity
+        self.bootID = bootID
+        self.startTime = startTime
+    }
+
+    /// A running data plane's.
+    public init(plane: DataPlane, flowCapacity: Int, slots: @escaping @Sendable () -> [UDPPeer?]) {
+        self.init(statistics: { plane.statistics() }, recentDrops: { plane.recentDrops() }, slots: slots,
+                  flows: { plane.flows($0) }, flowCapacity: flowCapacity)
+    }
+
+    /// GET /v1/stats.
+    func statisticsJSON() -> [String: Any] {
+        var report = StatisticsReport.json(statistics(), drops: recentDrops(), targets: slots())
+        report["flowCapacity"] = flowCapacity
+        report["bootId"] = bootID
+        report["uptimeSeconds"] = Int(Date().timeIntervalSince(startTime))
+        return report
+    }
+
+    /// GET /v1/flows?address=A&port=P&target=T&limit=N: which target each flow is pinned to.
+    func flowsJSON(_ parameters: [String: String]) throws -> [String: Any] {
+        var query = FlowQuery()
+        if let text = parameters["address"] {
+            guard let address = IPv6Address(text) ?? IPv4Address(text).map(IPv6Address.init(mapping:)) else {
+                throw ObservabilityError(description: "address '\(text)' is not an IPv4 or IPv6 address")
+            }
+            query.address = address
+        }
+        if let text = parameters["port"] {
+            guard let port = UInt16(text) else { throw ObservabilityError(description: "port '\(text)' must be 0-65535") }
+            query.port = port
+        }
+        let slots = self.slots()
+        if let text = parameters["target"] {
+            guard let slot = slots.firstIndex(where: { $0?.address.description == text }) else {
+                throw ObservabilityError(description: "target '\(text)' is not an address the data plane knows")
+            }
+            query.target = TargetSlot(slot)
+        }
+        if let text = parameters["limit"] {
+            guard let limit = Int(text), (1...100_000).contains(limit) else { throw ObservabilityError(description: "limit must be 1-100000") }
+            query.limit = limit
+        }
+        let records = flows(query)
+        return ["flows": records.prefix(query.limit).map { Self.json($0, slots: slots) }, "truncated": records.count >= query.limit]
+    }
+
+    static func json(_ record: FlowRecord, slots: [UDPPeer?]) -> [String: Any] {
+        let key = record.key
+        var row: [String: Any] = [
+            "addressA": key.lowAddress.unmappedDescription, "portA": key.lowPort,
+            "addressB": key.highAddress.unmappedDescription, "portB": key.highPort,
+            "protocol": key.protocol.description, "endpoint": Int(key.endpoint),
+            "cookie": String(format: "0x%08x", record.cookie), "ageSeconds": record.ageSeconds, "idleSeconds": record.idleSeconds,
+            "confirmed": record.confirmed, "worker": record.worker, "targetSlot": record.target.index,
+        ]
+        if record.target.index < slots.count, let peer = slots[record.target.index] { row["target"] = peer.address.description }
+        return row
+    }
+}
+
+/// A malformed observability request (HTTP 400 with this text).
+struct ObservabilityError: Error, CustomStringConvertible {
+    let description: String
+}

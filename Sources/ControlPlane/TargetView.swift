@@ -1,0 +1,46 @@
+import Foundation
+import Health
+import Resources
+
+/// A registered target as DescribeTargetHealth and the console show it.
+public struct TargetView: Hashable, Sendable {
+    public var registration: TargetRegistration
+    /// The address its GENEVE traffic goes to (an instance id resolved).
+    public var address: String
+    public var health: TargetHealthState
+}
+
+/// A change of a target's health, as the health checker found it.
+public struct HealthEvent: Hashable, Sendable {
+    public var time: Date
+    public var target: String
+    public var from: TargetHealthState?
+    public var to: TargetHealthState
+}
+
+extension ControlPlaneService {
+    /// The targets of `group` with their health as AWS reports it: draining while deregistration is
+    /// in progress, unused when no listener uses the group, else what the checks found.
+    public func targets(of group: ARN) throws -> [TargetView] {
+        let health = self.health
+        return try read { catalog in
+            let found = try catalog.targetGroup(group)
+            let inUse = catalog.listeners.contains { $0.targetGroupArn == group }
+            return found.targets.map { target in
+                let state: TargetHealthState
+                if target.deregisteredTime != nil { state = .deregistrationInProgress }
+                else if !inUse { state = .notInUse }
+                else { state = health[target.id] ?? .registrationInProgress }
+                let address = found.targetType == "instance" ? instances[target.id] ?? target.id : target.id
+                return TargetView(registration: target, address: address, health: state)
+            }
+        }
+    }
+
+    /// The target group the served load balancer forwards to, if any.
+    public var servedTargetGroup: ARN? {
+        read { catalog in
+            catalog.servedLoadBalancer.flatMap { balancer in catalog.listeners.first { $0.loadBalancerArn == balancer }?.targetGroupArn }
+        }
+    }
+}

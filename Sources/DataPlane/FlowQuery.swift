@@ -1,0 +1,78 @@
+import Flows
+import Synchronization
+import Wire
+
+/// Which flows to list: all of them, or those with an end at `address`, an end on `port`, or
+/// pinned to `target`. Answered by the workers between batches (`DataPlane.flows`).
+public struct FlowQuery: Sendable, Hashable {
+    /// IPv4 addresses IPv4-mapped, as in flow keys.
+    public var address: IPv6Address?
+    public var port: UInt16?
+    public var target: TargetSlot?
+    /// At most this many flows per worker.
+    public var limit: Int
+
+    public init(address: IPv6Address? = nil, port: UInt16? = nil, target: TargetSlot? = nil, limit: Int = 1000) {
+        self.address = address
+        self.port = port
+        self.target = target
+        self.limit = limit
+    }
+
+    func matches(_ entry: FlowEntry) -> Bool {
+        let key = entry.key
+        if let address, key.lowAddress != address && key.highAddress != address { return false }
+        if let port, key.lowPort != port && key.highPort != port { return false }
+        if let target, entry.target != target { return false }
+        return true
+    }
+}
+
+/// One flow as a listing shows it.
+public struct FlowRecord: Sendable, Hashable {
+    public var key: FlowKey
+    public var target: TargetSlot
+    /// The GENEVE flow cookie its packets carry.
+    public var cookie: UInt32
+    public var ageSeconds: UInt32
+    public var idleSeconds: UInt32
+    /// Traffic came back from its target.
+    public var confirmed: Bool
+    public var worker: Int
+
+    public init(key: FlowKey, target: TargetSlot, cookie: UInt32, ageSeconds: UInt32, idleSeconds: UInt32, confirmed: Bool, worker: Int) {
+        self.key = key
+        self.target = target
+        self.cookie = cookie
+        self.ageSeconds = ageSeconds
+        self.idleSeconds = idleSeconds
+        self.confirmed = confirmed
+        self.worker = worker
+    }
+}
+
+/// A query handed to one worker and its answer.
+final class FlowQueryBox: Sendable {
+    struct Exchange {
+        var query: FlowQuery?
+        var answer: [FlowRecord]?
+    }
+
+    let exchange = Mutex(Exchange())
+    /// Read without the lock once per pass: is there a query to answer?
+    let pending = Atomic<Bool>(false)
+
+    func ask(_ query: FlowQuery) {
+        exchange.withLock { $0 = Exchange(query: query, answer: nil) }
+        pending.store(true, ordering: .releasing)
+    }
+
+    /// The answer once there is one (and the exchange is cleared).
+    func takeAnswer() -> [FlowRecord]? {
+        exchange.withLock { exchange in
+            guard let answer = exchange.answer else { return nil }
+            exchange = Exchange()
+            return answer
+        }
+    }
+}

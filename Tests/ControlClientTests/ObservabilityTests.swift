@@ -1,0 +1,111 @@
+import ControlAPI
+import DataPlane
+import Flows
+import Foundation
+import PacketIO
+import Synchronization
+import Testing
+import Wire
+@testable import ControlClient
+
+/// A data plane stand-in whose counters, drops and flows a test sets, and which records the flow
+/// queries it gets.
+final class ScriptedDataPlane: Sendable {
+    let statistics = Mutex(DataPlaneStatistics(targetSlots: 4))
+    let queries = Mutex<[FlowQuery]>([])
+    let slots: [UDPPeer?] = [UDPPeer(address: IPv4Address(198, 18, 1, 11), port: 6081), UDPPeer(address: IPv4Address(198, 18, 1, 12), port: 6081)]
+
+    var observatory: Observatory {
+        Observatory(statistics: { self.statistics.withLock { $0 } }, recentDrops: { [] }, slots: { self.slots },
+                    flows: { query in
+                        self.queries.withLock { $0.append(query) }
+                        let key = FlowKey(lowAddress: IPv6Address(mapping: IPv4Address(198, 18, 10, 2)), highAddress: IPv6Address(mapping: IPv4Address(198, 18, 20, 2)),
+                                          lowPort: 40000, highPort: 80, protocol: .tcp)
+                        return [FlowRecord(key: key, target: TargetSlot(1), cookie: 0xdeadbeef, ageSeconds: 5, idleSeconds: 1, confirmed: true, worker: 0)]
+                    }, flowCapacity: 2048, bootID: "boot-1")
+    }
+}
+
+@Suite struct ObservabilityTests {
+    func get(_ api: APIServerFixture, _ path: String) async throws -> (status: Int, json: [String: Any]) {
+        let socket = api.socketPath
+        let response = try await offPool { Result { try UnixHTTPClient(socketPath: socket).request("GET", path) } }.get()
+        return (response.status, try #require(try JSONSerialization.jsonObject(with: response.body) as? [String: Any]))
+    }
+
+    @Test func flowsAreLookedUpByAddressPortAndTarget() async throws {
+        let plane = ScriptedDataPlane()
+        let api = try await APIServerFixture(observatory: plane.observatory)
+        let answer = try await get(api, "/v1/flows?address=198.18.10.2&port=80&target=198.18.1.12")
+        #expect(answer.status == 200)
+        let flow = try #require((answer.json["flows"] as? [[String: Any]])?.first)
+        #expect(flow["target"] as? String == "198.18.1.12")
+        #expect(flow["addressA"] as? String == "198.18.10.2" && flow["portB"] as? Int == 80 && flow["protocol"] as? String == "tcp")
+        #expect(flow["cookie"] as? String == "0xdeadbeef")
+        #expect(plane.queries.withLock { $0 } == [FlowQuery(address: IPv6Address(mapping: IPv4Address(198, 18, 10, 2)), port: 80, target: TargetSlot(1))])
+        let bad = try await get(api, "/v1/flows?address=not-an-address")
+        #expect(bad.status == 400 && (bad.json["error"] as? String)?.contains("not an IPv4 or IPv6 address") == true)
+        #expect(try await get(api, "/v1/flows?target=198.18.1.99").status == 400)
+    }
+
+    @Test func statsAndDropsAreJSON() async throws {
+        let plane = ScriptedDataPlane()
+        plane.statistics.withLock { $0.drops[Int(DropReason.oversize.rawValue)] = 3 }
+        let api = try await APIServerFixture(observatory: plane.observatory)
+        let stats = try await get(api, "/v1/stats")
+        #expect(stats.json["flowCapacity"] as? Int == 2048 && stats.json["bootId"] as? String == "boot-1")
+        let drops = try await get(api, "/v1/drops")
+        #expect((drops.json["counts"] as? [String: Any])?["oversize"] as? Int == 3)
+    }
+
+    /// hello, snapshot, then deltas with only what changed and a heartbeat every second.
+    @Test func streamSaysHelloThenSnapshotThenDeltasAndHeartbeats() async throws {
+        let plane = ScriptedDataPlane()
+        let api = try await APIServerFixture(observatory: plane.observatory)
+        let socket = api.socketPath
+        // Configure a served load balancer with two targets, the first with traffic.
+        let (lb, tg) = try await gettingStarted(api)
+        plane.statistics.withLock { $0.targets[0].packetsToTarget = 10; $0.activeFlows = 1 }
+        let lines = await offPool { () -> [String] in
+            var lines: [String] = []
+            var client = UnixHTTPClient(socketPath: socket)
+            client.timeoutSeconds = 5
+            try? client.streamLines("/v1/stream") { line in
+                lines.append(line)
+                if lines.count == 3 {
+                    // A change the next delta must carry: more packets to the first target.
+                    plane.statistics.withLock { $0.targets[0].packetsToTarget = 25 }
+                }
+                return lines.count < 6
+            }
+            return lines
+        }
+        let messages = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(messages.map { $0["seq"] as? Int } == (1...6).map { $0 }, "seq counts every message")
+        let hello = try #require(messages.first)
+        #expect(hello["type"] as? String == "hello" && hello["protocol"] as? Int == 1 && hello["bootId"] as? String == "boot-1")
+        #expect(hello["role"] as? String == "operator" && (hello["capabilities"] as? [String])?.contains("targets") == true)
+        let snapshot = messages[1]
+        #expect(snapshot["type"] as? String == "snapshot")
+        #expect((snapshot["loadBalancer"] as? [String: Any])?["arn"] as? String == lb)
+        #expect((snapshot["flows"] as? [String: Any])?["capacity"] as? Int == 2048)
+        let targets = try #require(snapshot["targets"] as? [[String: Any]])
+        #expect(targets.map { $0["id"] as? String } == ["198.18.1.11", "198.18.1.12"])
+        #expect(targets[0]["packetsToTarget"] as? Int == 10 && targets[0]["state"] as? String == "initial" && targets[0]["slot"] as? Int == 0)
+        let rest = messages.dropFirst(2)
+        #expect(rest.filter { $0["type"] as? String == "heartbeat" }.count >= 2)
+        let delta = try #require(rest.first { $0["type"] as? String == "delta" }, "\(rest)")
+        #expect((delta["targets"] as? [[String: Any]])?.map { $0["packetsToTarget"] as? Int } == [25], "only the changed row")
+        #expect(delta["flows"] == nil, "unchanged sections stay out")
+        _ = tg
+    }
+
+    func gettingStarted(_ api: APIServerFixture) async throws -> (lb: String, tg: String) {
+        let lb = try #require(((try await api.json("create-load-balancer", ["--name", "lb", "--type", "gateway"]))["LoadBalancers"] as? [[String: Any]])?.first?["LoadBalancerArn"] as? String)
+        let tg = try #require(((try await api.json("create-target-group", ["--name", "tg", "--protocol", "GENEVE", "--port", "6081"]))["TargetGroups"] as? [[String: Any]])?.first?["TargetGroupArn"] as? String)
+        _ = await api.gwlb("register-targets", ["--target-group-arn", tg, "--targets", "Id=198.18.1.11", "Id=198.18.1.12"])
+        _ = try await api.json("create-listener", ["--load-balancer-arn", lb, "--default-actions", "Type=forward,TargetGroupArn=\(tg)"])
+        _ = try await api.json("create-endpoint", ["--load-balancer-arn", lb, "--interface", "gwlbe0"])
+        return (lb, tg)
+    }
+}

@@ -1,0 +1,42 @@
+import DataPlane
+import Foundation
+import Synchronization
+import Flows
+import PacketIO
+import Testing
+import TestSupport
+import Wire
+
+/// `DataPlane.flows`: workers list the flows they own between batches.
+@Suite struct FlowQueryTests {
+    /// Asks from another thread (as the API does) while this one drives the workers on the
+    /// harness's clock (real threads on the real clock would expire the harness's flows).
+    func flows(_ harness: Harness, _ query: FlowQuery) -> [FlowRecord] {
+        let answer = Mutex<[FlowRecord]?>(nil)
+        let plane = harness.plane
+        Thread.detachNewThread { let records = plane.flows(query); answer.withLock { $0 = records } }
+        while answer.withLock({ $0 }) == nil { harness.run() }
+        return answer.withLock { $0 }!
+    }
+
+    @Test func runningWorkersListTheirFlows() throws {
+        let harness = Harness(workers: 2)
+        for port in 1...50 { harness.send(PacketBuilder("198.18.10.2", "198.18.20.2").udp(UInt16(port), 53), worker: 0) }
+        harness.send(PacketBuilder("198.18.10.3", "198.18.20.2").udp(1000, 80), worker: 0)
+        harness.run()
+        let sent = harness.takeSent()
+        let all = flows(harness, FlowQuery())
+        #expect(all.count == 51)
+        #expect(Set(all.map(\.worker)) == [0, 1], "both workers answered")
+        #expect(all.allSatisfy { $0.ageSeconds == 0 && !$0.confirmed })
+        let one = flows(harness, FlowQuery(address: IPv6Address(mapping: IPv4Address(198, 18, 10, 3))))
+        #expect(one.count == 1 && one.first?.key.highPort == 80)
+        // The target a listing names is the one the packet went to.
+        let datagram = try #require(sent.first { (try? PacketSummary(parsing: Array($0.bytes[40...])))?.source == IPv6Address(mapping: IPv4Address(198, 18, 10, 3)) })
+        let slot = try #require(one.first?.target)
+        #expect(Harness.appliances[slot.index] == datagram.to.address)
+        #expect(flows(harness, FlowQuery(port: 53)).count == 50)
+        #expect(flows(harness, FlowQuery(port: 53, limit: 10)).count <= 20, "at most the limit per worker")
+        #expect(flows(harness, FlowQuery(port: 999)).isEmpty)
+    }
+}
