@@ -139,11 +139,11 @@ public final class ControlPlaneService: Sendable {
         guard let loadBalancer, let listener = catalog.listeners.first(where: { $0.loadBalancerArn == loadBalancer }),
               let group = catalog.targetGroups.first(where: { $0.arn == listener.targetGroupArn }) else { return [] }
         let check = group.healthCheck
+        let codes = HealthCheck.codes(check.effectiveMatcher) ?? Set(200...399)
         let kind: Probe.Kind = switch check.healthProtocol {
         case .tcp: .tcp
-        // HTTPS is checked as a TCP connection until the prober speaks TLS (see README).
-        case .https: .tcp
-        case .http: .http(path: check.effectivePath, codes: HealthCheck.codes(check.effectiveMatcher) ?? Set(200...399))
+        case .https: .https(path: check.effectivePath, codes: codes)
+        case .http: .http(path: check.effectivePath, codes: codes)
         }
         return group.targets.filter { $0.deregisteredTime == nil }.map { target in
             let address = group.targetType == "instance" ? instances[target.id] ?? target.id : target.id

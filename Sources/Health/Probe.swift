@@ -3,16 +3,20 @@ import Foundation
 import Glibc
 #endif
 
-/// One health check against a target: a TCP connection, or an HTTP GET whose status must match.
-/// Blocking, with its own timeout; run off the data-plane threads.
+/// One health check against a target: a TCP connection, or an HTTP or HTTPS GET whose status must
+/// match. Blocking, with its own timeout; run off the data-plane threads.
 public enum Probe {
     public enum Kind: Sendable, Hashable {
         case tcp
         /// Path and the accepted status codes.
         case http(path: String, codes: Set<Int>)
+        /// As HTTP, over TLS. Like AWS, the target's certificate is not verified: appliances use
+        /// self-signed ones, and the check is about liveness, not identity.
+        case https(path: String, codes: Set<Int>)
     }
 
     public static func run(_ kind: Kind, address: String, port: Int, timeout: Double) -> ProbeResult {
+        if case .https(let path, let codes) = kind { return HTTPSProbe.run(address: address, port: port, path: path, codes: codes, timeout: timeout) }
         let deadline = Date().addingTimeInterval(timeout)
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return .connectionFailed }
