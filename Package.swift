@@ -53,7 +53,8 @@ let package = Package(
         // Saves scripted changes until killed: the store's durability test runs it.
         .executableTarget(name: "StoreCrashProbe", dependencies: ["Store", "Resources", "TestSupport"], path: "Tests/StoreCrashProbe"),
         .executableTarget(name: "gwlb-bench", dependencies: [
-            "Wire", "Flows", "PacketIO", "Daemon", "Appliance", "Lab", "CAllocationCounter",
+            "Wire", "Flows", "PacketIO", "DataPlane", "ControlAPI", "ControlClient", "ControlPlane", "Store", "Daemon", "Appliance", "Lab",
+            "CAllocationCounter",
         ]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"]),
         .testTarget(name: "FlowsTests", dependencies: ["Flows", "Wire", "TestSupport"]),

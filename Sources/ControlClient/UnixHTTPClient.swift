@@ -25,6 +25,7 @@ public struct UnixHTTPClient: Sendable {
     /// Why a request did not get an answer, said so an operator knows what to do.
     public struct ConnectionError: Error, CustomStringConvertible {
         public let description: String
+        public init(description: String) { self.description = description }
     }
 
     public func request(_ method: String, _ path: String, body: Data = Data(), contentType: String? = nil) throws -> Response {

@@ -81,6 +81,11 @@ public final class DataPlane: @unchecked Sendable {
         mailboxes.flatMap { mailbox in mailbox.drops.withLock { $0.recent } }.sorted { $0.time < $1.time }
     }
 
+    /// Per worker: the snapshot version it picked up last, and when (wall-clock nanoseconds).
+    public func snapshotPickups() -> [(version: UInt64, wallNanoseconds: Int64)] {
+        mailboxes.map { ($0.pickedUpVersion.load(ordering: .acquiring), $0.pickedUpAt.load(ordering: .relaxed)) }
+    }
+
     /// The flows `query` selects, from every worker (each answers between batches). Workers that do
     /// not answer within `timeoutMilliseconds` (stopped ones) contribute nothing.
     public func flows(_ query: FlowQuery, timeoutMilliseconds: Int = 2000) -> [FlowRecord] {

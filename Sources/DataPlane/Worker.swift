@@ -144,8 +144,11 @@ public final class Worker {
         // next is at least as new (a slot it names without a device yet reads nothing).
         io.refreshEndpoints()
         snapshot = mailbox.snapshot.withLock { $0 }
+        let now = DataPlaneTime.now().wallNanoseconds
         counters.snapshotVersion = snapshot.version
-        counters.snapshotPickupNanoseconds = DataPlaneTime.now().wallNanoseconds - mailbox.publishedAt.load(ordering: .relaxed)
+        counters.snapshotPickupNanoseconds = now - mailbox.publishedAt.load(ordering: .relaxed)
+        mailbox.pickedUpAt.store(now, ordering: .relaxed)
+        mailbox.pickedUpVersion.store(snapshot.version, ordering: .releasing)
         table.timeouts = snapshot.timeouts
     }
 

@@ -9,6 +9,9 @@ final class WorkerMailbox: Sendable {
     let publications = Atomic<UInt64>(0)
     /// Wall-clock nanoseconds of the last publication, to measure how long pickup takes.
     let publishedAt = Atomic<Int64>(0)
+    /// The version the worker picked up last, and when (wall-clock nanoseconds).
+    let pickedUpVersion = Atomic<UInt64>(0)
+    let pickedUpAt = Atomic<Int64>(0)
     let statistics: Mutex<DataPlaneStatistics>
     let drops: Mutex<DropRing>
     /// The worker is about to block, or blocked, waiting for input: a worker that hands it packets

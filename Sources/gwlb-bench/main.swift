@@ -4,6 +4,7 @@
 //     swift run -c release gwlb-bench flows [--flows N]
 //     swift run -c release gwlb-bench worker [--flows N] [--rounds R]
 //     swift run -c release gwlb-bench forward [--seconds S] [--workers N]     (root: builds a lab)
+//     swift run -c release gwlb-bench snapshot [--changes N]
 
 import Appliance
 import Daemon
@@ -31,6 +32,8 @@ case "flows":
     FlowsBenchmark(flowCount: option("--flows", default: 1_000_000)).run()
 case "worker":
     WorkerBenchmark(flows: option("--flows", default: 100_000), rounds: option("--rounds", default: 20)).run()
+case "snapshot":
+    do { try SnapshotBenchmark(changes: option("--changes", default: 200)).run() } catch { fail("\(error)") }
 case "forward":
     guard geteuid() == 0 else { fail("forward builds a namespace lab: run it as root") }
     do {
@@ -69,6 +72,8 @@ default:
                                                whole path through a namespace lab (root): packets/s and
                                                CPU per packet at 64 and 1,400 bytes, against kernel
                                                routing and a bare TUN/UDP loop
+          snapshot [--changes N]               time from an API change's response to the data plane
+                                               using it, against the API call itself
         """)
     #if DEBUG
     print("note: this is a debug build; run benchmarks with `swift run -c release gwlb-bench …`")
