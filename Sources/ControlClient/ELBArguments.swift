@@ -2,7 +2,7 @@ import Foundation
 
 /// An elbv2 verb's command line, read as the aws CLI reads it: `--flag value`, lists as several
 /// values, structures in shorthand (`Key=a,Value=b`) or JSON, `file://PATH` for any value, booleans
-/// as `--flag` / `--no-flag`; plus gwlb's own `--socket`, `--output` and `--no-paginate`.
+/// as `--flag` / `--no-flag`; plus `--output`, `--query`, `--no-paginate` and gwlb's `--socket`.
 public struct ELBArguments: Equatable {
     public enum Output: String, Sendable { case json, table, text }
 
@@ -10,10 +10,12 @@ public struct ELBArguments: Equatable {
     public var output = Output.json
     public var socketPath: String?
     public var paginate = true
+    /// `--query`: a JMESPath expression applied to the response before output.
+    public var query: String?
 
     public static func == (lhs: ELBArguments, rhs: ELBArguments) -> Bool {
         lhs.parameters.elementsEqual(rhs.parameters) { $0 == $1 } && lhs.output == rhs.output
-            && lhs.socketPath == rhs.socketPath && lhs.paginate == rhs.paginate
+            && lhs.socketPath == rhs.socketPath && lhs.paginate == rhs.paginate && lhs.query == rhs.query
     }
 
     /// A command line the verb cannot take, worded like the aws CLI's usage errors.
@@ -39,6 +41,11 @@ public struct ELBArguments: Equatable {
             case "socket":
                 guard values.count == 1 else { throw Invalid(description: "--socket takes one path") }
                 socketPath = values[0]
+                continue
+            case "query":
+                guard values.count == 1 else { throw Invalid(description: "--query takes one expression") }
+                _ = try JMESPath.parse(values[0])
+                query = values[0]
                 continue
             case "no-paginate":
                 paginate = false

@@ -33,7 +33,8 @@ public enum ELBCommandLine {
         }
         let socketPath = parsed.socketPath ?? ProcessInfo.processInfo.environment["GWLB_SOCKET"] ?? defaultSocketPath
         do {
-            let result = try call(operation, parsed, client: ELBClient(socketPath: socketPath))
+            var result = try call(operation, parsed, client: ELBClient(socketPath: socketPath))
+            if let query = parsed.query { result = try JMESPath.evaluate(query, on: result) }
             standardOutput(OutputFormat.render(result, as: parsed.output, title: operation.action))
             return 0
         } catch let error as ELBClient.APIError {
@@ -82,7 +83,7 @@ public enum ELBCommandLine {
     static func help(_ operation: ELBOperation) -> String {
         """
         usage: gwlb \(operation.verb) \(synopsis(operation))
-                    [--output json|table|text] [--socket PATH]\(operation.paginated == nil ? "" : " [--no-paginate]")
+                    [--output json|table|text] [--query EXPRESSION] [--socket PATH]\(operation.paginated == nil ? "" : " [--no-paginate]")
 
         The elbv2 \(operation.action) operation, as `aws elbv2 \(operation.verb)` takes it, sent to gwlbd's
         Unix socket (--socket, else $GWLB_SOCKET, else \(defaultSocketPath)).

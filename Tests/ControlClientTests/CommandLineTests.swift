@@ -119,5 +119,7 @@ func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
         #expect(text.code == 0)
         #expect(text.output.hasPrefix("TARGETGROUPS\t"), "\(text.output)")
         #expect(text.output.contains("group-3"))
+        let names = await api.gwlb("describe-target-groups", ["--page-size", "2", "--query", "TargetGroups[].TargetGroupName", "--output", "text"])
+        #expect(names == (0, "group-0\tgroup-1\tgroup-2\tgroup-3\tgroup-4\n"))
     }
 }

@@ -2,7 +2,8 @@ import Testing
 @testable import ControlClient
 
 @Suite struct OutputFormatTests {
-    let health = JSONValue.object([("TargetHealthDescriptions", .array([
+    var health: JSONValue { Self.health }
+    static let health = JSONValue.object([("TargetHealthDescriptions", .array([
         .object([("Target", .object([("Id", .string("198.18.1.11")), ("Port", .number(6081))])), ("HealthCheckPort", .string("80")),
                  ("TargetHealth", .object([("State", .string("healthy"))]))]),
         .object([("Target", .object([("Id", .string("198.18.1.12")), ("Port", .number(6081))])), ("HealthCheckPort", .string("80")),
@@ -50,5 +51,22 @@ import Testing
         #expect(lines.contains { $0.hasPrefix("||") && $0.contains("TargetHealthDescriptions") })
         #expect(lines.contains { $0.hasPrefix("|||") && $0.contains("198.18.1.12") && $0.contains("6081") })
         #expect(lines.contains { $0.contains("Elb.InitialHealthChecking") })
+    }
+}
+
+@Suite struct JMESPathTests {
+    let health = OutputFormatTests.health
+
+    @Test func fieldsIndexesAndProjections() throws {
+        #expect(try JMESPath.evaluate("TargetHealthDescriptions[0].Target.Id", on: health) == .string("198.18.1.11"))
+        #expect(try JMESPath.evaluate("TargetHealthDescriptions[-1].TargetHealth.Reason", on: health) == .string("Elb.InitialHealthChecking"))
+        #expect(try JMESPath.evaluate("TargetHealthDescriptions[].TargetHealth.State", on: health) == .array([.string("healthy"), .string("initial")]))
+        #expect(try JMESPath.evaluate("TargetHealthDescriptions[*].TargetHealth.Reason", on: health) == .array([.string("Elb.InitialHealthChecking")]))
+        #expect(try JMESPath.evaluate("TargetHealthDescriptions[5]", on: health) == .null)
+        #expect(OutputFormat.render(try JMESPath.evaluate("TargetHealthDescriptions[].Target.Id", on: health), as: .text, title: "")
+                == "198.18.1.11\t198.18.1.12\n")
+        #expect(OutputFormat.render(.string("arn:x"), as: .text, title: "") == "arn:x\n")
+        #expect(throws: JMESPath.Invalid.self) { try JMESPath.evaluate("length(TargetHealthDescriptions)", on: health) }
+        #expect(throws: JMESPath.Invalid.self) { try JMESPath.evaluate("a[?x==`1`]", on: health) }
     }
 }
