@@ -11,6 +11,7 @@ import Glibc
 /// control: no signatures here.
 public enum APIServer {
     public static let defaultSocketPath = "/run/gwlb/gwlb.sock"
+    static let executor = DedicatedExecutor(label: "gwlb.api")
 
     /// Why the server cannot start.
     public struct StartupError: Error, CustomStringConvertible {
@@ -72,7 +73,9 @@ public enum APIServer {
         }
         let application = Application(router: router, configuration: .init(address: .unixDomainSocket(path: socketPath)),
                                       onServerRunning: { _ in chmod(socketPath, 0o660) })
-        try await application.runService(gracefulShutdownSignals: [])
+        try await withTaskExecutorPreference(executor) {
+            try await application.runService(gracefulShutdownSignals: [])
+        }
     }
 
     static func json(_ object: [String: Any]) -> Response {

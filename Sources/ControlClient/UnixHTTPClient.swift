@@ -30,7 +30,14 @@ public struct UnixHTTPClient: Sendable {
 
     public func request(_ method: String, _ path: String, body: Data = Data(), contentType: String? = nil) throws -> Response {
         let connection = try Connection(socketPath: socketPath, timeoutSeconds: timeoutSeconds)
-        try connection.send(method: method, path: path, body: body, contentType: contentType)
+        do {
+            try connection.send(method: method, path: path, body: body, contentType: contentType)
+        } catch {
+            // The server may refuse a request before reading all of it (413 for a body too large)
+            // and stop reading: its answer, if it sent one, says why.
+            guard let head = try? connection.readHead() else { throw error }
+            return Response(status: head.status, headers: head.headers, body: Data())
+        }
         let head = try connection.readHead()
         let body: Data
         if head.headers["transfer-encoding"]?.lowercased() == "chunked" {
@@ -79,6 +86,7 @@ private final class Connection {
         guard descriptor >= 0 else { throw UnixHTTPClient.ConnectionError(description: "socket: \(String(cString: strerror(errno)))") }
         var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(descriptor, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let capacity = MemoryLayout.size(ofValue: address.sun_path)

@@ -122,4 +122,38 @@ func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
         let names = await api.gwlb("describe-target-groups", ["--page-size", "2", "--query", "TargetGroups[].TargetGroupName", "--output", "text"])
         #expect(names == (0, "group-0\tgroup-1\tgroup-2\tgroup-3\tgroup-4\n"))
     }
+
+    /// A body over 1 MiB is refused (413) and a malformed one gets MalformedQueryString; the server
+    /// answers the next request as before.
+    @Test func oversizedAndMalformedBodiesAreRefused() async throws {
+        let api = try await APIServerFixture()
+        let socket = api.socketPath
+        let huge = await offPool {
+            (try? UnixHTTPClient(socketPath: socket, timeoutSeconds: 3).request("POST", "/", body: Data(repeating: 0x61, count: 2 << 20)))?.status
+        }
+        #expect(huge == 413)
+        let malformed = await offPool { () -> String in
+            let response = try? UnixHTTPClient(socketPath: socket).request("POST", "/", body: Data("Action=DescribeTags&ResourceArns.member.1=%ZZ".utf8))
+            return response.map { String(decoding: $0.body, as: UTF8.self) } ?? ""
+        }
+        #expect(malformed.contains("<Code>MalformedQueryString</Code>"))
+        #expect(await api.gwlb("describe-load-balancers", []).code == 0)
+    }
+
+    /// The API runs on threads of its own: with every one of Swift's shared threads blocked (as
+    /// blocking code elsewhere in a process may do), it still answers at once.
+    @Test func apiAnswersWhileSwiftsSharedThreadsAreBlocked() async throws {
+        let api = try await APIServerFixture()
+        let socket = api.socketPath
+        let blockers = (0..<2 * ProcessInfo.processInfo.activeProcessorCount).map { _ in Task.detached { usleep(4_000_000) } }
+        let (code, seconds) = await offPool { () -> (Int32, Double) in
+            usleep(200_000)  // the blockers hold the shared threads by now
+            let started = Date()
+            let code = ELBCommandLine.run("describe-load-balancers", ["--socket", socket]) { _ in }
+            return (code, Date().timeIntervalSince(started))
+        }
+        for blocker in blockers { await blocker.value }
+        #expect(code == 0)
+        #expect(seconds < 3, "the API waited for the shared threads: \(seconds) s")
+    }
 }

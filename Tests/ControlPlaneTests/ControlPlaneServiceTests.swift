@@ -119,4 +119,26 @@ import Testing
         #expect(try CatalogStore(directory: directory).load()?.endpoints.map(\.interface) == ["gwlbe1"], "nothing stored")
         #expect(service.read { $0.endpoints.map(\.interface) } == ["gwlbe1"])
     }
+
+    /// An instance target group: the service resolves instance ids through its map, for the data
+    /// plane and for the health checks.
+    @Test func instanceTargetsForwardToTheirAddresses() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let published = Published()
+        let service = try ControlPlaneService(store: CatalogStore(directory: directory), region: "eu-west-1", account: "111122223333",
+                                              instances: ["i-0123456789abcdef0": "198.18.1.21"], healthChecks: false) { snapshot in
+            published.snapshots.withLock { $0.append(snapshot) }
+        }
+        try service.perform { catalog, context in
+            let lb = try catalog.createLoadBalancer(name: "lb", type: "gateway", subnets: [], ipAddressType: nil, tags: [], id: context.newID(), now: context.now)
+            let tg = try catalog.createTargetGroup(name: "tg", protocol: "GENEVE", port: 6081, vpcId: nil, targetType: "instance",
+                                                   healthCheck: HealthCheck(), tags: [], id: context.newID())
+            try catalog.registerTargets(tg.arn, [("i-0123456789abcdef0", nil)], instances: ["i-0123456789abcdef0": "198.18.1.21"], now: context.now)
+            _ = try catalog.createListener(loadBalancer: lb.arn, port: nil, protocol: nil, forwardTo: tg.arn, actionType: "forward", tags: [], id: context.newID())
+            _ = try catalog.createEndpoint(loadBalancer: lb.arn, interface: "gwlbe0", endpointId: nil, attachmentId: nil, newID: context.newID, now: context.now)
+        }
+        #expect(published.last?.targets.compactMap { $0?.address.description } == ["198.18.1.21"])
+        let group = try #require(service.servedTargetGroup)
+        #expect(try service.targets(of: group).map(\.address) == ["198.18.1.21"])
+    }
 }
