@@ -95,7 +95,10 @@ struct LabCommand: ParsableCommand {
             let gwlbd = FileManager.default.fileExists(atPath: sibling) ? sibling : "gwlbd"
             print("""
                 lab \(options.prefix) is up: client \(Lab.clientAddress), server \(Lab.serverAddress), \(appliances) appliances.
-                start gwlbd:  ip netns exec \(lab.router) \(gwlbd) --config \(lab.daemonConfigurationPath)\(gwlbd == "gwlbd" ? "   (build it first: swift build)" : "")
+                start gwlbd, managed through the API (then gwlb create-load-balancer …, create-endpoint --interface \(Lab.endpointInterface)):
+                              ip netns exec \(lab.router) \(gwlbd) --state-dir /var/lib/gwlb-\(options.prefix) --geneve-address \(Lab.geneveAddress)\(gwlbd == "gwlbd" ? "   (build it first: swift build)" : "")
+                or from the file the lab wrote (every appliance a target):
+                              ip netns exec \(lab.router) \(gwlbd) --config \(lab.daemonConfigurationPath)
                 send traffic: ip netns exec \(lab.client) ping \(Lab.serverAddress)
                 remove it:    gwlb lab down --prefix \(options.prefix)
                 """)

@@ -33,7 +33,7 @@ final class APIDaemonFixture {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["ip", "netns", "exec", lab.lab.router, LabFixture.binary("gwlbd"), "--state-dir", state, "--socket", socket,
                              "--geneve-address", Lab.geneveAddress]
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = FileHandle(forWritingAtPath: logPath)
         log?.seekToEndOfFile()
         process.standardOutput = log

@@ -125,12 +125,12 @@ import Testing
                 out.write('reset\\n')
             out.close()
             """])
-        #expect(try APIDaemonFixture.eventually(5) { ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").contains("connected a") })
+        func lines() -> [Substring] { ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").split(separator: "\n") }
+        #expect(APIDaemonFixture.eventually(5) { lines().first == "connected a" })
         let target = try #require(try pinned(api, port: 7100))
         try api.deregister(tg, [target])
-        #expect(try APIDaemonFixture.eventually(10) { ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").contains("\n") &&
-            ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").split(separator: "\n").count == 2 })
-        #expect(try String(contentsOfFile: output, encoding: .utf8).hasSuffix("reset\n"), "\((try? String(contentsOfFile: output, encoding: .utf8)) ?? "")")
+        #expect(APIDaemonFixture.eventually(10) { lines().count == 2 })
+        #expect(lines().last == "reset", "\(lines())")
         #expect(try APIDaemonFixture.eventually(3) { (try api.observe("/v1/stats")["resetsSent"] as? Int ?? 0) >= 1 })
     }
 }
