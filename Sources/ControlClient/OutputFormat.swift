@@ -1,3 +1,8 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The aws CLI's three output formats for a response.
 public enum OutputFormat {
     public static func render(_ value: JSONValue, as output: ELBArguments.Output, title: String) -> String {
@@ -67,16 +72,17 @@ enum TableRenderer {
         case row([String], depth: Int, columns: [Int], centered: Bool)
     }
 
-    static func render(_ value: JSONValue, title: String) -> String {
+    /// `width`: the terminal's columns (tables wider than it turn rows into key | value lines).
+    static func render(_ value: JSONValue, title: String, width terminal: Int = terminalWidth()) -> String {
         var lines: [Line] = []
-        section(value, title: title, depth: 0, into: &lines)
+        section(value, title: title, depth: 0, width: terminal, into: &lines)
         // Width inside the outermost bars: the widest line wins, every level is padded to it.
         var width = title.count + 4
         for line in lines {
             switch line {
             case .title(let text, let depth): width = max(width, text.count + 4 + 2 * depth)
-            case .row(let cells, let depth, _, _): width = max(width, cells.map { $0.count + 4 }.reduce(0, +) + 2 * depth + cells.count - 1)
-            case .rule: break
+            case .row(_, let depth, let columns, _), .rule(let depth, let columns):
+                width = max(width, columns.reduce(0, +) + 2 * depth + columns.count - 1)
             }
         }
         var output = String(repeating: "-", count: width + 2) + "\n"
@@ -96,23 +102,40 @@ enum TableRenderer {
         return output
     }
 
-    private static func section(_ value: JSONValue, title: String?, depth: Int, into lines: inout [Line]) {
+    private static func section(_ value: JSONValue, title: String?, depth: Int, width: Int, into lines: inout [Line]) {
         if let title { lines.append(.title(title, depth: depth)) }
         switch value {
         case .object:
             // A dictionary is a one-row table, as in awscli.
-            section(.array([value]), title: nil, depth: depth, into: &lines)
+            section(.array([value]), title: nil, depth: depth, width: width, into: &lines)
         case .array(let items):
             let objects = items.compactMap { item -> [(String, JSONValue)]? in if case .object(let fields) = item { fields } else { nil } }
             let keys = Set(objects.flatMap { $0.filter { $0.1.isScalar }.map(\.0) }).sorted()
-            if !keys.isEmpty {
-                let rows = objects.map { fields in keys.map { key in fields.first { $0.0 == key }?.1.scalarText ?? "" } }
-                let columns = keys.indices.map { column in max(keys[column].count, rows.map { $0[column].count }.max() ?? 0) + 4 }
-                lines.append(.rule(depth: depth, columns: columns))
-                lines.append(.row(keys, depth: depth, columns: columns, centered: true))
-                lines.append(.rule(depth: depth, columns: columns))
-                for row in rows { lines.append(.row(row, depth: depth, columns: columns, centered: false)) }
-                lines.append(.rule(depth: depth, columns: columns))
+            let nested = objects.contains { $0.contains { !$0.1.isScalar } }
+            // As awscli: with nested values, each element is a section of its own (its row, then
+            // its nested sections); without, one table with a row per element.
+            for (index, fields) in objects.enumerated() {
+                if nested && index > 0, let title { lines.append(.title(title, depth: depth)) }
+                if !keys.isEmpty {
+                    let rows = (nested ? [fields] : objects).map { fields in keys.map { key in fields.first { $0.0 == key }?.1.scalarText ?? "" } }
+                    let columns = keys.indices.map { column in max(keys[column].count, rows.map { $0[column].count }.max() ?? 0) + 4 }
+                    if (nested || index == 0) && columns.reduce(0, +) + columns.count + 2 * depth + 1 > width {
+                        // Wider than the terminal: as awscli, each row turns into key | value lines.
+                        let pairs = [keys.map { $0.count + 4 }.max()!, rows.flatMap { $0 }.map { $0.count + 4 }.max()!]
+                        for row in rows {
+                            lines.append(.rule(depth: depth, columns: pairs))
+                            for (key, value) in zip(keys, row) { lines.append(.row([key, value], depth: depth, columns: pairs, centered: false)) }
+                            lines.append(.rule(depth: depth, columns: pairs))
+                        }
+                    } else if nested || index == 0 {
+                        lines.append(.rule(depth: depth, columns: columns))
+                        lines.append(.row(keys, depth: depth, columns: columns, centered: true))
+                        lines.append(.rule(depth: depth, columns: columns))
+                        for row in rows { lines.append(.row(row, depth: depth, columns: columns, centered: false)) }
+                        lines.append(.rule(depth: depth, columns: columns))
+                    }
+                }
+                for (key, field) in fields where !field.isScalar { section(field, title: key, depth: depth + 1, width: width, into: &lines) }
             }
             let scalars = items.filter(\.isScalar)
             if !scalars.isEmpty {
@@ -121,13 +144,18 @@ enum TableRenderer {
                 for item in scalars { lines.append(.row([item.scalarText], depth: depth, columns: columns, centered: false)) }
                 lines.append(.rule(depth: depth, columns: columns))
             }
-            for fields in objects {
-                for (key, field) in fields where !field.isScalar { section(field, title: key, depth: depth + 1, into: &lines) }
-            }
         default:
             let columns = [value.scalarText.count + 4]
             lines.append(.row([value.scalarText], depth: depth, columns: columns, centered: false))
         }
+    }
+
+    /// `$COLUMNS`, else the terminal on standard output, else 80.
+    static func terminalWidth() -> Int {
+        if let columns = ProcessInfo.processInfo.environment["COLUMNS"].flatMap(Int.init), columns > 20 { return columns }
+        var size = winsize()
+        if ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 20 { return Int(size.ws_col) }
+        return 80
     }
 
     private static func bars(_ count: Int, _ content: String) -> String {

@@ -44,13 +44,27 @@ import Testing
     }
 
     @Test func tableNestsSectionsInBars() {
-        let table = OutputFormat.render(health, as: .table, title: "DescribeTargetHealth")
+        let table = TableRenderer.render(health, title: "DescribeTargetHealth", width: 200)
         let lines = table.split(separator: "\n").map(String.init)
         #expect(lines.allSatisfy { $0.count == lines[0].count }, "every line has the same width:\n\(table)")
         #expect(lines[1].hasPrefix("|") && lines[1].contains("DescribeTargetHealth"))
         #expect(lines.contains { $0.hasPrefix("||") && $0.contains("TargetHealthDescriptions") })
         #expect(lines.contains { $0.hasPrefix("|||") && $0.contains("198.18.1.12") && $0.contains("6081") })
         #expect(lines.contains { $0.contains("Elb.InitialHealthChecking") })
+        // Each list element with nested values is a section of its own, as in awscli.
+        #expect(lines.filter { $0.contains("TargetHealthDescriptions") }.count == 2)
+    }
+
+    /// Wider than the terminal: rows turn into key | value lines.
+    @Test func wideTablesTurnVertical() {
+        let wide = JSONValue.object([("Listeners", .array([.object([("ListenerArn", .string(String(repeating: "a", count: 50))),
+                                                                     ("LoadBalancerArn", .string(String(repeating: "b", count: 50)))])]))])
+        let lines = TableRenderer.render(wide, title: "DescribeListeners", width: 80).split(separator: "\n").map(String.init)
+        #expect(lines.allSatisfy { $0.count == lines[0].count }, "\(lines.joined(separator: "\n"))")
+        #expect(lines.contains { $0.contains("ListenerArn") && $0.contains(String(repeating: "a", count: 50)) })
+        #expect(lines.contains { $0.contains("LoadBalancerArn") && $0.contains(String(repeating: "b", count: 50)) })
+        let narrow = TableRenderer.render(wide, title: "DescribeListeners", width: 300).split(separator: "\n").map(String.init)
+        #expect(narrow.contains { $0.contains("ListenerArn") && $0.contains("LoadBalancerArn") }, "fits: one header row")
     }
 }
 
