@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.20.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.60.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.25.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
     ],
     targets: [
         // C shim for what Swift cannot import directly (ioctl request macros, struct mmsghdr
@@ -38,6 +39,8 @@ let package = Package(
         .target(name: "Store", dependencies: ["Resources", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "ControlAPI", dependencies: [
             "ControlPlane", "DataPlane", "Flows", "PacketIO", "Resources", "Health", "Wire", .product(name: "Hummingbird", package: "hummingbird"),
+            // SigV4's SHA-256 and HMAC for the signed TCP API.
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "Daemon", dependencies: ["ControlAPI", "ControlPlane", "Resources", "Store", "DataPlane", "Flows", "PacketIO", "Wire"]),
         .executableTarget(name: "gwlbd", dependencies: ["Daemon", "ControlAPI"]),

@@ -1,6 +1,7 @@
 import DataPlane
 import Foundation
 import Hummingbird
+import Resources
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -73,6 +74,36 @@ public enum APIServer {
         }
         let application = Application(router: router, configuration: .init(address: .unixDomainSocket(path: socketPath)),
                                       onServerRunning: { _ in chmod(socketPath, 0o660) })
+        try await withTaskExecutorPreference(executor) {
+            try await application.runService(gracefulShutdownSignals: [])
+        }
+    }
+
+    /// The elbv2 Query API on TCP (`--api-listen`), every request signed with Signature Version 4
+    /// by a key of `verifier`'s; unsigned or wrongly signed ones get AWS's error and change nothing.
+    /// Only `POST /` (the Query protocol); the observability endpoints stay on the Unix socket.
+    public static func runTCP(host: String, port: Int, actions: ELBActions, verifier: SignatureV4Verifier,
+                              onRunning: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+        let router = Router()
+        router.post("/") { request, _ -> Response in
+            let body = try await request.body.collect(upTo: 1 << 20)
+            var headers = request.headers.map { ($0.name.canonicalName, $0.value) }
+            if let authority = request.head.authority { headers.append(("host", authority)) }
+            let signed = SignatureV4Verifier.Request(method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "",
+                                                     headers: headers, body: Data(buffer: body))
+            let answer: ELBActions.Response
+            do throws(ELBError) {
+                try verifier.verify(signed)
+                answer = actions.handle(String(buffer: body))
+            } catch {
+                let xml = QueryResponse.error(code: error.code.rawValue, message: error.message, requestID: UUID().uuidString.lowercased())
+                answer = ELBActions.Response(status: error.code.httpStatus, body: xml)
+            }
+            return Response(status: .init(code: answer.status), headers: [.contentType: "text/xml"],
+                            body: .init(byteBuffer: ByteBuffer(string: answer.body)))
+        }
+        let application = Application(router: router, configuration: .init(address: .hostname(host, port: port)),
+                                      onServerRunning: { channel in onRunning(channel.localAddress?.port ?? port) })
         try await withTaskExecutorPreference(executor) {
             try await application.runService(gracefulShutdownSignals: [])
         }

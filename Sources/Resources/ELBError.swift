@@ -25,6 +25,12 @@ public struct ELBError: Error, Hashable, Sendable, CustomStringConvertible {
         case endpointNotFound = "EndpointNotFound"
         case duplicateEndpoint = "DuplicateEndpoint"
         case tooManyEndpoints = "TooManyEndpoints"
+        // Signature Version 4, on the TCP API.
+        case missingAuthenticationToken = "MissingAuthenticationToken"
+        case incompleteSignature = "IncompleteSignature"
+        case signatureDoesNotMatch = "SignatureDoesNotMatch"
+        case invalidClientTokenId = "InvalidClientTokenId"
+        case requestExpired = "RequestExpired"
         // The Query protocol's own errors, for requests that are not valid elbv2 requests at all.
         case malformedQueryString = "MalformedQueryString"
         case missingAction = "MissingAction"
@@ -35,6 +41,7 @@ public struct ELBError: Error, Hashable, Sendable, CustomStringConvertible {
             switch self {
             case .healthUnavailable: 500
             case .priorRequestNotComplete: 429
+            case .missingAuthenticationToken, .signatureDoesNotMatch, .invalidClientTokenId: 403
             default: 400
             }
         }
