@@ -4,6 +4,7 @@ import DataPlane
 import Foundation
 import Resources
 import Store
+import Synchronization
 import Testing
 @testable import ControlClient
 
@@ -14,13 +15,17 @@ final class APIServerFixture: @unchecked Sendable {
     let directory = NSTemporaryDirectory() + "gwlb-cli-\(UUID().uuidString.prefix(8))"
     var socketPath: String { directory + "/gwlb.sock" }
     let service: ControlPlaneService
-    private var server: Task<Void, Error>?
+    let actions: ELBActions
+    private var servers: [Task<Void, Error>] = []
 
-    init(observatory: Observatory = APIServerFixture.quietObservatory()) async throws {
+    init(observatory: Observatory = APIServerFixture.quietObservatory(), instances: [String: String] = [:]) async throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        service = try ControlPlaneService(store: CatalogStore(directory: directory), region: "us-east-1", account: "123456789012", healthChecks: false) { _ in }
-        let actions = ELBActions(service: service), socketPath = self.socketPath
-        server = Task.detached { try await APIServer.run(socketPath: socketPath, actions: actions, observatory: observatory) }
+        service = try ControlPlaneService(store: CatalogStore(directory: directory), region: "us-east-1", account: "123456789012",
+                                          instances: instances, healthChecks: false) { _ in }
+        let actions = ELBActions(service: service, instances: instances)
+        self.actions = actions
+        let socketPath = self.socketPath
+        servers.append(Task.detached { try await APIServer.run(socketPath: socketPath, actions: actions, observatory: observatory) })
         for _ in 0..<500 where !FileManager.default.fileExists(atPath: socketPath) { try await Task.sleep(for: .milliseconds(10)) }
         guard FileManager.default.fileExists(atPath: socketPath) else { throw UnixHTTPClient.ConnectionError(description: "the API server did not start") }
     }
@@ -30,8 +35,21 @@ final class APIServerFixture: @unchecked Sendable {
         Observatory(statistics: { DataPlaneStatistics(targetSlots: 4) }, recentDrops: { [] }, slots: { [] }, flows: { _ in [] }, flowCapacity: 1024)
     }
 
+    /// Also serves the signed TCP API on a free loopback port; returns the port.
+    func listenOnTCP(credentials: [String: String]) async throws -> Int {
+        let port = Mutex<Int?>(nil)
+        let actions = self.actions
+        let verifier = SignatureV4Verifier(region: "us-east-1", credentials: credentials)
+        servers.append(Task.detached {
+            try await APIServer.runTCP(host: "127.0.0.1", port: 0, actions: actions, verifier: verifier) { bound in port.withLock { $0 = bound } }
+        })
+        for _ in 0..<500 where port.withLock({ $0 }) == nil { try await Task.sleep(for: .milliseconds(10)) }
+        guard let bound = port.withLock({ $0 }) else { throw UnixHTTPClient.ConnectionError(description: "the TCP API did not start") }
+        return bound
+    }
+
     deinit {
-        server?.cancel()
+        for server in servers { server.cancel() }
         try? FileManager.default.removeItem(atPath: directory)
     }
 
