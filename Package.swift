@@ -39,8 +39,9 @@ let package = Package(
         .target(name: "Store", dependencies: ["Resources", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "ControlAPI", dependencies: [
             "ControlPlane", "DataPlane", "Flows", "PacketIO", "Resources", "Health", "Wire", .product(name: "Hummingbird", package: "hummingbird"),
-            // SigV4's SHA-256 and HMAC for the signed TCP API.
-            .product(name: "Crypto", package: "swift-crypto"),
+            // SigV4's SHA-256 and HMAC, and TLS, for the signed TCP API.
+            .product(name: "Crypto", package: "swift-crypto"), .product(name: "HummingbirdTLS", package: "hummingbird"),
+            .product(name: "HummingbirdCore", package: "hummingbird"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
         .target(name: "Daemon", dependencies: ["ControlAPI", "ControlPlane", "Resources", "Store", "DataPlane", "Flows", "PacketIO", "Wire"]),
         .executableTarget(name: "gwlbd", dependencies: ["Daemon", "ControlAPI"]),

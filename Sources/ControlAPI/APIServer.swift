@@ -1,6 +1,9 @@
 import DataPlane
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import NIOSSL
 import Resources
 #if canImport(Glibc)
 import Glibc
@@ -82,7 +85,9 @@ public enum APIServer {
     /// The elbv2 Query API on TCP (`--api-listen`), every request signed with Signature Version 4
     /// by a key of `verifier`'s; unsigned or wrongly signed ones get AWS's error and change nothing.
     /// Only `POST /` (the Query protocol); the observability endpoints stay on the Unix socket.
+    /// With `tls` (PEM certificate chain and private key files) it speaks HTTPS.
     public static func runTCP(host: String, port: Int, actions: ELBActions, verifier: SignatureV4Verifier,
+                              tls: (certificate: String, key: String)? = nil,
                               onRunning: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
         let router = Router()
         router.post("/") { request, _ -> Response in
@@ -102,7 +107,13 @@ public enum APIServer {
             return Response(status: .init(code: answer.status), headers: [.contentType: "text/xml"],
                             body: .init(byteBuffer: ByteBuffer(string: answer.body)))
         }
-        let application = Application(router: router, configuration: .init(address: .hostname(host, port: port)),
+        var server = HTTPServerBuilder.http1()
+        if let tls {
+            let chain = try NIOSSLCertificate.fromPEMFile(tls.certificate).map { NIOSSLCertificateSource.certificate($0) }
+            let key = try NIOSSLPrivateKey(file: tls.key, format: .pem)
+            server = try .tls(.http1(), tlsConfiguration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
+        }
+        let application = Application(router: router, server: server, configuration: .init(address: .hostname(host, port: port)),
                                       onServerRunning: { channel in onRunning(channel.localAddress?.port ?? port) })
         try await withTaskExecutorPreference(executor) {
             try await application.runService(gracefulShutdownSignals: [])

@@ -22,13 +22,17 @@ public final class Daemon {
     public let socketPath: String
     public let region: String
     public let account: String
+    public let signedAPI: SignedAPIOptions?
     private var configuration: DaemonConfiguration
     private var slots = TargetSlotTable()
 
     /// - Parameter geneveAddress: the address to take GENEVE on, over the file's (needed without one).
     public init(configurationPath: String?, geneveAddress: String? = nil, statisticsPath: String?, stateDirectory: String? = nil,
-                socketPath: String = APIServer.defaultSocketPath, region: String = "us-east-1", account: String = "123456789012") throws {
+                socketPath: String = APIServer.defaultSocketPath, region: String = "us-east-1", account: String = "123456789012",
+                signedAPI: SignedAPIOptions? = nil) throws {
         self.configurationPath = configurationPath
+        self.signedAPI = signedAPI
+        if signedAPI != nil, stateDirectory == nil { throw StartupError(description: "--api-listen needs --state-dir (the API form)") }
         self.statisticsPath = statisticsPath
         self.stateDirectory = stateDirectory
         self.socketPath = socketPath
@@ -56,6 +60,9 @@ public final class Daemon {
             throw StartupError(description: "gwlbd must run as root: it creates TUN devices and binds the GENEVE port (sudo gwlbd …)")
         }
         try Self.checkPortIsFree(configuration.geneve)
+        // The signed API's keys and address are checked before anything starts.
+        let verifier = try signedAPI.map { SignatureV4Verifier(region: region, credentials: try CredentialsFile.load(path: $0.credentialsPath)) }
+        _ = try signedAPI?.hostAndPort()
         if stateDirectory != nil { try APIServer.claim(socketPath: socketPath) }
         // Signals go to this thread only: block them before the workers start, then wait for them.
         var signals = sigset_t()
@@ -77,7 +84,7 @@ public final class Daemon {
         let published = LatestSnapshot(plane.workers[0].snapshot)
         var service: ControlPlaneService?
         if let stateDirectory {
-            service = try startControlPlane(stateDirectory, plane: plane, devices: devices, published: published)
+            service = try startControlPlane(stateDirectory, plane: plane, devices: devices, published: published, verifier: verifier)
             let endpoints = devices.registry.current.compactMap { $0?.name }
             log("API on \(socketPath), state in \(stateDirectory), GENEVE on \(configuration.geneve), \(workers) workers; endpoints: \(endpoints.isEmpty ? "none yet (gwlb create-endpoint)" : endpoints.joined(separator: ", "))")
         } else {
@@ -107,7 +114,8 @@ public final class Daemon {
     }
 
     /// The control plane over the store in `directory`, publishing to `plane`, and its API server.
-    private func startControlPlane(_ directory: String, plane: DataPlane, devices: EndpointDevices, published: LatestSnapshot) throws -> ControlPlaneService {
+    private func startControlPlane(_ directory: String, plane: DataPlane, devices: EndpointDevices, published: LatestSnapshot,
+                                   verifier: SignatureV4Verifier?) throws -> ControlPlaneService {
         let store = try CatalogStore(directory: directory)
         let service = try ControlPlaneService(store: store, region: region, account: account, instances: configuration.instances,
                                               attach: { try devices.attach($0) }) { snapshot in
@@ -119,6 +127,17 @@ public final class Daemon {
             published.value.withLock { $0.targets }
         }
         let socketPath = self.socketPath
+        if let signedAPI, let verifier {
+            let (host, port) = try signedAPI.hostAndPort()
+            Task.detached {
+                do {
+                    try await APIServer.runTCP(host: host, port: port, actions: actions, verifier: verifier, tls: signedAPI.tls) { _ in }
+                } catch {
+                    FileHandle.standardError.write(Data("gwlbd: the signed API on \(signedAPI.listen) stopped: \(error)\n".utf8))
+                }
+            }
+            log("signed elbv2 API (SigV4, region \(region)) on \(signedAPI.tls == nil ? "http" : "https")://\(signedAPI.listen)")
+        }
         Task.detached {
             do {
                 try await APIServer.run(socketPath: socketPath, actions: actions, observatory: observatory)
@@ -206,5 +225,26 @@ final class EndpointDevices: Sendable {
             }
             registry.set(devices)
         }
+    }
+}
+
+/// `--api-listen HOST:PORT --api-credentials FILE [--api-certificate PEM --api-key PEM]`: the elbv2
+/// API on TCP for the aws CLI and boto3, every request signed (SigV4); HTTPS with a certificate.
+public struct SignedAPIOptions: Sendable {
+    public var listen: String
+    public var credentialsPath: String
+    public var tls: (certificate: String, key: String)?
+
+    public init(listen: String, credentialsPath: String, tls: (certificate: String, key: String)?) {
+        self.listen = listen
+        self.credentialsPath = credentialsPath
+        self.tls = tls
+    }
+
+    func hostAndPort() throws -> (String, Int) {
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (1...65535).contains(port) else {
+            throw Daemon.StartupError(description: "--api-listen \(listen): give HOST:PORT, e.g. 127.0.0.1:8443")
+        }
+        return (String(listen[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port)
     }
 }

@@ -4,13 +4,17 @@ import Foundation
 
 let usage = """
     usage: gwlbd --state-dir DIR (--geneve-address A | --config FILE) [--socket PATH] [--region REGION] [--account ACCOUNT] [--stats-file FILE]
+                 [--api-listen HOST:PORT --api-credentials FILE [--api-certificate PEM --api-key PEM]]
            gwlbd --config FILE [--stats-file FILE]
     The first form is managed through the elbv2 API on --socket (default /run/gwlb/gwlb.sock) and keeps
-    its state in DIR; the second takes endpoints and targets from FILE (SIGHUP reloads the targets).
+    its state in DIR, and with --api-listen also over TCP for the aws CLI and boto3 (SigV4 with the keys in
+    the credentials file, HTTPS with a certificate); the second takes endpoints and targets from FILE
+    (SIGHUP reloads the targets).
     """
 var arguments = CommandLine.arguments.dropFirst()
 var configurationPath: String?
 var geneveAddress: String?
+var apiListen: String?, apiCredentials: String?, apiCertificate: String?, apiKey: String?
 var statisticsPath: String?
 var stateDirectory: String?
 var socketPath = APIServer.defaultSocketPath
@@ -19,6 +23,10 @@ while let argument = arguments.popFirst() {
     switch argument {
     case "--config": configurationPath = arguments.popFirst()
     case "--geneve-address": geneveAddress = arguments.popFirst()
+    case "--api-listen": apiListen = arguments.popFirst()
+    case "--api-credentials": apiCredentials = arguments.popFirst()
+    case "--api-certificate": apiCertificate = arguments.popFirst()
+    case "--api-key": apiKey = arguments.popFirst()
     case "--stats-file": statisticsPath = arguments.popFirst()
     case "--state-dir": stateDirectory = arguments.popFirst()
     case "--socket": socketPath = arguments.popFirst() ?? socketPath
@@ -32,9 +40,21 @@ while let argument = arguments.popFirst() {
         exit(64)
     }
 }
+var signedAPI: SignedAPIOptions?
+if let apiListen {
+    guard let apiCredentials else {
+        FileHandle.standardError.write(Data("gwlbd: --api-listen needs --api-credentials FILE (the access keys that may sign requests)\n".utf8))
+        exit(64)
+    }
+    guard (apiCertificate == nil) == (apiKey == nil) else {
+        FileHandle.standardError.write(Data("gwlbd: HTTPS needs both --api-certificate and --api-key\n".utf8))
+        exit(64)
+    }
+    signedAPI = SignedAPIOptions(listen: apiListen, credentialsPath: apiCredentials, tls: apiCertificate.map { ($0, apiKey!) })
+}
 do {
     try Daemon(configurationPath: configurationPath, geneveAddress: geneveAddress, statisticsPath: statisticsPath, stateDirectory: stateDirectory,
-               socketPath: socketPath, region: region, account: account).run()
+               socketPath: socketPath, region: region, account: account, signedAPI: signedAPI).run()
 } catch {
     FileHandle.standardError.write(Data("gwlbd: \(error)\n".utf8))
     exit(1)
