@@ -50,6 +50,8 @@ let package = Package(
         // The client side of gwlbd's API (Foundation only): elbv2 verbs with the aws CLI's flags and
         // output, used by `gwlb` and the console.
         .target(name: "ControlClient"),
+        // The console's model: themes, colour depths, rates (the ncurses front end builds on it).
+        .target(name: "Console"),
         .executableTarget(name: "gwlb", dependencies: [
             "Appliance", "ControlClient", "Lab", "Wire", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -70,6 +72,7 @@ let package = Package(
         .testTarget(name: "ControlPlaneTests", dependencies: ["ControlPlane", "Health", "Resources", "Store", "DataPlane", "Flows", "PacketIO", "Wire"]),
         .testTarget(name: "ControlAPITests", dependencies: ["ControlAPI", "ControlPlane", "Resources", "Store", "Health", "DataPlane"]),
         .testTarget(name: "ControlClientTests", dependencies: ["ControlClient", "ControlAPI", "ControlPlane", "Resources", "Store"]),
+        .testTarget(name: "ConsoleTests", dependencies: ["Console"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "ControlPlane", "DataPlane", "Flows", "PacketIO", "Wire"]),
         // Real namespaces, TUN devices, sockets and clients; builds and runs the gwlb and gwlbd products.
         .testTarget(name: "EndToEndTests", dependencies: ["Lab", "Daemon", "TestSupport", "gwlb", "gwlbd"]),
