@@ -1,0 +1,157 @@
+import Foundation
+
+/// What the console shows, built from gwlbd's `/v1/stream` (hello, snapshot, deltas, heartbeats).
+/// Counters come in; rates are computed here (`CounterRate`), so a restarted gwlbd (a new boot id,
+/// counters from zero) never shows negative rates.
+public struct ConsoleModel: Sendable {
+    public enum Connection: Equatable, Sendable {
+        case connecting
+        case live
+        /// No heartbeat for three seconds: the data is kept, dimmed.
+        case stale
+        /// The last attempt failed; the client retries.
+        case disconnected(String)
+    }
+
+    public struct Target: Sendable, Equatable {
+        public var id: String
+        public var address: String
+        public var port: Int
+        public var zone: String
+        public var state: String
+        public var reason: String?
+        public var activeFlows: Int
+        public var packetsToTarget: UInt64
+        public var bytesToTarget: UInt64
+        public var packetsFromTarget: UInt64
+        public var bytesFromTarget: UInt64
+    }
+
+    public struct Rates: Sendable {
+        public var packetsTo = CounterRate(), bytesTo = CounterRate(), packetsFrom = CounterRate(), bytesFrom = CounterRate()
+    }
+
+    public struct Drop: Sendable, Equatable {
+        public var time: String, reason: String, source: String, destination: String
+        public var sourcePort: Int, destinationPort: Int, proto: String, size: Int, endpoint: Int?
+    }
+
+    public struct HealthEvent: Sendable, Equatable {
+        public var time: String, target: String, state: String, reason: String?
+    }
+
+    public var connection = Connection.connecting
+    public var version = ""
+    public var bootID = ""
+    public var role = ""
+    public var loadBalancerName: String?
+    public var lastSequence = 0
+    public var lastMessageTime: Double = 0
+    public var flows: [String: Int] = [:]
+    public var traffic: [String: Int] = [:]
+    public var dropCounts: [String: Int] = [:]
+    public var targets: [String: Target] = [:]
+    public var targetRates: [String: Rates] = [:]
+    public var newFlowRate = CounterRate(), expiredFlowRate = CounterRate(), dropRate = CounterRate()
+    public var packetsInRate = CounterRate(), bytesInRate = CounterRate(), packetsOutRate = CounterRate(), bytesOutRate = CounterRate()
+    /// Active flows over the last samples, for the sparkline (newest last).
+    public var activeFlowHistory: [Int] = []
+    public var recentDrops: [Drop] = []
+    public var healthEvents: [HealthEvent] = []
+    public static let historyLength = 120
+    public static let listLength = 200
+
+    public init() {}
+
+    /// Applies one stream message (a JSON object) received at `time` (seconds, monotonic).
+    public mutating func apply(_ message: [String: Any], at time: Double) {
+        lastMessageTime = time
+        if let sequence = message["seq"] as? Int { lastSequence = sequence }
+        connection = .live
+        switch message["type"] as? String {
+        case "hello":
+            let boot = message["bootId"] as? String ?? ""
+            if boot != bootID { self = ConsoleModel.fresh(keepingHistoryOf: self) }
+            bootID = boot
+            version = message["version"] as? String ?? ""
+            role = message["role"] as? String ?? ""
+            connection = .live
+        case "snapshot":
+            targets = [:]
+            merge(message, at: time)
+        case "delta":
+            merge(message, at: time)
+        default:
+            break
+        }
+    }
+
+    /// A new gwlbd (or the first): everything from scratch but the sparkline, which keeps its past.
+    static func fresh(keepingHistoryOf old: ConsoleModel) -> ConsoleModel {
+        var model = ConsoleModel()
+        model.activeFlowHistory = old.activeFlowHistory
+        return model
+    }
+
+    private mutating func merge(_ message: [String: Any], at time: Double) {
+        if message.keys.contains("loadBalancer") {
+            loadBalancerName = (message["loadBalancer"] as? [String: Any])?["name"] as? String
+        }
+        if let flows = message["flows"] as? [String: Int] { self.flows = flows }
+        if let traffic = message["traffic"] as? [String: Int] { self.traffic = traffic }
+        if let drops = message["drops"] as? [String: Int] { dropCounts = drops }
+        for row in message["targets"] as? [[String: Any]] ?? [] {
+            guard let id = row["id"] as? String else { continue }
+            targets[id] = Target(id: id, address: row["address"] as? String ?? id, port: row["port"] as? Int ?? 6081,
+                                 zone: row["zone"] as? String ?? "", state: row["state"] as? String ?? "unavailable",
+                                 reason: row["reason"] as? String, activeFlows: row["activeFlows"] as? Int ?? 0,
+                                 packetsToTarget: Self.counter(row["packetsToTarget"]), bytesToTarget: Self.counter(row["bytesToTarget"]),
+                                 packetsFromTarget: Self.counter(row["packetsFromTarget"]), bytesFromTarget: Self.counter(row["bytesFromTarget"]))
+        }
+        for id in message["removedTargets"] as? [String] ?? [] {
+            targets[id] = nil
+            targetRates[id] = nil
+        }
+        for row in message["recentDrops"] as? [[String: Any]] ?? [] {
+            recentDrops.insert(Drop(time: row["time"] as? String ?? "", reason: row["reason"] as? String ?? "",
+                                    source: row["source"] as? String ?? "", destination: row["destination"] as? String ?? "",
+                                    sourcePort: row["sourcePort"] as? Int ?? 0, destinationPort: row["destinationPort"] as? Int ?? 0,
+                                    proto: row["protocol"] as? String ?? "", size: row["size"] as? Int ?? 0, endpoint: row["endpoint"] as? Int), at: 0)
+        }
+        if recentDrops.count > Self.listLength { recentDrops.removeLast(recentDrops.count - Self.listLength) }
+        for row in message["healthEvents"] as? [[String: Any]] ?? [] {
+            healthEvents.insert(HealthEvent(time: row["time"] as? String ?? "", target: row["target"] as? String ?? "",
+                                            state: row["state"] as? String ?? "", reason: row["reason"] as? String), at: 0)
+        }
+        if healthEvents.count > Self.listLength { healthEvents.removeLast(healthEvents.count - Self.listLength) }
+        sampleRates(at: time)
+    }
+
+    /// Feeds every counter into its rate; called with each snapshot and delta.
+    public mutating func sampleRates(at time: Double) {
+        newFlowRate.sample(UInt64(max(0, flows["new"] ?? 0)), at: time)
+        expiredFlowRate.sample(UInt64(max(0, flows["expired"] ?? 0)), at: time)
+        dropRate.sample(UInt64(max(0, traffic["droppedPackets"] ?? 0)), at: time)
+        packetsInRate.sample(UInt64(max(0, traffic["endpointPackets"] ?? 0)), at: time)
+        bytesInRate.sample(UInt64(max(0, traffic["endpointBytes"] ?? 0)), at: time)
+        packetsOutRate.sample(UInt64(max(0, traffic["genevePackets"] ?? 0)), at: time)
+        bytesOutRate.sample(UInt64(max(0, traffic["geneveBytes"] ?? 0)), at: time)
+        for (id, target) in targets {
+            var rates = targetRates[id] ?? Rates()
+            rates.packetsTo.sample(target.packetsToTarget, at: time)
+            rates.bytesTo.sample(target.bytesToTarget, at: time)
+            rates.packetsFrom.sample(target.packetsFromTarget, at: time)
+            rates.bytesFrom.sample(target.bytesFromTarget, at: time)
+            targetRates[id] = rates
+        }
+        activeFlowHistory.append(flows["active"] ?? 0)
+        if activeFlowHistory.count > Self.historyLength { activeFlowHistory.removeFirst() }
+    }
+
+    /// Marks the data stale when three heartbeats are missing.
+    public mutating func checkStaleness(at time: Double) {
+        if connection == .live, time - lastMessageTime > 3 { connection = .stale }
+    }
+
+    static func counter(_ value: Any?) -> UInt64 { UInt64(max(0, value as? Int ?? 0)) }
+}

@@ -1,0 +1,50 @@
+import Foundation
+import Testing
+@testable import Console
+
+@Suite struct ConsoleModelTests {
+    func target(_ id: String, packets: Int, state: String = "healthy") -> [String: Any] {
+        ["id": id, "address": id, "port": 6081, "zone": "local", "state": state, "activeFlows": 3, "newFlows": 5,
+         "packetsToTarget": packets, "bytesToTarget": packets * 100, "packetsFromTarget": packets, "bytesFromTarget": packets * 100]
+    }
+
+    @Test func snapshotDeltasRatesAndAReset() {
+        var model = ConsoleModel()
+        model.apply(["type": "hello", "seq": 1, "bootId": "a", "version": "0.4.0", "role": "operator"], at: 0)
+        model.apply(["type": "snapshot", "seq": 2, "loadBalancer": ["name": "lb", "arn": "arn"], "flows": ["active": 10, "capacity": 100, "new": 10],
+                     "traffic": ["endpointPackets": 1000], "targets": [target("198.18.1.11", packets: 100), target("198.18.1.12", packets: 0)]], at: 0)
+        #expect(model.loadBalancerName == "lb" && model.targets.count == 2 && model.connection == .live)
+        model.apply(["type": "delta", "seq": 3, "targets": [target("198.18.1.11", packets: 300)], "traffic": ["endpointPackets": 1500]], at: 2)
+        #expect(model.targetRates["198.18.1.11"]?.packetsTo.perSecond == 100)
+        #expect(model.targetRates["198.18.1.12"]?.packetsTo.perSecond == 0, "unchanged rows keep their counters")
+        #expect(model.packetsInRate.perSecond == 250)
+        model.apply(["type": "delta", "seq": 4, "removedTargets": ["198.18.1.12"]], at: 3)
+        #expect(model.targets.keys.sorted() == ["198.18.1.11"])
+        // gwlbd restarted: a new boot id, counters from zero; rates never go negative.
+        model.apply(["type": "hello", "seq": 1, "bootId": "b"], at: 4)
+        model.apply(["type": "snapshot", "seq": 2, "targets": [target("198.18.1.11", packets: 40)], "traffic": ["endpointPackets": 20]], at: 4)
+        model.apply(["type": "delta", "seq": 3, "targets": [target("198.18.1.11", packets: 60)], "traffic": ["endpointPackets": 30]], at: 5)
+        #expect(model.targetRates["198.18.1.11"]?.packetsTo.perSecond == 20)
+        #expect(model.packetsInRate.perSecond == 10)
+        #expect(model.activeFlowHistory.count >= 4, "the sparkline keeps its past across a restart")
+    }
+
+    @Test func missingHeartbeatsMakeTheDataStale() {
+        var model = ConsoleModel()
+        model.apply(["type": "heartbeat", "seq": 5], at: 10)
+        model.checkStaleness(at: 12.5)
+        #expect(model.connection == .live)
+        model.checkStaleness(at: 13.5)
+        #expect(model.connection == .stale)
+        model.apply(["type": "heartbeat", "seq": 6], at: 14)
+        #expect(model.connection == .live)
+    }
+
+    @Test func dropsAndHealthEventsNewestFirst() {
+        var model = ConsoleModel()
+        model.apply(["type": "delta", "seq": 1, "recentDrops": [["reason": "oversize", "size": 9000], ["reason": "unknown_flow", "size": 100]],
+                     "healthEvents": [["target": "198.18.1.11", "state": "unhealthy", "reason": "Target.Timeout"]]], at: 1)
+        #expect(model.recentDrops.map(\.reason) == ["unknown_flow", "oversize"])
+        #expect(model.healthEvents.first?.reason == "Target.Timeout")
+    }
+}
