@@ -51,7 +51,7 @@ let package = Package(
         // output, used by `gwlb` and the console.
         .target(name: "ControlClient"),
         // The console's model: themes, colour depths, rates (the ncurses front end builds on it).
-        .target(name: "Console"),
+        .target(name: "Console", dependencies: ["ControlClient"]),
         .executableTarget(name: "gwlb", dependencies: [
             "Appliance", "ControlClient", "Lab", "Wire", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -72,7 +72,7 @@ let package = Package(
         .testTarget(name: "ControlPlaneTests", dependencies: ["ControlPlane", "Health", "Resources", "Store", "DataPlane", "Flows", "PacketIO", "Wire"]),
         .testTarget(name: "ControlAPITests", dependencies: ["ControlAPI", "ControlPlane", "Resources", "Store", "Health", "DataPlane"]),
         .testTarget(name: "ControlClientTests", dependencies: ["ControlClient", "ControlAPI", "ControlPlane", "Resources", "Store"]),
-        .testTarget(name: "ConsoleTests", dependencies: ["Console"]),
+        .testTarget(name: "ConsoleTests", dependencies: ["Console", "ControlClient", "ControlAPI", "ControlPlane", "DataPlane", "Store"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "ControlPlane", "DataPlane", "Flows", "PacketIO", "Wire"]),
         // Real namespaces, TUN devices, sockets and clients; builds and runs the gwlb and gwlbd products.
         .testTarget(name: "EndToEndTests", dependencies: ["Lab", "Daemon", "TestSupport", "gwlb", "gwlbd"]),
