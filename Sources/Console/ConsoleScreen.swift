@@ -1,0 +1,233 @@
+import Foundation
+
+/// Draws the console's panes (CONSOLE.md) from the model onto a surface: header, flow table,
+/// targets, health transitions and recent drops, the action log, and a line of keys.
+public struct ConsoleScreen {
+    public let glyphs: Glyphs
+    public static let minimumSize = (width: 60, height: 16)
+
+    public init(glyphs: Glyphs) {
+        self.glyphs = glyphs
+    }
+
+    public func draw(_ model: ConsoleModel, _ state: ConsoleState, on surface: Surface, uptime: String = "") {
+        surface.erase()
+        guard surface.width >= Self.minimumSize.width, surface.height >= Self.minimumSize.height else {
+            var message = Substring("terminal too small: \(surface.width)x\(surface.height), gwlb console needs \(Self.minimumSize.width)x\(Self.minimumSize.height)")
+            var row = 0
+            while !message.isEmpty && row < surface.height {
+                surface.put(String(message.prefix(surface.width)), row: row, column: 0, style: "title")
+                message = message.dropFirst(surface.width)
+                row += 1
+            }
+            return
+        }
+        let dim = model.connection == .live ? nil : "stale"
+        header(model, surface, uptime: uptime)
+        var row = 1
+        row = flowTable(model, surface, row: row, style: dim)
+        let bottomRows = surface.height >= 30 ? 12 : 7
+        row = targets(model, state, surface, row: row, lastRow: surface.height - bottomRows - 1, style: dim)
+        lists(model, state, surface, row: surface.height - bottomRows, rows: bottomRows - 2, style: dim)
+        footer(model, state, surface)
+        if let dialog = state.dialog { box(lines(for: dialog, model, state), surface) }
+    }
+
+    /// A dialog's lines; the last is its buttons or prompt.
+    func lines(for dialog: ConsoleState.Dialog, _ model: ConsoleModel, _ state: ConsoleState) -> (title: String, lines: [String]) {
+        switch dialog {
+        case .help:
+            var lines = ["q quit    Tab next pane    j/k or arrows move    Enter details", "/ filter    s sort column    p pause    t next theme",
+                         "c capture drops to a pcap file"]
+            if !state.readOnly { lines.append("d drain the selected target    r register a target    u cancel a drain") }
+            return ("Keys", lines + ["", "Esc or Enter closes"])
+        case .details(let id):
+            guard let target = model.targets[id] else { return ("Target", ["(gone)"]) }
+            let rates = model.targetRates[id]
+            return ("Target \(target.address)", [
+                "state      \(glyphs.symbol(forState: target.state)) \(target.state) \(target.reason ?? "")",
+                "zone       \(target.zone)   port \(target.port)",
+                "flows      \(Self.grouped(target.activeFlows)) pinned",
+                "to it      \(Self.count(rates?.packetsTo.perSecond)) pkt/s  \(Self.bits(rates?.bytesTo.perSecond))   total \(target.packetsToTarget) pkt",
+                "from it    \(Self.count(rates?.packetsFrom.perSecond)) pkt/s  \(Self.bits(rates?.bytesFrom.perSecond))   total \(target.packetsFromTarget) pkt",
+            ])
+        case .drain(let id, let confirmFocused, let typed, let needsTyping):
+            let target = model.targets[id]
+            let others = model.targets.values.filter { $0.id != id && $0.state == "healthy" }.map(\.address).sorted()
+            var lines = [
+                "\(Self.grouped(target?.activeFlows ?? 0)) flows are pinned to it: they keep flowing until the drain ends.",
+                "New flows go to: " + (others.isEmpty ? "no healthy target (fail-open to the registered ones)" : others.joined(separator: ", ")),
+                "The drain ends after the deregistration delay (300 s by default).",
+            ]
+            if needsTyping { lines += ["", "This is the last healthy target. Type its address to confirm: \(typed)_"] }
+            let cancel = confirmFocused ? "  Cancel  " : "[ Cancel ]", drain = confirmFocused ? "[ Drain ]" : "  Drain  "
+            return ("Drain \(target?.address ?? id)?", lines + ["", "\(cancel)   \(drain)      (Tab switches, Enter chooses, Esc cancels)"])
+        case .register(let text, let error):
+            return ("Register a target", ["IPv4 address: \(text)_"] + (error.map { ["", $0] } ?? []) + ["", "Enter registers, Esc cancels"])
+        case .filter(let text):
+            return ("Filter targets", ["address or state contains: \(text)_", "", "Enter applies (empty: all), Esc cancels"])
+        }
+    }
+
+    func box(_ content: (title: String, lines: [String]), _ surface: Surface) {
+        let width = min(surface.width - 2, max(content.title.count + 6, (content.lines.map(\.count).max() ?? 0) + 4))
+        let height = content.lines.count + 2
+        let left = (surface.width - width) / 2, top = max(1, (surface.height - height) / 2)
+        let edge = String(repeating: glyphs.horizontal, count: width - 2)
+        surface.put(String(glyphs.vertical) + " " + content.title + " " + String(edge.dropFirst(content.title.count + 2)) + String(glyphs.vertical),
+                    row: top, column: left, style: "title")
+        for (index, line) in content.lines.enumerated() {
+            let text = String(line.prefix(width - 4))
+            surface.put(String(glyphs.vertical) + " " + text + String(repeating: " ", count: width - 3 - text.count) + String(glyphs.vertical),
+                        row: top + 1 + index, column: left, style: "selected_fg")
+        }
+        surface.put(String(glyphs.vertical) + edge + String(glyphs.vertical), row: top + height - 1, column: left, style: "title")
+    }
+
+    // MARK: Panes
+
+    func header(_ model: ConsoleModel, _ surface: Surface, uptime: String) {
+        let connection: String = switch model.connection {
+        case .live: "live"
+        case .connecting: "connecting"
+        case .stale: "stale (no heartbeat)"
+        case .disconnected: "disconnected, retrying"
+        }
+        // Most important first; the rest as far as the width allows.
+        let parts = [
+            "gwlb " + (model.loadBalancerName ?? "(no load balancer)"), connection,
+            "in \(Self.count(model.packetsInRate.perSecond))pkt/s \(Self.bits(model.bytesInRate.perSecond))",
+            "new \(Self.count(model.newFlowRate.perSecond))/s", "drops \(Self.count(model.dropRate.perSecond))/s",
+            "gwlbd \(model.version.isEmpty ? "?" : model.version)", uptime.isEmpty ? nil : "up \(uptime)",
+        ].compactMap { $0 }
+        var text = ""
+        for part in parts {
+            let next = text.isEmpty ? part : text + glyphs.separator + part
+            if next.count > surface.width { break }
+            text = next
+        }
+        surface.put(String(repeating: " ", count: surface.width), row: 0, column: 0, style: "header_bg")
+        surface.put(text, row: 0, column: 0, style: model.connection == .live ? "header_fg" : "stale")
+    }
+
+    func title(_ text: String, _ surface: Surface, row: Int) {
+        let line = String(glyphs.horizontal) + " " + text + " " + String(repeating: glyphs.horizontal, count: max(0, surface.width - text.count - 3))
+        surface.put(line, row: row, column: 0, style: "title")
+    }
+
+    func flowTable(_ model: ConsoleModel, _ surface: Surface, row: Int, style: String?) -> Int {
+        title("Flow table", surface, row: row)
+        let active = model.flows["active"] ?? 0, capacity = max(1, model.flows["capacity"] ?? 1)
+        let fraction = Double(active) / Double(capacity)
+        let gaugeWidth = max(10, surface.width / 3)
+        let filled = min(gaugeWidth, Int((fraction * Double(gaugeWidth)).rounded(.up)))
+        let gauge = String(repeating: glyphs.gaugeFull, count: filled) + String(repeating: glyphs.gaugeEmpty, count: gaugeWidth - filled)
+        let occupancy = fraction < 0.5 ? "occupancy_start" : fraction < 0.8 ? "occupancy_mid" : "occupancy_end"
+        let label = "active \(Self.grouped(active)) / \(Self.grouped(capacity)) "
+        surface.put(label, row: row + 1, column: 1, style: style ?? "main_fg")
+        surface.put("[" + gauge + "]", row: row + 1, column: 1 + label.count, style: style ?? occupancy)
+        surface.put(String(format: " %.1f%%", fraction * 100), row: row + 1, column: 3 + label.count + gaugeWidth, style: style ?? "main_fg")
+        let rates = "new \(Self.count(model.newFlowRate.perSecond))/s  expired \(Self.count(model.expiredFlowRate.perSecond))/s  rejected \(Self.grouped(model.flows["rejected"] ?? 0))  "
+        surface.put(rates, row: row + 2, column: 1, style: style ?? "main_fg")
+        surface.put(sparkline(model.activeFlowHistory, width: max(0, surface.width - rates.count - 2)), row: row + 2, column: 1 + rates.count,
+                    style: style ?? "graph")
+        return row + 3
+    }
+
+    func targets(_ model: ConsoleModel, _ state: ConsoleState, _ surface: Surface, row: Int, lastRow: Int, style: String?) -> Int {
+        let rows = state.visibleTargets(model)
+        title("Targets (\(rows.count))" + (state.filter.isEmpty ? "" : " filter: \(state.filter)") + " sort: \(state.sort.rawValue)", surface, row: row)
+        let wide = surface.width >= 100
+        var columns = [("TARGET", 16), ("STATE", 11), ("REASON", wide ? 32 : 0), ("FLOWS", 7), ("PKT/S" + glyphs.arrowTo, 9),
+                       ("B/S" + glyphs.arrowTo, 9), ("PKT/S" + glyphs.arrowFrom, 9), ("B/S" + glyphs.arrowFrom, 9)]
+        columns = columns.filter { $0.1 > 0 }
+        surface.put(Self.row(columns.map(\.0), widths: columns.map(\.1)), row: row + 1, column: 1, style: style ?? "title")
+        var line = row + 2
+        for (index, target) in rows.enumerated() where line <= lastRow {
+            let rates = model.targetRates[target.id]
+            var cells = [target.address, glyphs.symbol(forState: target.state) + " " + target.state]
+            if wide { cells.append(target.reason ?? "") }
+            cells += [Self.grouped(target.activeFlows), Self.count(rates?.packetsTo.perSecond), Self.count(rates?.bytesTo.perSecond),
+                      Self.count(rates?.packetsFrom.perSecond), Self.count(rates?.bytesFrom.perSecond)]
+            let pending = state.pending[target.id].map { " (\($0) pending)" } ?? ""
+            let selected = state.pane == .targets && index == state.selection
+            let text = Self.row(cells, widths: columns.map(\.1)) + pending
+            if selected {
+                surface.put(String(repeating: " ", count: surface.width - 1), row: line, column: 1, style: "selected_bg")
+                surface.put(glyphs.arrowTo, row: line, column: 0, style: "selected_fg")  // the selection, not by colour alone
+            }
+            surface.put(text, row: line, column: 1, style: style ?? (selected ? "selected_fg" : pending.isEmpty ? "target_\(target.state)" : "pending"))
+            line += 1
+        }
+        if rows.isEmpty { surface.put("no targets (gwlb register-targets, or r here)", row: line, column: 1, style: style ?? "stale") }
+        return line
+    }
+
+    func lists(_ model: ConsoleModel, _ state: ConsoleState, _ surface: Surface, row: Int, rows: Int, style: String?) {
+        let half = surface.width / 2
+        let left = String(glyphs.horizontal) + " Recent drops "
+        surface.put(left + String(repeating: glyphs.horizontal, count: max(0, half - left.count)), row: row, column: 0, style: "title")
+        let right = String(glyphs.horizontal) + " Health " + String(glyphs.horizontal) + " actions "
+        surface.put(right + String(repeating: glyphs.horizontal, count: max(0, surface.width - half - right.count)), row: row, column: half, style: "title")
+        for (index, drop) in model.recentDrops.prefix(rows).enumerated() {
+            let time = String(drop.time.dropFirst(11).prefix(8))
+            let text = "\(time) \(drop.reason) \(drop.proto) \(drop.source):\(drop.sourcePort)\(glyphs.arrowTo)\(drop.destination):\(drop.destinationPort) \(drop.size)B"
+            surface.put(String(text.prefix(half - 2)), row: row + 1 + index, column: 1, style: style ?? "drop")
+        }
+        let actions = state.actionLog.suffix(2).reversed().map { "\($0)" }
+        let events = model.healthEvents.prefix(max(0, rows - actions.count)).map { event in
+            "\(String(event.time.dropFirst(11).prefix(8))) \(event.target) \(glyphs.symbol(forState: event.state)) \(event.state) \(event.reason ?? "")"
+        }
+        for (index, text) in (events + actions).enumerated() {
+            surface.put(String(text.prefix(surface.width - half - 2)), row: row + 1 + index, column: half + 1, style: style ?? "main_fg")
+        }
+    }
+
+    func footer(_ model: ConsoleModel, _ state: ConsoleState, _ surface: Surface) {
+        let keys = state.readOnly ? "?:help q:quit Tab:pane j/k:move /:filter s:sort p:pause t:theme c:capture  (read-only)"
+                                  : "?:help q:quit d:drain r:register u:undrain /:filter s:sort p:pause t:theme"
+        let paused = state.paused ? "PAUSED  " : ""
+        surface.put(String((paused + keys).prefix(surface.width)), row: surface.height - 1, column: 0, style: state.paused ? "pending" : "border")
+    }
+
+    // MARK: Formatting
+
+    func sparkline(_ values: [Int], width: Int) -> String {
+        let shown = values.suffix(width)
+        guard let top = shown.max(), top > 0 else { return String(repeating: glyphs.sparks[0], count: shown.count) }
+        return String(shown.map { glyphs.sparks[min(glyphs.sparks.count - 1, $0 * (glyphs.sparks.count - 1) / top)] })
+    }
+
+    static func row(_ cells: [String], widths: [Int]) -> String {
+        zip(cells, widths).map { cell, width in
+            cell.count >= width ? String(cell.prefix(width - 1)) + " " : cell + String(repeating: " ", count: width - cell.count)
+        }.joined()
+    }
+
+    /// 1234567 → "1,234,567".
+    static func grouped(_ value: Int) -> String {
+        let digits = String(abs(value))
+        var output = ""
+        for (index, digit) in digits.reversed().enumerated() {
+            if index > 0 && index % 3 == 0 { output.append(",") }
+            output.append(digit)
+        }
+        return (value < 0 ? "-" : "") + String(output.reversed())
+    }
+
+    /// A rate as 0, 950, 1.2k, 3.4M, 5.6G; "-" before the second sample.
+    static func count(_ value: Double?) -> String {
+        guard let value else { return "-" }
+        switch value {
+        case ..<1000: return String(Int(value.rounded()))
+        case ..<1_000_000: return String(format: "%.1fk", value / 1e3)
+        case ..<1_000_000_000: return String(format: "%.1fM", value / 1e6)
+        default: return String(format: "%.1fG", value / 1e9)
+        }
+    }
+
+    static func bits(_ bytesPerSecond: Double?) -> String {
+        guard let bytesPerSecond else { return "-" }
+        return count(bytesPerSecond * 8) + "b/s"
+    }
+}

@@ -1,0 +1,178 @@
+import Foundation
+
+/// A key as the console reads it.
+public enum Key: Equatable, Sendable {
+    case character(Character)
+    case tab, enter, escape, up, down, left, right, backspace, f1
+}
+
+/// What a key asks the console to do beyond its own state.
+public enum ConsoleAction: Equatable, Sendable {
+    case quit
+    /// DeregisterTargets for the target (it drains for the deregistration delay).
+    case drain(target: String)
+    /// RegisterTargets for an address (also how a drain is cancelled).
+    case register(address: String)
+    case nextTheme
+    case captureDrops
+}
+
+/// The console's own state: pane, selection, filter, sort, pause, dialogs, pending actions and
+/// the action log. Keys change it (`handle`), never the screen directly.
+public struct ConsoleState: Sendable {
+    public enum Pane: CaseIterable, Sendable { case targets, drops, health }
+    public enum Sort: String, CaseIterable, Sendable { case address, state, flows, rate = "pkt/s" }
+
+    public enum Dialog: Equatable, Sendable {
+        case help
+        case details(target: String)
+        /// Cancel is focused first; draining the last healthy target needs its address typed.
+        case drain(target: String, confirmFocused: Bool, typed: String, needsTyping: Bool)
+        case register(text: String, error: String?)
+        case filter(text: String)
+    }
+
+    public var pane = Pane.targets
+    public var selection = 0
+    public var filter = ""
+    public var sort = Sort.address
+    public var paused = false
+    public var readOnly: Bool
+    public var dialog: Dialog?
+    /// Target id → the action waiting for the stream to confirm it ("drain", "register").
+    public var pending: [String: String] = [:]
+    public var actionLog: [String] = []
+
+    public init(readOnly: Bool = false) {
+        self.readOnly = readOnly
+    }
+
+    /// The targets as the pane lists them: filtered, sorted.
+    public func visibleTargets(_ model: ConsoleModel) -> [ConsoleModel.Target] {
+        let rows = model.targets.values.filter { filter.isEmpty || $0.address.contains(filter) || $0.state.contains(filter) || $0.id.contains(filter) }
+        switch sort {
+        case .address: return rows.sorted { $0.address.compare($1.address, options: .numeric) == .orderedAscending }
+        case .state: return rows.sorted { ($0.state, $0.address) < ($1.state, $1.address) }
+        case .flows: return rows.sorted { ($0.activeFlows, $1.address) > ($1.activeFlows, $0.address) }
+        case .rate:
+            let rate = { (target: ConsoleModel.Target) in model.targetRates[target.id]?.packetsTo.perSecond ?? 0 }
+            return rows.sorted { rate($0) > rate($1) }
+        }
+    }
+
+    public func selectedTarget(_ model: ConsoleModel) -> ConsoleModel.Target? {
+        let rows = visibleTargets(model)
+        return rows.indices.contains(selection) ? rows[selection] : nil
+    }
+
+    /// Handles one key; returns what the console must do.
+    public mutating func handle(_ key: Key, model: ConsoleModel) -> [ConsoleAction] {
+        if let dialog { return handle(key, in: dialog, model: model) }
+        let count = visibleTargets(model).count
+        switch key {
+        case .character("q"): return [.quit]
+        case .character("?"), .f1: dialog = .help
+        case .tab: pane = Pane.allCases[(Pane.allCases.firstIndex(of: pane)! + 1) % Pane.allCases.count]
+        case .down, .character("j"): selection = min(max(0, count - 1), selection + 1)
+        case .up, .character("k"): selection = max(0, selection - 1)
+        case .enter: if let target = selectedTarget(model) { dialog = .details(target: target.id) }
+        case .character("/"): dialog = .filter(text: filter)
+        case .character("s"): sort = Sort.allCases[(Sort.allCases.firstIndex(of: sort)! + 1) % Sort.allCases.count]
+        case .character("p"): paused.toggle()
+        case .character("t"): return [.nextTheme]
+        case .character("c"): return [.captureDrops]
+        case .character("d") where !readOnly:
+            guard let target = selectedTarget(model), target.state != "draining" else { break }
+            let healthy = model.targets.values.filter { $0.state == "healthy" }
+            let last = target.state == "healthy" && healthy.count == 1
+            dialog = .drain(target: target.id, confirmFocused: false, typed: "", needsTyping: last)
+        case .character("r") where !readOnly: dialog = .register(text: "", error: nil)
+        case .character("u") where !readOnly:
+            guard let target = selectedTarget(model), target.state == "draining" else { break }
+            return act(.register(address: target.id), target: target.id, label: "register (cancel drain)")
+        default: break
+        }
+        return []
+    }
+
+    private mutating func handle(_ key: Key, in dialog: Dialog, model: ConsoleModel) -> [ConsoleAction] {
+        if key == .escape { self.dialog = nil; return [] }
+        switch dialog {
+        case .help, .details:
+            if key == .enter || key == .character("q") || key == .character("?") { self.dialog = nil }
+        case .filter(var text):
+            switch key {
+            case .enter: filter = text; selection = 0; self.dialog = nil
+            case .backspace: text = String(text.dropLast()); self.dialog = .filter(text: text)
+            case .character(let character): text.append(character); self.dialog = .filter(text: text)
+            default: break
+            }
+        case .drain(let target, let confirmFocused, var typed, let needsTyping):
+            switch key {
+            case .tab, .left, .right: self.dialog = .drain(target: target, confirmFocused: !confirmFocused, typed: typed, needsTyping: needsTyping)
+            case .enter:
+                guard confirmFocused else { self.dialog = nil; return [] }  // Enter on Cancel cancels
+                let address = model.targets[target]?.address ?? target
+                guard !needsTyping || typed == address else { return [] }
+                self.dialog = nil
+                return act(.drain(target: target), target: target, label: "drain")
+            case .backspace where needsTyping:
+                typed = String(typed.dropLast())
+                self.dialog = .drain(target: target, confirmFocused: confirmFocused, typed: typed, needsTyping: true)
+            case .character(let character) where needsTyping:
+                typed.append(character)
+                self.dialog = .drain(target: target, confirmFocused: confirmFocused, typed: typed, needsTyping: true)
+            default: break
+            }
+        case .register(var text, _):
+            switch key {
+            case .enter:
+                guard Self.isIPv4(text) else {
+                    self.dialog = .register(text: text, error: "'\(text)' is not an IPv4 address")
+                    return []
+                }
+                self.dialog = nil
+                return act(.register(address: text), target: text, label: "register")
+            case .backspace: text = String(text.dropLast()); self.dialog = .register(text: text, error: nil)
+            case .character(let character): text.append(character); self.dialog = .register(text: text, error: nil)
+            default: break
+            }
+        }
+        return []
+    }
+
+    /// Marks an action pending (until the stream shows its effect) and logs it.
+    private mutating func act(_ action: ConsoleAction, target: String, label: String) -> [ConsoleAction] {
+        pending[target] = label
+        actionLog.append("\(label) \(target): pending")
+        return [action]
+    }
+
+    /// Records the API's answer to an action.
+    public mutating func completed(_ label: String, target: String, error: String?) {
+        if let error {
+            pending[target] = nil
+            actionLog.append("\(label) \(target): failed: \(error)")
+        } else {
+            actionLog.append("\(label) \(target): accepted")
+        }
+    }
+
+    /// Clears pending marks the stream has confirmed: a drained target shows `draining`, a
+    /// registered one appears (any state but draining).
+    public mutating func confirm(from model: ConsoleModel) {
+        for (target, label) in pending {
+            guard let row = model.targets[target] else { continue }
+            let confirmed = label == "drain" ? row.state == "draining" : row.state != "draining"
+            if confirmed {
+                pending[target] = nil
+                actionLog.append("\(label) \(target): confirmed (\(row.state))")
+            }
+        }
+    }
+
+    static func isIPv4(_ text: String) -> Bool {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts.allSatisfy { part in !part.isEmpty && part.count <= 3 && part.allSatisfy(\.isNumber) && Int(part)! <= 255 }
+    }
+}

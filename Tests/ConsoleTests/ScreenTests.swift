@@ -1,0 +1,71 @@
+import Foundation
+import Testing
+@testable import Console
+
+/// The panes drawn into an in-memory surface at 80×24 and 120×40, UTF-8 and ASCII, compared as
+/// text with the screens in Tests/ConsoleTests/Screens (reviewed by eye when they change:
+/// `GWLB_WRITE_SCREENS=1 swift test --filter ScreenTests` rewrites them).
+@Suite struct ScreenTests {
+    static let screens = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Screens").path
+
+    /// Three targets with traffic, one draining, drops and a health event; two samples for rates.
+    static func model() -> ConsoleModel {
+        func target(_ number: Int, _ state: String, reason: String? = nil, packets: Int, flows: Int) -> [String: Any] {
+            var row: [String: Any] = ["id": "198.18.1.1\(number)", "address": "198.18.1.1\(number)", "port": 6081, "zone": "local", "state": state,
+                                      "activeFlows": flows, "packetsToTarget": packets, "bytesToTarget": packets * 700,
+                                      "packetsFromTarget": packets, "bytesFromTarget": packets * 700]
+            if let reason { row["reason"] = reason }
+            return row
+        }
+        var model = ConsoleModel()
+        model.apply(["type": "hello", "seq": 1, "bootId": "boot", "version": "0.4.0", "role": "operator"], at: 0)
+        model.apply(["type": "snapshot", "seq": 2, "loadBalancer": ["name": "my-load-balancer", "arn": "arn"],
+                     "flows": ["active": 900, "capacity": 2_097_152, "new": 1000, "expired": 100, "rejected": 0],
+                     "traffic": ["endpointPackets": 10_000, "endpointBytes": 7_000_000, "genevePackets": 10_000, "geneveBytes": 7_400_000, "droppedPackets": 3],
+                     "targets": [target(1, "healthy", packets: 4000, flows: 300), target(2, "healthy", packets: 4100, flows: 310),
+                                 target(3, "draining", reason: "Target.DeregistrationInProgress", packets: 1900, flows: 290)]], at: 0)
+        model.apply(["type": "delta", "seq": 3, "flows": ["active": 1200, "capacity": 2_097_152, "new": 1300, "expired": 150, "rejected": 0],
+                     "traffic": ["endpointPackets": 12_000, "endpointBytes": 8_400_000, "genevePackets": 12_000, "geneveBytes": 8_880_000, "droppedPackets": 5],
+                     "targets": [target(1, "healthy", packets: 5000, flows: 400), target(2, "healthy", packets: 5100, flows: 410),
+                                 target(3, "draining", reason: "Target.DeregistrationInProgress", packets: 1900, flows: 290)],
+                     "recentDrops": [["time": "2026-12-02T10:00:01.000Z", "reason": "oversize", "source": "198.18.10.2", "destination": "198.18.20.2",
+                                      "sourcePort": 40000, "destinationPort": 80, "protocol": "tcp", "size": 9000]],
+                     "healthEvents": [["time": "2026-12-02T10:00:02.000Z", "target": "198.18.1.13", "state": "draining", "reason": "Target.DeregistrationInProgress"]]],
+                    at: 1)
+        return model
+    }
+
+    func render(width: Int, height: Int, glyphs: Glyphs, state: ConsoleState = ConsoleState()) -> String {
+        let surface = MemorySurface(width: width, height: height)
+        ConsoleScreen(glyphs: glyphs).draw(Self.model(), state, on: surface, uptime: "1h02m")
+        return surface.text
+    }
+
+    func compare(_ text: String, _ name: String) throws {
+        let path = Self.screens + "/\(name).txt"
+        if ProcessInfo.processInfo.environment["GWLB_WRITE_SCREENS"] != nil {
+            try FileManager.default.createDirectory(atPath: Self.screens, withIntermediateDirectories: true)
+            try (text + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        }
+        let expected = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(text + "\n" == expected, "screen \(name) differs:\n\(text)")
+    }
+
+    @Test(arguments: [(80, 24), (120, 40)])
+    func panesAtEachSize(width: Int, height: Int) throws {
+        try compare(render(width: width, height: height, glyphs: .unicode), "main-\(width)x\(height)-utf8")
+        let ascii = render(width: width, height: height, glyphs: .ascii)
+        let onlyASCII = ascii.unicodeScalars.allSatisfy { $0.isASCII }
+        #expect(onlyASCII, "ASCII screens have ASCII only")
+        try compare(ascii, "main-\(width)x\(height)-ascii")
+    }
+
+    @Test func drainDialogAndTooSmall() throws {
+        var state = ConsoleState()
+        _ = state.handle(.character("d"), model: Self.model())
+        try compare(render(width: 80, height: 24, glyphs: .unicode, state: state), "drain-80x24-utf8")
+        let small = render(width: 40, height: 10, glyphs: .ascii)
+        let message = small.split(separator: "\n").prefix(2).joined()
+        #expect(message.hasPrefix("terminal too small: 40x10, gwlb console needs 60x16"), "\(small)")
+    }
+}
