@@ -51,9 +51,11 @@ let package = Package(
         // output, used by `gwlb` and the console.
         .target(name: "ControlClient"),
         // The console's model: themes, colour depths, rates (the ncurses front end builds on it).
-        .target(name: "Console", dependencies: ["ControlClient"]),
+        // ncursesw (libncursesw5-dev): wide characters, macros as functions.
+        .systemLibrary(name: "CNCurses"),
+        .target(name: "Console", dependencies: ["ControlClient", "CNCurses"]),
         .executableTarget(name: "gwlb", dependencies: [
-            "Appliance", "ControlClient", "Lab", "Wire", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Appliance", "Console", "ControlClient", "Lab", "Wire", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "TestSupport", dependencies: ["Wire", "Flows", "Resources"], path: "Tests/TestSupport"),
         // Saves scripted changes until killed: the store's durability test runs it.

@@ -138,7 +138,7 @@ public struct ConsoleScreen {
         let rows = state.visibleTargets(model)
         title("Targets (\(rows.count))" + (state.filter.isEmpty ? "" : " filter: \(state.filter)") + " sort: \(state.sort.rawValue)", surface, row: row)
         let wide = surface.width >= 100
-        var columns = [("TARGET", 16), ("STATE", 11), ("REASON", wide ? 32 : 0), ("FLOWS", 7), ("PKT/S" + glyphs.arrowTo, 9),
+        var columns = [("TARGET", 16), ("STATE", 13), ("REASON", wide ? 32 : 0), ("FLOWS", 7), ("PKT/S" + glyphs.arrowTo, 9),
                        ("B/S" + glyphs.arrowTo, 9), ("PKT/S" + glyphs.arrowFrom, 9), ("B/S" + glyphs.arrowFrom, 9)]
         columns = columns.filter { $0.1 > 0 }
         surface.put(Self.row(columns.map(\.0), widths: columns.map(\.1)), row: row + 1, column: 1, style: style ?? "title")

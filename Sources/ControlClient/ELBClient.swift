@@ -18,6 +18,12 @@ public struct ELBClient: Sendable {
         public let message: String
         public let action: String
 
+        public init(code: String, message: String, action: String) {
+            self.code = code
+            self.message = message
+            self.action = action
+        }
+
         /// The aws CLI's wording, so scripts that match on it keep working.
         public var description: String {
             "An error occurred (\(code)) when calling the \(action) operation: \(message)"

@@ -1,5 +1,6 @@
 import Appliance
 import ArgumentParser
+import Console
 import ControlClient
 import Foundation
 import Lab
@@ -15,7 +16,7 @@ struct GWLBCommand: ParsableCommand {
             Unix socket (--socket PATH, else $GWLB_SOCKET, else \(ELBCommandLine.defaultSocketPath)); \
             `gwlb VERB --help` shows a verb's flags. Verbs: \(ELBCommandLine.verbList).
             """,
-        subcommands: [ApplianceCommand.self, LabCommand.self])
+        subcommands: [ConsoleCommand.self, ApplianceCommand.self, LabCommand.self])
 
     /// elbv2 verbs (also after `elbv2`, so `aws elbv2 …` lines paste as `gwlb elbv2 …`) go to the
     /// elbv2 command line, which reads flags the aws CLI's way; everything else to ArgumentParser.
@@ -35,6 +36,30 @@ extension IPv4Address: ExpressibleByArgument {
 
 extension ApplianceRule: ExpressibleByArgument {
     public init?(argument: String) { self.init(argument) }
+}
+
+struct ConsoleCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "console",
+        abstract: "The operator console: live flows, targets, health and drops from a running gwlbd; drain and register targets.")
+
+    @Option(help: "gwlbd's Unix socket (else $GWLB_SOCKET, else /run/gwlb/gwlb.sock).")
+    var socket: String?
+
+    @Option(help: "A theme from themes/ (default, light, mono, tty16, colorblind, …).")
+    var theme = "default"
+
+    @Flag(help: "Watch only: no drain or register keys.")
+    var readOnly = false
+
+    @Option(help: "Seconds between redraws.")
+    var refresh = 1.0
+
+    func run() throws {
+        let socketPath = socket ?? ProcessInfo.processInfo.environment["GWLB_SOCKET"] ?? ELBCommandLine.defaultSocketPath
+        try ConsoleApp(socketPath: socketPath, themeName: theme, readOnly: readOnly, refreshSeconds: max(0.2, refresh),
+                       executable: CommandLine.selfExecutable).run()
+    }
 }
 
 struct ApplianceCommand: ParsableCommand {

@@ -1,0 +1,121 @@
+import ControlClient
+import Foundation
+import Synchronization
+
+/// `gwlb console`: the stream in, the panes out, keys to actions (DeregisterTargets and
+/// RegisterTargets through the elbv2 API on the same socket).
+public struct ConsoleApp {
+    public var socketPath: String
+    public var themeName: String
+    public var readOnly: Bool
+    public var refreshSeconds: Double
+    public var executable: String
+
+    public init(socketPath: String, themeName: String, readOnly: Bool, refreshSeconds: Double, executable: String) {
+        self.socketPath = socketPath
+        self.themeName = themeName
+        self.readOnly = readOnly
+        self.refreshSeconds = refreshSeconds
+        self.executable = executable
+    }
+
+    public func run() throws {
+        let environment = ProcessInfo.processInfo.environment
+        let directories = Theme.searchDirectories(executable: executable, environment: environment)
+        var themes = Theme.available(in: directories)
+        if themes.isEmpty { themes = [themeName] }
+        var theme = (try? Theme.load(named: themeName, from: directories).theme) ?? Theme.builtIn
+        // Connecting needs write permission on the socket: without it, watch only.
+        let writable = access(socketPath, W_OK) == 0
+        var state = ConsoleState(readOnly: readOnly || !writable)
+        let connection = StreamConnection(socketPath: socketPath)
+        connection.start()
+        defer { connection.stop() }
+        let results = ActionResults()
+        let surface = CursesSurface(theme: theme, environment: environment)
+        defer { surface.end() }
+        let screen = ConsoleScreen(glyphs: Glyphs.detect(environment: environment))
+        let started = ProcessInfo.processInfo.systemUptime
+        var shown = connection.model.withLock { $0 }
+        var lastDraw = 0.0
+        var dirty = true
+        while true {
+            let now = ProcessInfo.processInfo.systemUptime
+            if let key = surface.readKey() {
+                dirty = true
+                for action in state.handle(key ?? .character("\u{0}"), model: shown) {
+                    switch action {
+                    case .quit: return
+                    case .nextTheme:
+                        if let index = themes.firstIndex(of: theme.name) ?? themes.indices.first {
+                            let next = themes[(index + 1) % themes.count]
+                            theme = (try? Theme.load(named: next, from: directories).theme) ?? theme
+                            surface.apply(theme)
+                            state.actionLog.append("theme \(theme.name)")
+                        }
+                    case .captureDrops:
+                        state.actionLog.append("capture: not available yet (drop capture comes with gwlb's telemetry)")
+                    case .drain(let target): perform("DeregisterTargets", target: target, label: "drain", results: results)
+                    case .register(let address):
+                        perform("RegisterTargets", target: address, label: state.pending[address] ?? "register", results: results)
+                    }
+                }
+            }
+            for result in results.take() {
+                state.completed(result.label, target: result.target, error: result.error)
+                dirty = true
+            }
+            if now - lastDraw >= refreshSeconds || dirty {
+                if !state.paused {
+                    connection.model.withLock { $0.checkStaleness(at: now) }
+                    shown = connection.model.withLock { $0 }
+                    state.confirm(from: shown)
+                }
+                screen.draw(shown, state, on: surface, uptime: Self.duration(now - started))
+                surface.show()
+                lastDraw = now
+                dirty = false
+            }
+        }
+    }
+
+    /// Runs an elbv2 call for `target` on the load balancer's target group, off the screen thread.
+    private func perform(_ action: String, target: String, label: String, results: ActionResults) {
+        let socketPath = self.socketPath
+        Thread.detachNewThread {
+            let client = ELBClient(socketPath: socketPath)
+            var error: String?
+            do {
+                let endpoints = try client.call("DescribeEndpoints", [])
+                guard case .array(let list)? = endpoints["Endpoints"], case .string(let balancer)? = list.first?["LoadBalancerArn"] else {
+                    throw ELBClient.APIError(code: "NoLoadBalancer", message: "gwlbd serves no load balancer yet", action: action)
+                }
+                let listeners = try client.call("DescribeListeners", [("LoadBalancerArn", balancer)])
+                guard case .array(let items)? = listeners["Listeners"], case .array(let actions)? = items.first?["DefaultActions"],
+                      case .string(let group)? = actions.first?["TargetGroupArn"] else {
+                    throw ELBClient.APIError(code: "NoListener", message: "the load balancer has no listener", action: action)
+                }
+                _ = try client.call(action, [("TargetGroupArn", group), ("Targets.member.1.Id", target)])
+            } catch let failure {
+                error = "\(failure)"
+            }
+            results.list.withLock { $0.append(ActionResults.Result(label: label, target: target, error: error)) }
+        }
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        let total = Int(seconds)
+        return total >= 3600 ? "\(total / 3600)h\(String(format: "%02d", total % 3600 / 60))m" : "\(total / 60)m\(String(format: "%02d", total % 60))s"
+    }
+}
+
+/// Answers to the console's API calls, from their threads to the screen's.
+final class ActionResults: Sendable {
+    struct Result: Sendable {
+        let label: String, target: String, error: String?
+    }
+
+    let list = Mutex<[Result]>([])
+
+    func take() -> [Result] { list.withLock { list in defer { list = [] }; return list } }
+}
