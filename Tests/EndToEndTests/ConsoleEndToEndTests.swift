@@ -1,0 +1,88 @@
+import Foundation
+import Lab
+import Testing
+
+/// `gwlb console` in tmux against a live gwlbd in the lab with traffic: the panes fill, `d` drains
+/// and `r` registers through the API, a killed and restarted gwlbd shows "disconnected" and then
+/// live data without restarting the console, and `TERM=vt100 LANG=C` draws ASCII only.
+@Suite(.serialized) struct ConsoleEndToEndTests {
+    func tmux(_ arguments: [String]) throws -> String {
+        try LabFixture.execute(["tmux"] + arguments).output
+    }
+
+    func screen(_ session: String) throws -> String { try tmux(["capture-pane", "-p", "-t", session]) }
+
+    /// Starts a detached tmux session. Not through a pipe: the tmux server it may start keeps the
+    /// descriptors it was given, so a reader waiting for their end would wait forever.
+    func startSession(_ name: String, width: Int, height: Int, _ command: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["tmux", "new-session", "-d", "-s", name, "-x", String(width), "-y", String(height), command]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+    }
+
+    @Test func consoleDrainsRegistersAndSurvivesARestart() throws {
+        guard (try? LabFixture.execute(["tmux", "-V"]).status) == 0 else {
+            throw LabFixture.Failure("this test needs tmux: apt-get install -y tmux (as .ci/run does)")
+        }
+        let api = try APIDaemonFixture()
+        defer { api.tearDown() }
+        let lab = api.lab
+        try api.start()
+        let (_, tg) = try api.gettingStarted(targets: [1, 2, 3])
+        try lab.background(lab.lab.client, ["ping", "-i", "0.05", Lab.serverAddress])
+        let session = "c\(lab.lab.prefix)", ascii = "a\(lab.lab.prefix)"
+        defer { _ = try? tmux(["kill-session", "-t", session]); _ = try? tmux(["kill-session", "-t", ascii]) }
+        let console = "env LANG=C.UTF-8 TERM=xterm-256color \(LabFixture.binary("gwlb")) console --socket \(api.socket)"
+        try startSession(session, width: 100, height: 30, console)
+
+        // Live data: per-target packets and flow occupancy.
+        func packetsToAnAppliance() throws -> Bool {
+            try screen(session).split(separator: "\n").contains { line in
+                let fields = line.split(separator: " ")
+                return line.contains("198.18.1.1") && fields.count > 5 && fields[5] != "0" && fields[5] != "-"
+            }
+        }
+        #expect(try APIDaemonFixture.eventually(20) { try screen(session).contains(" live ") && packetsToAnAppliance() }, "\((try? screen(session)) ?? "")")
+        #expect(try screen(session).contains("active ") && !screen(session).contains("active 0 /"))
+
+        // d, Tab to Drain, Enter: the first row (198.18.1.11) drains.
+        _ = try tmux(["send-keys", "-t", session, "d"])
+        #expect(try APIDaemonFixture.eventually(3) { try screen(session).contains("Drain 198.18.1.11?") })
+        _ = try tmux(["send-keys", "-t", session, "Tab", "Enter"])
+        #expect(try APIDaemonFixture.eventually(5) { try api.health(tg)[Lab.applianceAddress(1)]?.state == "draining" })
+        #expect(try APIDaemonFixture.eventually(5) { try screen(session).contains("drain 198.18.1.11: confirmed (draining)") }, "\((try? screen(session)) ?? "")")
+
+        // r, an address, Enter: registered.
+        _ = try tmux(["send-keys", "-t", session, "r"])
+        _ = try tmux(["send-keys", "-t", session, "-l", "198.18.1.14"])
+        _ = try tmux(["send-keys", "-t", session, "Enter"])
+        #expect(try APIDaemonFixture.eventually(5) { try api.health(tg)["198.18.1.14"] != nil })
+
+        // gwlbd killed: disconnected, data kept; restarted: live again, same console.
+        api.kill()
+        #expect(try APIDaemonFixture.eventually(8) { try screen(session).contains("disconnected, retrying") })
+        #expect(try screen(session).contains("198.18.1.12"), "the last data stays on screen")
+        try api.start()
+        #expect(try APIDaemonFixture.eventually(15) { try screen(session).contains(" live ") }, "\((try? screen(session)) ?? "")")
+
+        // A steady screen costs little: bytes written to the terminal over 10 s (reported).
+        let bytes = "/tmp/\(lab.lab.prefix)-console.bytes"
+        defer { try? FileManager.default.removeItem(atPath: bytes) }
+        _ = try tmux(["pipe-pane", "-t", session, "-o", "cat > \(bytes) 2>/dev/null"])
+        usleep(10_000_000)
+        _ = try tmux(["pipe-pane", "-t", session])
+        let written = (try? FileManager.default.attributesOfItem(atPath: bytes)[.size] as? Int) ?? -1
+        print("gwlb console at 100x30 with traffic: \(written / 10) bytes/s to the terminal")
+        #expect(written > 0, "the console redraws what changes")
+
+        // TERM=vt100 LANG=C: ASCII only.
+        try startSession(ascii, width: 80, height: 24, "env LANG=C LC_ALL=C TERM=vt100 \(LabFixture.binary("gwlb")) console --socket \(api.socket)")
+        #expect(try APIDaemonFixture.eventually(10) { try screen(ascii).contains("Targets (4)") }, "\((try? screen(ascii)) ?? "")")
+        let text = try screen(ascii)
+        #expect(text.unicodeScalars.allSatisfy { $0.isASCII }, "\(text)")
+    }
+}
