@@ -35,7 +35,6 @@ public struct ConsoleApp {
         let surface = CursesSurface(theme: theme, environment: environment)
         defer { surface.end() }
         let screen = ConsoleScreen(glyphs: Glyphs.detect(environment: environment))
-        let started = ProcessInfo.processInfo.systemUptime
         var shown = connection.model.withLock { $0 }
         var lastDraw = 0.0
         var dirty = true
@@ -71,7 +70,8 @@ public struct ConsoleApp {
                     shown = connection.model.withLock { $0 }
                     state.confirm(from: shown)
                 }
-                screen.draw(shown, state, on: surface, uptime: Self.duration(now - started))
+                let uptime = shown.gwlbdStarted.map { Self.duration(Date().timeIntervalSince($0)) } ?? ""
+                screen.draw(shown, state, on: surface, uptime: uptime)
                 surface.show()
                 lastDraw = now
                 dirty = false

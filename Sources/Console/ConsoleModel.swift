@@ -44,6 +44,8 @@ public struct ConsoleModel: Sendable {
     public var version = ""
     public var bootID = ""
     public var role = ""
+    /// When the gwlbd on the other end started (from its hello), for the header's uptime.
+    public var gwlbdStarted: Date?
     public var loadBalancerName: String?
     public var lastSequence = 0
     public var lastMessageTime: Double = 0
@@ -75,6 +77,9 @@ public struct ConsoleModel: Sendable {
             bootID = boot
             version = message["version"] as? String ?? ""
             role = message["role"] as? String ?? ""
+            let parser = ISO8601DateFormatter()
+            parser.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            gwlbdStarted = (message["startTime"] as? String).flatMap { parser.date(from: $0) }
             connection = .live
         case "snapshot":
             targets = [:]

@@ -10,7 +10,8 @@ import Testing
 
     @Test func snapshotDeltasRatesAndAReset() {
         var model = ConsoleModel()
-        model.apply(["type": "hello", "seq": 1, "bootId": "a", "version": "0.4.0", "role": "operator"], at: 0)
+        model.apply(["type": "hello", "seq": 1, "bootId": "a", "version": "0.4.0", "role": "operator", "startTime": "2026-12-02T10:00:00.000Z"], at: 0)
+        #expect(model.gwlbdStarted == Date(timeIntervalSince1970: 1_796_205_600), "gwlbd's start, for its uptime")
         model.apply(["type": "snapshot", "seq": 2, "loadBalancer": ["name": "lb", "arn": "arn"], "flows": ["active": 10, "capacity": 100, "new": 10],
                      "traffic": ["endpointPackets": 1000], "targets": [target("198.18.1.11", packets: 100), target("198.18.1.12", packets: 0)]], at: 0)
         #expect(model.loadBalancerName == "lb" && model.targets.count == 2 && model.connection == .live)
