@@ -61,7 +61,10 @@ public struct EventStream {
             "startTime": ResourceXML.timestamp(observatory.startTime),
         ]
         let view = currentView()
-        var snapshot = message("snapshot", view: view, previous: nil)
+        var snapshot = changes(view, previous: nil)
+        snapshot["type"] = "snapshot"
+        snapshot["seq"] = next()
+        snapshot["time"] = ResourceXML.timestamp(Date())
         snapshot["recentDrops"] = newDrops()
         snapshot["healthEvents"] = newHealthEvents()
         last = view
@@ -72,11 +75,16 @@ public struct EventStream {
     mutating func tick() -> [[String: Any]] {
         let view = currentView()
         var messages: [[String: Any]] = []
-        var delta = message("delta", view: view, previous: last)
+        var delta = changes(view, previous: last)
         let drops = newDrops(), events = newHealthEvents()
         if !drops.isEmpty { delta["recentDrops"] = drops }
         if !events.isEmpty { delta["healthEvents"] = events }
-        if delta.count > 3 { messages.append(delta) } else { sequence -= 1 }
+        if !delta.isEmpty {
+            delta["type"] = "delta"
+            delta["seq"] = next()
+            delta["time"] = ResourceXML.timestamp(Date())
+            messages.append(delta)
+        }
         last = view
         messages.append(["type": "heartbeat", "seq": next(), "time": ResourceXML.timestamp(Date())])
         return messages
@@ -87,9 +95,9 @@ public struct EventStream {
         return sequence
     }
 
-    /// A snapshot (everything) or a delta (the parts of `view` that differ from `previous`).
-    private mutating func message(_ type: String, view: View, previous: View?) -> [String: Any] {
-        var message: [String: Any] = ["type": type, "seq": next(), "time": ResourceXML.timestamp(Date())]
+    /// The sections of `view` that differ from `previous` (all of them without one).
+    private func changes(_ view: View, previous: View?) -> [String: Any] {
+        var message: [String: Any] = [:]
         if previous == nil || view.loadBalancer != previous?.loadBalancer { message["loadBalancer"] = view.loadBalancer ?? NSNull() }
         if view.flows != previous?.flows { message["flows"] = view.flows }
         if view.traffic != previous?.traffic { message["traffic"] = view.traffic }
