@@ -38,7 +38,7 @@ public struct ConsoleApp {
         var shown = connection.model.withLock { $0 }
         var lastDraw = 0.0
         var dirty = true
-        while true {
+        while !surface.hungUp {
             let now = ProcessInfo.processInfo.systemUptime
             if let key = surface.readKey() {
                 dirty = true

@@ -8,6 +8,9 @@ final class CursesSurface: Surface {
     private(set) var height = 0
     private var pairs: [String: attr_t] = [:]
     let depth: ColorDepth
+    /// The terminal is gone (an SSH connection dropped, a tmux server killed): reading it would
+    /// return at once, forever, so the console ends instead of spinning.
+    private(set) var hungUp = false
 
     init(theme: Theme, environment: [String: String]) {
         setlocale(LC_ALL, "")
@@ -16,7 +19,7 @@ final class CursesSurface: Surface {
         noecho()
         keypad(gwlb_stdscr(), true)
         curs_set(0)
-        timeout(100)
+        timeout(0)
         var colors = -1
         if has_colors() {
             start_color()
@@ -72,10 +75,23 @@ final class CursesSurface: Surface {
     func show() { refresh() }
 
     /// The next key, or nil after the input timeout (100 ms).
+    /// The next key, waiting up to 100 ms for one: nil when none came, `.some(nil)` for input that
+    /// is not a key of ours (a resize is handled here).
     func readKey() -> Key?? {
         var character: wint_t = 0
-        let result = get_wch(&character)
-        if result == ERR { return nil }
+        var result = get_wch(&character)
+        if result == ERR {
+            // Nothing queued: wait on the terminal itself, which also tells whether it hung up.
+            var terminal = pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&terminal, 1, 100)
+            if ready > 0 && terminal.revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0 {
+                hungUp = true
+                return nil
+            }
+            guard ready > 0 || (ready < 0 && errno == EINTR) else { return nil }  // EINTR: SIGWINCH, a resize
+            result = get_wch(&character)
+            if result == ERR { return nil }
+        }
         if result == gwlb_key_code_yes() {
             switch Int32(character) {
             case gwlb_key_resize(): resize(); return .some(nil)

@@ -28,6 +28,32 @@ public enum Shell {
         return (process.terminationStatus, String(decoding: outputData, as: UTF8.self), String(decoding: errorData.wait(), as: UTF8.self))
     }
 
+    /// Runs `arguments` (found on PATH) to its end, with /dev/null for its standard streams and none of
+    /// this process's other descriptors; returns its exit status. For commands that leave a daemon
+    /// behind (`tmux new-session` starts a tmux server): Foundation's `Process` learns of its child's
+    /// end from a descriptor the child inherits, so a daemon that keeps it makes `waitUntilExit` wait
+    /// as long as the daemon lives.
+    public static func launch(_ arguments: [String]) throws -> Int32 {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        for descriptor: Int32 in 0...2 {
+            posix_spawn_file_actions_addopen(&actions, descriptor, "/dev/null", descriptor == 0 ? O_RDONLY : O_WRONLY, 0)
+        }
+        posix_spawn_file_actions_addclosefrom(&actions, 3)
+        var argv = arguments.map { strdup($0) } + [nil]
+        defer { for argument in argv { free(argument) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawnp(&pid, arguments[0], &actions, nil, &argv, environ)
+        guard spawned == 0 else {
+            throw Failure(description: "cannot start \(arguments[0]): \(String(cString: strerror(spawned)))")
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        // WIFEXITED/WEXITSTATUS are macros Swift does not import.
+        return status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    }
+
     /// Runs `arguments` and returns its standard output; throws with its standard error when it fails.
     @discardableResult
     static func run(_ arguments: [String]) throws -> String {
@@ -61,3 +87,8 @@ public enum Shell {
         }
     }
 }
+
+/// glibc 2.34's "close every descriptor from `from` up" spawn action; its header declares it only
+/// for _GNU_SOURCE, which Swift's Glibc module does not define.
+@_silgen_name("posix_spawn_file_actions_addclosefrom_np")
+private func posix_spawn_file_actions_addclosefrom(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ from: Int32) -> Int32

@@ -6,22 +6,26 @@ import Testing
 /// and `r` registers through the API, a killed and restarted gwlbd shows "disconnected" and then
 /// live data without restarting the console, and `TERM=vt100 LANG=C` draws ASCII only.
 @Suite(.serialized) struct ConsoleEndToEndTests {
+    /// A tmux server of this test's own, so killing it touches no other session.
+    let server = "gwlb-console-\(getpid())-\(UUID().uuidString.prefix(8))"
+
     func tmux(_ arguments: [String]) throws -> String {
-        try LabFixture.execute(["tmux"] + arguments).output
+        try LabFixture.execute(["tmux", "-L", server] + arguments).output
     }
 
     func screen(_ session: String) throws -> String { try tmux(["capture-pane", "-p", "-t", session]) }
 
-    /// Starts a detached tmux session. Not through a pipe: the tmux server it may start keeps the
-    /// descriptors it was given, so a reader waiting for their end would wait forever.
+    /// Starts a detached tmux session (and with the first, the server, which stays).
     func startSession(_ name: String, width: Int, height: Int, _ command: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["tmux", "new-session", "-d", "-s", name, "-x", String(width), "-y", String(height), command]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
+        let status = try Shell.launch(["tmux", "-L", server, "new-session", "-d", "-s", name, "-x", String(width), "-y", String(height), command])
+        guard status == 0 else { throw LabFixture.Failure("tmux new-session exited \(status)") }
+    }
+
+    /// Whether `pid` is a live process (a zombie waiting for its parent to reap it has ended).
+    static func running(_ pid: pid_t) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let afterName = stat.range(of: ") ", options: .backwards) else { return false }
+        return !stat[afterName.upperBound...].hasPrefix("Z")
     }
 
     @Test func consoleDrainsRegistersAndSurvivesARestart() throws {
@@ -35,7 +39,7 @@ import Testing
         let (_, tg) = try api.gettingStarted(targets: [1, 2, 3])
         try lab.background(lab.lab.client, ["ping", "-i", "0.05", Lab.serverAddress])
         let session = "c\(lab.lab.prefix)", ascii = "a\(lab.lab.prefix)"
-        defer { _ = try? tmux(["kill-session", "-t", session]); _ = try? tmux(["kill-session", "-t", ascii]) }
+        defer { _ = try? tmux(["kill-server"]) }
         let console = "env LANG=C.UTF-8 TERM=xterm-256color \(LabFixture.binary("gwlb")) console --socket \(api.socket)"
         try startSession(session, width: 100, height: 30, console)
 
@@ -84,5 +88,11 @@ import Testing
         #expect(try APIDaemonFixture.eventually(10) { try screen(ascii).contains("Targets (4)") }, "\((try? screen(ascii)) ?? "")")
         let text = try screen(ascii)
         #expect(text.unicodeScalars.allSatisfy { $0.isASCII }, "\(text)")
+
+        // The terminal goes away (an SSH connection dropped; here the tmux server killed): the console ends.
+        let consolePid = try #require(pid_t(tmux(["display-message", "-p", "-t", session, "#{pane_pid}"]).trimmingCharacters(in: .whitespacesAndNewlines)))
+        let serverPid = try #require(pid_t(tmux(["display-message", "-p", "#{pid}"]).trimmingCharacters(in: .whitespacesAndNewlines)))
+        kill(serverPid, SIGKILL)
+        #expect(try APIDaemonFixture.eventually(5) { !Self.running(consolePid) }, "gwlb console outlived its terminal")
     }
 }
