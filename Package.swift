@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.60.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.25.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
     ],
     targets: [
         // C shim for what Swift cannot import directly (ioctl request macros, struct mmsghdr
@@ -37,13 +39,19 @@ let package = Package(
         ]),
         .target(name: "ControlPlane", dependencies: ["Resources", "Health", "Store", "DataPlane", "Flows", "PacketIO", "Wire"]),
         .target(name: "Store", dependencies: ["Resources", .product(name: "GRDB", package: "GRDB.swift")]),
+        // Metrics (swift-metrics over swift-prometheus), flow logs, the audit trail, drop captures.
+        .target(name: "Telemetry", dependencies: [
+            "DataPlane", "Flows", "Wire", .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
         .target(name: "ControlAPI", dependencies: [
-            "ControlPlane", "DataPlane", "Flows", "PacketIO", "Resources", "Health", "Wire", .product(name: "Hummingbird", package: "hummingbird"),
+            "Telemetry", "ControlPlane", "DataPlane", "Flows", "PacketIO", "Resources", "Health", "Wire", .product(name: "Hummingbird", package: "hummingbird"),
             // SigV4's SHA-256 and HMAC, and TLS, for the signed TCP API.
             .product(name: "Crypto", package: "swift-crypto"), .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOCore", package: "swift-nio"),
         ]),
-        .target(name: "Daemon", dependencies: ["ControlAPI", "ControlPlane", "Resources", "Store", "DataPlane", "Flows", "PacketIO", "Wire"]),
+        .target(name: "Daemon", dependencies: ["Telemetry", "ControlAPI", "ControlPlane", "Resources", "Store", "DataPlane", "Flows", "PacketIO", "Wire"]),
         .executableTarget(name: "gwlbd", dependencies: ["Daemon", "ControlAPI"]),
         .target(name: "Appliance", dependencies: ["Wire", "Flows", "PacketIO"]),
         .target(name: "Lab"),
@@ -72,9 +80,10 @@ let package = Package(
         .testTarget(name: "HealthTests", dependencies: ["Health"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Resources", "TestSupport", "StoreCrashProbe"]),
         .testTarget(name: "ControlPlaneTests", dependencies: ["ControlPlane", "Health", "Resources", "Store", "DataPlane", "Flows", "PacketIO", "Wire"]),
-        .testTarget(name: "ControlAPITests", dependencies: ["ControlAPI", "ControlPlane", "Resources", "Store", "Health", "DataPlane"]),
-        .testTarget(name: "ControlClientTests", dependencies: ["ControlClient", "ControlAPI", "ControlPlane", "Resources", "Store"]),
+        .testTarget(name: "ControlAPITests", dependencies: ["Telemetry", "ControlAPI", "ControlPlane", "Resources", "Store", "Health", "DataPlane"]),
+        .testTarget(name: "ControlClientTests", dependencies: ["Telemetry", "ControlClient", "ControlAPI", "ControlPlane", "Resources", "Store"]),
         .testTarget(name: "ConsoleTests", dependencies: ["Console", "ControlClient", "ControlAPI", "ControlPlane", "DataPlane", "Store"]),
+        .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "DataPlane"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "ControlPlane", "DataPlane", "Flows", "PacketIO", "Wire"]),
         // Real namespaces, TUN devices, sockets and clients; builds and runs the gwlb and gwlbd products.
         .testTarget(name: "EndToEndTests", dependencies: ["Lab", "Daemon", "TestSupport", "gwlb", "gwlbd"]),

@@ -83,7 +83,7 @@ public struct ConsoleApp {
     private func perform(_ action: String, target: String, label: String, results: ActionResults) {
         let socketPath = self.socketPath
         Thread.detachNewThread {
-            let client = ELBClient(socketPath: socketPath)
+            let client = ELBClient(socketPath: socketPath, userAgent: "gwlb-console")
             var error: String?
             do {
                 let endpoints = try client.call("DescribeEndpoints", [])

@@ -3,8 +3,10 @@ import Foundation
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
+import NIOCore
 import NIOSSL
 import Resources
+import Telemetry
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -35,11 +37,14 @@ public enum APIServer {
     }
 
     /// Serves until the task is cancelled.
-    public static func run(socketPath: String, actions: ELBActions, observatory: Observatory) async throws {
-        let router = Router()
-        router.post("/") { request, _ -> Response in
+    public static func run(socketPath: String, actions: ELBActions, observatory: Observatory, metrics: MetricsExporter? = nil) async throws {
+        let router = Router(context: CallerContext.self)
+        if let metrics { router.get("/metrics") { _, _ in exposition(metrics) } }
+        router.post("/") { request, context -> Response in
             let body = try await request.body.collect(upTo: 1 << 20)
-            let answer = actions.handle(String(buffer: body))
+            let caller = AuditCaller.localUser(uid: await context.peerUID(), socketPath: socketPath,
+                                               userAgent: request.headers[.userAgent] ?? "unknown")
+            let answer = actions.handle(String(buffer: body), caller: caller)
             return Response(status: .init(code: answer.status), headers: [.contentType: "text/xml"],
                             body: .init(byteBuffer: ByteBuffer(string: answer.body)))
         }
@@ -89,19 +94,25 @@ public enum APIServer {
     public static func runTCP(host: String, port: Int, actions: ELBActions, verifier: SignatureV4Verifier,
                               tls: (certificate: String, key: String)? = nil,
                               onRunning: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
-        let router = Router()
-        router.post("/") { request, _ -> Response in
+        let router = Router(context: CallerContext.self)
+        router.post("/") { request, context -> Response in
             let body = try await request.body.collect(upTo: 1 << 20)
             var headers = request.headers.map { ($0.name.canonicalName, $0.value) }
             if let authority = request.head.authority { headers.append(("host", authority)) }
             let signed = SignatureV4Verifier.Request(method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "",
                                                      headers: headers, body: Data(buffer: body))
             let answer: ELBActions.Response
+            var caller = AuditCaller(type: "IAMUser", principalId: "anonymous", sourceIPAddress: context.peerAddress,
+                                     userAgent: request.headers[.userAgent] ?? "unknown")
             do throws(ELBError) {
-                try verifier.verify(signed)
-                answer = actions.handle(String(buffer: body))
+                let key = try verifier.verify(signed)
+                caller.principalId = key
+                caller.accessKeyId = key
+                answer = actions.handle(String(buffer: body), caller: caller)
             } catch {
-                let xml = QueryResponse.error(code: error.code.rawValue, message: error.message, requestID: UUID().uuidString.lowercased())
+                let requestID = UUID().uuidString.lowercased()
+                actions.recordRefusal(error, body: String(buffer: body), caller: caller, requestID: requestID)
+                let xml = QueryResponse.error(code: error.code.rawValue, message: error.message, requestID: requestID)
                 answer = ELBActions.Response(status: error.code.httpStatus, body: xml)
             }
             return Response(status: .init(code: answer.status), headers: [.contentType: "text/xml"],
@@ -118,6 +129,52 @@ public enum APIServer {
         try await withTaskExecutorPreference(executor) {
             try await application.runService(gracefulShutdownSignals: [])
         }
+    }
+
+    /// Prometheus's scrape endpoint alone on TCP (`--metrics-listen`): read-only, unsigned, as
+    /// exporters are; bind it where only the monitoring system reaches.
+    public static func runMetrics(host: String, port: Int, metrics: MetricsExporter, onRunning: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+        let router = Router()
+        router.get("/metrics") { _, _ in exposition(metrics) }
+        let application = Application(router: router, configuration: .init(address: .hostname(host, port: port)),
+                                      onServerRunning: { channel in onRunning(channel.localAddress?.port ?? port) })
+        try await withTaskExecutorPreference(executor) {
+            try await application.runService(gracefulShutdownSignals: [])
+        }
+    }
+
+    static func exposition(_ metrics: MetricsExporter) -> Response {
+        Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                 body: .init(byteBuffer: ByteBuffer(string: metrics.exposition())))
+    }
+
+    /// Hummingbird's request context plus the connection, to name the caller in the audit trail.
+    struct CallerContext: RequestContext {
+        var coreContext: CoreRequestContextStorage
+        let channel: any Channel
+
+        init(source: ApplicationRequestContextSource) {
+            coreContext = .init(source: source)
+            channel = source.channel
+        }
+
+        /// The uid of the process at the other end of the Unix socket (SO_PEERCRED).
+        func peerUID() async -> UInt32? {
+            guard let provider = channel as? SocketOptionProvider else { return nil }
+            let credentials: PeerCredentials? = try? await provider.unsafeGetSocketOption(level: .init(rawValue: SOL_SOCKET),
+                                                                               name: .init(rawValue: SO_PEERCRED)).get()
+            return credentials?.uid
+        }
+
+        /// The TCP peer's address, without the port (CloudTrail's sourceIPAddress).
+        var peerAddress: String { channel.remoteAddress?.ipAddress ?? "unknown" }
+    }
+
+    /// Linux's `struct ucred` (Swift's Glibc module hides it behind _GNU_SOURCE).
+    struct PeerCredentials {
+        var pid: Int32
+        var uid: UInt32
+        var gid: UInt32
     }
 
     static func json(_ object: [String: Any]) -> Response {

@@ -2,16 +2,20 @@ import ControlPlane
 import Foundation
 import Health
 import Resources
+import Telemetry
 
 /// The elbv2 operations of SPEC.md §6 over the control plane: a Query request in, AWS's XML out.
 public struct ELBActions: Sendable {
     public let service: ControlPlaneService
     /// Instance id → IPv4 address, for `instance` target groups.
     public let instances: [String: String]
+    /// Where every call is recorded, failures included (none in tests that do not ask).
+    public let audit: AuditTrail?
 
-    public init(service: ControlPlaneService, instances: [String: String] = [:]) {
+    public init(service: ControlPlaneService, instances: [String: String] = [:], audit: AuditTrail? = nil) {
         self.service = service
         self.instances = instances
+        self.audit = audit
     }
 
     /// An HTTP answer: status and XML body.
@@ -20,18 +24,54 @@ public struct ELBActions: Sendable {
         public let body: String
     }
 
-    public func handle(_ body: String, requestID: String = UUID().uuidString.lowercased()) -> Response {
+    /// Answers one Query request; with an audit trail, records it there (as `caller`) before answering.
+    public func handle(_ body: String, caller: AuditCaller? = nil, requestID: String = UUID().uuidString.lowercased()) -> Response {
+        var request: QueryRequest?
+        var result: [XMLNode] = []
+        var failure: (code: String, message: String)?
+        let response: Response
         do {
-            let request = try QueryRequest(body: body)
-            guard let operation = Self.operations[request.action] else {
-                throw ELBError(.invalidAction, "Action '\(request.action)' is not an elbv2 operation gwlb supports")
+            let parsed = try QueryRequest(body: body)
+            request = parsed
+            guard let operation = Self.operations[parsed.action] else {
+                throw ELBError(.invalidAction, "Action '\(parsed.action)' is not an elbv2 operation gwlb supports")
             }
-            let result = try operation(self, request)
-            return Response(status: 200, body: QueryResponse.success(action: request.action, result: result, requestID: requestID))
+            result = try operation(self, parsed)
+            response = Response(status: 200, body: QueryResponse.success(action: parsed.action, result: result, requestID: requestID))
         } catch let error as ELBError {
-            return Response(status: error.code.httpStatus, body: QueryResponse.error(code: error.code.rawValue, message: error.message, requestID: requestID))
+            failure = (error.code.rawValue, error.message)
+            response = Response(status: error.code.httpStatus, body: QueryResponse.error(code: error.code.rawValue, message: error.message, requestID: requestID))
         } catch {
-            return Response(status: 500, body: QueryResponse.error(code: "InternalFailure", message: "\(error)", requestID: requestID, type: "Receiver"))
+            failure = ("InternalFailure", "\(error)")
+            response = Response(status: 500, body: QueryResponse.error(code: "InternalFailure", message: "\(error)", requestID: requestID, type: "Receiver"))
+        }
+        if let audit {
+            let caller = caller ?? AuditCaller(type: "LocalUser", principalId: "uid:unknown", sourceIPAddress: "internal", userAgent: "unknown")
+            record(in: audit, action: request?.action, parameters: request?.parameters, result: result, failure: failure,
+                   caller: caller, requestID: requestID)
+        }
+        return response
+    }
+
+    /// A refused signature is a call too: the TCP API records it here.
+    public func recordRefusal(_ error: ELBError, body: String, caller: AuditCaller, requestID: String) {
+        guard let audit else { return }
+        let request = try? QueryRequest(body: body)
+        record(in: audit, action: request?.action, parameters: request?.parameters, result: [],
+               failure: (error.code.rawValue, error.message), caller: caller, requestID: requestID)
+    }
+
+    private func record(in audit: AuditTrail, action: String?, parameters: [String: String]?, result: [XMLNode],
+                        failure: (code: String, message: String)?, caller: AuditCaller, requestID: String) {
+        let action = action ?? "Unknown"
+        let readOnly = action.hasPrefix("Describe")
+        let (region, account) = service.read { ($0.region, $0.account) }
+        let event = AuditEvent(eventName: action, caller: caller, region: region, account: account,
+                               requestParameters: parameters.map(AuditRecording.requestParameters),
+                               responseElements: readOnly || failure != nil ? nil : AuditRecording.responseElements(result),
+                               requestID: requestID, readOnly: readOnly, errorCode: failure?.code, errorMessage: failure?.message)
+        if !audit.record(event) {
+            FileHandle.standardError.write(Data("gwlbd: cannot append to the audit trail \(audit.path): \(String(cString: strerror(errno)))\n".utf8))
         }
     }
 

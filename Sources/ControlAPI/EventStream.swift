@@ -118,7 +118,7 @@ public struct EventStream {
         var targets: [String: TargetRow] = [:]
         if let group = service.servedTargetGroup, let views = try? service.targets(of: group) {
             for view in views {
-                let slot = slots.firstIndex { $0?.address.description == view.address && Int($0?.port ?? 0) == view.registration.port }
+                let slot = Observatory.slot(of: view, in: slots)
                 let counters = slot.flatMap { $0 < statistics.targets.count ? statistics.targets[$0] : nil } ?? TargetCounters()
                 targets[view.registration.id] = TargetRow(id: view.registration.id, address: view.address, port: view.registration.port,
                                                           state: view.health.state.rawValue, reason: view.health.reason, slot: slot,

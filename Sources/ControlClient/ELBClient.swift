@@ -6,10 +6,11 @@ import FoundationXML
 /// Calls elbv2 operations on gwlbd (the Query protocol over its Unix socket) and turns the XML
 /// answer into the JSON shape the aws CLI prints.
 public struct ELBClient: Sendable {
-    public let http: UnixHTTPClient
+    public var http: UnixHTTPClient
 
-    public init(socketPath: String) {
+    public init(socketPath: String, userAgent: String = "gwlb-cli") {
         http = UnixHTTPClient(socketPath: socketPath)
+        http.userAgent = userAgent
     }
 
     /// An error answer from gwlbd, as AWS words it.

@@ -10,6 +10,8 @@ public struct UnixHTTPClient: Sendable {
     public let socketPath: String
     /// Seconds a read may wait; the stream reader sets its own.
     public var timeoutSeconds: Int
+    /// Names the program in gwlbd's audit trail.
+    public var userAgent = "gwlb-cli"
 
     public init(socketPath: String, timeoutSeconds: Int = 30) {
         self.socketPath = socketPath
@@ -31,7 +33,7 @@ public struct UnixHTTPClient: Sendable {
     public func request(_ method: String, _ path: String, body: Data = Data(), contentType: String? = nil) throws -> Response {
         let connection = try Connection(socketPath: socketPath, timeoutSeconds: timeoutSeconds)
         do {
-            try connection.send(method: method, path: path, body: body, contentType: contentType)
+            try connection.send(method: method, path: path, body: body, contentType: contentType, userAgent: userAgent)
         } catch {
             // The server may refuse a request before reading all of it (413 for a body too large)
             // and stop reading: its answer, if it sent one, says why.
@@ -56,7 +58,7 @@ public struct UnixHTTPClient: Sendable {
     /// it returns false or the server closes. A read waits at most `timeoutSeconds`.
     public func streamLines(_ path: String, line: (String) -> Bool) throws {
         let connection = try Connection(socketPath: socketPath, timeoutSeconds: timeoutSeconds)
-        try connection.send(method: "GET", path: path, body: Data(), contentType: nil)
+        try connection.send(method: "GET", path: path, body: Data(), contentType: nil, userAgent: userAgent)
         let head = try connection.readHead()
         guard head.status == 200 else { throw ConnectionError(description: "GET \(path) answered HTTP \(head.status)") }
         let chunked = head.headers["transfer-encoding"]?.lowercased() == "chunked"
@@ -114,8 +116,8 @@ private final class Connection {
 
     deinit { close(descriptor) }
 
-    func send(method: String, path: String, body: Data, contentType: String?) throws {
-        var head = "\(method) \(path) HTTP/1.1\r\nHost: gwlbd\r\nConnection: close\r\nUser-Agent: gwlb\r\n"
+    func send(method: String, path: String, body: Data, contentType: String?, userAgent: String) throws {
+        var head = "\(method) \(path) HTTP/1.1\r\nHost: gwlbd\r\nConnection: close\r\nUser-Agent: \(userAgent)\r\n"
         if let contentType { head += "Content-Type: \(contentType)\r\n" }
         head += "Content-Length: \(body.count)\r\n\r\n"
         var message = Data(head.utf8)

@@ -5,6 +5,7 @@ import Foundation
 import PacketIO
 import Store
 import Synchronization
+import Telemetry
 import Wire
 #if canImport(Glibc)
 import Glibc
@@ -23,16 +24,22 @@ public final class Daemon {
     public let region: String
     public let account: String
     public let signedAPI: SignedAPIOptions?
+    public let telemetry: TelemetryOptions
+    private let metrics = MetricsExporter()
     private var configuration: DaemonConfiguration
     private var slots = TargetSlotTable()
 
     /// - Parameter geneveAddress: the address to take GENEVE on, over the file's (needed without one).
     public init(configurationPath: String?, geneveAddress: String? = nil, statisticsPath: String?, stateDirectory: String? = nil,
                 socketPath: String = APIServer.defaultSocketPath, region: String = "us-east-1", account: String = "123456789012",
-                signedAPI: SignedAPIOptions? = nil) throws {
+                signedAPI: SignedAPIOptions? = nil, telemetry: TelemetryOptions = TelemetryOptions()) throws {
         self.configurationPath = configurationPath
         self.signedAPI = signedAPI
+        self.telemetry = telemetry
         if signedAPI != nil, stateDirectory == nil { throw StartupError(description: "--api-listen needs --state-dir (the API form)") }
+        if telemetry.metricsListen != nil || telemetry.auditLog != nil, stateDirectory == nil {
+            throw StartupError(description: "--metrics-listen and --audit-log need --state-dir (the API form)")
+        }
         self.statisticsPath = statisticsPath
         self.stateDirectory = stateDirectory
         self.socketPath = socketPath
@@ -63,6 +70,7 @@ public final class Daemon {
         // The signed API's keys and address are checked before anything starts.
         let verifier = try signedAPI.map { SignatureV4Verifier(region: region, credentials: try CredentialsFile.load(path: $0.credentialsPath)) }
         _ = try signedAPI?.hostAndPort()
+        _ = try telemetry.metricsListen.map { try SignedAPIOptions.hostAndPort($0, option: "--metrics-listen") }
         if stateDirectory != nil { try APIServer.claim(socketPath: socketPath) }
         // Signals go to this thread only: block them before the workers start, then wait for them.
         var signals = sigset_t()
@@ -83,8 +91,9 @@ public final class Daemon {
         plane.start()
         let published = LatestSnapshot(plane.workers[0].snapshot)
         var service: ControlPlaneService?
+        var observatory: Observatory?
         if let stateDirectory {
-            service = try startControlPlane(stateDirectory, plane: plane, devices: devices, published: published, verifier: verifier)
+            (service, observatory) = try startControlPlane(stateDirectory, plane: plane, devices: devices, published: published, verifier: verifier)
             let endpoints = devices.registry.current.compactMap { $0?.name }
             log("API on \(socketPath), state in \(stateDirectory), GENEVE on \(configuration.geneve), \(workers) workers; endpoints: \(endpoints.isEmpty ? "none yet (gwlb create-endpoint)" : endpoints.joined(separator: ", "))")
         } else {
@@ -104,6 +113,7 @@ public final class Daemon {
                 }
             }
             do { try service?.tick() } catch { log("draining step failed: \(error)") }
+            if let service, let observatory { metrics.flush(observatory.metricsSample(service)) }
             writeStatistics(plane, published.value.withLock { $0 })
         }
         log("stopping")
@@ -115,14 +125,15 @@ public final class Daemon {
 
     /// The control plane over the store in `directory`, publishing to `plane`, and its API server.
     private func startControlPlane(_ directory: String, plane: DataPlane, devices: EndpointDevices, published: LatestSnapshot,
-                                   verifier: SignatureV4Verifier?) throws -> ControlPlaneService {
+                                   verifier: SignatureV4Verifier?) throws -> (ControlPlaneService, Observatory) {
         let store = try CatalogStore(directory: directory)
         let service = try ControlPlaneService(store: store, region: region, account: account, instances: configuration.instances,
                                               attach: { try devices.attach($0) }) { snapshot in
             published.value.withLock { $0 = snapshot }
             plane.publish(snapshot)
         }
-        let actions = ELBActions(service: service, instances: configuration.instances)
+        let audit = try AuditTrail(path: telemetry.auditLog ?? (directory as NSString).appendingPathComponent("audit.log"))
+        let actions = ELBActions(service: service, instances: configuration.instances, audit: audit)
         let observatory = Observatory(plane: plane, flowCapacity: configuration.workers * configuration.flowsPerWorker) {
             published.value.withLock { $0.targets }
         }
@@ -138,14 +149,27 @@ public final class Daemon {
             }
             log("signed elbv2 API (SigV4, region \(region)) on \(signedAPI.tls == nil ? "http" : "https")://\(signedAPI.listen)")
         }
+        let metrics = self.metrics
         Task.detached {
             do {
-                try await APIServer.run(socketPath: socketPath, actions: actions, observatory: observatory)
+                try await APIServer.run(socketPath: socketPath, actions: actions, observatory: observatory, metrics: metrics)
             } catch {
                 FileHandle.standardError.write(Data("gwlbd: the API server stopped: \(error)\n".utf8))
             }
         }
-        return service
+        if let listen = telemetry.metricsListen {
+            let (host, port) = try SignedAPIOptions.hostAndPort(listen, option: "--metrics-listen")
+            Task.detached {
+                do {
+                    try await APIServer.runMetrics(host: host, port: port, metrics: metrics)
+                } catch {
+                    FileHandle.standardError.write(Data("gwlbd: the metrics listener on \(listen) stopped: \(error)\n".utf8))
+                }
+            }
+            log("Prometheus metrics on http://\(listen)/metrics")
+        }
+        log("audit trail: \(audit.path)")
+        return (service, observatory)
     }
 
     /// Another socket on the port (even one with SO_REUSEPORT) makes a plain bind fail: that is a
@@ -241,10 +265,24 @@ public struct SignedAPIOptions: Sendable {
         self.tls = tls
     }
 
-    func hostAndPort() throws -> (String, Int) {
+    func hostAndPort() throws -> (String, Int) { try Self.hostAndPort(listen, option: "--api-listen") }
+
+    static func hostAndPort(_ listen: String, option: String) throws -> (String, Int) {
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (1...65535).contains(port) else {
-            throw Daemon.StartupError(description: "--api-listen \(listen): give HOST:PORT, e.g. 127.0.0.1:8443")
+            throw Daemon.StartupError(description: "\(option) \(listen): give HOST:PORT, e.g. 127.0.0.1:8443")
         }
         return (String(listen[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port)
+    }
+}
+
+/// Where gwlbd's telemetry goes: `--metrics-listen HOST:PORT` (Prometheus's /metrics on TCP; it is
+/// always on the Unix socket too), `--audit-log FILE` (default: audit.log in the state directory).
+public struct TelemetryOptions: Sendable {
+    public var metricsListen: String?
+    public var auditLog: String?
+
+    public init(metricsListen: String? = nil, auditLog: String? = nil) {
+        self.metricsListen = metricsListen
+        self.auditLog = auditLog
     }
 }

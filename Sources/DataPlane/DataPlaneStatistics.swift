@@ -35,6 +35,8 @@ public struct DataPlaneStatistics: Sendable, Hashable {
     public var expiredFlows: UInt64 = 0
     /// New flows refused because the table was full (CloudWatch's RejectedFlowCount).
     public var rejectedFlows: UInt64 = 0
+    /// Of those, TCP flows (RejectedFlowCount_TCP).
+    public var rejectedTCPFlows: UInt64 = 0
     /// TCP RSTs sent (CloudWatch's TCP_ELB_Reset_Count).
     public var resetsSent: UInt64 = 0
     /// Packets read from endpoints, and their bytes.
@@ -67,6 +69,7 @@ public struct DataPlaneStatistics: Sendable, Hashable {
         newFlows += other.newFlows
         expiredFlows += other.expiredFlows
         rejectedFlows += other.rejectedFlows
+        rejectedTCPFlows += other.rejectedTCPFlows
         resetsSent += other.resetsSent
         endpointPackets += other.endpointPackets
         endpointBytes += other.endpointBytes
@@ -85,6 +88,7 @@ public struct DataPlaneStatistics: Sendable, Hashable {
         newFlows = other.newFlows
         expiredFlows = other.expiredFlows
         rejectedFlows = other.rejectedFlows
+        rejectedTCPFlows = other.rejectedTCPFlows
         resetsSent = other.resetsSent
         endpointPackets = other.endpointPackets
         endpointBytes = other.endpointBytes

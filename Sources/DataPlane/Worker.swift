@@ -173,6 +173,7 @@ public final class Worker {
         loopsSincePublish = 0
         counters.activeFlows = Int64(table.count)
         counters.rejectedFlows = table.counters.rejected
+        counters.rejectedTCPFlows = table.counters.rejectedTCP
         mailbox.statistics.withLock { $0.copy(from: counters) }
         mailbox.drops.withLock { $0.copy(from: drops) }
     }

@@ -24,6 +24,8 @@ public struct FlowTableCounters: Hashable, Sendable {
     public var expired: UInt64 = 0
     /// New flows refused because the table was full (CloudWatch's RejectedFlowCount).
     public var rejected: UInt64 = 0
+    /// Of those, TCP flows (CloudWatch's RejectedFlowCount_TCP).
+    public var rejectedTCP: UInt64 = 0
     /// Flows removed by `remove` (reset, end of drain), not by expiry.
     public var removed: UInt64 = 0
 }
@@ -168,6 +170,7 @@ public final class FlowTable {
             generation = 0
         } else {
             counters.rejected += 1
+            if isTCP { counters.rejectedTCP += 1 }
             return nil
         }
         (entries + index).initialize(to: FlowEntry(key: key, flags: isTCP ? [.live, .tcp] : .live,

@@ -5,10 +5,12 @@ import Foundation
 let usage = """
     usage: gwlbd --state-dir DIR (--geneve-address A | --config FILE) [--socket PATH] [--region REGION] [--account ACCOUNT] [--stats-file FILE]
                  [--api-listen HOST:PORT --api-credentials FILE [--api-certificate PEM --api-key PEM]]
+                 [--metrics-listen HOST:PORT] [--audit-log FILE]
            gwlbd --config FILE [--stats-file FILE]
     The first form is managed through the elbv2 API on --socket (default /run/gwlb/gwlb.sock) and keeps
     its state in DIR, and with --api-listen also over TCP for the aws CLI and boto3 (SigV4 with the keys in
-    the credentials file, HTTPS with a certificate); the second takes endpoints and targets from FILE
+    the credentials file, HTTPS with a certificate). Prometheus metrics are on the socket's /metrics, and
+    with --metrics-listen on TCP; every API call goes to the audit trail (default DIR/audit.log). The second takes endpoints and targets from FILE
     (SIGHUP reloads the targets).
     """
 var arguments = CommandLine.arguments.dropFirst()
@@ -19,6 +21,7 @@ var statisticsPath: String?
 var stateDirectory: String?
 var socketPath = APIServer.defaultSocketPath
 var region = "us-east-1", account = "123456789012"
+var telemetry = TelemetryOptions()
 while let argument = arguments.popFirst() {
     switch argument {
     case "--config": configurationPath = arguments.popFirst()
@@ -28,6 +31,8 @@ while let argument = arguments.popFirst() {
     case "--api-certificate": apiCertificate = arguments.popFirst()
     case "--api-key": apiKey = arguments.popFirst()
     case "--stats-file": statisticsPath = arguments.popFirst()
+    case "--metrics-listen": telemetry.metricsListen = arguments.popFirst()
+    case "--audit-log": telemetry.auditLog = arguments.popFirst()
     case "--state-dir": stateDirectory = arguments.popFirst()
     case "--socket": socketPath = arguments.popFirst() ?? socketPath
     case "--region": region = arguments.popFirst() ?? region
@@ -54,7 +59,7 @@ if let apiListen {
 }
 do {
     try Daemon(configurationPath: configurationPath, geneveAddress: geneveAddress, statisticsPath: statisticsPath, stateDirectory: stateDirectory,
-               socketPath: socketPath, region: region, account: account, signedAPI: signedAPI).run()
+               socketPath: socketPath, region: region, account: account, signedAPI: signedAPI, telemetry: telemetry).run()
 } catch {
     FileHandle.standardError.write(Data("gwlbd: \(error)\n".utf8))
     exit(1)

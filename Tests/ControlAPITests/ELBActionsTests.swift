@@ -4,6 +4,7 @@ import Foundation
 import FoundationXML
 import Store
 import Resources
+import Telemetry
 import Testing
 @testable import ControlAPI
 
@@ -12,10 +13,11 @@ import Testing
 final class APIFixture {
     let directory = NSTemporaryDirectory() + "gwlb-api-\(UUID().uuidString)"
     let actions: ELBActions
+    var auditPath: String { directory + "/audit.log" }
 
-    init() throws {
+    init(audited: Bool = false) throws {
         let service = try ControlPlaneService(store: CatalogStore(directory: directory), region: "us-east-1", account: "123456789012", healthChecks: false) { _ in }
-        actions = ELBActions(service: service)
+        actions = ELBActions(service: service, audit: audited ? try AuditTrail(path: directory + "/audit.log") : nil)
     }
 
     deinit { try? FileManager.default.removeItem(atPath: directory) }

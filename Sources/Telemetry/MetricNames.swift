@@ -1,0 +1,42 @@
+/// gwlb's metrics: CloudWatch's `AWS/GatewayELB` set (SPEC.md §7) under Prometheus names, plus what
+/// AWS does not give (per-target traffic, drops by reason). Prometheus's rules shape the names: a
+/// counter ends in `_total`, and a gauge must not end in `_count` (reserved for histograms;
+/// `promtool check metrics` refuses it), so CloudWatch's ActiveFlowCount is `gwlb_active_flows`.
+public enum MetricNames {
+    public static let activeFlows = "gwlb_active_flows"
+    public static let newFlows = "gwlb_new_flow_count_total"
+    public static let processedBytes = "gwlb_processed_bytes_total"
+    public static let processedPackets = "gwlb_processed_packets_total"
+    public static let healthyHosts = "gwlb_healthy_hosts"
+    public static let unhealthyHosts = "gwlb_unhealthy_hosts"
+    public static let rejectedFlows = "gwlb_rejected_flow_count_total"
+    public static let rejectedTCPFlows = "gwlb_rejected_flow_count_tcp_total"
+    public static let peakBytesPerSecond = "gwlb_peak_bytes_per_second"
+    public static let peakPacketsPerSecond = "gwlb_peak_packets_per_second"
+    public static let resetsSent = "gwlb_tcp_elb_reset_count_total"
+    public static let targetPackets = "gwlb_target_packets_total"
+    public static let targetBytes = "gwlb_target_bytes_total"
+    public static let targetActiveFlows = "gwlb_target_active_flows"
+    public static let targetNewFlows = "gwlb_target_new_flows_total"
+    public static let drops = "gwlb_dropped_packets_total"
+
+    /// Each metric's HELP line, naming the CloudWatch metric it carries.
+    public static let help: [String: String] = [
+        activeFlows: "Flows gwlbd tracks now (CloudWatch ActiveFlowCount).",
+        newFlows: "Flows established (CloudWatch NewFlowCount).",
+        processedBytes: "Bytes of the packets taken in from endpoints (CloudWatch ProcessedBytes).",
+        processedPackets: "Packets taken in from endpoints (CloudWatch ProcessedPackets).",
+        healthyHosts: "Targets considered healthy (CloudWatch HealthyHostCount).",
+        unhealthyHosts: "Targets considered unhealthy (CloudWatch UnHealthyHostCount).",
+        rejectedFlows: "New flows refused because the flow table was full (CloudWatch RejectedFlowCount).",
+        rejectedTCPFlows: "New TCP flows refused because the flow table was full (CloudWatch RejectedFlowCount_TCP).",
+        peakBytesPerSecond: "Highest 10-second average of bytes per second in the last minute (CloudWatch PeakBytesPerSecond).",
+        peakPacketsPerSecond: "Highest 10-second average of packets per second in the last minute (CloudWatch PeakPacketsPerSecond).",
+        resetsSent: "TCP RSTs gwlbd sent (CloudWatch TCP_ELB_Reset_Count).",
+        targetPackets: "Packets sent to (to_target) or accepted back from (from_target) a target.",
+        targetBytes: "Bytes of inner packets sent to (to_target) or accepted back from (from_target) a target.",
+        targetActiveFlows: "Flows pinned to a target now.",
+        targetNewFlows: "Flows pinned to a target since gwlbd started.",
+        drops: "Packets dropped, by reason.",
+    ]
+}

@@ -1,0 +1,179 @@
+import CoreMetrics
+import DataPlane
+import Prometheus
+import Synchronization
+
+/// One target as the metrics see it.
+public struct TargetSample: Sendable, Hashable {
+    public var slot: Int
+    public var address: String
+    /// AWS's target health state: healthy, unhealthy, initial, draining, unused, unavailable.
+    public var state: String
+
+    public init(slot: Int, address: String, state: String) {
+        self.slot = slot
+        self.address = address
+        self.state = state
+    }
+}
+
+/// What one flush of the metrics reads: the data plane's counters and the control plane's view.
+public struct MetricsSample: Sendable {
+    public var statistics: DataPlaneStatistics
+    /// CloudWatch's dimensions: `gwy/NAME/ID`, `targetgroup/NAME/ID`, the zone.
+    public var loadBalancer: String
+    public var targetGroup: String
+    public var zone: String
+    public var targets: [TargetSample]
+    /// Monotonic seconds, for the peaks.
+    public var time: Double
+
+    public init(statistics: DataPlaneStatistics, loadBalancer: String, targetGroup: String, zone: String,
+                targets: [TargetSample], time: Double) {
+        self.statistics = statistics
+        self.loadBalancer = loadBalancer
+        self.targetGroup = targetGroup
+        self.zone = zone
+        self.targets = targets
+        self.time = time
+    }
+}
+
+/// gwlbd's metrics through swift-metrics, kept in a swift-prometheus registry. The data plane is
+/// never asked per packet: `flush` (about once a second) turns its running totals into counter
+/// increments and gauge values; `exposition()` is what `/metrics` serves.
+public final class MetricsExporter: Sendable {
+    public let registry = PrometheusCollectorRegistry()
+    private let factory: DescribedPrometheusFactory
+    private let state = Mutex(State())
+
+    private struct State: @unchecked Sendable {
+        // @unchecked: swift-metrics' Counter and Meter are thread-safe classes not marked Sendable.
+        var counters: [String: (metric: CoreMetrics.Counter, total: UInt64)] = [:]
+        var meters: [String: CoreMetrics.Meter] = [:]
+        var bytesPeak = PeakRate()
+        var packetsPeak = PeakRate()
+        /// Series per target address, to drop those of targets that left.
+        var targetSeries: [String: Set<String>] = [:]
+    }
+
+    public init() {
+        factory = DescribedPrometheusFactory(registry: registry)
+    }
+
+    /// The Prometheus text exposition format (version 0.0.4).
+    public func exposition() -> String { registry.emitToString() }
+
+    public func flush(_ sample: MetricsSample) {
+        let statistics = sample.statistics
+        let base = [("load_balancer", sample.loadBalancer), ("target_group", sample.targetGroup), ("availability_zone", sample.zone)]
+        state.withLock { state in
+            set(&state, MetricNames.activeFlows, base, Double(statistics.activeFlows))
+            count(&state, MetricNames.newFlows, base, statistics.newFlows)
+            count(&state, MetricNames.processedBytes, base, statistics.endpointBytes)
+            count(&state, MetricNames.processedPackets, base, statistics.endpointPackets)
+            count(&state, MetricNames.rejectedFlows, base, statistics.rejectedFlows)
+            count(&state, MetricNames.rejectedTCPFlows, base, statistics.rejectedTCPFlows)
+            count(&state, MetricNames.resetsSent, base, statistics.resetsSent)
+            set(&state, MetricNames.healthyHosts, base, Double(sample.targets.count { $0.state == "healthy" }))
+            set(&state, MetricNames.unhealthyHosts, base, Double(sample.targets.count { $0.state == "unhealthy" }))
+            set(&state, MetricNames.peakBytesPerSecond, base, state.bytesPeak.sample(total: statistics.endpointBytes, at: sample.time))
+            set(&state, MetricNames.peakPacketsPerSecond, base, state.packetsPeak.sample(total: statistics.endpointPackets, at: sample.time))
+            for reason in DropReason.allCases {
+                count(&state, MetricNames.drops, base + [("reason", reason.name)], statistics.drops(reason))
+            }
+            var present = Set<String>()
+            for target in sample.targets where target.slot < statistics.targets.count {
+                let counters = statistics.targets[target.slot]
+                let labels = base + [("target", target.address)]
+                present.insert(target.address)
+                var series = Set<String>()
+                series.insert(count(&state, MetricNames.targetPackets, labels + [("direction", "to_target")], counters.packetsToTarget))
+                series.insert(count(&state, MetricNames.targetPackets, labels + [("direction", "from_target")], counters.packetsFromTarget))
+                series.insert(count(&state, MetricNames.targetBytes, labels + [("direction", "to_target")], counters.bytesToTarget))
+                series.insert(count(&state, MetricNames.targetBytes, labels + [("direction", "from_target")], counters.bytesFromTarget))
+                series.insert(count(&state, MetricNames.targetNewFlows, labels, counters.newFlows))
+                series.insert(set(&state, MetricNames.targetActiveFlows, labels, Double(max(counters.activeFlows, 0))))
+                state.targetSeries[target.address, default: []].formUnion(series)
+            }
+            // A target that left takes its series with it.
+            for (address, series) in state.targetSeries where !present.contains(address) {
+                for key in series {
+                    state.counters.removeValue(forKey: key)?.metric.destroy()
+                    state.meters.removeValue(forKey: key)?.destroy()
+                }
+                state.targetSeries[address] = nil
+            }
+        }
+    }
+
+    /// Advances the counter `name` with `labels` to the running total `total`. A total that went
+    /// down belongs to a new owner of the same slot: it starts from there.
+    @discardableResult
+    private func count(_ state: inout State, _ name: String, _ labels: [(String, String)], _ total: UInt64) -> String {
+        let key = Self.key(name, labels)
+        if let (metric, last) = state.counters[key] {
+            if total > last { metric.increment(by: Int64(total - last)) }
+            state.counters[key] = (metric, total)
+        } else {
+            let metric = CoreMetrics.Counter(label: name, dimensions: labels, factory: factory)
+            metric.increment(by: Int64(total))
+            state.counters[key] = (metric, total)
+        }
+        return key
+    }
+
+    @discardableResult
+    private func set(_ state: inout State, _ name: String, _ labels: [(String, String)], _ value: Double) -> String {
+        let key = Self.key(name, labels)
+        let meter = state.meters[key] ?? CoreMetrics.Meter(label: name, dimensions: labels, factory: factory)
+        meter.set(value)
+        state.meters[key] = meter
+        return key
+    }
+
+    private static func key(_ name: String, _ labels: [(String, String)]) -> String {
+        name + "{" + labels.map { "\($0.0)=\($0.1)" }.joined(separator: ",") + "}"
+    }
+}
+
+/// swift-prometheus's factory with each metric's HELP text (its own factory gives none, and
+/// `promtool check metrics` wants one).
+struct DescribedPrometheusFactory: MetricsFactory {
+    let registry: PrometheusCollectorRegistry
+    let plain: PrometheusMetricsFactory
+
+    init(registry: PrometheusCollectorRegistry) {
+        self.registry = registry
+        plain = PrometheusMetricsFactory(registry: registry)
+    }
+
+    private func help(_ label: String) -> String { MetricNames.help[label] ?? label }
+
+    func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {
+        registry.makeCounter(name: label, labels: dimensions, help: help(label))
+    }
+
+    func makeFloatingPointCounter(label: String, dimensions: [(String, String)]) -> any FloatingPointCounterHandler {
+        registry.makeCounter(name: label, labels: dimensions, help: help(label))
+    }
+
+    func makeMeter(label: String, dimensions: [(String, String)]) -> any MeterHandler {
+        registry.makeGauge(name: label, labels: dimensions, help: help(label))
+    }
+
+    func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler {
+        aggregate ? plain.makeRecorder(label: label, dimensions: dimensions, aggregate: true)
+                  : registry.makeGauge(name: label, labels: dimensions, help: help(label))
+    }
+
+    func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler {
+        plain.makeTimer(label: label, dimensions: dimensions)
+    }
+
+    func destroyCounter(_ handler: any CounterHandler) { plain.destroyCounter(handler) }
+    func destroyFloatingPointCounter(_ handler: any FloatingPointCounterHandler) { plain.destroyFloatingPointCounter(handler) }
+    func destroyMeter(_ handler: any MeterHandler) { plain.destroyMeter(handler) }
+    func destroyRecorder(_ handler: any RecorderHandler) { plain.destroyRecorder(handler) }
+    func destroyTimer(_ handler: any TimerHandler) { plain.destroyTimer(handler) }
+}

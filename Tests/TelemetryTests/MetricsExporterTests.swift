@@ -1,0 +1,80 @@
+import DataPlane
+import Foundation
+import Testing
+@testable import Telemetry
+
+@Suite struct MetricsExporterTests {
+    func sample(_ statistics: DataPlaneStatistics, targets: [TargetSample], time: Double) -> MetricsSample {
+        MetricsSample(statistics: statistics, loadBalancer: "gwy/lb/0123", targetGroup: "targetgroup/tg/4567", zone: "local",
+                      targets: targets, time: time)
+    }
+
+    /// The value of the series whose line starts with `prefix` (name and labels).
+    func value(_ text: String, _ prefix: String) -> Double? {
+        text.split(separator: "\n").first { $0.hasPrefix(prefix) }.flatMap { Double($0.split(separator: " ").last!) }
+    }
+
+    @Test func countersFollowTheDataPlanesTotalsAndGaugesItsState() {
+        let exporter = MetricsExporter()
+        var statistics = DataPlaneStatistics(targetSlots: 2)
+        statistics.newFlows = 5
+        statistics.activeFlows = 3
+        statistics.endpointPackets = 100
+        statistics.endpointBytes = 8_400
+        statistics.rejectedFlows = 2
+        statistics.rejectedTCPFlows = 1
+        statistics.drops[Int(DropReason.oversize.rawValue)] = 7
+        statistics.targets[1].packetsToTarget = 60
+        statistics.targets[1].bytesFromTarget = 4_000
+        statistics.targets[1].activeFlows = 3
+        let targets = [TargetSample(slot: 1, address: "198.18.1.11", state: "healthy"), TargetSample(slot: 0, address: "198.18.1.12", state: "unhealthy")]
+        exporter.flush(sample(statistics, targets: targets, time: 0))
+        statistics.newFlows = 9
+        statistics.targets[1].packetsToTarget = 75
+        exporter.flush(sample(statistics, targets: targets, time: 1))
+        let text = exporter.exposition()
+        let lb = #"load_balancer="gwy/lb/0123",target_group="targetgroup/tg/4567",availability_zone="local""#
+        #expect(value(text, "gwlb_new_flow_count_total{\(lb)}") == 9)
+        #expect(value(text, "gwlb_active_flows{\(lb)}") == 3)
+        #expect(value(text, "gwlb_processed_bytes_total{\(lb)}") == 8_400)
+        #expect(value(text, "gwlb_rejected_flow_count_tcp_total{\(lb)}") == 1)
+        #expect(value(text, "gwlb_healthy_hosts{\(lb)}") == 1)
+        #expect(value(text, "gwlb_unhealthy_hosts{\(lb)}") == 1)
+        #expect(value(text, "gwlb_dropped_packets_total{\(lb),reason=\"oversize\"}") == 7)
+        #expect(value(text, "gwlb_target_packets_total{\(lb),target=\"198.18.1.11\",direction=\"to_target\"}") == 75)
+        #expect(value(text, "gwlb_target_bytes_total{\(lb),target=\"198.18.1.11\",direction=\"from_target\"}") == 4_000)
+        #expect(value(text, "gwlb_target_active_flows{\(lb),target=\"198.18.1.11\"}") == 3)
+        #expect(text.contains("# HELP gwlb_active_flows Flows gwlbd tracks now (CloudWatch ActiveFlowCount)."))
+        #expect(text.contains("# TYPE gwlb_new_flow_count_total counter"))
+    }
+
+    @Test func aTargetThatLeftTakesItsSeriesWithIt() {
+        let exporter = MetricsExporter()
+        var statistics = DataPlaneStatistics(targetSlots: 2)
+        statistics.targets[0].packetsToTarget = 10
+        exporter.flush(sample(statistics, targets: [TargetSample(slot: 0, address: "198.18.1.11", state: "healthy")], time: 0))
+        #expect(exporter.exposition().contains("198.18.1.11"))
+        // The slot goes to another target later: its series start from the slot's total then.
+        statistics.targets[0].packetsToTarget = 25
+        exporter.flush(sample(statistics, targets: [TargetSample(slot: 0, address: "198.18.1.13", state: "initial")], time: 1))
+        let text = exporter.exposition()
+        #expect(!text.contains("198.18.1.11"))
+        #expect(text.contains("198.18.1.13"))
+    }
+
+    @Test func peaksAreTheHighestTenSecondAverageOfTheLastMinute() {
+        var peak = PeakRate()
+        var total: UInt64 = 0
+        var last = 0.0
+        // 10 s at 100/s, 10 s at 500/s, then idle; sampled at the start of each second.
+        for second in 0...81 {
+            last = peak.sample(total: total, at: Double(second))
+            if second == 10 { #expect(last == 100) }
+            if second == 21 { #expect(last == 500) }
+            total += second < 10 ? 100 : second < 20 ? 500 : 0
+        }
+        #expect(last == 0, "a minute later the burst is out of the window")
+        // A total that goes back (gwlbd restarted) starts a new window instead of a negative rate.
+        #expect(peak.sample(total: 5, at: 82) == 0)
+    }
+}
