@@ -123,6 +123,16 @@ final class APIDaemonFixture {
         return object
     }
 
+    /// The audit trail's events (state/audit.log), oldest first.
+    func auditEvents() throws -> [[String: Any]] {
+        try String(contentsOfFile: state + "/audit.log", encoding: .utf8).split(separator: "\n").map { line in
+            guard let event = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+                throw LabFixture.Failure("audit line is not a JSON object: \(line)")
+            }
+            return event
+        }
+    }
+
     static func first(_ response: [String: Any], _ list: String, _ key: String) throws -> String {
         guard let value = (response[list] as? [[String: Any]])?.first?[key] as? String else {
             throw LabFixture.Failure("no \(list)[0].\(key) in \(response)")

@@ -29,6 +29,7 @@ import Testing
         #expect(refused.status == 1 && refused.output.contains("chmod 600"), "\(refused.output)")
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: credentials)
         try api.start(extra: listen)
+        let before = try api.auditEvents().count  // start's own describe-load-balancers
 
         func aws(_ arguments: [String], secret: String = "lab/secret") throws -> (status: Int32, output: String) {
             try lab.run(lab.lab.router, ["env", "AWS_ACCESS_KEY_ID=AKIDLAB", "AWS_SECRET_ACCESS_KEY=\(secret)", "AWS_CONFIG_FILE=/dev/null",
@@ -43,5 +44,17 @@ import Testing
         #expect(names.output == "my-load-balancer\n", "\(names.output)")
         let wrong = try aws(["describe-load-balancers"], secret: "not-it")
         #expect(wrong.status != 0 && wrong.output.contains("SignatureDoesNotMatch"), "\(wrong.output)")
+
+        // The audit trail has all three calls: who, from where, with what, and how it ended.
+        let events = Array(try api.auditEvents().dropFirst(before))
+        #expect(events.map { $0["eventName"] as? String } == ["CreateLoadBalancer", "DescribeLoadBalancers", "DescribeLoadBalancers"])
+        let create = try #require(events.first)
+        #expect((create["userIdentity"] as? [String: Any])?["accessKeyId"] as? String == "AKIDLAB")
+        #expect(create["sourceIPAddress"] as? String == "127.0.0.1")
+        #expect((create["userAgent"] as? String)?.hasPrefix("aws-cli/") == true, "\(create)")
+        #expect((create["requestParameters"] as? [String: Any])?["name"] as? String == "my-load-balancer")
+        #expect((events[1]["userIdentity"] as? [String: Any])?["principalId"] as? String == "uid:0", "the socket's caller is its peer's uid")
+        #expect(events[1]["userAgent"] as? String == "gwlb-cli")
+        #expect(events[2]["errorCode"] as? String == "SignatureDoesNotMatch")
     }
 }

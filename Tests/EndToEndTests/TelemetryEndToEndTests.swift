@@ -1,0 +1,98 @@
+import Foundation
+import Lab
+import Testing
+
+/// gwlbd's telemetry in the lab, after real traffic: Prometheus metrics that promtool accepts and
+/// whose per-target counts are what the appliances counted themselves, and an audit trail with
+/// every call of a scripted run.
+@Suite(.serialized) struct TelemetryEndToEndTests {
+    /// A metric's value: the line that starts with `name{` and has every one of `labels`.
+    static func value(_ text: String, _ name: String, _ labels: [String] = []) -> Double? {
+        text.split(separator: "\n").first { line in
+            line.hasPrefix(name + "{") && labels.allSatisfy { line.contains($0) }
+        }.flatMap { Double($0.split(separator: " ").last!) }
+    }
+
+    @Test func metricsMatchTheAppliancesAndPassPromtool() throws {
+        guard (try? LabFixture.execute(["promtool", "--version"]).status) == 0 else {
+            throw LabFixture.Failure("this test needs promtool: apt-get install -y prometheus (as .ci/run does)")
+        }
+        let api = try APIDaemonFixture()
+        defer { api.tearDown() }
+        let lab = api.lab
+        try api.start(extra: ["--metrics-listen", "127.0.0.1:9108"])
+        let (_, tg) = try api.gettingStarted(targets: [1, 2, 3])
+        _ = try api.json(["modify-target-group", "--target-group-arn", tg, "--health-check-interval-seconds", "5",
+                          "--health-check-timeout-seconds", "2", "--healthy-threshold-count", "2"])
+        #expect(try APIDaemonFixture.eventually(20) { try api.health(tg).values.allSatisfy { $0.state == "healthy" } })
+        try lab.background(lab.lab.server, ["python3", "-c", Programs.udpEcho, "0.0.0.0", "5002"])
+        usleep(500_000)
+        let answered = try lab.python(lab.lab.client, Programs.udpClients, arguments: [Lab.serverAddress, "5002", "60", "2"])
+        #expect(answered.output.trimmingCharacters(in: .whitespacesAndNewlines) == "120")
+        let tooBig = try lab.run(lab.lab.client, ["ping", "-c", "1", "-W", "1", "-M", "do", "-s", "8473", Lab.serverAddress])
+        #expect(tooBig.output.contains("0 received"))
+
+        func scrape() throws -> String {
+            try lab.run(lab.lab.router, ["curl", "-sf", "--max-time", "3", "http://127.0.0.1:9108/metrics"]).output
+        }
+        // Per target, what gwlbd sent and took back is what the appliance received and returned.
+        func matchesTheAppliances() throws -> Bool {
+            let text = try scrape()
+            return try (1...3).allSatisfy { number in
+                let appliance = try lab.applianceStatistics(number)
+                let target = "target=\"\(Lab.applianceAddress(number))\""
+                return Self.value(text, "gwlb_target_packets_total", [target, "to_target"]) == appliance["received"] as? Double
+                    && Self.value(text, "gwlb_target_packets_total", [target, "from_target"]) == appliance["returned"] as? Double
+            }
+        }
+        #expect(try APIDaemonFixture.eventually(5) { try matchesTheAppliances() }, "\((try? scrape()) ?? "")")
+        let text = try scrape()
+        let received = try (1...3).map { try lab.applianceStatistics($0)["received"] as? Int ?? 0 }
+        #expect(received.allSatisfy { $0 > 0 }, "every appliance got traffic: \(received)")
+        #expect(Self.value(text, "gwlb_new_flow_count_total") ?? 0 >= 60)
+        #expect(Self.value(text, "gwlb_target_new_flows_total").map { _ in true } == true)
+        #expect(Self.value(text, "gwlb_processed_packets_total") ?? 0 >= 241, "60 flows × 4 packets and the oversize one")
+        #expect(Self.value(text, "gwlb_dropped_packets_total", ["reason=\"oversize\""]) == 1)
+        #expect(Self.value(text, "gwlb_healthy_hosts") == 3)
+        #expect(Self.value(text, "gwlb_unhealthy_hosts") == 0)
+        #expect(Self.value(text, "gwlb_peak_packets_per_second") != nil)
+        #expect(text.contains("load_balancer=\"gwy/my-load-balancer/"), "CloudWatch's LoadBalancer dimension")
+
+        let check = try Shell.execute(["promtool", "check", "metrics"], input: text)
+        #expect(check.status == 0, "promtool: \(check.output)\(check.errors)")
+        // The same on the Unix socket.
+        let local = try LabFixture.execute(["curl", "-sf", "--max-time", "3", "--unix-socket", api.socket, "http://localhost/metrics"]).output
+        #expect(Self.value(local, "gwlb_healthy_hosts") == 3)
+    }
+
+    @Test func everyCallOfAScriptedRunIsInTheAuditTrail() throws {
+        let api = try APIDaemonFixture(appliances: 3)
+        defer { api.tearDown() }
+        try api.start()
+        let before = try api.auditEvents().count
+        let (lb, tg) = try api.gettingStarted(targets: [1, 2])
+        _ = try api.health(tg)
+        let missing = try api.gwlb(["describe-target-groups", "--names", "nope"])
+        #expect(missing.status != 0)
+        let bad = try api.gwlb(["modify-target-group-attributes", "--target-group-arn", tg, "--attributes",
+                                "Key=deregistration_delay.timeout_seconds,Value=99999"])
+        #expect(bad.status != 0)
+        try api.deregister(tg, [2])
+
+        let events = Array(try api.auditEvents().dropFirst(before))
+        #expect(events.map { $0["eventName"] as? String } == [
+            "CreateLoadBalancer", "CreateTargetGroup", "RegisterTargets", "CreateListener", "CreateEndpoint",
+            "DescribeTargetHealth", "DescribeTargetGroups", "ModifyTargetGroupAttributes", "DeregisterTargets",
+        ])
+        #expect(events.allSatisfy { $0["eventSource"] as? String == "elasticloadbalancing.amazonaws.com" && $0["userAgent"] as? String == "gwlb-cli" })
+        let parameters = events.map { $0["requestParameters"] as? [String: Any] ?? [:] }
+        #expect(parameters[0]["name"] as? String == "my-load-balancer")
+        #expect((parameters[2]["targets"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == [Lab.applianceAddress(1), Lab.applianceAddress(2)])
+        #expect(parameters[3]["loadBalancerArn"] as? String == lb)
+        #expect((parameters[8]["targets"] as? [[String: Any]])?.first?["id"] as? String == Lab.applianceAddress(2))
+        #expect(events[6]["errorCode"] as? String == "TargetGroupNotFound")
+        #expect(events[7]["errorCode"] as? String == "ValidationError", "\(events[7])")
+        #expect(events.enumerated().allSatisfy { index, event in [6, 7].contains(index) || event["errorCode"] == nil })
+        #expect((events[1]["responseElements"] as? [String: Any]).map { _ in true } == true, "a change carries its response")
+    }
+}
