@@ -52,7 +52,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .target(name: "Daemon", dependencies: ["Telemetry", "ControlAPI", "ControlPlane", "Resources", "Store", "DataPlane", "Flows", "PacketIO", "Wire"]),
-        .executableTarget(name: "gwlbd", dependencies: ["Daemon", "ControlAPI"]),
+        .executableTarget(name: "gwlbd", dependencies: ["Daemon", "ControlAPI", "Telemetry"]),
         .target(name: "Appliance", dependencies: ["Wire", "Flows", "PacketIO"]),
         .target(name: "Lab"),
         // The client side of gwlbd's API (Foundation only): elbv2 verbs with the aws CLI's flags and
@@ -83,7 +83,7 @@ let package = Package(
         .testTarget(name: "ControlAPITests", dependencies: ["Telemetry", "ControlAPI", "ControlPlane", "Resources", "Store", "Health", "DataPlane"]),
         .testTarget(name: "ControlClientTests", dependencies: ["Telemetry", "ControlClient", "ControlAPI", "ControlPlane", "Resources", "Store"]),
         .testTarget(name: "ConsoleTests", dependencies: ["Console", "ControlClient", "ControlAPI", "ControlPlane", "DataPlane", "Store"]),
-        .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "DataPlane"]),
+        .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "DataPlane", "Wire"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "ControlPlane", "DataPlane", "Flows", "PacketIO", "Wire"]),
         // Real namespaces, TUN devices, sockets and clients; builds and runs the gwlb and gwlbd products.
         .testTarget(name: "EndToEndTests", dependencies: ["Lab", "Daemon", "TestSupport", "gwlb", "gwlbd"]),

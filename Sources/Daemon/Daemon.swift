@@ -86,10 +86,22 @@ public final class Daemon {
             try SystemIO(endpoints: devices.registry, queue: worker,
                          socket: GeneveSocket(bind: configuration.geneve, reusePort: true, batchCapacity: 64))
         }
-        let plane = DataPlane(configuration: DataPlaneConfiguration(flowsPerWorker: configuration.flowsPerWorker),
+        var planeConfiguration = DataPlaneConfiguration(flowsPerWorker: configuration.flowsPerWorker)
+        planeConfiguration.flowLogInterval = telemetry.flowLog?.interval ?? 0
+        let plane = DataPlane(configuration: planeConfiguration,
                               ios: ios, snapshot: try configuration.snapshot(version: 1, slots: &slots, monotonicSeconds: Self.monotonicSeconds()))
-        plane.start()
         let published = LatestSnapshot(plane.workers[0].snapshot)
+        let flowLog = try telemetry.flowLog.map { options in
+            var options = options
+            options.account = account
+            return try FlowLogWriter(options: options, rings: plane.flowLogRings) { slot in
+                let endpoints = published.value.withLock { $0.endpoints }
+                return Int(slot) < endpoints.count ? endpoints[Int(slot)].map(Self.endpointName) ?? "-" : "-"
+            }
+        }
+        plane.start()
+        flowLog?.start()
+        if let flowLog { log("flow logs (VPC version 2, \(flowLog.options.interval) s) to \(flowLog.options.path)") }
         var service: ControlPlaneService?
         var observatory: Observatory?
         if let stateDirectory {
@@ -118,6 +130,7 @@ public final class Daemon {
         }
         log("stopping")
         plane.stop()
+        flowLog?.stop()
         writeStatistics(plane, published.value.withLock { $0 })
         if stateDirectory != nil { try? FileManager.default.removeItem(atPath: socketPath) }
         _ = (devices, ios.count)  // devices and sockets live until the workers stopped
@@ -212,6 +225,12 @@ public final class Daemon {
         do { try StatisticsReport.write(report, to: statisticsPath) } catch { log("cannot write \(statisticsPath): \(error)") }
     }
 
+    /// An endpoint as AWS names it: `vpce-` and 17 hexadecimal digits.
+    static func endpointName(_ identity: EndpointIdentity) -> String {
+        let digits = String(identity.endpointID, radix: 16)
+        return "vpce-" + String(repeating: "0", count: max(0, 17 - digits.count)) + digits
+    }
+
     static func monotonicSeconds() -> UInt64 { UInt64(DataPlaneTime.now().seconds) }
 
     private func log(_ message: String) {
@@ -277,12 +296,15 @@ public struct SignedAPIOptions: Sendable {
 
 /// Where gwlbd's telemetry goes: `--metrics-listen HOST:PORT` (Prometheus's /metrics on TCP; it is
 /// always on the Unix socket too), `--audit-log FILE` (default: audit.log in the state directory).
+/// `--flow-log FILE [--flow-log-interval 60|600] [--flow-log-max-bytes N]`: VPC flow logs.
 public struct TelemetryOptions: Sendable {
     public var metricsListen: String?
     public var auditLog: String?
+    public var flowLog: FlowLogOptions?
 
-    public init(metricsListen: String? = nil, auditLog: String? = nil) {
+    public init(metricsListen: String? = nil, auditLog: String? = nil, flowLog: FlowLogOptions? = nil) {
         self.metricsListen = metricsListen
         self.auditLog = auditLog
+        self.flowLog = flowLog
     }
 }

@@ -15,6 +15,10 @@ public struct DataPlaneConfiguration: Sendable {
     public var dropCapacity: Int = 256
     /// Packets that fit in each hand-off ring between two workers.
     public var handoffCapacity: Int = 256
+    /// Flow logs' aggregation interval in seconds (60 or 600); 0: no flow logs.
+    public var flowLogInterval: UInt32 = 0
+    /// Flow-log records each worker can hold for the writer.
+    public var flowLogCapacity: Int = 1 << 16
 
     public init(flowsPerWorker: Int = 1 << 20) {
         self.flowsPerWorker = flowsPerWorker
@@ -28,6 +32,8 @@ public final class DataPlane: @unchecked Sendable {
     // after `stop()`, by the caller's); everything else is immutable or behind the mailboxes' locks.
 
     public let workers: [Worker]
+    /// Each worker's flow-log records, for the writer (empty without flow logs).
+    public let flowLogRings: [FlowLogRing]
     private let mailboxes: [WorkerMailbox]
     private let stopFlag = Atomic<Bool>(false)
     private var threads: [pthread_t] = []
@@ -44,11 +50,14 @@ public final class DataPlane: @unchecked Sendable {
             WorkerMailbox(snapshot: snapshot, targetSlots: configuration.targetSlots, dropCapacity: configuration.dropCapacity)
         }
         self.mailboxes = mailboxes
+        let flowLogRings = configuration.flowLogInterval == 0 ? [] : (0..<count).map { _ in FlowLogRing(capacity: configuration.flowLogCapacity) }
+        self.flowLogRings = flowLogRings
         let workers = (0..<count).map { index in
             Worker(index: index, workerCount: count, io: ios[index],
                    table: FlowTable(capacity: configuration.flowsPerWorker, timeouts: snapshot.timeouts, hasher: hasher,
                                     cookies: cookies, owner: UInt32(index)),
-                   mailbox: mailboxes[index], targetSlots: configuration.targetSlots, dropCapacity: configuration.dropCapacity)
+                   mailbox: mailboxes[index], targetSlots: configuration.targetSlots, dropCapacity: configuration.dropCapacity,
+                   flowLog: flowLogRings.isEmpty ? nil : (flowLogRings[index], configuration.flowLogInterval))
         }
         self.workers = workers
         // ring[from][to]: the producer is `from`, the consumer `to`.
@@ -126,6 +135,8 @@ public final class DataPlane: @unchecked Sendable {
         for worker in workers { worker.io.wakeUp() }
         for thread in threads { pthread_join(thread, nil) }
         threads = []
+        // The open interval's records, so a stop loses no traffic from the flow log.
+        for worker in workers { worker.flushFlowLog() }
     }
 
     private final class ThreadContext {

@@ -39,8 +39,14 @@ public struct FlowRecord: Sendable, Hashable {
     /// Traffic came back from its target.
     public var confirmed: Bool
     public var worker: Int
+    /// Both directions since the flow began.
+    public var packets: UInt64
+    public var bytes: UInt64
 
-    public init(key: FlowKey, target: TargetSlot, cookie: UInt32, ageSeconds: UInt32, idleSeconds: UInt32, confirmed: Bool, worker: Int) {
+    public init(key: FlowKey, target: TargetSlot, cookie: UInt32, ageSeconds: UInt32, idleSeconds: UInt32, confirmed: Bool, worker: Int,
+                packets: UInt64 = 0, bytes: UInt64 = 0) {
+        self.packets = packets
+        self.bytes = bytes
         self.key = key
         self.target = target
         self.cookie = cookie

@@ -29,6 +29,11 @@ public final class Worker {
     /// The mailbox's publication count when this worker last picked up a snapshot.
     private var snapshotPublication: UInt64 = 0
     private var loopsSincePublish = 0
+    /// Flow-log records go here, aggregated over `flowLogInterval` seconds (nil: no flow logs).
+    private let flowLog: FlowLogRing?
+    private let flowLogInterval: UInt32
+    /// Wall-clock second the current aggregation interval ends (0 until the first pass).
+    private var flowLogIntervalEnd: UInt32 = 0
 
     private let endpointBatch = PacketBatch()
     private let applianceBatch = PacketBatch()
@@ -44,8 +49,10 @@ public final class Worker {
     var table: FlowTable { tracker.table }
 
     init(index: Int, workerCount: Int, io: any WorkerIO, table: FlowTable, mailbox: WorkerMailbox,
-         targetSlots: Int, dropCapacity: Int) {
+         targetSlots: Int, dropCapacity: Int, flowLog: (ring: FlowLogRing, interval: UInt32)? = nil) {
         self.index = index
+        self.flowLog = flowLog?.ring
+        flowLogInterval = flowLog?.interval ?? 0
         self.workerCount = workerCount
         self.io = io
         tracker = FlowTracker(table: table)
@@ -67,6 +74,9 @@ public final class Worker {
             self.counters.targets[entry.target.index].activeFlows -= 1
             self.counters.activeFlows -= 1
             self.counters.expiredFlows += 1
+        }
+        if flowLog != nil {
+            table.onRelease = { [unowned self] handle, entry in self.logFlow(handle, entry) }
         }
     }
 
@@ -117,6 +127,7 @@ public final class Worker {
         for inbox in inboxes { packets += drain(inbox) }
         if mailbox.flowQuery.pending.load(ordering: .acquiring) { answerFlowQuery() }
         table.expire(now: time.seconds, budget: packets > 0 ? 256 : 16_384)
+        if flowLog != nil { closeFlowLogIntervalIfDue() }
         loopsSincePublish += 1
         if time.seconds != lastPublishSeconds || loopsSincePublish >= 1024 { publish() }
         return packets > 0
@@ -160,9 +171,10 @@ public final class Worker {
         var records: [FlowRecord] = []
         table.forEachFlow { handle, entry in
             guard records.count < query.limit, query.matches(entry) else { return }
+            let traffic = table.traffic(handle)
             records.append(FlowRecord(key: entry.key, target: entry.target, cookie: table.cookie(handle),
                                       ageSeconds: time.seconds &- entry.created, idleSeconds: time.seconds &- entry.lastSeen,
-                                      confirmed: entry.isConfirmed, worker: index))
+                                      confirmed: entry.isConfirmed, worker: index, packets: traffic.packets, bytes: traffic.bytes))
         }
         box.exchange.withLock { $0.answer = records }
     }
@@ -265,6 +277,8 @@ public final class Worker {
             AWSGeneveMetadata.write(to: batch.data(slot), protocolType: summary.version == .v6 ? Geneve.protocolTypeIPv6 : Geneve.protocolTypeIPv4,
                                     endpointID: endpointIdentity.endpointID, attachmentID: endpointIdentity.attachmentID, cookie: cookie)
             batch.peers[slot] = peer
+            table.account(handle, fromLow: table[handle].key.isFromLow(source: summary.source, sourcePort: summary.sourcePort),
+                          bytes: summary.length, wallSeconds: wallSeconds)
             counters.targets[target.index].packetsToTarget += 1
             counters.targets[target.index].bytesToTarget += UInt64(summary.length)
             return true
@@ -425,10 +439,55 @@ public final class Worker {
     private func record(_ reason: DropReason, _ summary: PacketSummary? = nil, detail: WireError? = nil, size: Int,
                         endpoint: Int? = nil, appliance: IPv4Address? = nil) {
         counters.drops[Int(reason.rawValue)] += 1
+        if let flowLog, let summary, let endpoint, flowLogIntervalEnd > 0 {
+            let now = wallSeconds
+            flowLog.push(FlowLogRecord(interval: flowLogIntervalEnd - flowLogInterval, source: summary.source, destination: summary.destination,
+                                       sourcePort: summary.sourcePort, destinationPort: summary.destinationPort, protocol: summary.protocol,
+                                       endpoint: UInt8(endpoint), accepted: false, packets: 1, bytes: UInt64(size), start: now, end: now))
+        }
         drops.append(DropRecord(time: time.wallNanoseconds, reason: reason, detail: detail,
                                 source: summary?.source ?? .zero, destination: summary?.destination ?? .zero,
                                 sourcePort: summary?.sourcePort ?? 0, destinationPort: summary?.destinationPort ?? 0,
                                 protocol: summary?.protocol ?? IPProtocol(rawValue: 0), size: size,
                                 endpoint: endpoint.map { UInt8($0) }, appliance: appliance))
+    }
+
+    // MARK: Flow logs
+
+    private var wallSeconds: UInt32 { UInt32(truncatingIfNeeded: time.wallNanoseconds / 1_000_000_000) }
+
+    /// At the end of each aggregation interval, every flow that carried something in it gets its
+    /// records (a scan of the table once a minute or ten, never per packet).
+    private func closeFlowLogIntervalIfDue() {
+        let now = wallSeconds
+        guard now >= flowLogIntervalEnd else { return }
+        if flowLogIntervalEnd > 0 {
+            table.forEachFlow { handle, entry in logFlow(handle, entry) }
+        }
+        flowLogIntervalEnd = (now / flowLogInterval + 1) * flowLogInterval
+    }
+
+    /// Records of every flow's traffic so far (the data plane stopping; the worker's thread has ended).
+    func flushFlowLog() {
+        guard flowLog != nil else { return }
+        table.forEachFlow { handle, entry in logFlow(handle, entry) }
+    }
+
+    /// The flow's traffic since its last record, one record per direction that carried any.
+    private func logFlow(_ handle: FlowHandle, _ entry: FlowEntry) {
+        guard let flowLog, flowLogIntervalEnd > 0 else { return }
+        let interval = flowLogIntervalEnd - flowLogInterval
+        let (fromLow, fromHigh) = table.takeInterval(handle)
+        let key = entry.key
+        if fromLow.packets > 0 {
+            flowLog.push(FlowLogRecord(interval: interval, source: key.lowAddress, destination: key.highAddress, sourcePort: key.lowPort,
+                                       destinationPort: key.highPort, protocol: key.protocol, endpoint: key.endpoint, accepted: true,
+                                       packets: UInt64(fromLow.packets), bytes: fromLow.bytes, start: fromLow.first, end: fromLow.last))
+        }
+        if fromHigh.packets > 0 {
+            flowLog.push(FlowLogRecord(interval: interval, source: key.highAddress, destination: key.lowAddress, sourcePort: key.highPort,
+                                       destinationPort: key.lowPort, protocol: key.protocol, endpoint: key.endpoint, accepted: true,
+                                       packets: UInt64(fromHigh.packets), bytes: fromHigh.bytes, start: fromHigh.first, end: fromHigh.last))
+        }
     }
 }

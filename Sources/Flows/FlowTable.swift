@@ -55,8 +55,12 @@ public final class FlowTable {
     /// Told of every flow that expires, just before its entry is freed: for TCP resets on idle
     /// timeout and flow records. Runs on the owning worker's thread.
     public var onExpire: (FlowEntry) -> Void = { _ in }
+    /// Told of every flow that ends, by expiry or `remove`, while its entry and traffic are still
+    /// readable: the flow log's last record of it.
+    public var onRelease: (FlowHandle, FlowEntry) -> Void = { _, _ in }
 
     private let entries: UnsafeMutablePointer<FlowEntry>
+    private let traffic: UnsafeMutablePointer<FlowTraffic>
     private let slots: UnsafeMutablePointer<UInt32>
     private let slotCount: Int
     /// Entries below this index have been used at least once; the rest were never touched.
@@ -82,18 +86,20 @@ public final class FlowTable {
         self.owner = owner
         slotCount = capacity + capacity / 2 + 1
         entries = HugePageMemory.allocate(FlowEntry.self, count: capacity)
+        traffic = HugePageMemory.allocate(FlowTraffic.self, count: capacity)
         slots = HugePageMemory.allocate(UInt32.self, count: slotCount)
         slots.initialize(repeating: 0, count: slotCount)
     }
 
     deinit {
         HugePageMemory.free(entries)
+        HugePageMemory.free(traffic)
         HugePageMemory.free(slots)
     }
 
     /// Bytes this table allocated: entries and index.
     public var allocatedBytes: Int {
-        capacity * MemoryLayout<FlowEntry>.stride + slotCount * MemoryLayout<UInt32>.stride
+        capacity * (MemoryLayout<FlowEntry>.stride + MemoryLayout<FlowTraffic>.stride) + slotCount * MemoryLayout<UInt32>.stride
     }
 
     public subscript(handle: FlowHandle) -> FlowEntry {
@@ -175,6 +181,7 @@ public final class FlowTable {
         }
         (entries + index).initialize(to: FlowEntry(key: key, flags: isTCP ? [.live, .tcp] : .live,
                                                    target: target, generation: generation, created: now, lastSeen: now))
+        (traffic + index).initialize(to: FlowTraffic())
         slots[point.slot] = point.tag | UInt32(index + 1)
         count += 1
         counters.created += 1
@@ -218,6 +225,28 @@ public final class FlowTable {
         entries[handle.index].flags.insert(.confirmed)
     }
 
+    /// Counts a packet of the flow, `bytes` long, travelling from the key's low end or not.
+    @inline(__always)
+    public func account(_ handle: FlowHandle, fromLow: Bool, bytes: Int, wallSeconds: UInt32) {
+        let flow = traffic + handle.index
+        flow.pointee.packets &+= 1
+        flow.pointee.bytes &+= UInt64(bytes)
+        if fromLow { flow.pointee.fromLow.add(bytes: bytes, at: wallSeconds) } else { flow.pointee.fromHigh.add(bytes: bytes, at: wallSeconds) }
+    }
+
+    /// What the live flow carried.
+    public func traffic(_ handle: FlowHandle) -> FlowTraffic { traffic[handle.index] }
+
+    /// Each direction's traffic since the last call, which starts anew (a flow-log export).
+    public func takeInterval(_ handle: FlowHandle) -> (fromLow: DirectionTraffic, fromHigh: DirectionTraffic) {
+        let flow = traffic + handle.index
+        defer {
+            flow.pointee.fromLow = DirectionTraffic()
+            flow.pointee.fromHigh = DirectionTraffic()
+        }
+        return (flow.pointee.fromLow, flow.pointee.fromHigh)
+    }
+
     /// Pins the flow to another target (a rebalance decision).
     public func retarget(_ handle: FlowHandle, to target: TargetSlot) {
         entries[handle.index].target = target
@@ -226,6 +255,7 @@ public final class FlowTable {
     /// Removes a live flow (reset, end of drain). Not reported through `onExpire`.
     public func remove(_ handle: FlowHandle) {
         precondition(entries[handle.index].flags.contains(.live), "removing a free flow entry")
+        onRelease(handle, entries[handle.index])
         freeEntry(handle.index, slot: slot(of: handle.index))
         counters.removed += 1
     }
@@ -289,6 +319,7 @@ public final class FlowTable {
 
     private func expireEntry(_ index: Int, slot: Int) {
         let entry = entries[index]
+        onRelease(FlowHandle(index: index), entry)
         freeEntry(index, slot: slot)
         counters.expired += 1
         onExpire(entry)

@@ -4,6 +4,11 @@ import Synchronization
 import Glibc
 #endif
 
+/// A telemetry file (audit trail, flow log) that cannot be opened.
+public struct TelemetryFileError: Error, CustomStringConvertible {
+    public let description: String
+}
+
 /// Who made an API call, as the audit trail records it (CloudTrail's `userIdentity`,
 /// `sourceIPAddress` and `userAgent`).
 public struct AuditCaller: Sendable, Hashable {
@@ -111,16 +116,12 @@ public final class AuditTrail: Sendable {
     public let path: String
     private let descriptor: Mutex<Int32>
 
-    public struct OpenError: Error, CustomStringConvertible {
-        public let description: String
-    }
-
     public init(path: String) throws {
         self.path = path
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty { try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
         let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw OpenError(description: "cannot open the audit trail \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw TelemetryFileError(description: "cannot open the audit trail \(path): \(String(cString: strerror(errno)))") }
         descriptor = Mutex(fd)
     }
 

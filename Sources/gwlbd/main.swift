@@ -1,16 +1,20 @@
 import ControlAPI
 import Daemon
 import Foundation
+import Telemetry
 
 let usage = """
     usage: gwlbd --state-dir DIR (--geneve-address A | --config FILE) [--socket PATH] [--region REGION] [--account ACCOUNT] [--stats-file FILE]
                  [--api-listen HOST:PORT --api-credentials FILE [--api-certificate PEM --api-key PEM]]
                  [--metrics-listen HOST:PORT] [--audit-log FILE]
-           gwlbd --config FILE [--stats-file FILE]
+                 [--flow-log FILE [--flow-log-interval 60|600] [--flow-log-max-bytes N]]
+           gwlbd --config FILE [--stats-file FILE] [--flow-log FILE …]
     The first form is managed through the elbv2 API on --socket (default /run/gwlb/gwlb.sock) and keeps
     its state in DIR, and with --api-listen also over TCP for the aws CLI and boto3 (SigV4 with the keys in
     the credentials file, HTTPS with a certificate). Prometheus metrics are on the socket's /metrics, and
-    with --metrics-listen on TCP; every API call goes to the audit trail (default DIR/audit.log). The second takes endpoints and targets from FILE
+    with --metrics-listen on TCP; every API call goes to the audit trail (default DIR/audit.log); with
+    --flow-log, VPC flow log records of every flow go to FILE (rotated at --flow-log-max-bytes, default
+    100 MiB, keeping 5). The second takes endpoints and targets from FILE
     (SIGHUP reloads the targets).
     """
 var arguments = CommandLine.arguments.dropFirst()
@@ -22,6 +26,7 @@ var stateDirectory: String?
 var socketPath = APIServer.defaultSocketPath
 var region = "us-east-1", account = "123456789012"
 var telemetry = TelemetryOptions()
+var flowLogPath: String?, flowLogInterval = "60", flowLogMaxBytes = String(100 << 20)
 while let argument = arguments.popFirst() {
     switch argument {
     case "--config": configurationPath = arguments.popFirst()
@@ -33,6 +38,9 @@ while let argument = arguments.popFirst() {
     case "--stats-file": statisticsPath = arguments.popFirst()
     case "--metrics-listen": telemetry.metricsListen = arguments.popFirst()
     case "--audit-log": telemetry.auditLog = arguments.popFirst()
+    case "--flow-log": flowLogPath = arguments.popFirst()
+    case "--flow-log-interval": flowLogInterval = arguments.popFirst() ?? ""
+    case "--flow-log-max-bytes": flowLogMaxBytes = arguments.popFirst() ?? ""
     case "--state-dir": stateDirectory = arguments.popFirst()
     case "--socket": socketPath = arguments.popFirst() ?? socketPath
     case "--region": region = arguments.popFirst() ?? region
@@ -44,6 +52,17 @@ while let argument = arguments.popFirst() {
         FileHandle.standardError.write(Data("gwlbd: unknown argument \(argument)\n\(usage)\n".utf8))
         exit(64)
     }
+}
+if let flowLogPath {
+    guard let interval = UInt32(flowLogInterval), FlowLogOptions.intervals.contains(interval) else {
+        FileHandle.standardError.write(Data("gwlbd: --flow-log-interval must be 60 or 600 seconds (VPC's aggregation intervals)\n".utf8))
+        exit(64)
+    }
+    guard let maxBytes = Int(flowLogMaxBytes), maxBytes >= 4096 else {
+        FileHandle.standardError.write(Data("gwlbd: --flow-log-max-bytes must be a number of bytes, at least 4096\n".utf8))
+        exit(64)
+    }
+    telemetry.flowLog = FlowLogOptions(path: flowLogPath, interval: interval, maxBytes: maxBytes)
 }
 var signedAPI: SignedAPIOptions?
 if let apiListen {

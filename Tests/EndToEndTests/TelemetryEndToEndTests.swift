@@ -95,4 +95,36 @@ import Testing
         #expect(events.enumerated().allSatisfy { index, event in [6, 7].contains(index) || event["errorCode"] == nil })
         #expect((events[1]["responseElements"] as? [String: Any]).map { _ in true } == true, "a change carries its response")
     }
+
+    @Test func theFlowLogHoldsTheLabsFlowsAndDrops() throws {
+        let api = try APIDaemonFixture(appliances: 2)
+        defer { api.tearDown() }
+        let lab = api.lab
+        let path = "/tmp/\(lab.lab.prefix)-flow.log"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try api.start(extra: ["--flow-log", path])
+        _ = try api.gettingStarted(targets: [1, 2])  // initial targets: fail-open forwards meanwhile
+        try lab.background(lab.lab.server, ["python3", "-c", Programs.udpEcho, "0.0.0.0", "5002"])
+        usleep(500_000)
+        let answered = try lab.python(lab.lab.client, Programs.udpClients, arguments: [Lab.serverAddress, "5002", "10", "2"])
+        #expect(answered.output.trimmingCharacters(in: .whitespacesAndNewlines) == "20")
+        _ = try lab.run(lab.lab.client, ["ping", "-c", "1", "-W", "1", "-M", "do", "-s", "8473", Lab.serverAddress])
+        api.stop()  // gwlbd writes the open interval as it stops
+
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        #expect(lines.first == Substring(
+            "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status"))
+        let records = lines.dropFirst().map { $0.split(separator: " ").map(String.init) }
+        #expect(records.allSatisfy { $0.count == 14 && $0[0] == "2" && $0[1] == "123456789012" && $0[13] == "OK" }, "\(lines)")
+        #expect(records.allSatisfy { $0[2] == Lab.endpointID })
+        // Each UDP flow: two 60-byte datagrams each way, ACCEPT.
+        let outbound = records.filter { $0[3] == Lab.clientAddress && $0[4] == Lab.serverAddress && $0[6] == "5002" && $0[7] == "17" }
+        let inbound = records.filter { $0[3] == Lab.serverAddress && $0[4] == Lab.clientAddress && $0[5] == "5002" && $0[7] == "17" }
+        #expect(outbound.count == 10 && inbound.count == 10, "\(lines)")
+        #expect(Set(outbound.map { $0[5] }) == Set(inbound.map { $0[6] }), "both directions of the same ten flows")
+        #expect((outbound + inbound).allSatisfy { $0[8] == "2" && $0[9] == "120" && $0[12] == "ACCEPT" && Int($0[10])! <= Int($0[11])! })
+        // The oversize ping: REJECT.
+        let rejected = records.filter { $0[12] == "REJECT" }
+        #expect(rejected.map { Array($0[3...9]) } == [[Lab.clientAddress, Lab.serverAddress, "0", "0", "1", "1", "8501"]], "\(lines)")
+    }
 }

@@ -34,6 +34,6 @@ import Testing
     }
 
     @Test func anUnwritablePathIsRefusedAtStart() {
-        #expect(throws: AuditTrail.OpenError.self) { try AuditTrail(path: "/proc/gwlb-cannot/audit.log") }
+        #expect(throws: TelemetryFileError.self) { try AuditTrail(path: "/proc/gwlb-cannot/audit.log") }
     }
 }
