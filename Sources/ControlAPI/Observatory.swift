@@ -82,6 +82,7 @@ public struct Observatory: Sendable {
             "protocol": key.protocol.description, "endpoint": Int(key.endpoint),
             "cookie": String(format: "0x%08x", record.cookie), "ageSeconds": record.ageSeconds, "idleSeconds": record.idleSeconds,
             "confirmed": record.confirmed, "worker": record.worker, "targetSlot": record.target.index,
+            "packets": record.packets, "bytes": record.bytes,
         ]
         if record.target.index < slots.count, let peer = slots[record.target.index] { row["target"] = peer.address.description }
         return row

@@ -16,7 +16,7 @@ struct GWLBCommand: ParsableCommand {
             Unix socket (--socket PATH, else $GWLB_SOCKET, else \(ELBCommandLine.defaultSocketPath)); \
             `gwlb VERB --help` shows a verb's flags. Verbs: \(ELBCommandLine.verbList).
             """,
-        subcommands: [ConsoleCommand.self, ApplianceCommand.self, LabCommand.self])
+        subcommands: [ConsoleCommand.self, FlowsCommand.self, DropsCommand.self, ApplianceCommand.self, LabCommand.self])
 
     /// elbv2 verbs (also after `elbv2`, so `aws elbv2 …` lines paste as `gwlb elbv2 …`) go to the
     /// elbv2 command line, which reads flags the aws CLI's way; everything else to ArgumentParser.
@@ -56,8 +56,7 @@ struct ConsoleCommand: ParsableCommand {
     var refresh = 1.0
 
     func run() throws {
-        let socketPath = socket ?? ProcessInfo.processInfo.environment["GWLB_SOCKET"] ?? ELBCommandLine.defaultSocketPath
-        try ConsoleApp(socketPath: socketPath, themeName: theme, readOnly: readOnly, refreshSeconds: max(0.2, refresh),
+        try ConsoleApp(socketPath: resolvedSocket(socket), themeName: theme, readOnly: readOnly, refreshSeconds: max(0.2, refresh),
                        executable: CommandLine.selfExecutable).run()
     }
 }

@@ -63,6 +63,31 @@ import Testing
         // The same on the Unix socket.
         let local = try LabFixture.execute(["curl", "-sf", "--max-time", "3", "--unix-socket", api.socket, "http://localhost/metrics"]).output
         #expect(Self.value(local, "gwlb_healthy_hosts") == 3)
+
+        // gwlb flows: each flow's target is the appliance that saw it.
+        var applianceOf: [Int: String] = [:]
+        for number in 1...3 {
+            for flow in try lab.applianceFlows(number) where flow["protocol"] as? String == "udp" {
+                let port = (flow["portA"] as? Int == 5002 ? flow["portB"] : flow["portA"]) as? Int ?? 0
+                applianceOf[port] = Lab.applianceAddress(number)
+            }
+        }
+        let listed = try api.gwlb(["flows", "--address", Lab.clientAddress, "--output", "json"])
+        let flows = try #require(try JSONSerialization.jsonObject(with: Data(listed.output.utf8)) as? [String: Any])["flows"] as? [[String: Any]] ?? []
+        let udp = flows.filter { $0["protocol"] as? String == "udp" }
+        #expect(udp.count == 60, "\(listed.output.prefix(500))")
+        for flow in udp {
+            let port = (flow["portA"] as? Int == 5002 ? flow["portB"] : flow["portA"]) as? Int ?? 0
+            #expect(flow["target"] as? String == applianceOf[port], "flow from port \(port)")
+            #expect(flow["packets"] as? Int == 4 && flow["bytes"] as? Int == 240, "\(flow)")
+        }
+        let table = try api.gwlb(["flows", "--port", "5002"])
+        #expect(table.status == 0 && table.output.hasPrefix("PROTO") && table.output.contains("60 flows"), "\(table.output)")
+        let drops = try api.gwlb(["drops"])
+        #expect(drops.output.split(separator: "\n").contains { $0.hasPrefix("oversize") && $0.hasSuffix(" 1") }, "\(drops.output)")
+        #expect(drops.output.contains("recent drops") && drops.output.contains("\(Lab.clientAddress)"), "\(drops.output)")
+        let bad = try api.gwlb(["flows", "--address", "not-an-address"])
+        #expect(bad.status == 1 && bad.output.contains("is not an IPv4 or IPv6 address"), "\(bad.output)")
     }
 
     @Test func everyCallOfAScriptedRunIsInTheAuditTrail() throws {
