@@ -67,6 +67,10 @@ public enum APIServer {
             }
             return Response(status: ok ? .ok : .badRequest, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
         }
+        router.get("/v1/capture") { request, _ -> Response in
+            let parameters = Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) }) { _, last in last }
+            return CaptureStream.response(parameters, observatory: observatory)
+        }
         router.get("/v1/stream") { _, _ -> Response in
             let service = actions.service
             return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: ResponseBody { writer in

@@ -18,6 +18,12 @@ public struct Observatory: Sendable {
     /// Changes at every start of gwlbd: a client that sees a new one starts from a fresh snapshot.
     public var bootID: String
     public var startTime: Date
+    /// Drop and flow captures (`gwlb capture`); a data plane without them refuses.
+    public var startCapture: @Sendable (CaptureFilter) -> Bool = { _ in false }
+    public var stopCapture: @Sendable () -> Void = {}
+    public var takeCaptured: @Sendable () -> (packets: [CapturedPacket], lost: UInt64) = { ([], 0) }
+    /// Where appliances send GENEVE: a captured datagram's destination.
+    public var geneveAddress = "0.0.0.0"
 
     public init(statistics: @escaping @Sendable () -> DataPlaneStatistics, recentDrops: @escaping @Sendable () -> [DropRecord],
                 slots: @escaping @Sendable () -> [UDPPeer?], flows: @escaping @Sendable (FlowQuery) -> [FlowRecord],
@@ -35,6 +41,9 @@ public struct Observatory: Sendable {
     public init(plane: DataPlane, flowCapacity: Int, slots: @escaping @Sendable () -> [UDPPeer?]) {
         self.init(statistics: { plane.statistics() }, recentDrops: { plane.recentDrops() }, slots: slots,
                   flows: { plane.flows($0) }, flowCapacity: flowCapacity)
+        startCapture = { plane.startCapture($0) }
+        stopCapture = { plane.stopCapture() }
+        takeCaptured = { plane.takeCaptured() }
     }
 
     /// GET /v1/stats.

@@ -60,8 +60,14 @@ public struct UnixHTTPClient: Sendable {
         let connection = try Connection(socketPath: socketPath, timeoutSeconds: timeoutSeconds)
         try connection.send(method: "GET", path: path, body: Data(), contentType: nil, userAgent: userAgent)
         let head = try connection.readHead()
-        guard head.status == 200 else { throw ConnectionError(description: "GET \(path) answered HTTP \(head.status)") }
         let chunked = head.headers["transfer-encoding"]?.lowercased() == "chunked"
+        guard head.status == 200 else {
+            // gwlbd says why in a JSON body: {"error": "…"}.
+            var body = Data()
+            while body.count < 65_536, let piece = chunked ? try connection.readChunk() : try connection.readSome() { body.append(piece) }
+            let reason = ((try? JSONSerialization.jsonObject(with: body)) as? [String: Any])?["error"] as? String
+            throw ConnectionError(description: reason ?? "GET \(path) answered HTTP \(head.status)")
+        }
         var pending = Data()
         while true {
             let piece = chunked ? try connection.readChunk() : try connection.readSome()

@@ -147,9 +147,10 @@ public final class Daemon {
         }
         let audit = try AuditTrail(path: telemetry.auditLog ?? (directory as NSString).appendingPathComponent("audit.log"))
         let actions = ELBActions(service: service, instances: configuration.instances, audit: audit)
-        let observatory = Observatory(plane: plane, flowCapacity: configuration.workers * configuration.flowsPerWorker) {
+        var observatory = Observatory(plane: plane, flowCapacity: configuration.workers * configuration.flowsPerWorker) {
             published.value.withLock { $0.targets }
         }
+        observatory.geneveAddress = configuration.geneve.address.description
         let socketPath = self.socketPath
         if let signedAPI, let verifier {
             let (host, port) = try signedAPI.hostAndPort()

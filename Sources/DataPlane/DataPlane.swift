@@ -34,6 +34,7 @@ public final class DataPlane: @unchecked Sendable {
     public let workers: [Worker]
     /// Each worker's flow-log records, for the writer (empty without flow logs).
     public let flowLogRings: [FlowLogRing]
+    let capture: CaptureControl
     private let mailboxes: [WorkerMailbox]
     private let stopFlag = Atomic<Bool>(false)
     private var threads: [pthread_t] = []
@@ -52,12 +53,15 @@ public final class DataPlane: @unchecked Sendable {
         self.mailboxes = mailboxes
         let flowLogRings = configuration.flowLogInterval == 0 ? [] : (0..<count).map { _ in FlowLogRing(capacity: configuration.flowLogCapacity) }
         self.flowLogRings = flowLogRings
+        let capture = CaptureControl(workers: count)
+        self.capture = capture
         let workers = (0..<count).map { index in
             Worker(index: index, workerCount: count, io: ios[index],
                    table: FlowTable(capacity: configuration.flowsPerWorker, timeouts: snapshot.timeouts, hasher: hasher,
                                     cookies: cookies, owner: UInt32(index)),
                    mailbox: mailboxes[index], targetSlots: configuration.targetSlots, dropCapacity: configuration.dropCapacity,
-                   flowLog: flowLogRings.isEmpty ? nil : (flowLogRings[index], configuration.flowLogInterval))
+                   flowLog: flowLogRings.isEmpty ? nil : (flowLogRings[index], configuration.flowLogInterval),
+                   capture: (capture, capture.rings[index]))
         }
         self.workers = workers
         // ring[from][to]: the producer is `from`, the consumer `to`.

@@ -34,6 +34,11 @@ public final class Worker {
     private let flowLogInterval: UInt32
     /// Wall-clock second the current aggregation interval ends (0 until the first pass).
     private var flowLogIntervalEnd: UInt32 = 0
+    /// The running capture's filter (nil: none), picked up when `capture.generation` moves.
+    private var captureFilter: CaptureFilter?
+    private var captureGeneration: UInt64 = 0
+    private let capture: CaptureControl
+    private let captureRing: CaptureRing
 
     private let endpointBatch = PacketBatch()
     private let applianceBatch = PacketBatch()
@@ -49,8 +54,11 @@ public final class Worker {
     var table: FlowTable { tracker.table }
 
     init(index: Int, workerCount: Int, io: any WorkerIO, table: FlowTable, mailbox: WorkerMailbox,
-         targetSlots: Int, dropCapacity: Int, flowLog: (ring: FlowLogRing, interval: UInt32)? = nil) {
+         targetSlots: Int, dropCapacity: Int, flowLog: (ring: FlowLogRing, interval: UInt32)? = nil,
+         capture: (control: CaptureControl, ring: CaptureRing)? = nil) {
         self.index = index
+        self.capture = capture?.control ?? CaptureControl(workers: 1)
+        captureRing = capture?.ring ?? self.capture.rings[0]
         self.flowLog = flowLog?.ring
         flowLogInterval = flowLog?.interval ?? 0
         self.workerCount = workerCount
@@ -97,6 +105,7 @@ public final class Worker {
     public func runOnce(at time: DataPlaneTime) -> Bool {
         self.time = time
         pickUpSnapshot()
+        pickUpCaptureFilter()
         var packets = 0
         for endpoint in 0..<io.endpointCount {
             // A few batches per endpoint per pass, so the return path is never starved.
@@ -145,6 +154,21 @@ public final class Worker {
             mailbox.sleeping.store(false, ordering: .relaxed)
         }
         publish()
+    }
+
+    private func pickUpCaptureFilter() {
+        let generation = capture.generation.load(ordering: .acquiring)
+        guard generation != captureGeneration else { return }
+        captureGeneration = generation
+        captureFilter = capture.filter.withLock { $0 }
+    }
+
+    /// Copies a forwarded or returned packet when the running capture wants its flow.
+    @inline(__always)
+    private func captureIfWanted(_ summary: PacketSummary, _ packet: UnsafeRawBufferPointer, _ event: CaptureEvent, endpoint: Int) {
+        guard let filter = captureFilter, filter.matches(summary) else { return }
+        captureRing.push(UnsafeRawBufferPointer(rebasing: packet[..<min(summary.length, packet.count)]), time: time.wallNanoseconds,
+                         event: event, endpoint: endpoint, appliance: nil, isGeneveDatagram: false)
     }
 
     private func pickUpSnapshot() {
@@ -205,12 +229,12 @@ public final class Worker {
             do throws(WireError) {
                 summary = try PacketSummary(parsing: packet)
             } catch {
-                record(.malformedPacket, detail: error, size: packet.count, endpoint: endpoint)
+                record(.malformedPacket, detail: error, size: packet.count, endpoint: endpoint, packet: packet)
                 batch.lengths[slot] = 0
                 continue
             }
             guard packet.count <= ForwardingSnapshot.maximumInnerPacket else {
-                record(.oversize, summary, size: packet.count, endpoint: endpoint)
+                record(.oversize, summary, size: packet.count, endpoint: endpoint, packet: packet)
                 batch.lengths[slot] = 0
                 continue
             }
@@ -250,16 +274,17 @@ public final class Worker {
     private func decide(_ slot: Int, _ batch: PacketBatch, _ snapshot: ForwardingSnapshot) -> Bool {
         let summary = summaries[slot]
         let endpoint = slotEndpoints[slot]
+        let packet = UnsafeRawBufferPointer(batch.data(slot))
         // A device read just before its endpoint was deleted, or adopted before its snapshot.
         guard endpoint < snapshot.endpoints.count, let endpointIdentity = snapshot.endpoints[endpoint] else {
-            record(.unknownEndpoint, summary, size: summary.length, endpoint: endpoint)
+            record(.unknownEndpoint, summary, size: summary.length, endpoint: endpoint, packet: packet)
             return false
         }
         switch tracker.track(summary, probe: probes[slot], selection: snapshot.selection, now: time.seconds) {
         case .forward(let handle, let target, let cookie, let event):
             guard let peer = snapshot.target(target), target.index < counters.targets.count else {
                 tracker.table.remove(handle)
-                record(.noTargets, summary, size: summary.length, endpoint: endpoint)
+                record(.noTargets, summary, size: summary.length, endpoint: endpoint, packet: packet)
                 return false
             }
             switch event {
@@ -272,6 +297,7 @@ public final class Worker {
                 counters.targets[previous.index].activeFlows -= 1
                 counters.targets[target.index].activeFlows += 1
             }
+            captureIfWanted(summary, packet, .toTarget(peer.address), endpoint: endpoint)
             batch.offsets[slot] -= Geneve.awsHeaderLength
             batch.lengths[slot] += Geneve.awsHeaderLength
             AWSGeneveMetadata.write(to: batch.data(slot), protocolType: summary.version == .v6 ? Geneve.protocolTypeIPv6 : Geneve.protocolTypeIPv4,
@@ -285,16 +311,16 @@ public final class Worker {
         case .drop(let reason):
             switch reason {
             case .tcpWithoutFlow:
-                record(.tcpWithoutFlow, summary, size: summary.length, endpoint: endpoint)
+                record(.tcpWithoutFlow, summary, size: summary.length, endpoint: endpoint, packet: packet)
                 if snapshot.resetWithoutFlow { sendReset(answering: slot, batch, endpoint: endpoint) }
-            case .flowTableFull: record(.flowTableFull, summary, size: summary.length, endpoint: endpoint)
-            case .noTarget: record(.noTargets, summary, size: summary.length, endpoint: endpoint)
+            case .flowTableFull: record(.flowTableFull, summary, size: summary.length, endpoint: endpoint, packet: packet)
+            case .noTarget: record(.noTargets, summary, size: summary.length, endpoint: endpoint, packet: packet)
             }
             return false
         case .reset(let entry):
             counters.targets[entry.target.index].activeFlows -= 1
             counters.activeFlows -= 1
-            record(.targetReset, summary, size: summary.length, endpoint: endpoint)
+            record(.targetReset, summary, size: summary.length, endpoint: endpoint, packet: packet)
             sendReset(answering: slot, batch, endpoint: endpoint)
             return false
         }
@@ -334,11 +360,11 @@ public final class Worker {
             // A datagram cut short by the socket buffer arrives empty: a truncated GENEVE packet.
             metadata = try AWSGeneveMetadata(parsing: datagram)
         } catch {
-            record(.badGeneve, detail: error, size: datagram.count, appliance: peer.address)
+            record(.badGeneve, detail: error, size: datagram.count, appliance: peer.address, packet: datagram, isGeneveDatagram: true)
             return nil
         }
         guard let endpoint = snapshot.endpointSlot(endpointID: metadata.endpointID, attachmentID: metadata.attachmentID) else {
-            record(.unknownEndpoint, size: datagram.count, appliance: peer.address)
+            record(.unknownEndpoint, size: datagram.count, appliance: peer.address, packet: datagram, isGeneveDatagram: true)
             return nil
         }
         let inner = UnsafeRawBufferPointer(rebasing: datagram[metadata.innerOffset...])
@@ -346,36 +372,37 @@ public final class Worker {
         do throws(WireError) {
             summary = try PacketSummary(parsing: inner)
         } catch {
-            record(.malformedReturn, detail: error, size: inner.count, endpoint: endpoint, appliance: peer.address)
+            record(.malformedReturn, detail: error, size: inner.count, endpoint: endpoint, appliance: peer.address, packet: inner)
             return nil
         }
         guard summary.length <= ForwardingSnapshot.maximumInnerPacket else {
-            record(.oversize, summary, size: summary.length, endpoint: endpoint, appliance: peer.address)
+            record(.oversize, summary, size: summary.length, endpoint: endpoint, appliance: peer.address, packet: inner)
             return nil
         }
         if workerCount > 1 {
             let owner = Int(table.cookies.decode(metadata.cookie).owner)
             guard owner < workerCount else {
-                record(.unknownFlow, summary, size: summary.length, endpoint: endpoint, appliance: peer.address)
+                record(.unknownFlow, summary, size: summary.length, endpoint: endpoint, appliance: peer.address, packet: inner)
                 return nil
             }
             if owner != index { return owner }
         }
         guard let handle = table.flow(forCookie: metadata.cookie, now: time.seconds),
               table[handle].key.endpoint == UInt8(endpoint) else {
-            record(.unknownFlow, summary, size: summary.length, endpoint: endpoint, appliance: peer.address)
+            record(.unknownFlow, summary, size: summary.length, endpoint: endpoint, appliance: peer.address, packet: inner)
             return nil
         }
         let target = table[handle].target
         guard snapshot.target(target)?.address == peer.address else {
-            record(.returnFromNonTarget, summary, size: summary.length, endpoint: endpoint, appliance: peer.address)
+            record(.returnFromNonTarget, summary, size: summary.length, endpoint: endpoint, appliance: peer.address, packet: inner)
             return nil
         }
         table.confirm(handle, now: time.seconds)
+        captureIfWanted(summary, inner, .fromTarget(peer.address), endpoint: endpoint)
         counters.targets[target.index].packetsFromTarget += 1
         counters.targets[target.index].bytesFromTarget += UInt64(summary.length)
         if !io.writeEndpoint(endpoint, packet: UnsafeRawBufferPointer(rebasing: inner[..<summary.length])) {
-            record(.endpointWriteFailed, summary, size: summary.length, endpoint: endpoint, appliance: peer.address)
+            record(.endpointWriteFailed, summary, size: summary.length, endpoint: endpoint, appliance: peer.address, packet: inner)
         }
         return nil
     }
@@ -393,9 +420,9 @@ public final class Worker {
             return
         }
         if case .fromEndpoint(let endpoint) = kind {
-            record(.handoffOverflow, summary, size: packet.count, endpoint: endpoint)
+            record(.handoffOverflow, summary, size: packet.count, endpoint: endpoint, packet: packet)
         } else if case .fromAppliance(let peer) = kind {
-            record(.handoffOverflow, size: packet.count, appliance: peer.address)
+            record(.handoffOverflow, size: packet.count, appliance: peer.address, packet: packet, isGeneveDatagram: true)
         }
     }
 
@@ -437,8 +464,13 @@ public final class Worker {
     // MARK: Drops
 
     private func record(_ reason: DropReason, _ summary: PacketSummary? = nil, detail: WireError? = nil, size: Int,
-                        endpoint: Int? = nil, appliance: IPv4Address? = nil) {
+                        endpoint: Int? = nil, appliance: IPv4Address? = nil, packet: UnsafeRawBufferPointer? = nil,
+                        isGeneveDatagram: Bool = false) {
         counters.drops[Int(reason.rawValue)] += 1
+        if let packet, captureFilter?.drops == true {
+            captureRing.push(packet, time: time.wallNanoseconds, event: .dropped(reason, detail), endpoint: endpoint, appliance: appliance,
+                             isGeneveDatagram: isGeneveDatagram)
+        }
         if let flowLog, let summary, let endpoint, flowLogIntervalEnd > 0 {
             let now = wallSeconds
             flowLog.push(FlowLogRecord(interval: flowLogIntervalEnd - flowLogInterval, source: summary.source, destination: summary.destination,

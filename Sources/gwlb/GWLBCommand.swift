@@ -16,7 +16,7 @@ struct GWLBCommand: ParsableCommand {
             Unix socket (--socket PATH, else $GWLB_SOCKET, else \(ELBCommandLine.defaultSocketPath)); \
             `gwlb VERB --help` shows a verb's flags. Verbs: \(ELBCommandLine.verbList).
             """,
-        subcommands: [ConsoleCommand.self, FlowsCommand.self, DropsCommand.self, ApplianceCommand.self, LabCommand.self])
+        subcommands: [ConsoleCommand.self, FlowsCommand.self, DropsCommand.self, CaptureCommand.self, ApplianceCommand.self, LabCommand.self])
 
     /// elbv2 verbs (also after `elbv2`, so `aws elbv2 …` lines paste as `gwlb elbv2 …`) go to the
     /// elbv2 command line, which reads flags the aws CLI's way; everything else to ArgumentParser.

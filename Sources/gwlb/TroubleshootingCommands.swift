@@ -58,3 +58,41 @@ struct DropsCommand: ParsableCommand {
         }
     }
 }
+
+struct CaptureCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "capture",
+        abstract: "Capture dropped packets, or a flow's packets, to a pcapng file (each packet's comment says why).",
+        discussion: "Read it with tshark -r FILE or Wireshark. gwlbd copies only what matches; forwarding never waits for a capture.")
+
+    @Flag(help: "Capture every dropped packet.") var drops = false
+    @Option(help: "Capture the flows with an end at this address.") var address: String?
+    @Option(help: "Capture the flows with an end on this port.") var port: UInt16?
+    @Option(name: .customShort("w"), help: "The pcapng file to write.") var file: String
+    @Option(help: "Stop after this many packets.") var count = 100
+    @Option(help: "Stop after this many seconds.") var duration = 60.0
+    @Option(help: "gwlbd's Unix socket (else $GWLB_SOCKET, else /run/gwlb/gwlb.sock).") var socket: String?
+
+    func validate() throws {
+        guard drops != (address != nil || port != nil) else {
+            throw ValidationError("give --drops, or a flow with --address and/or --port")
+        }
+        guard count > 0, duration > 0 else { throw ValidationError("--count and --duration must be above 0") }
+    }
+
+    func run() throws {
+        var query: [(String, String)] = [("count", String(count)), ("duration", String(duration))]
+        if drops { query.append(("drops", "1")) }
+        if let address { query.append(("address", address)) }
+        if let port { query.append(("port", String(port))) }
+        do {
+            let summary = try PacketCapture.run(socketPath: resolvedSocket(socket), query: query, path: file) { comment in
+                FileHandle.standardError.write(Data("\(comment)\n".utf8))
+            }
+            print("\(summary.captured) packet\(summary.captured == 1 ? "" : "s") captured to \(file)"
+                  + (summary.lost > 0 ? " (\(summary.lost) lost: gwlbd's capture buffer was full)" : ""))
+        } catch {
+            throw failure(error)
+        }
+    }
+}

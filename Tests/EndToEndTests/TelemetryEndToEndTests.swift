@@ -152,4 +152,66 @@ import Testing
         let rejected = records.filter { $0[12] == "REJECT" }
         #expect(rejected.map { Array($0[3...9]) } == [[Lab.clientAddress, Lab.serverAddress, "0", "0", "1", "1", "8501"]], "\(lines)")
     }
+
+    /// Starts `gwlb capture ARGUMENTS --socket S` in the background; returns once gwlbd runs it.
+    func startCapture(_ api: APIDaemonFixture, _ arguments: [String], log: String) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: LabFixture.binary("gwlb"))
+        process.arguments = ["capture"] + arguments + ["--socket", api.socket]
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        process.standardOutput = FileHandle(forWritingAtPath: log)
+        process.standardError = FileHandle(forWritingAtPath: log)
+        try process.run()
+        let running = APIDaemonFixture.eventually(5) { ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("capturing to") }
+        guard running else { throw LabFixture.Failure("gwlb capture did not start: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")") }
+        return process
+    }
+
+    func waitForExit(_ process: Process, seconds: Double) -> Bool {
+        APIDaemonFixture.eventually(seconds) { !process.isRunning }
+    }
+
+    @Test func dropCapturesCarryTheirReasonAndFlowCapturesTheirTarget() throws {
+        guard (try? LabFixture.execute(["tshark", "--version"]).status) == 0 else {
+            throw LabFixture.Failure("this test needs tshark: apt-get install -y tshark (as .ci/run does)")
+        }
+        let api = try APIDaemonFixture(appliances: 2)
+        defer { api.tearDown() }
+        let lab = api.lab
+        let (drops, flow, log) = ("/tmp/\(lab.lab.prefix)-drops.pcapng", "/tmp/\(lab.lab.prefix)-flow.pcapng", "/tmp/\(lab.lab.prefix)-capture.log")
+        defer { for path in [drops, flow, log] { try? FileManager.default.removeItem(atPath: path) } }
+        try api.start()
+        _ = try api.gettingStarted(targets: [1, 2])
+
+        // Drops: two oversize packets from the client, a 4-byte "GENEVE" datagram from an appliance.
+        let dropCapture = try startCapture(api, ["--drops", "-w", drops, "--count", "3", "--duration", "20"], log: log)
+        for _ in 0..<2 { _ = try lab.run(lab.lab.client, ["ping", "-c", "1", "-W", "1", "-M", "do", "-s", "8473", Lab.serverAddress]) }
+        _ = try lab.python(lab.lab.appliance(1), "import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'junk', ('\(Lab.geneveAddress)', 6081))")
+        #expect(waitForExit(dropCapture, seconds: 10), "the capture ends after 3 packets")
+        #expect(try String(contentsOfFile: log, encoding: .utf8).contains("3 packets captured to \(drops)"))
+        let fields = try Shell.execute(["tshark", "-r", drops, "-T", "fields", "-E", "separator=|", "-e", "frame.comment", "-e", "ip.src",
+                                             "-e", "udp.dstport", "-e", "frame.len"])
+        let rows = fields.output.split(separator: "\n").map { $0.split(separator: "|", omittingEmptySubsequences: false).map(String.init) }
+        #expect(rows.count == 3, "\(fields.output)")
+        #expect(rows.filter { $0.first == "drop: oversize" && $0[1] == Lab.clientAddress && $0[3] == "8501" }.count == 2, "\(fields.output)")
+        #expect(rows.contains { $0.first == "drop: bad_geneve (truncated), from appliance \(Lab.applianceAddress(1))"
+                                && $0[1].hasPrefix(Lab.applianceAddress(1)) && $0[2] == "6081" }, "\(fields.output)")
+
+        // A flow: one UDP datagram and its echo, each seen going to its target and coming back.
+        try lab.background(lab.lab.server, ["python3", "-c", Programs.udpEcho, "0.0.0.0", "5002"])
+        usleep(500_000)
+        let flowCapture = try startCapture(api, ["--address", Lab.clientAddress, "--port", "5002", "-w", flow, "--count", "4"], log: log)
+        let answered = try lab.python(lab.lab.client, Programs.udpClients, arguments: [Lab.serverAddress, "5002", "1", "1"])
+        #expect(answered.output.trimmingCharacters(in: .whitespacesAndNewlines) == "1")
+        #expect(waitForExit(flowCapture, seconds: 10))
+        let packets = try Shell.execute(["tshark", "-r", flow, "-T", "fields", "-E", "separator=|", "-e", "frame.comment", "-e", "ip.src",
+                                              "-e", "udp.srcport"]).output.split(separator: "\n").map(String.init)
+        #expect(packets.count == 4, "\(packets)")
+        // Which appliance the flow went to is the hash's choice; all four name the same one.
+        let target = try #require(packets.first?.split(separator: "|").first.map { $0.replacingOccurrences(of: "to target ", with: "") })
+        #expect([Lab.applianceAddress(1), Lab.applianceAddress(2)].contains(target), "\(packets)")
+        #expect(packets == ["to target \(target)|\(Lab.clientAddress)|\(packets[0].split(separator: "|").last ?? "")",
+                            "from target \(target)|\(Lab.clientAddress)|\(packets[0].split(separator: "|").last ?? "")",
+                            "to target \(target)|\(Lab.serverAddress)|5002", "from target \(target)|\(Lab.serverAddress)|5002"], "\(packets)")
+    }
 }

@@ -1,0 +1,96 @@
+import DataPlane
+import Foundation
+import Hummingbird
+import Wire
+
+/// GET /v1/capture: captured packets as NDJSON until the count or the duration is reached or the
+/// client goes. `drops=1` takes every dropped packet; `address=A` and/or `port=P` the packets of
+/// matching flows both ways. One capture at a time (409 otherwise). A heartbeat line each second
+/// keeps a quiet capture's connection alive; the last line says how many were taken and lost.
+enum CaptureStream {
+    struct Request {
+        var filter: CaptureFilter
+        var count: Int
+        var seconds: Double
+    }
+
+    static func parse(_ parameters: [String: String]) throws -> Request {
+        var filter = CaptureFilter(drops: parameters["drops"] == "1" || parameters["drops"] == "true")
+        if let text = parameters["address"] {
+            guard let address = IPv6Address(text) ?? IPv4Address(text).map(IPv6Address.init(mapping:)) else {
+                throw ObservabilityError(description: "address '\(text)' is not an IPv4 or IPv6 address")
+            }
+            filter.address = address
+        }
+        if let text = parameters["port"] {
+            guard let port = UInt16(text) else { throw ObservabilityError(description: "port '\(text)' must be 0-65535") }
+            filter.port = port
+        }
+        guard filter.drops != (filter.address != nil || filter.port != nil) else {
+            throw ObservabilityError(description: "capture either drops (drops=1) or a flow (address=A and/or port=P)")
+        }
+        let count = Int(parameters["count"] ?? "100") ?? -1
+        let seconds = Double(parameters["duration"] ?? "60") ?? -1
+        guard (1...1_000_000).contains(count) else { throw ObservabilityError(description: "count must be 1-1000000") }
+        guard seconds > 0 && seconds <= 86_400 else { throw ObservabilityError(description: "duration must be 1-86400 seconds") }
+        return Request(filter: filter, count: count, seconds: seconds)
+    }
+
+    static func response(_ parameters: [String: String], observatory: Observatory) -> Response {
+        let request: Request
+        do { request = try parse(parameters) } catch {
+            return failure(.badRequest, "\(error)")
+        }
+        guard observatory.startCapture(request.filter) else {
+            return failure(.conflict, "another capture is running on this gwlbd; try again when it ends")
+        }
+        return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: ResponseBody { writer in
+            defer { observatory.stopCapture() }
+            let lostBefore = observatory.takeCaptured().lost
+            try await writer.write(APIServer.line(["capture": ["drops": request.filter.drops], "geneveAddress": observatory.geneveAddress]))
+            let deadline = Date().addingTimeInterval(request.seconds)
+            var captured = 0, lost: UInt64 = 0, lastLine = Date()
+            while captured < request.count && Date() < deadline && !Task.isCancelled {
+                try await Task.sleep(for: .milliseconds(20))
+                let (packets, lostNow) = observatory.takeCaptured()
+                lost = lostNow - lostBefore
+                for packet in packets.prefix(request.count - captured) {
+                    try await writer.write(APIServer.line(json(packet)))
+                    captured += 1
+                    lastLine = Date()
+                }
+                if Date().timeIntervalSince(lastLine) >= 1 {
+                    try await writer.write(APIServer.line(["heartbeat": true]))
+                    lastLine = Date()
+                }
+            }
+            try await writer.write(APIServer.line(["end": true, "captured": captured, "lost": lost]))
+            try await writer.finish(nil)
+        })
+    }
+
+    static func json(_ packet: CapturedPacket) -> [String: Any] {
+        var row: [String: Any] = ["time": packet.time, "length": packet.originalLength, "geneve": packet.isGeneveDatagram,
+                                  "data": Data(packet.bytes).base64EncodedString()]
+        switch packet.event {
+        case .dropped(let reason, let detail):
+            row["event"] = "drop"
+            row["reason"] = reason.name
+            if let detail { row["detail"] = detail.name }
+        case .toTarget(let target):
+            row["event"] = "to_target"
+            row["target"] = target.description
+        case .fromTarget(let target):
+            row["event"] = "from_target"
+            row["target"] = target.description
+        }
+        if let endpoint = packet.endpoint { row["endpoint"] = endpoint }
+        if let appliance = packet.appliance { row["appliance"] = appliance.description }
+        return row
+    }
+
+    static func failure(_ status: HTTPResponse.Status, _ message: String) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"],
+                 body: .init(byteBuffer: ByteBuffer(bytes: APIServer.encode(["error": message]))))
+    }
+}

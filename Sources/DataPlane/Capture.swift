@@ -1,0 +1,150 @@
+import Synchronization
+import Wire
+
+/// What `gwlb capture` takes: every dropped packet, or the packets of flows with an end at
+/// `address` and/or on `port`, both ways.
+public struct CaptureFilter: Sendable, Hashable {
+    public var drops: Bool
+    public var address: IPv6Address?
+    public var port: UInt16?
+
+    public init(drops: Bool = false, address: IPv6Address? = nil, port: UInt16? = nil) {
+        self.drops = drops
+        self.address = address
+        self.port = port
+    }
+
+    /// A forwarded or returned packet this capture wants.
+    @inline(__always)
+    func matches(_ summary: PacketSummary) -> Bool {
+        guard !drops, address != nil || port != nil else { return false }
+        if let address, summary.source != address && summary.destination != address { return false }
+        if let port, summary.sourcePort != port && summary.destinationPort != port { return false }
+        return true
+    }
+}
+
+/// Why a packet was captured.
+public enum CaptureEvent: Sendable, Hashable {
+    case dropped(DropReason, WireError?)
+    /// Forwarded to, or accepted back from, this appliance.
+    case toTarget(IPv4Address)
+    case fromTarget(IPv4Address)
+}
+
+/// One captured packet. `bytes` is an inner IP packet, or with `isGeneveDatagram` the UDP payload
+/// of a GENEVE datagram from `appliance` (a drop on the return path before the inner packet was found).
+public struct CapturedPacket: Sendable, Hashable {
+    public var time: Int64
+    public var event: CaptureEvent
+    public var endpoint: Int?
+    public var appliance: IPv4Address?
+    public var isGeneveDatagram: Bool
+    public var originalLength: Int
+    public var bytes: [UInt8]
+}
+
+/// Copies of captured packets from one worker to the API (single producer, single consumer, fixed
+/// slots, no locks). A full ring loses the packet and counts it: capturing never makes a worker wait.
+final class CaptureRing: @unchecked Sendable {
+    // @unchecked: slots are ordered by the acquire/release pairs on head and tail, as HandoffRing's.
+    static let snapLength = 9216
+
+    struct Metadata {
+        var time: Int64 = 0
+        var event = CaptureEvent.toTarget(IPv4Address(rawValue: 0))
+        var endpoint = -1
+        var appliance: IPv4Address?
+        var isGeneveDatagram = false
+        var originalLength = 0
+        var length = 0
+    }
+
+    let capacity: Int
+    private let memory: UnsafeMutableRawPointer
+    private let metadata: UnsafeMutablePointer<Metadata>
+    private let head = Atomic<Int>(0)
+    private let tail = Atomic<Int>(0)
+    let lost = Atomic<UInt64>(0)
+
+    init(capacity: Int = 128) {
+        self.capacity = capacity
+        memory = .allocate(byteCount: capacity * Self.snapLength, alignment: 64)
+        metadata = .allocate(capacity: capacity)
+        metadata.initialize(repeating: Metadata(), count: capacity)
+    }
+
+    deinit {
+        memory.deallocate()
+        metadata.deallocate()
+    }
+
+    /// Producer (the worker): copies the packet in, cut at the snap length.
+    func push(_ packet: UnsafeRawBufferPointer, time: Int64, event: CaptureEvent, endpoint: Int?, appliance: IPv4Address?, isGeneveDatagram: Bool) {
+        let tail = self.tail.load(ordering: .relaxed)
+        guard tail - head.load(ordering: .acquiring) < capacity else {
+            lost.add(1, ordering: .relaxed)
+            return
+        }
+        let index = tail % capacity
+        let length = min(packet.count, Self.snapLength)
+        if length > 0 { (memory + index * Self.snapLength).copyMemory(from: packet.baseAddress!, byteCount: length) }
+        metadata[index] = Metadata(time: time, event: event, endpoint: endpoint ?? -1, appliance: appliance,
+                                   isGeneveDatagram: isGeneveDatagram, originalLength: packet.count, length: length)
+        self.tail.store(tail + 1, ordering: .releasing)
+    }
+
+    /// Consumer: every waiting packet, copied out.
+    func drain(_ body: (CapturedPacket) -> Void) {
+        let head = self.head.load(ordering: .relaxed)
+        let available = tail.load(ordering: .acquiring) - head
+        for offset in 0..<available {
+            let index = (head + offset) % capacity
+            let meta = metadata[index]
+            let bytes = Array(UnsafeRawBufferPointer(start: memory + index * Self.snapLength, count: meta.length))
+            body(CapturedPacket(time: meta.time, event: meta.event, endpoint: meta.endpoint < 0 ? nil : meta.endpoint,
+                                appliance: meta.appliance, isGeneveDatagram: meta.isGeneveDatagram,
+                                originalLength: meta.originalLength, bytes: bytes))
+        }
+        self.head.store(head + available, ordering: .releasing)
+    }
+}
+
+/// The one capture a data plane runs at a time: its filter for the workers, and their rings.
+final class CaptureControl: Sendable {
+    let filter = Mutex<CaptureFilter?>(nil)
+    /// Moves whenever the filter changes; workers compare it once per pass.
+    let generation = Atomic<UInt64>(0)
+    let rings: [CaptureRing]
+
+    init(workers: Int) {
+        rings = (0..<workers).map { _ in CaptureRing() }
+    }
+}
+
+extension DataPlane {
+    /// Starts capturing `filter`'s packets; false when another capture runs.
+    public func startCapture(_ filter: CaptureFilter) -> Bool {
+        let started = capture.filter.withLock { current in
+            guard current == nil else { return false }
+            current = filter
+            return true
+        }
+        if started { capture.generation.add(1, ordering: .releasing) }
+        return started
+    }
+
+    public func stopCapture() {
+        capture.filter.withLock { $0 = nil }
+        capture.generation.add(1, ordering: .releasing)
+        // What the workers copied after the last read is dropped with the capture.
+        for ring in capture.rings { ring.drain { _ in } }
+    }
+
+    /// The packets captured since the last call, and how many were lost to full rings in all.
+    public func takeCaptured() -> (packets: [CapturedPacket], lost: UInt64) {
+        var packets: [CapturedPacket] = []
+        for ring in capture.rings { ring.drain { packets.append($0) } }
+        return (packets.sorted { $0.time < $1.time }, capture.rings.reduce(0) { $0 + $1.lost.load(ordering: .relaxed) })
+    }
+}
