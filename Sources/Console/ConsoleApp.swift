@@ -53,7 +53,11 @@ public struct ConsoleApp {
                             state.actionLog.append("theme \(theme.name)")
                         }
                     case .captureDrops:
-                        state.actionLog.append("capture: not available yet (drop capture comes with gwlb's telemetry)")
+                        if let file = captureDrops(results: results) {
+                            state.actionLog.append("capture: drops for up to 60 s or 1,000 packets to \(file)")
+                        } else {
+                            state.actionLog.append("capture: one is already running")
+                        }
                     case .drain(let target): perform("DeregisterTargets", target: target, label: "drain", results: results)
                     case .register(let address):
                         perform("RegisterTargets", target: address, label: state.pending[address] ?? "register", results: results)
@@ -62,6 +66,10 @@ public struct ConsoleApp {
             }
             for result in results.take() {
                 state.completed(result.label, target: result.target, error: result.error)
+                dirty = true
+            }
+            for note in results.takeNotes() {
+                state.actionLog.append(note)
                 dirty = true
             }
             if now - lastDraw >= refreshSeconds || dirty {
@@ -103,6 +111,31 @@ public struct ConsoleApp {
         }
     }
 
+    /// Captures dropped packets to a pcapng file in the current directory (else /tmp), off the
+    /// screen thread; the action log says where and, at the end, how many. Nil when one runs.
+    private func captureDrops(results: ActionResults) -> String? {
+        guard results.capturing.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else {
+            return nil
+        }
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        let name = "gwlb-drops-\(formatter.string(from: Date())).pcapng"
+        let directory = access(".", W_OK) == 0 ? FileManager.default.currentDirectoryPath : NSTemporaryDirectory()
+        let file = (directory as NSString).appendingPathComponent(name)
+        let socketPath = self.socketPath
+        Thread.detachNewThread {
+            defer { results.capturing.store(false, ordering: .releasing) }
+            do {
+                let summary = try PacketCapture.run(socketPath: socketPath, query: [("drops", "1"), ("count", "1000"), ("duration", "60")],
+                                                    path: file)
+                results.note("capture: \(summary.captured) dropped packets in \(file)" + (summary.lost > 0 ? " (\(summary.lost) lost)" : ""))
+            } catch {
+                results.note("capture failed: \(error)")
+            }
+        }
+        return file
+    }
+
     static func duration(_ seconds: Double) -> String {
         let total = Int(seconds)
         return total >= 3600 ? "\(total / 3600)h\(String(format: "%02d", total % 3600 / 60))m" : "\(total / 60)m\(String(format: "%02d", total % 60))s"
@@ -116,6 +149,11 @@ final class ActionResults: Sendable {
     }
 
     let list = Mutex<[Result]>([])
+    let notes = Mutex<[String]>([])
+    /// A drop capture runs (one at a time).
+    let capturing = Atomic<Bool>(false)
 
     func take() -> [Result] { list.withLock { list in defer { list = [] }; return list } }
+    func note(_ text: String) { notes.withLock { $0.append(text) } }
+    func takeNotes() -> [String] { notes.withLock { notes in defer { notes = [] }; return notes } }
 }

@@ -127,7 +127,10 @@ public struct ConsoleScreen {
         surface.put(label, row: row + 1, column: 1, style: style ?? "main_fg")
         surface.put("[" + gauge + "]", row: row + 1, column: 1 + label.count, style: style ?? occupancy)
         surface.put(String(format: " %.1f%%", fraction * 100), row: row + 1, column: 3 + label.count + gaugeWidth, style: style ?? "main_fg")
-        let rates = "new \(Self.count(model.newFlowRate.perSecond))/s  expired \(Self.count(model.expiredFlowRate.perSecond))/s  rejected \(Self.grouped(model.flows["rejected"] ?? 0))  "
+        var rates = "new \(Self.count(model.newFlowRate.perSecond))/s  expired \(Self.count(model.expiredFlowRate.perSecond))/s  rejected \(Self.grouped(model.flows["rejected"] ?? 0))  "
+        if let tcp = model.flows["tcp"], let udp = model.flows["udp"] {
+            rates += "tcp \(Self.count(Double(tcp))) udp \(Self.count(Double(udp))) other \(Self.count(Double(max(0, active - tcp - udp))))  "
+        }
         surface.put(rates, row: row + 2, column: 1, style: style ?? "main_fg")
         surface.put(sparkline(model.activeFlowHistory, width: max(0, surface.width - rates.count - 2)), row: row + 2, column: 1 + rates.count,
                     style: style ?? "graph")

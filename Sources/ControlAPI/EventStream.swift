@@ -129,7 +129,8 @@ public struct EventStream {
         for reason in DropReason.allCases { drops[reason.name] = Int(statistics.drops(reason)) }
         return View(
             loadBalancer: balancer.map { ["name": $0.name, "arn": $0.arn.description] },
-            flows: ["active": Int(statistics.activeFlows), "capacity": observatory.flowCapacity, "new": Int(statistics.newFlows),
+            flows: ["active": Int(statistics.activeFlows), "tcp": Int(statistics.activeTCPFlows), "udp": Int(statistics.activeUDPFlows),
+                    "capacity": observatory.flowCapacity, "new": Int(statistics.newFlows),
                     "expired": Int(statistics.expiredFlows), "rejected": Int(statistics.rejectedFlows)],
             traffic: ["endpointPackets": Int(statistics.endpointPackets), "endpointBytes": Int(statistics.endpointBytes),
                       "genevePackets": Int(statistics.genevePackets), "geneveBytes": Int(statistics.geneveBytes),

@@ -31,6 +31,9 @@ public struct DataPlaneStatistics: Sendable, Hashable {
     /// By `DropReason.rawValue`.
     public var drops: [UInt64]
     public var activeFlows: Int64 = 0
+    /// Of the active flows, those of TCP and of UDP (the rest: other protocols, or 2-tuple keys).
+    public var activeTCPFlows: Int64 = 0
+    public var activeUDPFlows: Int64 = 0
     public var newFlows: UInt64 = 0
     public var expiredFlows: UInt64 = 0
     /// New flows refused because the table was full (CloudWatch's RejectedFlowCount).
@@ -66,6 +69,8 @@ public struct DataPlaneStatistics: Sendable, Hashable {
         for slot in targets.indices { targets[slot].add(other.targets[slot]) }
         for reason in drops.indices { drops[reason] += other.drops[reason] }
         activeFlows += other.activeFlows
+        activeTCPFlows += other.activeTCPFlows
+        activeUDPFlows += other.activeUDPFlows
         newFlows += other.newFlows
         expiredFlows += other.expiredFlows
         rejectedFlows += other.rejectedFlows
@@ -85,6 +90,8 @@ public struct DataPlaneStatistics: Sendable, Hashable {
         for slot in targets.indices { targets[slot] = other.targets[slot] }
         for reason in drops.indices { drops[reason] = other.drops[reason] }
         activeFlows = other.activeFlows
+        activeTCPFlows = other.activeTCPFlows
+        activeUDPFlows = other.activeUDPFlows
         newFlows = other.newFlows
         expiredFlows = other.expiredFlows
         rejectedFlows = other.rejectedFlows

@@ -208,6 +208,8 @@ public final class Worker {
         lastPublishSeconds = time.seconds
         loopsSincePublish = 0
         counters.activeFlows = Int64(table.count)
+        counters.activeTCPFlows = Int64(table.counters.activeTCP)
+        counters.activeUDPFlows = Int64(table.counters.activeUDP)
         counters.rejectedFlows = table.counters.rejected
         counters.rejectedTCPFlows = table.counters.rejectedTCP
         mailbox.statistics.withLock { $0.copy(from: counters) }

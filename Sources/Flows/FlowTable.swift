@@ -28,6 +28,9 @@ public struct FlowTableCounters: Hashable, Sendable {
     public var rejectedTCP: UInt64 = 0
     /// Flows removed by `remove` (reset, end of drain), not by expiry.
     public var removed: UInt64 = 0
+    /// Active flows whose key says TCP or UDP (2-tuple keys carry no protocol: neither).
+    public var activeTCP = 0
+    public var activeUDP = 0
 }
 
 /// The flows one worker tracks: a fixed number of entries allocated at start, found through an
@@ -184,6 +187,7 @@ public final class FlowTable {
         (traffic + index).initialize(to: FlowTraffic())
         slots[point.slot] = point.tag | UInt32(index + 1)
         count += 1
+        countProtocol(of: key, 1)
         counters.created += 1
         return FlowHandle(index: index)
     }
@@ -325,7 +329,13 @@ public final class FlowTable {
         onExpire(entry)
     }
 
+    @inline(__always)
+    private func countProtocol(of key: FlowKey, _ change: Int) {
+        if key.protocol == .tcp { counters.activeTCP += change } else if key.protocol == .udp { counters.activeUDP += change }
+    }
+
     private func freeEntry(_ index: Int, slot: Int) {
+        countProtocol(of: entries[index].key, -1)
         deleteSlot(slot)
         entries[index].flags = []
         entries[index].lastSeen = freeHead

@@ -24,7 +24,7 @@ import Testing
                      "traffic": ["endpointPackets": 10_000, "endpointBytes": 7_000_000, "genevePackets": 10_000, "geneveBytes": 7_400_000, "droppedPackets": 3],
                      "targets": [target(1, "healthy", packets: 4000, flows: 300), target(2, "healthy", packets: 4100, flows: 310),
                                  target(3, "draining", reason: "Target.DeregistrationInProgress", packets: 1900, flows: 290)]], at: 0)
-        model.apply(["type": "delta", "seq": 3, "flows": ["active": 1200, "capacity": 2_097_152, "new": 1300, "expired": 150, "rejected": 0],
+        model.apply(["type": "delta", "seq": 3, "flows": ["active": 1200, "tcp": 800, "udp": 300, "capacity": 2_097_152, "new": 1300, "expired": 150, "rejected": 0],
                      "traffic": ["endpointPackets": 12_000, "endpointBytes": 8_400_000, "genevePackets": 12_000, "geneveBytes": 8_880_000, "droppedPackets": 5],
                      "targets": [target(1, "healthy", packets: 5000, flows: 400), target(2, "healthy", packets: 5100, flows: 410),
                                  target(3, "draining", reason: "Target.DeregistrationInProgress", packets: 1900, flows: 290)],

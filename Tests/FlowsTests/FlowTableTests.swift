@@ -14,6 +14,37 @@ import Wire
         #expect(table.count == 1 && table.counters.created == 1)
     }
 
+    /// Active TCP and UDP flows are counted as flows come and go, whichever way they go; per-flow
+    /// traffic is kept per direction and handed out once per interval.
+    @Test func protocolCountsAndTrafficFollowTheFlows() throws {
+        let table = FlowTable(capacity: 10)
+        var released: [FlowKey] = []
+        table.onRelease = { _, entry in released.append(entry.key) }
+        let tcp = try #require(table.findOrInsert(Fixtures.tcpKey(1), isTCP: true, now: 1))
+        let udp = try #require(table.findOrInsert(Fixtures.udpKey(2), now: 1))
+        var icmp = Fixtures.udpKey(3)
+        icmp.protocol = IPProtocol(rawValue: 1)
+        _ = try #require(table.findOrInsert(icmp, now: 1))
+        #expect(table.counters.activeTCP == 1 && table.counters.activeUDP == 1 && table.count == 3)
+
+        let key = table[udp].key
+        table.account(udp, fromLow: key.isFromLow(source: key.lowAddress, sourcePort: key.lowPort), bytes: 100, wallSeconds: 1000)
+        table.account(udp, fromLow: key.isFromLow(source: key.highAddress, sourcePort: key.highPort), bytes: 60, wallSeconds: 1001)
+        table.account(udp, fromLow: true, bytes: 40, wallSeconds: 1002)
+        #expect(table.traffic(udp).packets == 3 && table.traffic(udp).bytes == 200)
+        let interval = table.takeInterval(udp)
+        #expect(interval.fromLow.packets == 2 && interval.fromLow.bytes == 140 && interval.fromLow.first == 1000 && interval.fromLow.last == 1002)
+        #expect(interval.fromHigh.packets == 1 && interval.fromHigh.bytes == 60)
+        #expect(table.takeInterval(udp).fromLow.packets == 0, "taken once")
+        #expect(table.traffic(udp).packets == 3, "totals stay")
+
+        table.remove(tcp)
+        #expect(table.counters.activeTCP == 0 && table.counters.activeUDP == 1)
+        table.expire(now: 1 + 200, budget: 10)
+        #expect(table.counters.activeTCP == 0 && table.counters.activeUDP == 0 && table.count == 0)
+        #expect(released.count == 3, "removed and expired flows are both released")
+    }
+
     /// Linear probing at the full table's load (2/3) averages 2 probes for a hit (Knuth 6.4).
     @Test func indexSpreadsKeys() throws {
         let table = FlowTable(capacity: 50_000)
