@@ -54,9 +54,10 @@ public struct ConsoleApp {
                         }
                     case .captureDrops:
                         if let file = captureDrops(results: results) {
-                            state.actionLog.append("capture: drops for up to 60 s or 1,000 packets to \(file)")
+                            state.actionLog.append("capture: drops for up to 60 s or 1,000 packets to \(file) (c stops)")
                         } else {
-                            state.actionLog.append("capture: one is already running")
+                            results.stopCapture.store(true, ordering: .releasing)
+                            state.actionLog.append("capture: stopping")
                         }
                     case .drain(let target): perform("DeregisterTargets", target: target, label: "drain", results: results)
                     case .register(let address):
@@ -112,7 +113,8 @@ public struct ConsoleApp {
     }
 
     /// Captures dropped packets to a pcapng file in the current directory (else /tmp), off the
-    /// screen thread; the action log says where and, at the end, how many. Nil when one runs.
+    /// screen thread; the action log says where and, at the end, how many. Nil when one runs
+    /// already (the caller stops it then).
     private func captureDrops(results: ActionResults) -> String? {
         guard results.capturing.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else {
             return nil
@@ -123,12 +125,13 @@ public struct ConsoleApp {
         let directory = access(".", W_OK) == 0 ? FileManager.default.currentDirectoryPath : NSTemporaryDirectory()
         let file = (directory as NSString).appendingPathComponent(name)
         let socketPath = self.socketPath
+        results.stopCapture.store(false, ordering: .releasing)
         Thread.detachNewThread {
             defer { results.capturing.store(false, ordering: .releasing) }
             do {
                 let summary = try PacketCapture.run(socketPath: socketPath, query: [("drops", "1"), ("count", "1000"), ("duration", "60")],
-                                                    path: file)
-                results.note("capture: \(summary.captured) dropped packets in \(file)" + (summary.lost > 0 ? " (\(summary.lost) lost)" : ""))
+                                                    path: file, stop: { results.stopCapture.load(ordering: .acquiring) })
+                results.note("capture: \(summary.captured) dropped packet\(summary.captured == 1 ? "" : "s") in \(file)" + (summary.lost > 0 ? " (\(summary.lost) lost)" : ""))
             } catch {
                 results.note("capture failed: \(error)")
             }
@@ -152,6 +155,7 @@ final class ActionResults: Sendable {
     let notes = Mutex<[String]>([])
     /// A drop capture runs (one at a time).
     let capturing = Atomic<Bool>(false)
+    let stopCapture = Atomic<Bool>(false)
 
     func take() -> [Result] { list.withLock { list in defer { list = [] }; return list } }
     func note(_ text: String) { notes.withLock { $0.append(text) } }

@@ -21,7 +21,11 @@ public enum ConsoleAction: Equatable, Sendable {
 /// the action log. Keys change it (`handle`), never the screen directly.
 public struct ConsoleState: Sendable {
     public enum Pane: CaseIterable, Sendable { case targets, drops, health }
-    public enum Sort: String, CaseIterable, Sendable { case address, state, flows, rate = "pkt/s" }
+    /// Every column of the targets pane; `s` cycles through them. Rates sort highest first.
+    public enum Sort: String, CaseIterable, Sendable {
+        case address, state, reason, flows
+        case packetsTo = "pkt/s out", bytesTo = "B/s out", packetsFrom = "pkt/s back", bytesFrom = "B/s back"
+    }
 
     public enum Dialog: Equatable, Sendable {
         case help
@@ -50,13 +54,23 @@ public struct ConsoleState: Sendable {
     /// The targets as the pane lists them: filtered, sorted.
     public func visibleTargets(_ model: ConsoleModel) -> [ConsoleModel.Target] {
         let rows = model.targets.values.filter { filter.isEmpty || $0.address.contains(filter) || $0.state.contains(filter) || $0.id.contains(filter) }
+        func rate(_ target: ConsoleModel.Target, _ which: KeyPath<ConsoleModel.Rates, CounterRate>) -> Double {
+            model.targetRates[target.id].flatMap { $0[keyPath: which].perSecond } ?? 0
+        }
+        let byAddress = { (a: ConsoleModel.Target, b: ConsoleModel.Target) in a.address.compare(b.address, options: .numeric) == .orderedAscending }
         switch sort {
-        case .address: return rows.sorted { $0.address.compare($1.address, options: .numeric) == .orderedAscending }
-        case .state: return rows.sorted { ($0.state, $0.address) < ($1.state, $1.address) }
-        case .flows: return rows.sorted { ($0.activeFlows, $1.address) > ($1.activeFlows, $0.address) }
-        case .rate:
-            let rate = { (target: ConsoleModel.Target) in model.targetRates[target.id]?.packetsTo.perSecond ?? 0 }
-            return rows.sorted { rate($0) > rate($1) }
+        case .address: return rows.sorted(by: byAddress)
+        case .state: return rows.sorted { $0.state != $1.state ? $0.state < $1.state : byAddress($0, $1) }
+        case .reason: return rows.sorted { ($0.reason ?? "") != ($1.reason ?? "") ? ($0.reason ?? "") < ($1.reason ?? "") : byAddress($0, $1) }
+        case .flows: return rows.sorted { $0.activeFlows != $1.activeFlows ? $0.activeFlows > $1.activeFlows : byAddress($0, $1) }
+        case .packetsTo, .bytesTo, .packetsFrom, .bytesFrom:
+            let which: KeyPath<ConsoleModel.Rates, CounterRate> = switch sort {
+            case .packetsTo: \.packetsTo
+            case .bytesTo: \.bytesTo
+            case .packetsFrom: \.packetsFrom
+            default: \.bytesFrom
+            }
+            return rows.sorted { rate($0, which) != rate($1, which) ? rate($0, which) > rate($1, which) : byAddress($0, $1) }
         }
     }
 

@@ -71,7 +71,9 @@ public enum PacketCapture {
 
     /// Captures into `path`; `query` is /v1/capture's (drops=1, or address/port; count; duration).
     /// `progress` hears about each packet (a line for the terminal).
-    public static func run(socketPath: String, query: [(String, String)], path: String, progress: (String) -> Void = { _ in }) throws -> Summary {
+    /// `stop` is asked at each line (a heartbeat comes every second): true ends the capture early.
+    public static func run(socketPath: String, query: [(String, String)], path: String, progress: (String) -> Void = { _ in },
+                           stop: () -> Bool = { false }) throws -> Summary {
         let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~:"))
         let text = query.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed) ?? $0.1)" }.joined(separator: "&")
         var writer = PcapNGWriter()
@@ -80,6 +82,7 @@ public enum PacketCapture {
         var client = UnixHTTPClient(socketPath: socketPath, timeoutSeconds: 10)
         client.userAgent = "gwlb-capture"
         try client.streamLines("/v1/capture?" + text) { line in
+            guard !stop() else { return false }
             guard let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else { return true }
             if let address = object["geneveAddress"] as? String {
                 geneveAddress = address

@@ -47,8 +47,15 @@ import Testing
         #expect(state.visibleTargets(model).map(\.id) == ["198.18.1.13"] && state.selection == 0)
         _ = keys(&state, [.character("/"), .backspace, .backspace, .backspace, .backspace, .backspace, .backspace, .backspace, .backspace, .enter])
         #expect(state.filter.isEmpty)
-        _ = keys(&state, [.character("s"), .character("s")])
+        _ = keys(&state, [.character("s"), .character("s"), .character("s")])
         #expect(state.sort == .flows && state.visibleTargets(model).first?.id == "198.18.1.12")
+        // s reaches every column and comes back to the address.
+        var seen: [ConsoleState.Sort] = [state.sort]
+        for _ in 1...ConsoleState.Sort.allCases.count {
+            _ = keys(&state, [.character("s")])
+            seen.append(state.sort)
+        }
+        #expect(Set(seen) == Set(ConsoleState.Sort.allCases) && state.sort == .flows)
         _ = keys(&state, [.character("p")])
         #expect(state.paused)
         #expect(keys(&state, [.character("t"), .character("c"), .character("q")]) == [.nextTheme, .captureDrops, .quit])

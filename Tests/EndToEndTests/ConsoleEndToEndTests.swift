@@ -17,7 +17,8 @@ import Testing
 
     /// Starts a detached tmux session (and with the first, the server, which stays).
     func startSession(_ name: String, width: Int, height: Int, _ command: String) throws {
-        let status = try Shell.launch(["tmux", "-L", server, "new-session", "-d", "-s", name, "-x", String(width), "-y", String(height), command])
+        let status = try Shell.launch(["tmux", "-L", server, "new-session", "-d", "-s", name, "-x", String(width), "-y", String(height),
+                                       "-c", NSTemporaryDirectory(), command])
         guard status == 0 else { throw LabFixture.Failure("tmux new-session exited \(status)") }
     }
 
@@ -59,6 +60,21 @@ import Testing
         _ = try tmux(["send-keys", "-t", session, "Tab", "Enter"])
         #expect(try APIDaemonFixture.eventually(5) { try api.health(tg)[Lab.applianceAddress(1)]?.state == "draining" })
         #expect(try APIDaemonFixture.eventually(5) { try screen(session).contains("drain 198.18.1.11: confirmed (draining)") }, "\((try? screen(session)) ?? "")")
+
+        // The console's calls are in the audit trail under its own name.
+        #expect(try api.auditEvents().contains { $0["eventName"] as? String == "DeregisterTargets" && $0["userAgent"] as? String == "gwlb-console" })
+
+        // c captures drops until c again: an oversize ping lands in the file with its reason.
+        _ = try tmux(["send-keys", "-t", session, "c"])
+        #expect(try APIDaemonFixture.eventually(3) { try screen(session).contains("capture: drops") }, "\((try? screen(session)) ?? "")")
+        usleep(300_000)
+        _ = try lab.run(lab.lab.client, ["ping", "-c", "1", "-W", "1", "-M", "do", "-s", "8473", Lab.serverAddress])
+        _ = try tmux(["send-keys", "-t", session, "c"])
+        #expect(try APIDaemonFixture.eventually(5) { try screen(session).contains("capture: 1 dropped packet in") }, "\((try? screen(session)) ?? "")")
+        let captures = try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory()).filter { $0.hasPrefix("gwlb-drops-") }
+        defer { for file in captures { try? FileManager.default.removeItem(atPath: NSTemporaryDirectory() + file) } }
+        let comments = try captures.map { try Shell.execute(["tshark", "-r", NSTemporaryDirectory() + $0, "-T", "fields", "-e", "frame.comment"]).output }
+        #expect(comments.contains("drop: oversize\n"), "\(captures) \(comments)")
 
         // r, an address, Enter: registered.
         _ = try tmux(["send-keys", "-t", session, "r"])
