@@ -25,6 +25,8 @@ public struct ConsoleModel: Sendable {
         public var bytesToTarget: UInt64
         public var packetsFromTarget: UInt64
         public var bytesFromTarget: UInt64
+        /// The last health check's duration in milliseconds (nil before the first, or without checks).
+        public var checkMilliseconds: Int? = nil
     }
 
     public struct Rates: Sendable {
@@ -58,6 +60,8 @@ public struct ConsoleModel: Sendable {
     public var packetsInRate = CounterRate(), bytesInRate = CounterRate(), packetsOutRate = CounterRate(), bytesOutRate = CounterRate()
     /// Active flows over the last samples, for the sparkline (newest last).
     public var activeFlowHistory: [Int] = []
+    /// Each target's packets per second to it, one value per sample (its sparkline).
+    public var targetHistory: [String: [Int]] = [:]
     public var recentDrops: [Drop] = []
     public var healthEvents: [HealthEvent] = []
     public static let historyLength = 120
@@ -95,6 +99,7 @@ public struct ConsoleModel: Sendable {
     static func fresh(keepingHistoryOf old: ConsoleModel) -> ConsoleModel {
         var model = ConsoleModel()
         model.activeFlowHistory = old.activeFlowHistory
+        model.targetHistory = old.targetHistory
         return model
     }
 
@@ -111,11 +116,13 @@ public struct ConsoleModel: Sendable {
                                  zone: row["zone"] as? String ?? "", state: row["state"] as? String ?? "unavailable",
                                  reason: row["reason"] as? String, activeFlows: row["activeFlows"] as? Int ?? 0,
                                  packetsToTarget: Self.counter(row["packetsToTarget"]), bytesToTarget: Self.counter(row["bytesToTarget"]),
-                                 packetsFromTarget: Self.counter(row["packetsFromTarget"]), bytesFromTarget: Self.counter(row["bytesFromTarget"]))
+                                 packetsFromTarget: Self.counter(row["packetsFromTarget"]), bytesFromTarget: Self.counter(row["bytesFromTarget"]),
+                                 checkMilliseconds: row["checkMs"] as? Int)
         }
         for id in message["removedTargets"] as? [String] ?? [] {
             targets[id] = nil
             targetRates[id] = nil
+            targetHistory[id] = nil
         }
         for row in message["recentDrops"] as? [[String: Any]] ?? [] {
             recentDrops.insert(Drop(time: row["time"] as? String ?? "", reason: row["reason"] as? String ?? "",
@@ -148,6 +155,10 @@ public struct ConsoleModel: Sendable {
             rates.packetsFrom.sample(target.packetsFromTarget, at: time)
             rates.bytesFrom.sample(target.bytesFromTarget, at: time)
             targetRates[id] = rates
+            if let rate = rates.packetsTo.perSecond {
+                targetHistory[id, default: []].append(Int(rate.rounded()))
+                if targetHistory[id]!.count > Self.historyLength { targetHistory[id]!.removeFirst() }
+            }
         }
         activeFlowHistory.append(flows["active"] ?? 0)
         if activeFlowHistory.count > Self.historyLength { activeFlowHistory.removeFirst() }

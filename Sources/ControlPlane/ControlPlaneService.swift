@@ -31,7 +31,7 @@ public final class ControlPlaneService: Sendable {
 
     private let state: Mutex<State>
     private let store: CatalogStore
-    private let checker: HealthChecker
+    let checker: HealthChecker
     let instances: [String: String]
     private let attach: @Sendable ([EndpointAttachment]) throws -> Void
     private let publish: @Sendable (ForwardingSnapshot) -> Void

@@ -37,6 +37,9 @@ extension ControlPlaneService {
         }
     }
 
+    /// How long each target's last health check took, in seconds, by target id.
+    public var checkLatencies: [String: Double] { checker.latencies }
+
     /// The target group the served load balancer forwards to, if any.
     public var servedTargetGroup: ARN? {
         read { catalog in

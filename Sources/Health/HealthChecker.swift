@@ -33,6 +33,8 @@ public final class HealthChecker: Sendable {
         var machine: HealthStateMachine
         var nextProbe: Date
         var probing = false
+        /// How long the last probe took, in seconds (a failed one counts up to its timeout).
+        var latency: Double?
     }
 
     private let tracked = Mutex<[String: Tracked]>([:])
@@ -77,6 +79,9 @@ public final class HealthChecker: Sendable {
     /// The current state of every checked target.
     public var states: [String: TargetHealthState] { tracked.withLock { $0.mapValues(\.machine.state) } }
 
+    /// How long each checked target's last probe took, in seconds.
+    public var latencies: [String: Double] { tracked.withLock { $0.compactMapValues(\.latency) } }
+
     private func probeDue() {
         let now = Date()
         let due: [Target] = tracked.withLock { tracked in
@@ -92,12 +97,15 @@ public final class HealthChecker: Sendable {
             // A thread of its own: a probe blocks for up to its timeout, and must not wait for a
             // pool thread another blocked task holds.
             Thread.detachNewThread { [self] in
+                let started = Date()
                 let result = Probe.run(target.kind, address: target.address, port: target.port,
                                        timeout: Double(target.timeoutSeconds) * timeScale)
+                let latency = Date().timeIntervalSince(started)
                 let change: TargetHealthState? = tracked.withLock { tracked in
                     // Results of a target replaced or removed meanwhile are dropped.
                     guard tracked[target.id]?.target == target else { return nil }
                     tracked[target.id]?.probing = false
+                    tracked[target.id]?.latency = latency
                     return tracked[target.id]?.machine.record(result)
                 }
                 // Reported outside the lock: the receiver may call `update`.

@@ -15,6 +15,7 @@ import Testing
                                       "activeFlows": flows, "packetsToTarget": packets, "bytesToTarget": packets * 700,
                                       "packetsFromTarget": packets, "bytesFromTarget": packets * 700]
             if let reason { row["reason"] = reason }
+            if state == "healthy" { row["checkMs"] = 2 + number }
             return row
         }
         var model = ConsoleModel()
@@ -32,6 +33,11 @@ import Testing
                                       "sourcePort": 40000, "destinationPort": 80, "protocol": "tcp", "size": 9000]],
                      "healthEvents": [["time": "2026-12-02T10:00:02.000Z", "target": "198.18.1.13", "state": "draining", "reason": "Target.DeregistrationInProgress"]]],
                     at: 1)
+        // A third sample: the targets' trend lines get a second point.
+        model.apply(["type": "delta", "seq": 4, "flows": ["active": 1200, "tcp": 800, "udp": 300, "capacity": 2_097_152, "new": 1600, "expired": 200, "rejected": 0],
+                     "traffic": ["endpointPackets": 14_000, "endpointBytes": 9_800_000, "genevePackets": 14_000, "geneveBytes": 10_360_000, "droppedPackets": 7],
+                     "targets": [target(1, "healthy", packets: 5500, flows: 400), target(2, "healthy", packets: 6600, flows: 410)]],
+                    at: 2)
         return model
     }
 
