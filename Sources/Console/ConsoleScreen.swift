@@ -142,8 +142,10 @@ public struct ConsoleScreen {
         title("Targets (\(rows.count))" + (state.filter.isEmpty ? "" : " filter: \(state.filter)") + " sort: \(state.sort.rawValue)", surface, row: row)
         let wide = surface.width >= 100
         var columns = [("TARGET", 16), ("STATE", 13), ("REASON", wide ? 32 : 0), ("FLOWS", 7), ("PKT/S" + glyphs.arrowTo, 9),
-                       ("B/S" + glyphs.arrowTo, 9), ("PKT/S" + glyphs.arrowFrom, 9), ("B/S" + glyphs.arrowFrom, 9), ("CHECK", wide ? 7 : 0)]
+                       ("B/S" + glyphs.arrowTo, 9), ("PKT/S" + glyphs.arrowFrom, 9), ("B/S" + glyphs.arrowFrom, 9)]
         columns = columns.filter { $0.1 > 0 }
+        let check = surface.width - 2 - columns.map(\.1).reduce(0, +) >= 7
+        if check { columns.append(("CHECK", 7)) }
         // What is left of a wide screen shows each target's packets per second over time.
         let trendWidth = wide ? surface.width - 2 - columns.map(\.1).reduce(0, +) : 0
         if trendWidth >= 6 { columns.append(("TREND", trendWidth)) }
@@ -155,7 +157,7 @@ public struct ConsoleScreen {
             if wide { cells.append(target.reason ?? "") }
             cells += [Self.grouped(target.activeFlows), Self.count(rates?.packetsTo.perSecond), Self.count(rates?.bytesTo.perSecond),
                       Self.count(rates?.packetsFrom.perSecond), Self.count(rates?.bytesFrom.perSecond)]
-            if wide { cells.append(target.checkMilliseconds.map { "\($0)ms" } ?? "-") }
+            if check { cells.append(target.checkMilliseconds.map { "\($0)ms" } ?? "-") }
             if trendWidth >= 6 { cells.append(sparkline(model.targetHistory[target.id] ?? [], width: trendWidth - 1)) }
             let pending = state.pending[target.id].map { " (\($0) pending)" } ?? ""
             let selected = state.pane == .targets && index == state.selection

@@ -42,7 +42,7 @@ import Testing
         let session = "c\(lab.lab.prefix)", ascii = "a\(lab.lab.prefix)"
         defer { _ = try? tmux(["kill-server"]) }
         let console = "env LANG=C.UTF-8 TERM=xterm-256color \(LabFixture.binary("gwlb")) console --socket \(api.socket)"
-        try startSession(session, width: 100, height: 30, console)
+        try startSession(session, width: 120, height: 30, console)
 
         // Live data: per-target packets and flow occupancy.
         func packetsToAnAppliance() throws -> Bool {
@@ -53,6 +53,11 @@ import Testing
         }
         #expect(try APIDaemonFixture.eventually(20) { try screen(session).contains(" live ") && packetsToAnAppliance() }, "\((try? screen(session)) ?? "")")
         #expect(try screen(session).contains("active ") && !screen(session).contains("active 0 /"))
+        // Wide enough for the health check's latency: the first probes run at registration.
+        #expect(try APIDaemonFixture.eventually(10) {
+            try screen(session).split(separator: "\n").contains { $0.contains("198.18.1.12") && $0.contains("ms ") }
+        }, "\((try? screen(session)) ?? "")")
+        #expect(try screen(session).contains("tcp ") && screen(session).contains(" CHECK "))
 
         // d, Tab to Drain, Enter: the first row (198.18.1.11) drains.
         _ = try tmux(["send-keys", "-t", session, "d"])
@@ -96,7 +101,7 @@ import Testing
         usleep(10_000_000)
         _ = try tmux(["pipe-pane", "-t", session])
         let written = (try? FileManager.default.attributesOfItem(atPath: bytes)[.size] as? Int) ?? -1
-        print("gwlb console at 100x30 with traffic: \(written / 10) bytes/s to the terminal")
+        print("gwlb console at 120x30 with traffic: \(written / 10) bytes/s to the terminal")
         #expect(written > 0, "the console redraws what changes")
 
         // TERM=vt100 LANG=C: ASCII only.
