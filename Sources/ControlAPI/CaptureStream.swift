@@ -16,16 +16,7 @@ enum CaptureStream {
 
     static func parse(_ parameters: [String: String]) throws -> Request {
         var filter = CaptureFilter(drops: parameters["drops"] == "1" || parameters["drops"] == "true")
-        if let text = parameters["address"] {
-            guard let address = IPv6Address(text) ?? IPv4Address(text).map(IPv6Address.init(mapping:)) else {
-                throw ObservabilityError(description: "address '\(text)' is not an IPv4 or IPv6 address")
-            }
-            filter.address = address
-        }
-        if let text = parameters["port"] {
-            guard let port = UInt16(text) else { throw ObservabilityError(description: "port '\(text)' must be 0-65535") }
-            filter.port = port
-        }
+        (filter.address, filter.port) = try Observatory.addressAndPort(parameters)
         guard filter.drops != (filter.address != nil || filter.port != nil) else {
             throw ObservabilityError(description: "capture either drops (drops=1) or a flow (address=A and/or port=P)")
         }

@@ -58,16 +58,7 @@ public struct Observatory: Sendable {
     /// GET /v1/flows?address=A&port=P&target=T&limit=N: which target each flow is pinned to.
     func flowsJSON(_ parameters: [String: String]) throws -> [String: Any] {
         var query = FlowQuery()
-        if let text = parameters["address"] {
-            guard let address = IPv6Address(text) ?? IPv4Address(text).map(IPv6Address.init(mapping:)) else {
-                throw ObservabilityError(description: "address '\(text)' is not an IPv4 or IPv6 address")
-            }
-            query.address = address
-        }
-        if let text = parameters["port"] {
-            guard let port = UInt16(text) else { throw ObservabilityError(description: "port '\(text)' must be 0-65535") }
-            query.port = port
-        }
+        (query.address, query.port) = try Self.addressAndPort(parameters)
         let slots = self.slots()
         if let text = parameters["target"] {
             guard let slot = slots.firstIndex(where: { $0?.address.description == text }) else {
@@ -95,6 +86,24 @@ public struct Observatory: Sendable {
         ]
         if record.target.index < slots.count, let peer = slots[record.target.index] { row["target"] = peer.address.description }
         return row
+    }
+}
+
+extension Observatory {
+    /// The `address` (IPv4 or IPv6, as flow keys hold it) and `port` a flow listing or capture asks for.
+    static func addressAndPort(_ parameters: [String: String]) throws -> (IPv6Address?, UInt16?) {
+        var address: IPv6Address?, port: UInt16?
+        if let text = parameters["address"] {
+            guard let parsed = IPv6Address(text) ?? IPv4Address(text).map(IPv6Address.init(mapping:)) else {
+                throw ObservabilityError(description: "address '\(text)' is not an IPv4 or IPv6 address")
+            }
+            address = parsed
+        }
+        if let text = parameters["port"] {
+            guard let parsed = UInt16(text) else { throw ObservabilityError(description: "port '\(text)' must be 0-65535") }
+            port = parsed
+        }
+        return (address, port)
     }
 }
 

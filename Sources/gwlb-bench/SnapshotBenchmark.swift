@@ -40,13 +40,7 @@ struct SnapshotBenchmark {
         let observatory = Observatory(plane: plane, flowCapacity: 2 << 16) { [] }
         let server = Task.detached { try await APIServer.run(socketPath: socketPath, actions: ELBActions(service: service), observatory: observatory) }
         defer { server.cancel() }
-        let client = ELBClient(socketPath: socketPath)
-        var ready = false
-        for _ in 0..<200 where !ready {
-            ready = (try? client.call("DescribeLoadBalancers", [])) != nil
-            if !ready { usleep(10_000) }
-        }
-        guard ready else { throw UnixHTTPClient.ConnectionError(description: "the API server did not start") }
+        let client = try Self.waitForAPI(socketPath)
         let lb = try Self.value(client.call("CreateLoadBalancer", [("Name", "bench"), ("Type", "gateway")]), "LoadBalancers", "LoadBalancerArn")
         let tg = try Self.value(client.call("CreateTargetGroup", [("Name", "bench"), ("Protocol", "GENEVE"), ("Port", "6081")]),
                                 "TargetGroups", "TargetGroupArn")
@@ -76,6 +70,16 @@ struct SnapshotBenchmark {
         report.add("API response → all workers use it, median", median(pickups), "ms", baseline: ("the API call, median", median(calls)), goal: "≤ 10 ms")
         report.add("API response → all workers use it, worst", pickups.max()!, "ms", baseline: ("the API call, worst", calls.max()!), goal: "≤ 10 ms")
         report.print()
+    }
+
+    /// A client of the API server on `socketPath` once it answers.
+    static func waitForAPI(_ socketPath: String) throws -> ELBClient {
+        let client = ELBClient(socketPath: socketPath)
+        for _ in 0..<200 {
+            if (try? client.call("DescribeLoadBalancers", [])) != nil { return client }
+            usleep(10_000)
+        }
+        throw UnixHTTPClient.ConnectionError(description: "the API server did not start")
     }
 
     static func value(_ result: JSONValue, _ list: String, _ key: String) throws -> String {

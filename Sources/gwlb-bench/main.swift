@@ -5,6 +5,7 @@
 //     swift run -c release gwlb-bench worker [--flows N] [--rounds R]
 //     swift run -c release gwlb-bench forward [--seconds S] [--workers N]     (root: builds a lab)
 //     swift run -c release gwlb-bench snapshot [--changes N]
+//     swift run -c release gwlb-bench console [--targets N] [--seconds S]      (needs tmux and gwlb built)
 
 import Appliance
 import Daemon
@@ -34,6 +35,8 @@ case "worker":
     WorkerBenchmark(flows: option("--flows", default: 100_000), rounds: option("--rounds", default: 20)).run()
 case "snapshot":
     do { try SnapshotBenchmark(changes: option("--changes", default: 200)).run() } catch { fail("\(error)") }
+case "console":
+    do { try ConsoleBenchmark(targets: option("--targets", default: 300), seconds: option("--seconds", default: 30)).run() } catch { fail("\(error)") }
 case "forward":
     guard geteuid() == 0 else { fail("forward builds a namespace lab: run it as root") }
     do {
@@ -74,6 +77,8 @@ default:
                                                routing and a bare TUN/UDP loop
           snapshot [--changes N]               time from an API change's response to the data plane
                                                using it, against the API call itself
+          console [--targets N] [--seconds S]  gwlb console's CPU and terminal bytes per second at 1 Hz
+                                               with N busy targets, against 3 targets
         """)
     #if DEBUG
     print("note: this is a debug build; run benchmarks with `swift run -c release gwlb-bench …`")
