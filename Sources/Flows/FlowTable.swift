@@ -100,10 +100,13 @@ public final class FlowTable {
         HugePageMemory.free(slots)
     }
 
-    /// Bytes this table allocated: entries and index.
+    /// Bytes this table allocated: entries, index and the traffic beside them.
     public var allocatedBytes: Int {
-        capacity * (MemoryLayout<FlowEntry>.stride + MemoryLayout<FlowTraffic>.stride) + slotCount * MemoryLayout<UInt32>.stride
+        capacity * MemoryLayout<FlowEntry>.stride + slotCount * MemoryLayout<UInt32>.stride + trafficBytes
     }
+
+    /// Of those, the per-flow traffic (telemetry: flow listings and flow logs).
+    public var trafficBytes: Int { capacity * MemoryLayout<FlowTraffic>.stride }
 
     public subscript(handle: FlowHandle) -> FlowEntry {
         // Safe: handles come from this table and index live entries below highWater.
