@@ -38,7 +38,7 @@ public struct ConsoleScreen {
         switch dialog {
         case .help:
             var lines = ["q quit    Tab next pane    j/k or arrows move    Enter details", "/ filter    s sort column    p pause    t next theme",
-                         "c capture drops to a pcap file"]
+                         "c capture drops to a pcapng file (c again stops)"]
             if !state.readOnly { lines.append("d drain the selected target    r register a target    u cancel a drain") }
             return ("Keys", lines + ["", "Esc or Enter closes"])
         case .details(let id):
@@ -195,7 +195,7 @@ public struct ConsoleScreen {
 
     func footer(_ model: ConsoleModel, _ state: ConsoleState, _ surface: Surface) {
         let keys = state.readOnly ? "?:help q:quit Tab:pane j/k:move /:filter s:sort p:pause t:theme c:capture  (read-only)"
-                                  : "?:help q:quit d:drain r:register u:undrain /:filter s:sort p:pause t:theme"
+                                  : "?:help q:quit d:drain r:register u:undrain /:filter s:sort p:pause t:theme" + (surface.width >= 90 ? " c:capture" : "")
         let paused = state.paused ? "PAUSED  " : ""
         surface.put(String((paused + keys).prefix(surface.width)), row: surface.height - 1, column: 0, style: state.paused ? "pending" : "border")
     }
