@@ -52,7 +52,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .target(name: "Daemon", dependencies: ["Telemetry", "ControlAPI", "ControlPlane", "Resources", "Store", "DataPlane", "Flows", "PacketIO", "Wire"]),
-        .executableTarget(name: "gwlbd", dependencies: ["Daemon", "ControlAPI", "Telemetry"]),
+        .executableTarget(name: "gwlbd", dependencies: ["Daemon"]),
         .target(name: "Appliance", dependencies: ["Wire", "Flows", "PacketIO"]),
         .target(name: "Lab"),
         // The client side of gwlbd's API (Foundation only): elbv2 verbs with the aws CLI's flags and
@@ -62,8 +62,9 @@ let package = Package(
         // ncursesw (libncursesw5-dev): wide characters, macros as functions.
         .systemLibrary(name: "CNCurses"),
         .target(name: "Console", dependencies: ["ControlClient", "CNCurses"]),
+        // Also runs gwlbd (`gwlb gwlbd …`), so `swift run gwlb demo` has everything it starts.
         .executableTarget(name: "gwlb", dependencies: [
-            "Appliance", "Console", "ControlClient", "Lab", "Wire", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Appliance", "Console", "ControlClient", "Daemon", "Lab", "Wire", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "TestSupport", dependencies: ["Wire", "Flows", "Resources"], path: "Tests/TestSupport"),
         // Saves scripted changes until killed: the store's durability test runs it.

@@ -10,6 +10,8 @@ public struct ConsoleApp {
     public var readOnly: Bool
     public var refreshSeconds: Double
     public var executable: String
+    /// Asked every pass: true ends the console as `q` would (the demo's Ctrl-C).
+    public var shouldStop: @Sendable () -> Bool = { false }
 
     public init(socketPath: String, themeName: String, readOnly: Bool, refreshSeconds: Double, executable: String) {
         self.socketPath = socketPath
@@ -38,7 +40,7 @@ public struct ConsoleApp {
         var shown = connection.model.withLock { $0 }
         var lastDraw = 0.0
         var dirty = true
-        while !surface.hungUp {
+        while !surface.hungUp && !shouldStop() {
             let now = ProcessInfo.processInfo.systemUptime
             if let key = surface.readKey() {
                 dirty = true

@@ -157,7 +157,7 @@ public struct ConsoleScreen {
             if wide { cells.append(target.reason ?? "") }
             cells += [Self.grouped(target.activeFlows), Self.count(rates?.packetsTo.perSecond), Self.count(rates?.bytesTo.perSecond),
                       Self.count(rates?.packetsFrom.perSecond), Self.count(rates?.bytesFrom.perSecond)]
-            if check { cells.append(target.checkMilliseconds.map { "\($0)ms" } ?? "-") }
+            if check { cells.append(target.checkMilliseconds.map { $0 == 0 ? "<1ms" : "\($0)ms" } ?? "-") }
             if trendWidth >= 6 { cells.append(sparkline(model.targetHistory[target.id] ?? [], width: trendWidth - 1)) }
             let pending = state.pending[target.id].map { " (\($0) pending)" } ?? ""
             let selected = state.pane == .targets && index == state.selection

@@ -22,6 +22,12 @@ public indirect enum JSONValue: Equatable, Sendable {
         }
     }
 
+    /// `list[0].key` as a string: the ARN a Create call answered with, for one.
+    public func firstString(_ list: String, _ key: String) -> String? {
+        guard case .array(let items)? = self[list], case .string(let value)? = items.first?[key] else { return nil }
+        return value
+    }
+
     public subscript(key: String) -> JSONValue? {
         guard case .object(let fields) = self else { return nil }
         return fields.first { $0.0 == key }?.1

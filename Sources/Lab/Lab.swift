@@ -46,8 +46,8 @@ public struct Lab: Sendable {
 
     /// Builds the topology (after removing any leftover of the same prefix), writes gwlbd's
     /// configuration, and starts a reference appliance in each appliance namespace from `executable`
-    /// (the `gwlb` binary) with `rules`.
-    public func up(executable: String, rules: [String] = [], workers: Int = 2) throws {
+    /// (the `gwlb` binary) with `rules`, and appliance N also with `applianceRules[N]`.
+    public func up(executable: String, rules: [String] = [], applianceRules: [Int: [String]] = [:], workers: Int = 2) throws {
         precondition(prefix.count <= 12 && !prefix.isEmpty, "lab prefix must be 1-12 characters")
         guard geteuid() == 0 else { throw Shell.Failure(description: "the lab needs root: sudo gwlb lab up") }
         down()
@@ -95,7 +95,7 @@ public struct Lab: Sendable {
             try ip(["-n", router, family, "route", "add", "default", "dev", Self.endpointInterface, "table", "101"])
         }
         try writeDaemonConfiguration(workers: workers)
-        for number in 1...applianceCount { try startAppliance(number, executable: executable, rules: rules) }
+        for number in 1...applianceCount { try startAppliance(number, executable: executable, rules: rules + (applianceRules[number] ?? [])) }
         try waitForAppliances()
     }
 

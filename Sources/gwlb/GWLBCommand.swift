@@ -2,6 +2,7 @@ import Appliance
 import ArgumentParser
 import Console
 import ControlClient
+import Daemon
 import Foundation
 import Lab
 import Wire
@@ -16,7 +17,7 @@ struct GWLBCommand: ParsableCommand {
             Unix socket (--socket PATH, else $GWLB_SOCKET, else \(ELBCommandLine.defaultSocketPath)); \
             `gwlb VERB --help` shows a verb's flags. Verbs: \(ELBCommandLine.verbList).
             """,
-        subcommands: [ConsoleCommand.self, FlowsCommand.self, DropsCommand.self, CaptureCommand.self, ApplianceCommand.self, LabCommand.self])
+        subcommands: [DemoCommand.self, ConsoleCommand.self, FlowsCommand.self, DropsCommand.self, CaptureCommand.self, ApplianceCommand.self, LabCommand.self])
 
     /// elbv2 verbs (also after `elbv2`, so `aws elbv2 …` lines paste as `gwlb elbv2 …`) go to the
     /// elbv2 command line, which reads flags the aws CLI's way; everything else to ArgumentParser.
@@ -26,6 +27,8 @@ struct GWLBCommand: ParsableCommand {
         if let verb = arguments.first, ELBCommandLine.isVerb(verb) {
             Foundation.exit(ELBCommandLine.run(verb, Array(arguments.dropFirst())))
         }
+        // gwlbd itself, with its own flags: what the demo starts in the lab's router.
+        if arguments.first == "gwlbd" { Foundation.exit(DaemonCommandLine.run(Array(arguments.dropFirst()))) }
         main(arguments)
     }
 }

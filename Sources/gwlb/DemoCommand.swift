@@ -1,0 +1,237 @@
+import ArgumentParser
+import Console
+import ControlClient
+import Foundation
+import Lab
+import Synchronization
+
+struct DemoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "gwlb at work: the lab, gwlbd with three appliances behind a gateway load balancer, live traffic, and the console.",
+        discussion: """
+            As root. Quitting the console (q) or Ctrl-C removes everything the demo made; after a crash, \
+            `gwlb lab down` does. While it runs, `gwlb describe-target-health`, `gwlb flows` and the other \
+            verbs work against it from another terminal.
+            """)
+
+    @Flag(help: "No console: run the traffic, print what went where, and stop after --duration (or Ctrl-C).")
+    var noConsole = false
+    @Option(help: "Stop after this many seconds (default: when you quit).") var duration: Double?
+    @Option(help: "Number of appliances (1-10); the last one drops telnet (tcp:23).") var appliances = 3
+    @Option(help: "Namespace prefix of the lab (gwlb lab down --prefix … removes it).") var prefix = "gwlb"
+    @Option(help: "gwlbd's API socket.") var socket = ELBCommandLine.defaultSocketPath
+    @Option(help: "Console theme.") var theme = "default"
+
+    func validate() throws {
+        guard (1...10).contains(appliances) else { throw ValidationError("--appliances must be 1-10") }
+        guard (1...12).contains(prefix.count) else { throw ValidationError("--prefix must be 1-12 characters") }
+        if let duration, duration <= 0 { throw ValidationError("--duration must be above 0") }
+        if noConsole && duration == nil { throw ValidationError("--no-console needs --duration SECONDS") }
+    }
+
+    func run() throws {
+        guard geteuid() == 0 else {
+            FileHandle.standardError.write(Data("""
+                gwlb demo builds network namespaces and a TUN device, so it needs root:
+                    sudo "$(command -v swift)" run gwlb demo      (or, once built: sudo .build/debug/gwlb demo)
+
+                """.utf8))
+            throw ExitCode(1)
+        }
+        let missing = ["ip", "python3", "curl", "setsid"].filter { (try? Shell.execute(["sh", "-c", "command -v \($0)"]).status) != 0 }
+        guard missing.isEmpty else {
+            FileHandle.standardError.write(Data("gwlb demo needs \(missing.joined(separator: ", ")): apt-get install -y iproute2 python3 curl util-linux\n".utf8))
+            throw ExitCode(1)
+        }
+        let demo = Demo(lab: Lab(prefix: prefix, applianceCount: appliances), socket: socket)
+        let stop = Demo.StopSignal()
+        defer { demo.tearDown() }
+        do {
+            try demo.start { print($0) }
+        } catch {
+            FileHandle.standardError.write(Data("gwlb demo: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        if noConsole {
+            print("traffic is flowing; stopping in \(Int(duration ?? 0)) s (Ctrl-C stops sooner)")
+            _ = stop.wait(seconds: duration ?? 0)
+            print(demo.summary())
+        } else {
+            let deadline = duration.map { Date().addingTimeInterval($0) }
+            var console = ConsoleApp(socketPath: socket, themeName: theme, readOnly: false, refreshSeconds: 1,
+                                     executable: CommandLine.selfExecutable)
+            console.shouldStop = { stop.requested || deadline.map { Date() >= $0 } ?? false }
+            try console.run()
+        }
+        print("removing the demo: traffic, gwlbd, appliances, namespaces …")
+    }
+}
+
+struct DemoFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// What `gwlb demo` builds, configures, runs and removes.
+final class Demo: @unchecked Sendable {
+    // @unchecked: used from the demo's main thread only.
+    let lab: Lab
+    let socket: String
+    private var gwlbd: Process?
+    private var tornDown = false
+
+    init(lab: Lab, socket: String) {
+        self.lab = lab
+        self.socket = socket
+    }
+
+    var applianceWithRule: Int { lab.applianceCount }
+
+    func start(_ say: (String) -> Void) throws {
+        let executable = CommandLine.selfExecutable
+        say("building the lab: client, router with the endpoint gwlbe0, server, \(lab.applianceCount) appliance\(lab.applianceCount == 1 ? "" : "s") …")
+        try lab.up(executable: executable, applianceRules: [applianceWithRule: ["tcp:23"]])
+        say("starting gwlbd in \(lab.router), API on \(socket) …")
+        try startDaemon(executable)
+        let client = try waitForAPI()
+        say("configuring it as AWS's walkthrough does: load balancer, target group, targets, listener, endpoint …")
+        try configure(client)
+        say("starting traffic from \(Lab.clientAddress) to \(Lab.serverAddress): TCP, UDP and ICMP flows coming and going")
+        try background(lab.server, ["python3", "-c", DemoTraffic.server])
+        usleep(300_000)
+        try background(lab.client, ["python3", "-c", DemoTraffic.client, Lab.serverAddress])
+    }
+
+    private func startDaemon(_ executable: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        // setsid: out of the terminal's process group, so Ctrl-C reaches the demo only, which stops it in order.
+        process.arguments = ["ip", "netns", "exec", lab.router, "setsid", executable, "gwlbd", "--state-dir", lab.stateDirectory + "/state",
+                             "--socket", socket, "--geneve-address", Lab.geneveAddress, "--flow-log", lab.stateDirectory + "/flow.log"]
+        let log = lab.stateDirectory + "/gwlbd.log"
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        process.standardOutput = FileHandle(forWritingAtPath: log)
+        process.standardError = FileHandle(forWritingAtPath: log)
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        gwlbd = process
+    }
+
+    private func waitForAPI() throws -> ELBClient {
+        let client = ELBClient(socketPath: socket, userAgent: "gwlb-demo")
+        for _ in 0..<100 {
+            if (try? client.call("DescribeLoadBalancers", [])) != nil { return client }
+            if gwlbd?.isRunning == false { break }
+            usleep(100_000)
+        }
+        let log = (try? String(contentsOfFile: lab.stateDirectory + "/gwlbd.log", encoding: .utf8)) ?? ""
+        throw DemoFailure( "gwlbd did not answer on \(socket): \(log)")
+    }
+
+    private func configure(_ client: ELBClient) throws {
+        func arn(_ result: JSONValue, _ list: String, _ key: String) throws -> String {
+            guard let value = result.firstString(list, key) else { throw DemoFailure( "no \(list)[0].\(key) in gwlbd's answer") }
+            return value
+        }
+        let lb = try arn(client.call("CreateLoadBalancer", [("Name", "demo-gwlb"), ("Type", "gateway"), ("Subnets.member.1", "demo-subnet")]),
+                         "LoadBalancers", "LoadBalancerArn")
+        // Health checks every 5 s, two in a row to change state; drains of 30 s: the demo moves quickly.
+        let tg = try arn(client.call("CreateTargetGroup", [("Name", "demo-appliances"), ("Protocol", "GENEVE"), ("Port", "6081"),
+                                                          ("VpcId", "demo-vpc"), ("HealthCheckIntervalSeconds", "5"),
+                                                          ("HealthCheckTimeoutSeconds", "2"), ("HealthyThresholdCount", "2"),
+                                                          ("UnhealthyThresholdCount", "2")]), "TargetGroups", "TargetGroupArn")
+        _ = try client.call("ModifyTargetGroupAttributes", [("TargetGroupArn", tg), ("Attributes.member.1.Key", "deregistration_delay.timeout_seconds"),
+                                                            ("Attributes.member.1.Value", "30")])
+        let targets = (1...lab.applianceCount).enumerated().map { ("Targets.member.\($0.offset + 1).Id", Lab.applianceAddress($0.element)) }
+        _ = try client.call("RegisterTargets", [("TargetGroupArn", tg)] + targets)
+        _ = try client.call("CreateListener", [("LoadBalancerArn", lb), ("DefaultActions.member.1.Type", "forward"),
+                                               ("DefaultActions.member.1.TargetGroupArn", tg)])
+        _ = try client.call("CreateEndpoint", [("LoadBalancerArn", lb), ("Interface", Lab.endpointInterface),
+                                               ("EndpointId", Lab.endpointID), ("AttachmentId", Lab.attachmentID)])
+    }
+
+    /// A long-running program in a namespace, out of the terminal's process group; the lab's
+    /// removal ends it.
+    private func background(_ namespace: String, _ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["ip", "netns", "exec", namespace, "setsid"] + arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    /// Per appliance: its health, flows and packets, from gwlbd's stream of record.
+    func summary() -> String {
+        guard let stats = try? UnixHTTPClient(socketPath: socket).request("GET", "/v1/stats"),
+              let object = (try? JSONSerialization.jsonObject(with: stats.body)) as? [String: Any] else { return "gwlbd did not answer" }
+        let health = (try? ELBClient(socketPath: socket, userAgent: "gwlb-demo").call("DescribeTargetGroups", [])).flatMap { groups -> JSONValue? in
+            guard let tg = groups.firstString("TargetGroups", "TargetGroupArn") else { return nil }
+            return try? ELBClient(socketPath: socket, userAgent: "gwlb-demo").call("DescribeTargetHealth", [("TargetGroupArn", tg)])
+        }
+        var states: [String: String] = [:]
+        if case .array(let rows)? = health?["TargetHealthDescriptions"] {
+            for row in rows {
+                if case .string(let id)? = row["Target"]?["Id"], case .string(let state)? = row["TargetHealth"]?["State"] { states[id] = state }
+            }
+        }
+        var lines = ["appliance      health     new flows  packets to  packets back"]
+        for target in object["targets"] as? [[String: Any]] ?? [] {
+            let address = target["address"] as? String ?? "?"
+            let rule = address == Lab.applianceAddress(applianceWithRule) ? "  (drops tcp:23)" : ""
+            lines.append(address.padding(toLength: 15, withPad: " ", startingAt: 0)
+                         + (states[address] ?? "?").padding(toLength: 11, withPad: " ", startingAt: 0)
+                         + "\(target["newFlows"] ?? 0)".padding(toLength: 11, withPad: " ", startingAt: 0)
+                         + "\(target["packetsToTarget"] ?? 0)".padding(toLength: 12, withPad: " ", startingAt: 0)
+                         + "\(target["packetsFromTarget"] ?? 0)" + rule)
+        }
+        let drops = (object["drops"] as? [String: Any] ?? [:]).compactMap { reason, count in
+            (count as? Int).flatMap { $0 > 0 ? "\(reason) \($0)" : nil }
+        }
+        lines.append("gwlbd's drops: " + (drops.isEmpty ? "none" : drops.sorted().joined(separator: ", ")))
+        return lines.joined(separator: "\n")
+    }
+
+    /// Stops gwlbd (it removes its socket), then the lab with everything in it. Safe to repeat.
+    func tearDown() {
+        guard !tornDown else { return }
+        tornDown = true
+        if let gwlbd, gwlbd.isRunning {
+            gwlbd.terminate()
+            for _ in 0..<50 where gwlbd.isRunning { usleep(100_000) }
+        }
+        lab.down()
+    }
+
+    /// Ctrl-C, SIGTERM or SIGHUP: the demo ends in order instead of dying with the lab up.
+    final class StopSignal: @unchecked Sendable {
+        // @unchecked: the sources are only kept alive here; their handlers touch the atomic and semaphore.
+        private final class Flag: Sendable { let raised = Atomic<Bool>(false) }
+        private let flag = Flag()
+        private let semaphore = DispatchSemaphore(value: 0)
+        private let sources: [any DispatchSourceSignal]
+
+        init() {
+            let flag = self.flag, semaphore = self.semaphore
+            sources = [SIGINT, SIGTERM, SIGHUP].map { number in
+                signal(number, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+                source.setEventHandler {
+                    flag.raised.store(true, ordering: .releasing)
+                    semaphore.signal()
+                }
+                source.resume()
+                return source
+            }
+        }
+
+        var requested: Bool { flag.raised.load(ordering: .acquiring) }
+
+        /// Waits for a signal or `seconds`; true when a signal came.
+        func wait(seconds: Double) -> Bool {
+            semaphore.wait(timeout: .now() + seconds) == .success
+        }
+    }
+}
