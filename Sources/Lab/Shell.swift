@@ -40,7 +40,7 @@ public enum Shell {
         for descriptor: Int32 in 0...2 {
             posix_spawn_file_actions_addopen(&actions, descriptor, "/dev/null", descriptor == 0 ? O_RDONLY : O_WRONLY, 0)
         }
-        posix_spawn_file_actions_addclosefrom(&actions, 3)
+        _ = posix_spawn_file_actions_addclosefrom(&actions, 3)
         var argv = arguments.map { strdup($0) } + [nil]
         defer { for argument in argv { free(argument) } }
         var pid: pid_t = 0
