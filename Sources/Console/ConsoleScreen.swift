@@ -181,7 +181,8 @@ public struct ConsoleScreen {
         surface.put(right + String(repeating: glyphs.horizontal, count: max(0, surface.width - half - right.count)), row: row, column: half, style: "title")
         for (index, drop) in model.recentDrops.prefix(rows).enumerated() {
             let time = String(drop.time.dropFirst(11).prefix(8))
-            let text = "\(time) \(drop.reason) \(drop.proto) \(drop.source):\(drop.sourcePort)\(glyphs.arrowTo)\(drop.destination):\(drop.destinationPort) \(drop.size)B"
+            // Size before the addresses: a narrow pane cuts the end of the line, not the size.
+            let text = "\(time) \(drop.reason) \(drop.size)B \(drop.proto) \(drop.source):\(drop.sourcePort)\(glyphs.arrowTo)\(drop.destination):\(drop.destinationPort)"
             surface.put(String(text.prefix(half - 2)), row: row + 1 + index, column: 1, style: style ?? "drop")
         }
         let actions = state.actionLog.suffix(2).reversed().map { "\($0)" }
