@@ -22,7 +22,7 @@ public enum Shell {
             try? inputPipe.fileHandleForWriting.close()
         }
         // Read standard error on another thread so neither pipe can fill up and stall the child.
-        let errorData = ErrorCollector(errors.fileHandleForReading)
+        let errorData = PipeReader(errors.fileHandleForReading)
         let outputData = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: outputData, as: UTF8.self), String(decoding: errorData.wait(), as: UTF8.self))
@@ -69,19 +69,20 @@ public enum Shell {
         _ = try? run(arguments)
     }
 
-    private final class ErrorCollector: @unchecked Sendable {
+    /// Reads a pipe to its end on a thread of its own (so a child writing to two pipes never stalls).
+    public final class PipeReader: @unchecked Sendable {
         // @unchecked: `data` is written by the reading thread before `done` is signalled, read after.
         private var data = Data()
         private let done = DispatchSemaphore(value: 0)
 
-        init(_ handle: FileHandle) {
+        public init(_ handle: FileHandle) {
             Thread.detachNewThread { [self] in
                 data = handle.readDataToEndOfFile()
                 done.signal()
             }
         }
 
-        func wait() -> Data {
+        public func wait() -> Data {
             done.wait()
             return data
         }

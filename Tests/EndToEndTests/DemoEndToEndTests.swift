@@ -59,14 +59,14 @@ import Testing
         process.standardOutput = output
         process.standardError = output
         try process.run()
-        let collected = OutputCollector(output.fileHandleForReading)
+        let collected = Shell.PipeReader(output.fileHandleForReading)
         // Targets turn healthy after two 5-second checks; traffic reaches every appliance.
         #expect(APIDaemonFixture.eventually(18) { ((try? health()) ?? []) == ["healthy", "healthy", "healthy"] }, "\((try? health()) ?? [])")
         #expect(APIDaemonFixture.eventually(5) { ((try? perTarget()) ?? [:]).count == 3 && ((try? perTarget()) ?? [:]).values.allSatisfy { $0.packets > 0 } },
                 "\((try? perTarget()) ?? [:])")
         #expect(APIDaemonFixture.eventually(30) { !process.isRunning }, "the demo did not end after its duration")
         #expect(process.terminationStatus == 0)
-        let text = collected.wait()
+        let text = String(decoding: collected.wait(), as: UTF8.self)
         #expect(text.contains("198.18.1.13    healthy") && text.contains("(drops tcp:23)") && text.contains("removing the demo"), "\(text)")
         try expectNothingLeft()
     }
@@ -118,24 +118,5 @@ import Testing
         #expect(APIDaemonFixture.eventually(20) { (try? screen().contains("removing the demo")) == true && !((try? LabFixture.execute(["ip", "netns", "list"]).output.contains("\(prefix)-")) ?? true) })
         usleep(2_000_000)
         try expectNothingLeft()
-    }
-}
-
-/// Reads a pipe to its end on a thread of its own.
-final class OutputCollector: @unchecked Sendable {
-    // @unchecked: `data` is written by the reading thread before `done` is signalled, read after.
-    private var data = Data()
-    private let done = DispatchSemaphore(value: 0)
-
-    init(_ handle: FileHandle) {
-        Thread.detachNewThread { [self] in
-            data = handle.readDataToEndOfFile()
-            done.signal()
-        }
-    }
-
-    func wait() -> String {
-        done.wait()
-        return String(decoding: data, as: UTF8.self)
     }
 }
