@@ -79,6 +79,8 @@ final class Demo: @unchecked Sendable {
     let lab: Lab
     let socket: String
     private var gwlbd: Process?
+    /// Set once the demo starts building: before that there is nothing of its own to remove.
+    private var built = false
     private var tornDown = false
 
     init(lab: Lab, socket: String) {
@@ -90,7 +92,12 @@ final class Demo: @unchecked Sendable {
 
     func start(_ say: (String) -> Void) throws {
         let executable = CommandLine.selfExecutable
+        // Never configure someone else's gwlbd: the demo's API calls would land there.
+        if (try? ELBClient(socketPath: socket, userAgent: "gwlb-demo").call("DescribeLoadBalancers", [])) != nil {
+            throw DemoFailure("a gwlbd already answers on \(socket): stop it, or give the demo another --socket PATH")
+        }
         say("building the lab: client, router with the endpoint gwlbe0, server, \(lab.applianceCount) appliance\(lab.applianceCount == 1 ? "" : "s") …")
+        built = true
         try lab.up(executable: executable, applianceRules: [applianceWithRule: ["tcp:23"]])
         say("starting gwlbd in \(lab.router), API on \(socket) …")
         try startDaemon(executable)
@@ -196,7 +203,7 @@ final class Demo: @unchecked Sendable {
 
     /// Stops gwlbd (it removes its socket), then the lab with everything in it. Safe to repeat.
     func tearDown() {
-        guard !tornDown else { return }
+        guard built, !tornDown else { return }
         tornDown = true
         if let gwlbd, gwlbd.isRunning {
             gwlbd.terminate()
