@@ -15,7 +15,7 @@ struct DemoCommand: ParsableCommand {
             verbs work against it from another terminal.
             """)
 
-    @Flag(help: "No console: run the traffic, print what went where, and stop after --duration (or Ctrl-C).")
+    @Flag(help: "No console: run the traffic until --duration or Ctrl-C, then print what went where.")
     var noConsole = false
     @Option(help: "Stop after this many seconds (default: when you quit).") var duration: Double?
     @Option(help: "Number of appliances (1-10); the last one drops telnet (tcp:23).") var appliances = 3
@@ -27,7 +27,6 @@ struct DemoCommand: ParsableCommand {
         guard (1...10).contains(appliances) else { throw ValidationError("--appliances must be 1-10") }
         guard (1...12).contains(prefix.count) else { throw ValidationError("--prefix must be 1-12 characters") }
         if let duration, duration <= 0 { throw ValidationError("--duration must be above 0") }
-        if noConsole && duration == nil { throw ValidationError("--no-console needs --duration SECONDS") }
     }
 
     func run() throws {
@@ -54,8 +53,8 @@ struct DemoCommand: ParsableCommand {
             throw ExitCode(1)
         }
         if noConsole {
-            print("traffic is flowing; stopping in \(Int(duration ?? 0)) s (Ctrl-C stops sooner)")
-            _ = stop.wait(seconds: duration ?? 0)
+            print(duration.map { "traffic is flowing; stopping in \(Int($0)) s (Ctrl-C stops sooner)" } ?? "traffic is flowing; Ctrl-C stops it")
+            _ = stop.wait(seconds: duration ?? .infinity)
             print(demo.summary())
         } else {
             let deadline = duration.map { Date().addingTimeInterval($0) }
@@ -236,9 +235,13 @@ final class Demo: @unchecked Sendable {
 
         var requested: Bool { flag.raised.load(ordering: .acquiring) }
 
-        /// Waits for a signal or `seconds`; true when a signal came.
+        /// Waits for a signal or `seconds` (infinity: for a signal); true when a signal came.
         func wait(seconds: Double) -> Bool {
-            semaphore.wait(timeout: .now() + seconds) == .success
+            guard seconds.isFinite else {
+                semaphore.wait()
+                return true
+            }
+            return semaphore.wait(timeout: .now() + seconds) == .success
         }
     }
 }
