@@ -53,11 +53,12 @@ public struct ELBActions: Sendable {
         return response
     }
 
-    /// A refused signature is a call too: the TCP API records it here.
+    /// A refused signature is a call too: the TCP API records it here, without its parameters (an
+    /// unauthenticated sender must not be able to fill the trail's disk with megabyte bodies).
     public func recordRefusal(_ error: ELBError, body: String, caller: AuditCaller, requestID: String) {
         guard let audit else { return }
         let request = try? QueryRequest(body: body)
-        record(in: audit, action: request?.action, parameters: request?.parameters, result: [],
+        record(in: audit, action: request?.action, parameters: nil, result: [],
                failure: (error.code.rawValue, error.message), caller: caller, requestID: requestID)
     }
 
