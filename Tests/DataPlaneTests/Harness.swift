@@ -20,10 +20,11 @@ final class Harness {
     private var version: UInt64 = 1
 
     init(workers: Int = 1, flowsPerWorker: Int = 1024, targets: [IPv4Address] = Harness.appliances,
-         keyMode: FlowKeyMode = .fiveTuple, resetWithoutFlow: Bool = false) {
+         keyMode: FlowKeyMode = .fiveTuple, resetWithoutFlow: Bool = false, flowLogInterval: UInt32 = 0) {
         ios = (0..<workers).map { _ in MemoryIO(endpointCount: Harness.endpoints.count) }
         var configuration = DataPlaneConfiguration(flowsPerWorker: flowsPerWorker)
         configuration.dropCapacity = 64
+        configuration.flowLogInterval = flowLogInterval
         plane = DataPlane(configuration: configuration, ios: ios,
                           snapshot: Harness.snapshot(version: 1, targets: targets, keyMode: keyMode, resetWithoutFlow: resetWithoutFlow))
     }
