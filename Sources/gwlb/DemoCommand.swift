@@ -169,13 +169,14 @@ final class Demo: @unchecked Sendable {
         try process.run()
     }
 
-    /// Per appliance: its health, flows and packets, from gwlbd's stream of record.
+    /// Per appliance: its health, new flows and packets each way, from gwlbd's API.
     func summary() -> String {
         guard let stats = try? UnixHTTPClient(socketPath: socket).request("GET", "/v1/stats"),
               let object = (try? JSONSerialization.jsonObject(with: stats.body)) as? [String: Any] else { return "gwlbd did not answer" }
-        let health = (try? ELBClient(socketPath: socket, userAgent: "gwlb-demo").call("DescribeTargetGroups", [])).flatMap { groups -> JSONValue? in
+        let client = ELBClient(socketPath: socket, userAgent: "gwlb-demo")
+        let health = (try? client.call("DescribeTargetGroups", [])).flatMap { groups -> JSONValue? in
             guard let tg = groups.firstString("TargetGroups", "TargetGroupArn") else { return nil }
-            return try? ELBClient(socketPath: socket, userAgent: "gwlb-demo").call("DescribeTargetHealth", [("TargetGroupArn", tg)])
+            return try? client.call("DescribeTargetHealth", [("TargetGroupArn", tg)])
         }
         var states: [String: String] = [:]
         if case .array(let rows)? = health?["TargetHealthDescriptions"] {
