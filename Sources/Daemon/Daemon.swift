@@ -70,7 +70,7 @@ public final class Daemon {
         // The signed API's keys and address are checked before anything starts.
         let verifier = try signedAPI.map { SignatureV4Verifier(region: region, credentials: try CredentialsFile.load(path: $0.credentialsPath)) }
         _ = try signedAPI?.hostAndPort()
-        _ = try telemetry.metricsListen.map { try SignedAPIOptions.hostAndPort($0, option: "--metrics-listen") }
+        _ = try telemetry.metricsListen.map { try ListenAddress.parse($0, option: "--metrics-listen") }
         if stateDirectory != nil { try APIServer.claim(socketPath: socketPath) }
         // Signals go to this thread only: block them before the workers start, then wait for them.
         var signals = sigset_t()
@@ -172,7 +172,7 @@ public final class Daemon {
             }
         }
         if let listen = telemetry.metricsListen {
-            let (host, port) = try SignedAPIOptions.hostAndPort(listen, option: "--metrics-listen")
+            let (host, port) = try ListenAddress.parse(listen, option: "--metrics-listen")
             Task.detached {
                 do {
                     try await APIServer.runMetrics(host: host, port: port, metrics: metrics)
@@ -285,9 +285,12 @@ public struct SignedAPIOptions: Sendable {
         self.tls = tls
     }
 
-    func hostAndPort() throws -> (String, Int) { try Self.hostAndPort(listen, option: "--api-listen") }
+    func hostAndPort() throws -> (String, Int) { try ListenAddress.parse(listen, option: "--api-listen") }
+}
 
-    static func hostAndPort(_ listen: String, option: String) throws -> (String, Int) {
+/// `HOST:PORT` (or `[IPv6]:PORT`) of a TCP listener option.
+enum ListenAddress {
+    static func parse(_ listen: String, option: String) throws -> (String, Int) {
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (1...65535).contains(port) else {
             throw Daemon.StartupError(description: "\(option) \(listen): give HOST:PORT, e.g. 127.0.0.1:8443")
         }

@@ -54,11 +54,11 @@ public final class Worker {
     var table: FlowTable { tracker.table }
 
     init(index: Int, workerCount: Int, io: any WorkerIO, table: FlowTable, mailbox: WorkerMailbox,
-         targetSlots: Int, dropCapacity: Int, flowLog: (ring: FlowLogRing, interval: UInt32)? = nil,
-         capture: (control: CaptureControl, ring: CaptureRing)? = nil) {
+         targetSlots: Int, dropCapacity: Int, flowLog: (ring: FlowLogRing, interval: UInt32)?,
+         capture: (control: CaptureControl, ring: CaptureRing)) {
         self.index = index
-        self.capture = capture?.control ?? CaptureControl(workers: 1)
-        captureRing = capture?.ring ?? self.capture.rings[0]
+        self.capture = capture.control
+        captureRing = capture.ring
         self.flowLog = flowLog?.ring
         flowLogInterval = flowLog?.interval ?? 0
         self.workerCount = workerCount
