@@ -100,22 +100,30 @@ public enum APIServer {
                               onRunning: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
         let router = Router(context: CallerContext.self)
         router.post("/") { request, context -> Response in
-            let body = try await request.body.collect(upTo: 1 << 20)
             var headers = request.headers.map { ($0.name.canonicalName, $0.value) }
             if let authority = request.head.authority { headers.append(("host", authority)) }
-            let signed = SignatureV4Verifier.Request(method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "",
-                                                     headers: headers, body: Data(buffer: body))
-            let answer: ELBActions.Response
             var caller = AuditCaller(type: "IAMUser", principalId: "anonymous", sourceIPAddress: context.peerAddress,
-                                     userAgent: request.headers[.userAgent] ?? "unknown")
+                                     userAgent: String((request.headers[.userAgent] ?? "unknown").prefix(256)))
+            let answer: ELBActions.Response
+            var body: ByteBuffer?
             do throws(ELBError) {
-                let key = try verifier.verify(signed)
+                // The headers are judged before the body is read: an unsigned or stale request
+                // costs no body read and no parse.
+                let authorization = try verifier.authorization(headers: headers)
+                let collected: ByteBuffer
+                do { collected = try await request.body.collect(upTo: 1 << 20) } catch {
+                    throw ELBError(.validationError, "The request body is larger than 1 MiB or was cut short")
+                }
+                body = collected
+                let signed = SignatureV4Verifier.Request(method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "",
+                                                         headers: headers, body: Data(buffer: collected))
+                let key = try verifier.verify(signed, authorization: authorization)
                 caller.principalId = key
                 caller.accessKeyId = key
-                answer = actions.handle(String(buffer: body), caller: caller)
+                answer = actions.handle(String(buffer: collected), caller: caller)
             } catch {
                 let requestID = UUID().uuidString.lowercased()
-                actions.recordRefusal(error, body: String(buffer: body), caller: caller, requestID: requestID)
+                actions.recordRefusal(error, body: body.map { String(buffer: $0) }, caller: caller, requestID: requestID)
                 let xml = QueryResponse.error(code: error.code.rawValue, message: error.message, requestID: requestID)
                 answer = ELBActions.Response(status: error.code.httpStatus, body: xml)
             }

@@ -55,10 +55,12 @@ public struct ELBActions: Sendable {
 
     /// A refused signature is a call too: the TCP API records it here, without its parameters (an
     /// unauthenticated sender must not be able to fill the trail's disk with megabyte bodies).
-    public func recordRefusal(_ error: ELBError, body: String, caller: AuditCaller, requestID: String) {
+    /// `body` is nil when the request was refused on its headers alone (its body never read). Of
+    /// a body only the action's name is kept, and only when it names a real operation.
+    public func recordRefusal(_ error: ELBError, body: String?, caller: AuditCaller, requestID: String) {
         guard let audit else { return }
-        let request = try? QueryRequest(body: body)
-        record(in: audit, action: request?.action, parameters: nil, result: [],
+        let action = body.flatMap { try? QueryRequest(body: $0) }?.action
+        record(in: audit, action: action.flatMap { Self.operations[$0] == nil ? nil : $0 }, parameters: nil, result: [],
                failure: (error.code.rawValue, error.message), caller: caller, requestID: requestID)
     }
 

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Resources
 import Testing
@@ -62,6 +63,60 @@ import Testing
         var noDate = signedPost(body: body)
         noDate.headers.removeAll { $0.0 == "x-amz-date" }
         #expect(code(noDate) == .incompleteSignature)
+    }
+
+    /// The payload hash is always the body's: a content-hash header must be signed, must match,
+    /// and may not be UNSIGNED-PAYLOAD.
+    @Test func contentHashHeaderIsCheckedNotTrusted() {
+        let body = "Action=DescribeLoadBalancers&Version=2015-12-01"
+        let evil = Data("Action=DeleteLoadBalancer&Version=2015-12-01".utf8)
+        var replay = signedPost(body: body)
+        replay.headers.append(("x-amz-content-sha256", SignatureV4Verifier.hex(SHA256.hash(data: Data(body.utf8)))))
+        replay.body = evil
+        #expect(code(replay) == .signatureDoesNotMatch, "an unsigned hash header names the original body")
+        var unsignedPayload = signedPost(body: body)
+        unsignedPayload.headers.append(("x-amz-content-sha256", "UNSIGNED-PAYLOAD"))
+        #expect(code(unsignedPayload) == .signatureDoesNotMatch)
+        // Signed, and so trusted as far as it goes, but not this body's.
+        var signedHeader = SignatureV4Verifier.Request(method: "POST", path: "/", query: "",
+                                                       headers: [("host", "h"), ("x-amz-date", "20150830T123600Z"),
+                                                                 ("x-amz-content-sha256", String(repeating: "0", count: 64))], body: Data(body.utf8))
+        let scope = "20150830/us-east-1/elasticloadbalancing/aws4_request"
+        let signature = SignatureV4Verifier.signature(signedHeader, signedHeaders: ["host", "x-amz-content-sha256", "x-amz-date"],
+                                                      amzDate: "20150830T123600Z", scope: scope, secret: Self.secret, region: "us-east-1",
+                                                      service: "elasticloadbalancing")
+        signedHeader.headers.append(("authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/\(scope), SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=\(signature)"))
+        #expect(code(signedHeader) == .signatureDoesNotMatch)
+    }
+
+    /// The date parser agrees with Foundation's formatter (leap days, year ends) and refuses what
+    /// the format does not allow.
+    @Test func amzDateParsesLikeAFormatter() {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        for text in ["20150830T123600Z", "20000229T000000Z", "19700101T000000Z", "20261231T235959Z", "21000301T120000Z", "20240229T235959Z"] {
+            #expect(SignatureV4Verifier.parse(text) == formatter.date(from: text), "\(text)")
+        }
+        for text in ["2015-08-30T12:36:00Z", "20150830T123600", "20151330T123600Z", "20150830T253600Z", "2015083OT123600Z", ""] {
+            #expect(SignatureV4Verifier.parse(text) == nil, "\(text)")
+        }
+    }
+
+    @Test func signaturesCompareByValue() {
+        #expect(SignatureV4Verifier.constantTimeEqual("abc", "abc"))
+        #expect(!SignatureV4Verifier.constantTimeEqual("abc", "abd"))
+        #expect(!SignatureV4Verifier.constantTimeEqual("abc", "abcd"))
+    }
+
+    /// Refused on the headers alone, before any body exists.
+    @Test func headersAreJudgedBeforeTheBody() {
+        let verifier = SignatureV4Verifier(region: "us-east-1", credentials: ["AKIDEXAMPLE": Self.secret])
+        let headers = signedPost(body: "x").headers
+        #expect(throws: ELBError.self) { try verifier.authorization(headers: headers, now: Self.now.addingTimeInterval(3600)) }
+        #expect(throws: ELBError.self) { try verifier.authorization(headers: headers.filter { $0.0 != "authorization" }, now: Self.now) }
+        #expect((try? verifier.authorization(headers: headers, now: Self.now))?.accessKeyId == "AKIDEXAMPLE")
     }
 
     @Test func credentialsFileIsTheAwsCLIsFormatAndPrivate() throws {

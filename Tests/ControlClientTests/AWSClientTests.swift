@@ -134,4 +134,60 @@ import Testing
         #expect(result.output.contains("<Code>RequestExpired</Code>"), "\(result.output)")
         #expect(api.service.read { $0.loadBalancers.count } == 1, "the expired request deleted nothing")
     }
+
+    /// The payload-hash replay (a captured signed request sent again with another body) and its
+    /// variants, against the real TCP listener, every signature made by botocore's own SigV4Auth:
+    /// the genuine request passes; the same headers with a swapped body, an X-Amz-Content-SHA256
+    /// that names the original body but is not signed, a signed one that does not match the body,
+    /// and UNSIGNED-PAYLOAD are all refused, and nothing is created.
+    @Test func payloadHashCannotBeReplayedWithAnotherBody() async throws {
+        try await Self.requireTools()
+        let api = try await APIServerFixture(instances: Self.instances)
+        let port = try await api.listenOnTCP(credentials: [Self.key: Self.secret])
+        let script = """
+            import hashlib, urllib.request, urllib.error
+            from botocore.auth import SigV4Auth
+            from botocore.awsrequest import AWSRequest
+            from botocore.credentials import Credentials
+            credentials = Credentials('\(Self.key)', '\(Self.secret)')
+            url = 'http://127.0.0.1:\(port)/'
+            genuine = b'Action=DescribeLoadBalancers&Version=2015-12-01'
+            evil = b'Action=CreateLoadBalancer&Version=2015-12-01&Name=evil&Type=gateway&Subnets.member.1=subnet-evil'
+            def sign(body, headers={}, unsigned_payload=False):
+                # botocore signs UNSIGNED-PAYLOAD only for https URLs with payload signing off; the
+                # Host header (what is signed) is the same either way.
+                request = AWSRequest(method='POST', url=url.replace('http:', 'https:') if unsigned_payload else url, data=body,
+                                     headers=dict({'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8'}, **headers))
+                if unsigned_payload: request.context['payload_signing_enabled'] = False
+                SigV4Auth(credentials, 'elasticloadbalancing', 'us-east-1').add_auth(request)
+                return dict(request.headers.items())
+            def send(headers, body):
+                try:
+                    urllib.request.urlopen(urllib.request.Request(url, data=body, method='POST', headers=headers)); return 'accepted'
+                except urllib.error.HTTPError as error:
+                    text = error.read().decode()
+                    return text.split('<Code>')[1].split('</Code>')[0] if '<Code>' in text else 'HTTP %d' % error.code
+            captured = sign(genuine)
+            print('genuine', send(captured, genuine))
+            print('swapped', send(captured, evil))
+            replay = dict(captured, **{'X-Amz-Content-SHA256': hashlib.sha256(genuine).hexdigest()})
+            print('unsigned-hash-header', send(replay, evil))
+            signed_hash = sign(genuine, {'X-Amz-Content-SHA256': hashlib.sha256(genuine).hexdigest()})
+            print('signed-hash-header', send(signed_hash, genuine))
+            print('signed-hash-header-swapped', send(signed_hash, evil))
+            unsigned = sign(evil, unsigned_payload=True)
+            assert unsigned['X-Amz-Content-SHA256'] == 'UNSIGNED-PAYLOAD', unsigned
+            print('unsigned-payload', send(unsigned, evil))
+            """
+        let result = await Self.run(["python3", "-c", script])
+        #expect(result.status == 0, "\(result.errors)")
+        let outcomes = Dictionary(uniqueKeysWithValues: result.output.split(separator: "\n").map { line in
+            let parts = line.split(separator: " ", maxSplits: 1)
+            return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
+        })
+        #expect(outcomes == ["genuine": "accepted", "swapped": "SignatureDoesNotMatch", "unsigned-hash-header": "SignatureDoesNotMatch",
+                             "signed-hash-header": "accepted", "signed-hash-header-swapped": "SignatureDoesNotMatch",
+                             "unsigned-payload": "SignatureDoesNotMatch"], "\(result.output)")
+        #expect(api.service.read { $0.loadBalancers.isEmpty }, "no replayed body created anything")
+    }
 }
