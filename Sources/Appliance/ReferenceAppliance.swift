@@ -40,56 +40,78 @@ public final class ReferenceAppliance: @unchecked Sendable {
     public let configuration: Configuration
     let state = Mutex(State())
     private let socket: GeneveSocket
-    private let batch = PacketBatch(capacity: 64, headroom: 0)
+    /// 64 KiB slots: with UDP GRO a slot holds a run of datagrams the kernel coalesced, and goes
+    /// back as one GSO message (each datagram on the wire as it came).
+    private let batch = PacketBatch(capacity: 32, packetCapacity: 65_536, headroom: 0)
 
     public init(configuration: Configuration) throws {
         self.configuration = configuration
-        socket = try GeneveSocket(bind: UDPPeer(address: configuration.listen, port: configuration.port), reusePort: false)
+        socket = try GeneveSocket(bind: UDPPeer(address: configuration.listen, port: configuration.port), reusePort: false,
+                                  batchCapacity: 32, offloads: true)
     }
 
     /// Receives and returns GENEVE packets until the process ends.
     public func run() -> Never {
         var descriptor = pollfd(fd: socket.descriptor, events: Int16(POLLIN), revents: 0)
+        var counts: [(key: FlowKey, returned: UInt64, dropped: UInt64)] = []
+        var last: [UInt8] = []
         while true {
             _ = poll(&descriptor, 1, 1000)
             socket.receive(into: batch)
             guard batch.count > 0 else { continue }
-            let lastLength = batch.lengths[batch.count - 1]
-            var counts: [(FlowKey, Bool)] = []
-            var malformed: UInt64 = 0
+            counts.removeAll(keepingCapacity: true)
+            var malformed: UInt64 = 0, received: UInt64 = 0
             for slot in 0..<batch.count {
                 // Back to the load balancer it came from, on the GENEVE port.
                 batch.peers[slot].port = Geneve.udpPort
-                switch inspect(slot) {
-                case .returned(let key):
-                    counts.append((key, true))
-                case .dropped(let key):
-                    counts.append((key, false))
-                    batch.lengths[slot] = 0
-                case .malformed:
-                    malformed += 1
-                    batch.lengths[slot] = 0
-                }
+                let data = batch.data(slot)
+                let size = batch.segmentSizes[slot] > 0 ? batch.segmentSizes[slot] : max(data.count, 1)
+                // Each datagram of the slot on its own; those returned are packed to the front.
+                var kept = 0, start = 0
+                repeat {
+                    let end = min(start + size, data.count)
+                    let datagram = UnsafeMutableRawBufferPointer(rebasing: data[start..<end])
+                    received += 1
+                    switch inspect(datagram) {
+                    case .returned(let key):
+                        Self.count(key, returned: true, in: &counts)
+                        if kept != start { UnsafeMutableRawBufferPointer(rebasing: data[kept..<(kept + datagram.count)]).copyMemory(from: UnsafeRawBufferPointer(datagram)) }
+                        kept += datagram.count
+                    case .dropped(let key):
+                        Self.count(key, returned: false, in: &counts)
+                    case .malformed:
+                        malformed += 1
+                    }
+                    start = end
+                } while start < data.count
+                batch.lengths[slot] = kept
+                if slot == batch.count - 1, kept > 0 { last = Array(UnsafeRawBufferPointer(rebasing: data[(kept - min(size, kept))..<kept])) }
             }
-            let last = Array(UnsafeRawBufferPointer(batch.slot(batch.count - 1)).prefix(lastLength))
             _ = socket.send(batch)
             state.withLock { state in
-                state.lastDatagram = last
-                state.received += UInt64(batch.count)
+                if !last.isEmpty { state.lastDatagram = last }
+                state.received += received
                 state.malformed += malformed
-                for (key, returned) in counts {
-                    state.flows[key, default: 0] += 1
-                    if returned { state.returned += 1 } else { state.droppedByRule += 1 }
+                for entry in counts {
+                    state.flows[entry.key, default: 0] += entry.returned + entry.dropped
+                    state.returned += entry.returned
+                    state.droppedByRule += entry.dropped
                 }
             }
         }
     }
 
+    /// Counts a datagram of `key`, with the previous one's when they are of the same flow (runs of
+    /// one flow are the common case, and keep the shared state's lock short).
+    private static func count(_ key: FlowKey, returned: Bool, in counts: inout [(key: FlowKey, returned: UInt64, dropped: UInt64)]) {
+        if counts.last?.key != key { counts.append((key, 0, 0)) }
+        if returned { counts[counts.count - 1].returned += 1 } else { counts[counts.count - 1].dropped += 1 }
+    }
+
     enum Verdict { case returned(FlowKey), dropped(FlowKey), malformed }
 
     /// Reads one datagram; in routing mode rewrites the inner TTL in place.
-    private func inspect(_ slot: Int) -> Verdict {
-        let datagram = batch.data(slot)
+    private func inspect(_ datagram: UnsafeMutableRawBufferPointer) -> Verdict {
         guard let metadata = try? AWSGeneveMetadata(parsing: UnsafeRawBufferPointer(datagram)) else { return .malformed }
         let inner = UnsafeMutableRawBufferPointer(rebasing: datagram[metadata.innerOffset...])
         guard let packet = try? PacketSummary(parsing: UnsafeRawBufferPointer(inner)) else { return .malformed }

@@ -3,6 +3,8 @@
 #include <sys/ioctl.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <string.h>
+#include <linux/filter.h>
 #include "CGWLBLinux.h"
 
 _Static_assert(sizeof(struct gwlb_mmsghdr) == sizeof(struct mmsghdr), "mmsghdr layout");
@@ -22,4 +24,41 @@ int gwlb_ioctl_ifreq(int fd, unsigned long request, struct ifreq *request_data) 
 
 int gwlb_eventfd(void) {
     return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+}
+
+int gwlb_tun_set_offload(int fd, unsigned int flags) {
+    return ioctl(fd, TUNSETOFFLOAD, (unsigned long)flags);
+}
+
+int gwlb_tun_set_vnet_header_size(int fd, int size) {
+    return ioctl(fd, TUNSETVNETHDRSZ, &size);
+}
+
+unsigned int gwlb_cmsg_space(unsigned int length) {
+    return CMSG_SPACE(length);
+}
+
+void gwlb_set_udp_segment(struct msghdr *message, unsigned short segment_size) {
+    message->msg_controllen = CMSG_SPACE(sizeof(unsigned short));
+    struct cmsghdr *header = CMSG_FIRSTHDR(message);
+    header->cmsg_level = 17;   /* SOL_UDP */
+    header->cmsg_type = 103;   /* UDP_SEGMENT */
+    header->cmsg_len = CMSG_LEN(sizeof(unsigned short));
+    memcpy(CMSG_DATA(header), &segment_size, sizeof segment_size);
+}
+
+int gwlb_udp_gro_segment_size(struct msghdr *message) {
+    for (struct cmsghdr *header = CMSG_FIRSTHDR(message); header != NULL; header = CMSG_NXTHDR(message, header)) {
+        if (header->cmsg_level == 17 && header->cmsg_type == 104) {   /* SOL_UDP, UDP_GRO */
+            int size = 0;
+            memcpy(&size, CMSG_DATA(header), sizeof size);
+            return size;
+        }
+    }
+    return 0;
+}
+
+int gwlb_attach_reuseport_cbpf(int fd, const void *code, unsigned short count) {
+    struct sock_fprog program = { .len = count, .filter = (struct sock_filter *)code };
+    return setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &program, sizeof program);
 }

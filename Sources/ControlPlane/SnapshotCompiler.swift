@@ -21,6 +21,7 @@ public struct SnapshotCompiler: Sendable {
                                  health: [String: TargetHealthState.State], instances: [String: String] = [:],
                                  now: Date, monotonicSeconds: UInt64, version: UInt64) throws -> ForwardingSnapshot {
         let listener = loadBalancer.flatMap { arn in catalog.listeners.first { $0.loadBalancerArn == arn } }
+        let balancer = loadBalancer.flatMap { arn in catalog.loadBalancers.first { $0.arn == arn } }
         let group = listener.flatMap { listener in catalog.targetGroups.first { $0.arn == listener.targetGroupArn } }
         var registered: [(peer: UDPPeer, health: TargetHealth)] = []
         if let group {
@@ -57,7 +58,8 @@ public struct SnapshotCompiler: Sendable {
         return ForwardingSnapshot(version: version, endpoints: endpoints, targets: slots.peers,
                                   selection: TargetSelection(targets: targets, policy: policy), keyMode: keyMode,
                                   timeouts: FlowTimeouts(tcp: tcpTimeout),
-                                  resetWithoutFlow: listener?.attributes.bool("send_tcp_reset.on_idle_timeout.enabled") ?? false)
+                                  resetWithoutFlow: listener?.attributes.bool("send_tcp_reset.on_idle_timeout.enabled") ?? false,
+                                  pathMTUDiscovery: balancer?.attributes.bool("path_mtu_discovery.enabled") ?? true)
     }
 
     /// Maglev's stable name for a target: its address and port.

@@ -79,12 +79,20 @@ public final class Daemon {
         pthread_sigmask(SIG_BLOCK, &signals, nil)
 
         let workers = configuration.workers
-        let devices = EndpointDevices(queueCount: workers, mtu: configuration.endpointMTU)
+        let devices = EndpointDevices(queueCount: workers, mtu: configuration.endpointMTU, offloads: configuration.offloads)
         try devices.attach(configuration.endpoints.enumerated().map { EndpointAttachment(slot: $0.offset, interface: $0.element.interface,
                                                                                           identity: $0.element.identity) })
+        // Bound in worker order: socket N of the SO_REUSEPORT group is worker N's.
         let ios = try (0..<workers).map { worker in
             try SystemIO(endpoints: devices.registry, queue: worker,
-                         socket: GeneveSocket(bind: configuration.geneve, reusePort: true, batchCapacity: 64))
+                         socket: GeneveSocket(bind: configuration.geneve, reusePort: true, batchCapacity: 64, offloads: configuration.offloads))
+        }
+        if configuration.offloads, workers > 1 {
+            do {
+                try ios[0].socket.attachReusePortProgram(ReusePortProgram.steeringByOwner(ownerBits: DataPlane.ownerBits(workers: workers)))
+            } catch {
+                log("returns are not steered to their flow's worker (they are handed over instead): \(error)")
+            }
         }
         var planeConfiguration = DataPlaneConfiguration(flowsPerWorker: configuration.flowsPerWorker)
         planeConfiguration.flowLogInterval = telemetry.flowLog?.interval ?? 0
@@ -251,11 +259,13 @@ final class EndpointDevices: Sendable {
     let registry = EndpointRegistry()
     let queueCount: Int
     let mtu: Int
+    let offloads: Bool
     private let lock = Mutex<Void>(())
 
-    init(queueCount: Int, mtu: Int) {
+    init(queueCount: Int, mtu: Int, offloads: Bool) {
         self.queueCount = queueCount
         self.mtu = mtu
+        self.offloads = offloads
     }
 
     /// Makes the devices match `attachments`; on failure nothing changes.
@@ -265,7 +275,7 @@ final class EndpointDevices: Sendable {
             var devices = [TunDevice?](repeating: nil, count: (attachments.map(\.slot).max() ?? -1) + 1)
             for attachment in attachments {
                 devices[attachment.slot] = try existing.first { $0.name == attachment.interface }
-                    ?? TunDevice(name: attachment.interface, queueCount: queueCount, mtu: mtu)
+                    ?? TunDevice(name: attachment.interface, queueCount: queueCount, mtu: mtu, offloads: offloads)
             }
             registry.set(devices)
         }

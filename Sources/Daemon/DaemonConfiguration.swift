@@ -17,8 +17,16 @@ import Wire
 ///       "flowsPerWorker": 1048576,
 ///       "stickiness": "five_tuple",
 ///       "tcpIdleTimeoutSeconds": 350,
-///       "endpointMTU": 9001
+///       "endpointMTU": 9001,
+///       "offloads": true,
+///       "pathMTUDiscovery": true
 ///     }
+///
+/// `offloads` (default true): TUN segmentation and checksum offloads on the endpoints, UDP GSO and
+/// GRO on the GENEVE sockets, and steering of returns to their flow's worker; false moves every
+/// packet one system call at a time (for comparison, or a kernel that misbehaves with them).
+/// `pathMTUDiscovery` (default true) is the file form of the load balancer attribute
+/// `path_mtu_discovery.enabled`: false drops oversize packets silently, as AWS does.
 ///
 /// With `--state-dir`, endpoints and targets come from the API instead (the file is optional, and
 /// lists neither); `instances` maps instance ids to addresses for `instance` target groups.
@@ -36,6 +44,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var keyMode: FlowKeyMode
     public var tcpIdleTimeout: UInt32
     public var endpointMTU: Int
+    public var offloads: Bool
+    public var pathMTUDiscovery: Bool
     /// Instance id → IPv4 address, for `instance` target groups.
     public var instances: [String: String]
 
@@ -97,6 +107,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
         var stickiness: String?
         var tcpIdleTimeoutSeconds: Int?
         var endpointMTU: Int?
+        var offloads: Bool?
+        var pathMTUDiscovery: Bool?
     }
 
     init(_ file: File, source: String, form: Form) throws {
@@ -161,6 +173,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
             throw fail("instance \(instance) maps to \"\(address)\", which is not an IPv4 address")
         }
         endpointMTU = file.endpointMTU ?? 9001
+        offloads = file.offloads ?? true
+        pathMTUDiscovery = file.pathMTUDiscovery ?? true
         guard (1280...PacketBatch.defaultPacketCapacity).contains(endpointMTU) else {
             throw fail("endpointMTU must be 1280-\(PacketBatch.defaultPacketCapacity)")
         }
@@ -179,6 +193,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         // The TCP idle timeout applies with five-tuple keys only (SPEC.md §4).
         let timeouts = FlowTimeouts(tcp: keyMode == .fiveTuple ? tcpIdleTimeout : 350)
         return ForwardingSnapshot(version: version, endpoints: endpoints.map(\.identity), targets: slots.peers,
-                                  selection: TargetSelection(targets: selectionTargets), keyMode: keyMode, timeouts: timeouts)
+                                  selection: TargetSelection(targets: selectionTargets), keyMode: keyMode, timeouts: timeouts,
+                                  pathMTUDiscovery: pathMTUDiscovery)
     }
 }

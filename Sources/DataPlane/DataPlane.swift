@@ -43,7 +43,7 @@ public final class DataPlane: @unchecked Sendable {
     public init(configuration: DataPlaneConfiguration, ios: [any WorkerIO], snapshot: ForwardingSnapshot) {
         precondition(!ios.isEmpty && ios.count <= 64, "1-64 workers")
         let count = ios.count
-        let ownerBits = count == 1 ? 0 : Int.bitWidth - (count - 1).leadingZeroBitCount
+        let ownerBits = Self.ownerBits(workers: count)
         // Shared by all tables: any worker can tell a flow's owner from its hash or its cookie.
         let hasher = FlowHasher.random()
         let cookies = FlowCookieCodec.random(capacity: configuration.flowsPerWorker, ownerBits: ownerBits)
@@ -74,6 +74,11 @@ public final class DataPlane: @unchecked Sendable {
             worker.peerIO = ios.enumerated().map { $0.offset == worker.index ? nil : $0.element }
             worker.peerMailboxes = mailboxes.enumerated().map { $0.offset == worker.index ? nil : $0.element }
         }
+    }
+
+    /// Bits of a flow cookie that name its owner among `workers` workers.
+    public static func ownerBits(workers: Int) -> Int {
+        workers == 1 ? 0 : Int.bitWidth - (workers - 1).leadingZeroBitCount
     }
 
     /// Gives every worker a new snapshot; each picks it up before its next batch.

@@ -50,6 +50,18 @@ public struct DataPlaneStatistics: Sendable, Hashable {
     public var geneveBytes: UInt64 = 0
     /// Packets passed to the worker that owns their flow.
     public var handedOff: UInt64 = 0
+    /// ICMP "fragmentation needed" / "packet too big" messages sent for oversize packets.
+    public var packetTooBigSent: UInt64 = 0
+    /// Offloads: returned segments joined into super-packets for one endpoint write (user-space
+    /// GRO), those writes, and returned datagrams that arrived coalesced by the kernel (UDP GRO).
+    public var coalescedSegments: UInt64 = 0
+    public var coalescedWrites: UInt64 = 0
+    public var coalescedDatagramsReceived: UInt64 = 0
+    /// Super-packets read from endpoints (TSO/USO), the packets cut from them, and those dropped
+    /// whole because their virtio header did not agree with their headers.
+    public var superPacketsRead: UInt64 = 0
+    public var superPacketSegments: UInt64 = 0
+    public var malformedSuperPackets: UInt64 = 0
     /// The snapshot version in use (summed over workers: the oldest any worker uses).
     public var snapshotVersion: UInt64 = 0
     /// From the last snapshot's publication to its pickup by the worker (summed: the slowest).
@@ -81,6 +93,13 @@ public struct DataPlaneStatistics: Sendable, Hashable {
         genevePackets += other.genevePackets
         geneveBytes += other.geneveBytes
         handedOff += other.handedOff
+        packetTooBigSent += other.packetTooBigSent
+        coalescedSegments += other.coalescedSegments
+        coalescedWrites += other.coalescedWrites
+        coalescedDatagramsReceived += other.coalescedDatagramsReceived
+        superPacketsRead += other.superPacketsRead
+        superPacketSegments += other.superPacketSegments
+        malformedSuperPackets += other.malformedSuperPackets
         snapshotVersion = min(snapshotVersion, other.snapshotVersion)
         snapshotPickupNanoseconds = max(snapshotPickupNanoseconds, other.snapshotPickupNanoseconds)
     }
@@ -102,6 +121,13 @@ public struct DataPlaneStatistics: Sendable, Hashable {
         genevePackets = other.genevePackets
         geneveBytes = other.geneveBytes
         handedOff = other.handedOff
+        packetTooBigSent = other.packetTooBigSent
+        coalescedSegments = other.coalescedSegments
+        coalescedWrites = other.coalescedWrites
+        coalescedDatagramsReceived = other.coalescedDatagramsReceived
+        superPacketsRead = other.superPacketsRead
+        superPacketSegments = other.superPacketSegments
+        malformedSuperPackets = other.malformedSuperPackets
         snapshotVersion = other.snapshotVersion
         snapshotPickupNanoseconds = other.snapshotPickupNanoseconds
     }

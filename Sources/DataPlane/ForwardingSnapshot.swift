@@ -28,12 +28,15 @@ public final class ForwardingSnapshot: Sendable {
     public let timeouts: FlowTimeouts
     /// `send_tcp_reset.on_idle_timeout.enabled`: answer a TCP packet without a flow with a RST.
     public let resetWithoutFlow: Bool
+    /// `path_mtu_discovery.enabled`: answer an oversize packet with ICMP naming `maximumInnerPacket`.
+    public let pathMTUDiscovery: Bool
 
     /// SPEC.md §3: larger inner packets are dropped.
     public static let maximumInnerPacket = 8500
 
     public init(version: UInt64, endpoints: [EndpointIdentity?], targets: [UDPPeer?], selection: TargetSelection,
-                keyMode: FlowKeyMode = .fiveTuple, timeouts: FlowTimeouts = FlowTimeouts(), resetWithoutFlow: Bool = false) {
+                keyMode: FlowKeyMode = .fiveTuple, timeouts: FlowTimeouts = FlowTimeouts(), resetWithoutFlow: Bool = false,
+                pathMTUDiscovery: Bool = true) {
         precondition(endpoints.count <= 255, "at most 255 endpoints")
         self.version = version
         self.endpoints = endpoints
@@ -42,6 +45,7 @@ public final class ForwardingSnapshot: Sendable {
         self.keyMode = keyMode
         self.timeouts = timeouts
         self.resetWithoutFlow = resetWithoutFlow
+        self.pathMTUDiscovery = pathMTUDiscovery
     }
 
     /// A snapshot of healthy targets at `addresses` (slots in order), for the first-form daemon and tests.

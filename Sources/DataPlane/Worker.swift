@@ -41,7 +41,14 @@ public final class Worker {
     private let captureRing: CaptureRing
 
     private let endpointBatch = PacketBatch()
-    private let applianceBatch = PacketBatch()
+    /// Returned datagrams: 64 KiB slots, for what the kernel coalesced (UDP GRO).
+    private let applianceBatch = PacketBatch(capacity: 32, packetCapacity: 65_536, headroom: 0)
+    /// Joins returned TCP segments into super-packets when the endpoints take them.
+    private let coalescer = TCPCoalescer()
+    /// ICMP "packet too big" messages this worker may still send in the current second.
+    private var packetTooBigBudget = 0
+    private var packetTooBigSecond: UInt32 = 0
+    static let packetTooBigPerSecond = 100
     /// Per slot of a forward batch: its endpoint, and what became of it.
     private let slotEndpoints: UnsafeMutableBufferPointer<Int>
     private let pending: UnsafeMutableBufferPointer<Bool>
@@ -49,7 +56,8 @@ public final class Worker {
     private let decideOrder: UnsafeMutableBufferPointer<Int>
     private let summaries: UnsafeMutableBufferPointer<PacketSummary>
     private let probes: UnsafeMutableBufferPointer<FlowProbe>
-    private let resetBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: TCPReset.maximumLength, alignment: 8)
+    private let resetBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(TCPReset.maximumLength, PacketTooBig.maximumLength),
+                                                                     alignment: 8)
 
     var table: FlowTable { tracker.table }
 
@@ -212,6 +220,11 @@ public final class Worker {
         counters.activeUDPFlows = Int64(table.counters.activeUDP)
         counters.rejectedFlows = table.counters.rejected
         counters.rejectedTCPFlows = table.counters.rejectedTCP
+        if let system = io as? SystemIO {
+            counters.superPacketsRead = system.superPackets
+            counters.superPacketSegments = system.superPacketSegments
+            counters.malformedSuperPackets = system.malformedSuperPackets
+        }
         mailbox.statistics.withLock { $0.copy(from: counters) }
         mailbox.drops.withLock { $0.copy(from: drops) }
     }
@@ -237,6 +250,7 @@ public final class Worker {
             }
             guard packet.count <= ForwardingSnapshot.maximumInnerPacket else {
                 record(.oversize, summary, size: packet.count, endpoint: endpoint, packet: packet)
+                if snapshot.pathMTUDiscovery { sendPacketTooBig(answering: packet, summary, endpoint: endpoint) }
                 batch.lengths[slot] = 0
                 continue
             }
@@ -337,19 +351,73 @@ public final class Worker {
         }
     }
 
+    /// Answers an oversize packet with ICMP naming the largest inner packet, written into its
+    /// endpoint for the kernel to route back to the sender; at most `packetTooBigPerSecond` a second.
+    private func sendPacketTooBig(answering packet: UnsafeRawBufferPointer, _ summary: PacketSummary, endpoint: Int) {
+        if time.seconds != packetTooBigSecond {
+            packetTooBigSecond = time.seconds
+            packetTooBigBudget = Self.packetTooBigPerSecond
+        }
+        guard packetTooBigBudget > 0,
+              let length = PacketTooBig.reply(to: packet, summary: summary, mtu: ForwardingSnapshot.maximumInnerPacket, into: resetBuffer)
+        else { return }
+        packetTooBigBudget -= 1
+        if io.writeEndpoint(endpoint, packet: UnsafeRawBufferPointer(rebasing: resetBuffer[..<length])) {
+            counters.packetTooBigSent += 1
+        }
+    }
+
     // MARK: Return path: appliance → checks → strip → endpoint
 
     private func acceptReturns(_ batch: PacketBatch) {
         var handedOff: UInt64 = 0
         for slot in 0..<batch.count {
-            let datagram = UnsafeRawBufferPointer(batch.data(slot))
+            let data = UnsafeRawBufferPointer(batch.data(slot))
             let peer = batch.peers[slot]
-            if let owner = acceptReturn(datagram, from: peer) {
-                hand(.fromAppliance(peer), datagram, to: owner, summary: nil)
-                handedOff |= 1 << owner
-            }
+            // What the kernel coalesced (UDP GRO) is split here: each piece is one datagram.
+            let size = batch.segmentSizes[slot] > 0 ? batch.segmentSizes[slot] : max(data.count, 1)
+            if size < data.count { counters.coalescedDatagramsReceived += UInt64((data.count + size - 1) / size) }
+            var start = 0
+            repeat {
+                let datagram = UnsafeRawBufferPointer(rebasing: data[start..<min(start + size, data.count)])
+                if let owner = acceptReturn(datagram, from: peer) {
+                    hand(.fromAppliance(peer), datagram, to: owner, summary: nil)
+                    handedOff |= 1 << owner
+                }
+                start += size
+            } while start < data.count
         }
+        flushCoalesced()
         wake(handedOff)
+    }
+
+    /// Writes a returned packet into its endpoint, joined with its flow's neighbours when the
+    /// endpoint takes super-packets.
+    @inline(__always)
+    private func deliver(_ inner: UnsafeRawBufferPointer, _ summary: PacketSummary, endpoint: Int, appliance: IPv4Address) {
+        guard io.acceptsSuperPackets else {
+            if !io.writeEndpoint(endpoint, packet: UnsafeRawBufferPointer(rebasing: inner[..<summary.length])) {
+                record(.endpointWriteFailed, summary, size: summary.length, endpoint: endpoint, appliance: appliance, packet: inner)
+            }
+            return
+        }
+        coalescer.add(inner, summary: summary, endpoint: endpoint, emit: writeCoalesced)
+    }
+
+    private func flushCoalesced() {
+        if !coalescer.isEmpty { coalescer.flush(emit: writeCoalesced) }
+    }
+
+    private func writeCoalesced(_ endpoint: Int, _ packet: UnsafeRawBufferPointer, _ header: VirtioNetHeader, _ segments: Int) {
+        if segments > 1 {
+            counters.coalescedWrites += 1
+            counters.coalescedSegments += UInt64(segments)
+        }
+        guard !io.writeEndpoint(endpoint, packet: packet, header: header) else { return }
+        // The drop's record names the first segment's flow; every segment counts.
+        counters.drops[Int(DropReason.endpointWriteFailed.rawValue)] += UInt64(segments - 1)
+        let summary = try? PacketSummary(parsing: packet)
+        record(.endpointWriteFailed, summary, size: packet.count, endpoint: endpoint, packet: packet)
     }
 
     /// Checks one returned datagram and writes its inner packet into the endpoint. Returns the
@@ -382,7 +450,7 @@ public final class Worker {
             return nil
         }
         if workerCount > 1 {
-            let owner = Int(table.cookies.decode(metadata.cookie).owner)
+            let owner = Int(table.cookies.owner(of: metadata.cookie))
             guard owner < workerCount else {
                 record(.unknownFlow, summary, size: summary.length, endpoint: endpoint, appliance: peer.address, packet: inner)
                 return nil
@@ -403,9 +471,7 @@ public final class Worker {
         captureIfWanted(summary, inner, .fromTarget(peer.address), endpoint: endpoint)
         counters.targets[target.index].packetsFromTarget += 1
         counters.targets[target.index].bytesFromTarget += UInt64(summary.length)
-        if !io.writeEndpoint(endpoint, packet: UnsafeRawBufferPointer(rebasing: inner[..<summary.length])) {
-            record(.endpointWriteFailed, summary, size: summary.length, endpoint: endpoint, appliance: peer.address, packet: inner)
-        }
+        deliver(inner, summary, endpoint: endpoint, appliance: peer.address)
         return nil
     }
 
@@ -457,6 +523,7 @@ public final class Worker {
                     _ = acceptReturn(packet, from: peer)
                 }
             }
+            flushCoalesced()
             if endpointBatch.count > 0 { forward(endpointBatch) }
             total += drained
         }

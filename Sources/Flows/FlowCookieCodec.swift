@@ -1,6 +1,8 @@
-/// Turns a flow's place in its table into the 32-bit GENEVE flow cookie and back. The cookie is a
-/// keyed permutation (a 4-round Feistel network with per-process round keys) of
-/// `generation | owner | entry index`, so:
+/// Turns a flow's place in its table into the 32-bit GENEVE flow cookie and back. The cookie is
+/// `owner | permuted(generation | entry index)`: the owner bits in the clear at the top (so the
+/// kernel can steer a returning datagram to the owner's socket with a classic BPF program, see
+/// `ReusePortProgram`), the rest a keyed permutation (a 4-round Feistel network with per-process
+/// round keys, halves of unequal width when the owner bits make the width odd), so:
 /// - the return path finds the flow from the cookie alone, even when the appliance rewrote the
 ///   inner packet (NAT), and checks it against the entry's stored cookie;
 /// - cookies are unpredictable to outsiders, and a new flow in a reused entry gets a new cookie
@@ -33,20 +35,29 @@ public struct FlowCookieCodec: Sendable {
         public var generation: UInt32
     }
 
+    /// Bits of the permuted part.
+    var permutedBits: Int { 32 - ownerBits }
+
     @inline(__always)
     public func encode(index: Int, owner: UInt32 = 0, generation: UInt32) -> UInt32 {
         let generationMask = UInt32.max >> (32 - generationBits)
-        let plain = (generation & generationMask) << (indexBits + ownerBits) | owner << indexBits | UInt32(index)
-        return permute(plain)
+        let plain = (generation & generationMask) << indexBits | UInt32(index)
+        let permuted = permute(plain)
+        return ownerBits == 0 ? permuted : owner << permutedBits | permuted
     }
 
     @inline(__always)
     public func decode(_ cookie: UInt32) -> Fields {
-        let plain = unpermute(cookie)
+        let owner = ownerBits == 0 ? 0 : cookie >> permutedBits
+        let plain = unpermute(ownerBits == 0 ? cookie : cookie & (UInt32.max >> ownerBits))
         let indexMask = UInt32.max >> (32 - indexBits)
-        let ownerMask = ownerBits == 0 ? 0 : UInt32.max >> (32 - ownerBits)
-        return Fields(index: Int(plain & indexMask), owner: plain >> indexBits & ownerMask,
-                      generation: plain >> (indexBits + ownerBits))
+        return Fields(index: Int(plain & indexMask), owner: owner, generation: plain >> indexBits)
+    }
+
+    /// The owner bits of a cookie, without decoding the rest.
+    @inline(__always)
+    public func owner(of cookie: UInt32) -> UInt32 {
+        ownerBits == 0 ? 0 : cookie >> permutedBits
     }
 
     @inline(__always)
@@ -56,26 +67,32 @@ public struct FlowCookieCodec: Sendable {
         x = (x ^ (x >> 30)) &* 0xBF58_476D_1CE4_E5B9
         x = (x ^ (x >> 27)) &* 0x94D0_49BB_1331_11EB
         x ^= x >> 31
-        return UInt32(truncatingIfNeeded: x) & 0xFFFF
+        return UInt32(truncatingIfNeeded: x)
     }
+
+    // The halves: `rightBits` low bits and the rest; each round changes one half by a function of
+    // the other, alternately, which any width allows and is undone in reverse order.
+    @inline(__always) var rightBits: Int { permutedBits / 2 }
+    @inline(__always) var rightMask: UInt32 { UInt32.max >> (32 - rightBits) }
+    @inline(__always) var leftMask: UInt32 { UInt32.max >> (32 - (permutedBits - rightBits)) }
 
     @inline(__always)
     func permute(_ value: UInt32) -> UInt32 {
-        var left = value >> 16, right = value & 0xFFFF
-        (left, right) = (right, left ^ roundFunction(right, roundKeys.0))
-        (left, right) = (right, left ^ roundFunction(right, roundKeys.1))
-        (left, right) = (right, left ^ roundFunction(right, roundKeys.2))
-        (left, right) = (right, left ^ roundFunction(right, roundKeys.3))
-        return left << 16 | right
+        var left = value >> rightBits, right = value & rightMask
+        left ^= roundFunction(right, roundKeys.0) & leftMask
+        right ^= roundFunction(left, roundKeys.1) & rightMask
+        left ^= roundFunction(right, roundKeys.2) & leftMask
+        right ^= roundFunction(left, roundKeys.3) & rightMask
+        return left << rightBits | right
     }
 
     @inline(__always)
     func unpermute(_ value: UInt32) -> UInt32 {
-        var left = value >> 16, right = value & 0xFFFF
-        (left, right) = (right ^ roundFunction(left, roundKeys.3), left)
-        (left, right) = (right ^ roundFunction(left, roundKeys.2), left)
-        (left, right) = (right ^ roundFunction(left, roundKeys.1), left)
-        (left, right) = (right ^ roundFunction(left, roundKeys.0), left)
-        return left << 16 | right
+        var left = value >> rightBits, right = value & rightMask
+        right ^= roundFunction(left, roundKeys.3) & rightMask
+        left ^= roundFunction(right, roundKeys.2) & leftMask
+        right ^= roundFunction(left, roundKeys.1) & rightMask
+        left ^= roundFunction(right, roundKeys.0) & leftMask
+        return left << rightBits | right
     }
 }

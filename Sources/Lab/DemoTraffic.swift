@@ -30,7 +30,8 @@ public enum DemoTraffic {
 
     /// `client SERVER`: a changing mix of flows, about four new ones a second, each living a few
     /// seconds: TCP conversations, UDP exchanges, ICMP echoes, now and then a telnet attempt (one
-    /// appliance drops those) and an 8,600-byte datagram (gwlbd drops those: oversize).
+    /// appliance drops those) and an 8,600-byte datagram with DF (gwlbd drops those as oversize and
+    /// answers with ICMP "fragmentation needed", naming 8,500).
     public static let client = """
         import os, random, socket, struct, sys, threading, time
         server = sys.argv[1]
@@ -77,7 +78,9 @@ public enum DemoTraffic {
                 pass
         def oversize():
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-                s.setsockopt(socket.IPPROTO_IP, 10, 2)  # IP_MTU_DISCOVER = IP_PMTUDISC_DO: no fragments
+                # IP_MTU_DISCOVER = IP_PMTUDISC_PROBE: DF set, and sent whole even once the client has
+                # learnt gwlb's 8,500-byte limit from its ICMP (which would otherwise refuse it locally).
+                s.setsockopt(socket.IPPROTO_IP, 10, 3)
                 try:
                     s.sendto(b'x' * 8600, (server, 7002))
                 except OSError:

@@ -1,3 +1,5 @@
+import Wire
+
 /// In-memory I/O for tests: packets waiting on each endpoint and on the socket are arrays of
 /// bytes, and what the worker writes or sends is collected. Single-threaded: the test drives the
 /// worker.
@@ -12,6 +14,10 @@ public final class MemoryIO: WorkerIO {
     public var datagramOutput: [(to: UDPPeer, bytes: [UInt8])] = []
     /// When false, endpoint writes fail (a device gone away).
     public var endpointsAcceptWrites = true
+    /// Whether the worker may write TCP super-packets (as into a TUN device with offloads).
+    public var acceptsSuperPackets = false
+    /// Each endpoint write's virtio header, in order (plain ones too), when super-packets are accepted.
+    public var endpointWriteHeaders: [VirtioNetHeader] = []
 
     public init(endpointCount: Int) {
         endpointInput = Array(repeating: [], count: endpointCount)
@@ -40,6 +46,14 @@ public final class MemoryIO: WorkerIO {
         return true
     }
 
+    /// A super-packet is kept whole in `endpointOutput`; its header goes to `endpointWriteHeaders`.
+    public func writeEndpoint(_ endpoint: Int, packet: UnsafeRawBufferPointer, header: VirtioNetHeader) -> Bool {
+        guard endpointsAcceptWrites else { return false }
+        endpointOutput[endpoint].append(Array(packet))
+        endpointWriteHeaders.append(header)
+        return true
+    }
+
     public func receiveDatagrams(into batch: PacketBatch) {
         var count = 0
         while count < batch.capacity, !datagramInput.isEmpty {
@@ -53,6 +67,7 @@ public final class MemoryIO: WorkerIO {
                 batch.lengths[count] = 0
             }
             batch.offsets[count] = 0
+            batch.segmentSizes[count] = 0
             batch.peers[count] = peer
             count += 1
         }

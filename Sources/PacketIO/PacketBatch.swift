@@ -29,6 +29,9 @@ public final class PacketBatch {
     public let offsets: UnsafeMutableBufferPointer<Int>
     public let lengths: UnsafeMutableBufferPointer<Int>
     public let peers: UnsafeMutableBufferPointer<UDPPeer>
+    /// Per slot: 0 for one datagram, else the size of the datagrams the kernel coalesced into it
+    /// (UDP GRO): the slot holds `lengths / segmentSizes` of them back to back, the last maybe shorter.
+    public let segmentSizes: UnsafeMutableBufferPointer<Int>
     /// Number of slots in use.
     public var count = 0
     private let memory: UnsafeMutableRawPointer
@@ -45,6 +48,8 @@ public final class PacketBatch {
         lengths.initialize(repeating: 0)
         peers = .allocate(capacity: capacity)
         peers.initialize(repeating: UDPPeer(address: IPv4Address(rawValue: 0), port: 0))
+        segmentSizes = .allocate(capacity: capacity)
+        segmentSizes.initialize(repeating: 0)
     }
 
     deinit {
@@ -52,6 +57,7 @@ public final class PacketBatch {
         offsets.deallocate()
         lengths.deallocate()
         peers.deallocate()
+        segmentSizes.deallocate()
     }
 
     /// The whole of slot `index`, headroom included.

@@ -1,4 +1,5 @@
 import CGWLBLinux
+import Wire
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,6 +16,23 @@ public final class SystemIO: WorkerIO {
     public let socket: GeneveSocket
     private let wakeDescriptor: Int32
     private var pollDescriptors: [pollfd] = []
+    /// Per endpoint with offloads: the super-packet read last, and its next segment to hand out
+    /// (a batch may fill before all its segments fit).
+    private var staged: [StagedRead?] = []
+    /// Every endpoint device has offloads: the worker may coalesce what it writes into them.
+    public private(set) var acceptsSuperPackets = false
+    /// Super-packets whose virtio header did not agree with their headers (dropped whole).
+    public private(set) var malformedSuperPackets: UInt64 = 0
+    /// Super-packets read, and the segments cut from them.
+    public private(set) var superPackets: UInt64 = 0
+    public private(set) var superPacketSegments: UInt64 = 0
+
+    final class StagedRead {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: TunDevice.maximumRead, alignment: 64)
+        var length = 0
+        var nextSegment = 0
+        deinit { buffer.deallocate() }
+    }
 
     public init(endpoints registry: EndpointRegistry, queue: Int, socket: GeneveSocket) throws(PacketIOError) {
         self.registry = registry
@@ -32,6 +50,9 @@ public final class SystemIO: WorkerIO {
     public func refreshEndpoints() {
         guard registry.generation.load(ordering: .acquiring) != adoptedGeneration else { return }
         (adoptedGeneration, endpoints) = registry.snapshot()
+        // A device that changed loses what was staged from it (at most one super-packet).
+        staged = endpoints.map { $0?.hasVirtioHeader == true ? StagedRead() : nil }
+        acceptsSuperPackets = endpoints.contains { $0 != nil } && endpoints.allSatisfy { $0 == nil || $0!.hasVirtioHeader }
         pollDescriptors = endpoints.compactMap { $0.map { pollfd(fd: $0.queues[queue], events: Int16(POLLIN), revents: 0) } }
             + [pollfd(fd: socket.descriptor, events: Int16(POLLIN), revents: 0),
                pollfd(fd: wakeDescriptor, events: Int16(POLLIN), revents: 0)]
@@ -40,6 +61,10 @@ public final class SystemIO: WorkerIO {
     public func readEndpoint(_ endpoint: Int, into batch: PacketBatch) {
         guard let device = endpoints[endpoint] else {
             batch.count = 0
+            return
+        }
+        if let stage = staged[endpoint] {
+            batch.count = readSegments(device, stage, into: batch)
             return
         }
         var count = 0
@@ -51,9 +76,54 @@ public final class SystemIO: WorkerIO {
         batch.count = count
     }
 
+    /// Reads super-packets and cuts them into the batch's slots until it is full or nothing waits;
+    /// a super-packet that does not fit whole stays staged for the next call.
+    private func readSegments(_ device: TunDevice, _ stage: StagedRead, into batch: PacketBatch) -> Int {
+        var count = 0
+        while count < batch.capacity {
+            if stage.length == 0 {
+                guard let length = device.read(queue: queue, into: stage.buffer) else { break }
+                stage.length = length
+                stage.nextSegment = 0
+            }
+            let raw = UnsafeRawBufferPointer(rebasing: stage.buffer[..<stage.length])
+            guard let header = try? VirtioNetHeader(reading: raw),
+                  let superPacket = try? SuperPacket(packet: UnsafeRawBufferPointer(rebasing: raw[VirtioNetHeader.length...]), header: header),
+                  superPacket.segmentLength(0) <= batch.slotSize - batch.headroom else {
+                // A packet too large for a slot after segmentation is larger than any link gwlb
+                // serves (9,216 bytes): dropped whole, counted.
+                malformedSuperPackets += 1
+                stage.length = 0
+                continue
+            }
+            if stage.nextSegment == 0, superPacket.segmentCount > 1 {
+                superPackets += 1
+                superPacketSegments += UInt64(superPacket.segmentCount)
+            }
+            while stage.nextSegment < superPacket.segmentCount, count < batch.capacity {
+                batch.lengths[count] = superPacket.segment(stage.nextSegment, into: batch.readArea(count))
+                batch.offsets[count] = batch.headroom
+                stage.nextSegment += 1
+                count += 1
+            }
+            if stage.nextSegment == superPacket.segmentCount { stage.length = 0 }
+        }
+        return count
+    }
+
+
     public func writeEndpoint(_ endpoint: Int, packet: UnsafeRawBufferPointer) -> Bool {
         guard endpoint < endpoints.count, let device = endpoints[endpoint] else { return false }
         return device.write(queue: queue, packet: packet)
+    }
+
+    public func writeEndpoint(_ endpoint: Int, packet: UnsafeRawBufferPointer, header: VirtioNetHeader) -> Bool {
+        guard endpoint < endpoints.count, let device = endpoints[endpoint] else { return false }
+        if !device.hasVirtioHeader {
+            // Cannot take a super-packet: only a plain one goes.
+            return header.gsoType == VirtioNetHeader.gsoNone && !header.needsChecksum && device.write(queue: queue, packet: packet)
+        }
+        return device.write(queue: queue, packet: packet, header: header)
     }
 
     public func receiveDatagrams(into batch: PacketBatch) {

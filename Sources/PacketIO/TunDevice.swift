@@ -1,4 +1,5 @@
 import CGWLBLinux
+import Wire
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -6,14 +7,24 @@ import Glibc
 /// A layer-3 TUN device owned by this process: no packet-information header, one file descriptor
 /// per queue (multi-queue, so each worker reads and writes its own). The device disappears when
 /// the last queue is closed.
+///
+/// With `offloads`, every packet read or written is preceded by a `VirtioNetHeader`
+/// (`IFF_VNET_HDR`), and the kernel may hand over TCP and UDP super-packets of up to 64 KiB with
+/// their checksums left partial (`TUNSETOFFLOAD`: checksum, TSO4/6 with ECN, and USO4/6 where the
+/// kernel has it), and takes such super-packets in a write.
 /// Sendable: its properties never change, and each queue's descriptor is used by one worker.
 public final class TunDevice: @unchecked Sendable {
     public let name: String
     /// One non-blocking descriptor per queue.
     public let queues: [Int32]
+    /// The TUNSETOFFLOAD flags in force; 0 without offloads (no virtio header either).
+    public let offloadFlags: UInt32
+    public var hasVirtioHeader: Bool { offloadFlags != 0 }
+    /// The largest read: a super-packet and its header.
+    public static let maximumRead = VirtioNetHeader.length + 65_536
 
     /// Creates `name` with `queueCount` queues, sets its MTU and brings it up.
-    public init(name: String, queueCount: Int = 1, mtu: Int) throws(PacketIOError) {
+    public init(name: String, queueCount: Int = 1, mtu: Int, offloads: Bool = false) throws(PacketIOError) {
         guard !name.isEmpty, name.utf8.count < Int(IFNAMSIZ) else {
             throw PacketIOError(.system, "interface name '\(name)' must be 1-\(IFNAMSIZ - 1) bytes")
         }
@@ -30,7 +41,7 @@ public final class TunDevice: @unchecked Sendable {
                 throw error
             }
             var request = Self.interfaceRequest(name)
-            request.ifr_ifru.ifru_flags = gwlb_IFF_TUN | gwlb_IFF_NO_PI | gwlb_IFF_MULTI_QUEUE
+            request.ifr_ifru.ifru_flags = gwlb_IFF_TUN | gwlb_IFF_NO_PI | gwlb_IFF_MULTI_QUEUE | (offloads ? gwlb_IFF_VNET_HDR : 0)
             guard gwlb_ioctl_ifreq(fd, gwlb_TUNSETIFF, &request) == 0 else {
                 let code = errno
                 _ = close(fd)
@@ -43,6 +54,22 @@ public final class TunDevice: @unchecked Sendable {
             opened.append(fd)
         }
         queues = opened
+        var flags: UInt32 = 0
+        if offloads, let first = opened.first {
+            _ = gwlb_tun_set_vnet_header_size(first, Int32(VirtioNetHeader.length))
+            let tso = gwlb_TUN_F_CSUM | gwlb_TUN_F_TSO4 | gwlb_TUN_F_TSO6 | gwlb_TUN_F_TSO_ECN
+            // USO where the kernel has it (6.2 and later), else TCP alone, else checksums alone.
+            for candidate in [tso | gwlb_TUN_F_USO4 | gwlb_TUN_F_USO6, tso, gwlb_TUN_F_CSUM] where gwlb_tun_set_offload(first, candidate) == 0 {
+                flags = candidate
+                break
+            }
+            if flags == 0 {
+                // A virtio header without offloads still works: every packet comes whole.
+                flags = gwlb_TUN_F_CSUM
+                _ = gwlb_tun_set_offload(first, 0)
+            }
+        }
+        offloadFlags = flags
         do throws(PacketIOError) {
             try Self.configure(name, mtu: mtu)
         } catch {
@@ -62,10 +89,27 @@ public final class TunDevice: @unchecked Sendable {
         return count > 0 ? count : nil
     }
 
-    /// Writes one packet into `queue`. False if the kernel refused it.
+    /// Writes one packet into `queue` (with the plain virtio header when the device has one).
+    /// False if the kernel refused it.
     @inline(__always)
     public func write(queue: Int, packet: UnsafeRawBufferPointer) -> Bool {
-        Glibc.write(queues[queue], packet.baseAddress, packet.count) == packet.count
+        guard hasVirtioHeader else { return Glibc.write(queues[queue], packet.baseAddress, packet.count) == packet.count }
+        return write(queue: queue, packet: packet, header: .plain)
+    }
+
+    /// Writes one packet, maybe a super-packet `header` describes, into `queue` (a device with a
+    /// virtio header only). False if the kernel refused it.
+    @inline(__always)
+    public func write(queue: Int, packet: UnsafeRawBufferPointer, header: VirtioNetHeader) -> Bool {
+        var bytes: (UInt64, UInt16) = (0, 0)
+        return withUnsafeMutableBytes(of: &bytes) { headerBytes in
+            header.write(to: headerBytes)
+            var vectors = (iovec(iov_base: headerBytes.baseAddress, iov_len: VirtioNetHeader.length),
+                           iovec(iov_base: UnsafeMutableRawPointer(mutating: packet.baseAddress), iov_len: packet.count))
+            return withUnsafePointer(to: &vectors) {
+                $0.withMemoryRebound(to: iovec.self, capacity: 2) { writev(queues[queue], $0, 2) }
+            } == VirtioNetHeader.length + packet.count
+        }
     }
 
     static func interfaceRequest(_ name: String) -> ifreq {

@@ -1,3 +1,5 @@
+import Wire
+
 /// Where a data-plane worker's packets come from and go: its queues of the endpoint TUN devices
 /// and its GENEVE socket (`SystemIO`), or memory for tests (`MemoryIO`).
 public protocol WorkerIO: AnyObject {
@@ -11,6 +13,12 @@ public protocol WorkerIO: AnyObject {
     /// Writes one IP packet into endpoint `endpoint`, for the kernel to route on.
     /// False if the device refused it.
     func writeEndpoint(_ endpoint: Int, packet: UnsafeRawBufferPointer) -> Bool
+
+    /// Whether `writeEndpoint(_:packet:header:)` takes TCP super-packets (a TUN device with offloads).
+    var acceptsSuperPackets: Bool { get }
+
+    /// Writes one IP packet, or a super-packet `header` describes (only when `acceptsSuperPackets`).
+    func writeEndpoint(_ endpoint: Int, packet: UnsafeRawBufferPointer, header: VirtioNetHeader) -> Bool
 
     /// Receives waiting datagrams into `batch` (data at `offsets`, sender in `peers`) until full or
     /// nothing waits; sets `batch.count`.
@@ -32,4 +40,11 @@ public protocol WorkerIO: AnyObject {
 extension WorkerIO {
     /// Most I/O has a fixed set of endpoints.
     public func refreshEndpoints() {}
+
+    public var acceptsSuperPackets: Bool { false }
+
+    /// Without super-packets, a plain packet is all there is to write.
+    public func writeEndpoint(_ endpoint: Int, packet: UnsafeRawBufferPointer, header: VirtioNetHeader) -> Bool {
+        writeEndpoint(endpoint, packet: packet)
+    }
 }

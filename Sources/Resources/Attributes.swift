@@ -28,6 +28,10 @@ public enum AttributeRules {
     public static let loadBalancer: [AttributeRule] = [
         .boolean("deletion_protection.enabled"),
         .boolean("load_balancing.cross_zone.enabled"),
+        // gwlb's own: answer an oversize packet (above 8,500 bytes) with ICMP "fragmentation
+        // needed" / ICMPv6 "packet too big" so path MTU discovery works; false drops it silently,
+        // as AWS does.
+        .boolean("path_mtu_discovery.enabled", default: true),
     ]
 
     public static let targetGroup: [AttributeRule] = [

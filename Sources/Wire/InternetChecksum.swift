@@ -10,6 +10,20 @@ public struct InternetChecksum: Sendable {
     public mutating func add(_ bytes: UnsafeRawBufferPointer) {
         var index = 0
         let count = bytes.count
+        #if _endian(little)
+        // 8 bytes at a time in the host's order: the one's-complement sum of byte-swapped words is
+        // the byte-swapped sum (RFC 1071 §2(B)), so one swap at the end puts it in network order.
+        if count >= 16, let base = bytes.baseAddress {
+            var native: UInt64 = 0
+            while index + 8 <= count {
+                // Safe: index + 8 <= count.
+                let word = base.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                native &+= (word & 0xFFFF_FFFF) &+ (word >> 32)
+                index += 8
+            }
+            sum &+= UInt64(Self.fold(native).byteSwapped)
+        }
+        #endif
         // 4 bytes at a time: fewer loads, same one's-complement result.
         while index + 4 <= count {
             sum &+= UInt64(bytes.u32(index))

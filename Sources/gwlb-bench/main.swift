@@ -4,6 +4,7 @@
 //     swift run -c release gwlb-bench flows [--flows N]
 //     swift run -c release gwlb-bench worker [--flows N] [--rounds R]
 //     swift run -c release gwlb-bench forward [--seconds S] [--workers N]     (root: builds a lab)
+//     swift run -c release gwlb-bench bulk [--seconds S] [--repetitions R] [--quick]   (root, iperf3)
 //     swift run -c release gwlb-bench snapshot [--changes N]
 //     swift run -c release gwlb-bench console [--targets N] [--seconds S]      (needs tmux and gwlb built)
 
@@ -45,7 +46,16 @@ case "forward":
     } catch {
         fail("\(error)")
     }
-// The processes `forward` starts inside the lab:
+case "bulk":
+    guard geteuid() == 0 else { fail("bulk builds a namespace lab: run it as root") }
+    do {
+        // --quick: one case per family (1 stream, default MSS), for a first look.
+        let cases = arguments.contains("--quick") ? BulkBenchmark.allCases.filter { $0.streams == 1 && $0.mss == nil } : BulkBenchmark.allCases
+        try BulkBenchmark(seconds: option("--seconds", default: 4), repetitions: option("--repetitions", default: 3)).run(cases: cases)
+    } catch {
+        fail("\(error)")
+    }
+// The processes `forward` and `bulk` start inside the lab:
 case "forward-send":
     ForwardTraffic.send(to: IPv4Address(option("--to") ?? "") ?? IPv4Address(198, 18, 20, 2),
                         size: option("--size", default: 64), seconds: Double(option("--seconds", default: 3)))
@@ -55,7 +65,7 @@ case "bare":
     BareLoop.run(interface: option("--interface") ?? "gwlbe0", local: IPv4Address(option("--local") ?? "") ?? IPv4Address(198, 18, 1, 1),
                  appliance: IPv4Address(option("--appliance") ?? "") ?? IPv4Address(198, 18, 1, 11), workers: option("--workers", default: 2))
 case "daemon":
-    do { try Daemon(configurationPath: option("--config") ?? "", statisticsPath: nil).run() } catch { fail("\(error)") }
+    do { try Daemon(configurationPath: option("--config") ?? "", statisticsPath: option("--stats-file")).run() } catch { fail("\(error)") }
 case "appliance":
     // Lab.up starts appliances as `<executable> appliance --listen A --health-port P`.
     guard let listen = IPv4Address(option("--listen") ?? "") else { fail("appliance needs --listen") }
@@ -75,6 +85,10 @@ default:
                                                whole path through a namespace lab (root): packets/s and
                                                CPU per packet at 64 and 1,400 bytes, against kernel
                                                routing and a bare TUN/UDP loop
+          bulk [--seconds S] [--repetitions R] [--quick]
+                                               bulk TCP with iperf3 through a namespace lab (root): 1 and
+                                               4 streams, MSS 1400, 8400 and default, IPv4 and IPv6,
+                                               against kernel routing on the same namespaces
           snapshot [--changes N]               time from an API change's response to the data plane
                                                using it, against the API call itself
           console [--targets N] [--seconds S]  gwlb console's CPU and terminal bytes per second at 1 Hz

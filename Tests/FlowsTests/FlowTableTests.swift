@@ -191,6 +191,8 @@ import Wire
         for index in stride(from: 0, to: 1_000_000, by: 997) {
             let cookie = codec.encode(index: index, owner: 3, generation: UInt32(index % 1024))
             #expect(codec.decode(cookie) == FlowCookieCodec.Fields(index: index, owner: 3, generation: UInt32(index % 1024)))
+            // The owner in the clear at the top, for the kernel's steering program.
+            #expect(cookie >> 30 == 3 && codec.owner(of: cookie) == 3)
         }
         // Neighbouring entries do not get neighbouring cookies.
         let a = codec.encode(index: 1, generation: 0), b = codec.encode(index: 2, generation: 0)

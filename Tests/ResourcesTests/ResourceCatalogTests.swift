@@ -40,7 +40,9 @@ import Testing
 
     @Test mutating func defaultsAreAWSs() throws {
         let (catalog, lb, tg, listener) = try gettingStarted()
-        #expect(lb.attributes.pairs.map(\.value) == ["false", "false"])
+        // AWS's two, then gwlb's own path-MTU switch (on: gwlb answers oversize packets with ICMP).
+        #expect(lb.attributes.pairs.map(\.key) == ["deletion_protection.enabled", "load_balancing.cross_zone.enabled", "path_mtu_discovery.enabled"])
+        #expect(lb.attributes.pairs.map(\.value) == ["false", "false", "true"])
         let group = try catalog.targetGroup(tg.arn)
         #expect(group.attributes["deregistration_delay.timeout_seconds"] == "300")
         #expect(group.attributes["stickiness.enabled"] == "false")
