@@ -13,6 +13,11 @@ public struct FlowCookieCodec: Sendable {
     public let ownerBits: Int
     public var generationBits: Int { 32 - indexBits - ownerBits }
     let roundKeys: (UInt64, UInt64, UInt64, UInt64)
+    // The halves: `rightBits` low bits and the rest; each round changes one half by a function of
+    // the other, alternately, which any width allows and is undone in reverse order.
+    let rightBits: Int
+    let rightMask: UInt32
+    let leftMask: UInt32
 
     /// `capacity` entries need `indexBits` = ⌈log2(capacity)⌉; at least 4 bits stay for generations.
     public init(capacity: Int, ownerBits: Int = 0, roundKeys: (UInt64, UInt64, UInt64, UInt64)) {
@@ -20,6 +25,10 @@ public struct FlowCookieCodec: Sendable {
         self.ownerBits = ownerBits
         precondition(32 - indexBits - ownerBits >= 4, "flow table too large for 32-bit cookies")
         self.roundKeys = roundKeys
+        let permuted = 32 - ownerBits
+        rightBits = permuted / 2
+        rightMask = UInt32.max >> (32 - rightBits)
+        leftMask = UInt32.max >> (32 - (permuted - rightBits))
     }
 
     /// A codec with fresh random round keys.
@@ -70,11 +79,6 @@ public struct FlowCookieCodec: Sendable {
         return UInt32(truncatingIfNeeded: x)
     }
 
-    // The halves: `rightBits` low bits and the rest; each round changes one half by a function of
-    // the other, alternately, which any width allows and is undone in reverse order.
-    @inline(__always) var rightBits: Int { permutedBits / 2 }
-    @inline(__always) var rightMask: UInt32 { UInt32.max >> (32 - rightBits) }
-    @inline(__always) var leftMask: UInt32 { UInt32.max >> (32 - (permutedBits - rightBits)) }
 
     @inline(__always)
     func permute(_ value: UInt32) -> UInt32 {

@@ -69,6 +69,9 @@ public final class TunDevice: @unchecked Sendable {
                 _ = gwlb_tun_set_offload(first, 0)
             }
         }
+        // A persistent device keeps the offloads an earlier owner enabled; without a virtio header
+        // to describe super-packets they must be off.
+        if !offloads, let first = opened.first { _ = gwlb_tun_set_offload(first, 0) }
         offloadFlags = flags
         do throws(PacketIOError) {
             try Self.configure(name, mtu: mtu)
