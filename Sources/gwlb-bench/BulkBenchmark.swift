@@ -47,7 +47,8 @@ struct BulkBenchmark {
         let server = try forward.start(lab.server, ["iperf3", "-s"])
         defer { server.terminate(); server.waitUntilExit() }
         usleep(500_000)
-        print("gwlb-bench bulk: lab \(lab.prefix), 1 appliance, gwlbd with 2 workers, iperf3 \(seconds) s per run, medians of \(repetitions) interleaved runs, \(ProcessInfo.processInfo.activeProcessorCount) cores shared by everything")
+        let congestion = ((try? lab.exec(lab.client, ["cat", "/proc/sys/net/ipv4/tcp_congestion_control"])) ?? "?").trimmingCharacters(in: .whitespacesAndNewlines)
+        print("gwlb-bench bulk: lab \(lab.prefix), 1 appliance, gwlbd with 2 workers, iperf3 \(seconds) s per run (TCP congestion control \(congestion), the machine's default), medians of \(repetitions) interleaved runs, \(ProcessInfo.processInfo.activeProcessorCount) cores shared by everything")
         let before = try Self.statistics(statisticsPath)
         var rows: [String] = []
         for testCase in cases {
