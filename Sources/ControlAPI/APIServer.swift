@@ -29,11 +29,19 @@ public enum APIServer {
     public static func claim(socketPath path: String) throws {
         let directory = (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        guard FileManager.default.fileExists(atPath: path) else { return }
+        var status = stat()
+        guard lstat(path, &status) == 0 else { return }
+        // Only a socket is ever removed: a directory or file given as --socket by mistake (the
+        // state directory, say) stays as it is.
+        guard status.st_mode & S_IFMT == S_IFSOCK else {
+            throw StartupError(description: "\(path) exists and is not a socket: gwlbd will not remove it; give --socket a path of its own")
+        }
         if isAnswering(path) {
             throw StartupError(description: "another gwlbd is running on \(path): stop it first, or give this one --socket PATH")
         }
-        try FileManager.default.removeItem(atPath: path)
+        guard unlink(path) == 0 else {
+            throw StartupError(description: "cannot remove the stale socket \(path): \(String(cString: strerror(errno)))")
+        }
     }
 
     /// Serves until the task is cancelled.

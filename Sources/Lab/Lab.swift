@@ -30,6 +30,14 @@ public struct Lab: Sendable {
     public static let applianceHealthPort = 80
     static let mtu = "9001"
 
+    /// What is wrong with `prefix` as a lab's name, or nil: 1–12 of `a-z`, `0-9` and `-`. The prefix
+    /// names namespaces and the state directory `/run/gwlb-lab/<prefix>` that `down` removes, so
+    /// nothing that could climb out of it (`..`, `/`) is accepted.
+    public static func problem(withPrefix prefix: String) -> String? {
+        let allowed = prefix.utf8.allSatisfy { ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z")) || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || $0 == UInt8(ascii: "-") }
+        return (1...12).contains(prefix.utf8.count) && allowed ? nil : "the lab prefix must be 1-12 characters of a-z, 0-9 and - (got \"\(prefix)\")"
+    }
+
     public init(prefix: String = "gwlb", applianceCount: Int = 3) {
         self.prefix = prefix
         self.applianceCount = applianceCount
@@ -48,7 +56,7 @@ public struct Lab: Sendable {
     /// configuration, and starts a reference appliance in each appliance namespace from `executable`
     /// (the `gwlb` binary) with `rules`, and appliance N also with `applianceRules[N]`.
     public func up(executable: String, rules: [String] = [], applianceRules: [Int: [String]] = [:], workers: Int = 2) throws {
-        precondition(prefix.count <= 12 && !prefix.isEmpty, "lab prefix must be 1-12 characters")
+        if let problem = Self.problem(withPrefix: prefix) { throw Shell.Failure(description: problem) }
         guard geteuid() == 0 else { throw Shell.Failure(description: "the lab needs root: sudo gwlb lab up") }
         down()
         try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
@@ -99,8 +107,10 @@ public struct Lab: Sendable {
         try waitForAppliances()
     }
 
-    /// Removes every namespace of this lab and what runs in them; safe to call at any time.
+    /// Removes every namespace of this lab and what runs in them; safe to call at any time. With a
+    /// prefix `problem(withPrefix:)` refuses, it touches nothing.
     public func down() {
+        guard Self.problem(withPrefix: prefix) == nil else { return }
         let existing = Set(((try? Shell.run(["ip", "netns", "list"])) ?? "").split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) })
         let ours = existing.filter { $0 == client || $0 == router || $0 == server || $0.hasPrefix("\(prefix)-app") && Int($0.dropFirst(prefix.count + 4)) != nil }
         func pids(_ namespace: String) -> [String] {

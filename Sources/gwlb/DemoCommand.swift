@@ -25,7 +25,7 @@ struct DemoCommand: ParsableCommand {
 
     func validate() throws {
         guard (1...10).contains(appliances) else { throw ValidationError("--appliances must be 1-10") }
-        guard (1...12).contains(prefix.count) else { throw ValidationError("--prefix must be 1-12 characters") }
+        if let problem = Lab.problem(withPrefix: prefix) { throw ValidationError(problem) }
         if let duration, duration <= 0 { throw ValidationError("--duration must be above 0") }
     }
 

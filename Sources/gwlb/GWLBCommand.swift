@@ -97,8 +97,12 @@ struct LabCommand: ParsableCommand {
         subcommands: [Up.self, Down.self, Status.self])
 
     struct Options: ParsableArguments {
-        @Option(help: "Namespace name prefix (1-12 characters).")
+        @Option(help: "Namespace name prefix (1-12 characters of a-z, 0-9, -).")
         var prefix = "gwlb"
+
+        func validate() throws {
+            if let problem = Lab.problem(withPrefix: prefix) { throw ValidationError(problem) }
+        }
     }
 
     struct Up: ParsableCommand {
@@ -110,7 +114,6 @@ struct LabCommand: ParsableCommand {
 
         func validate() throws {
             guard (1...50).contains(appliances) else { throw ValidationError("--appliances must be 1-50") }
-            guard (1...12).contains(options.prefix.count) else { throw ValidationError("--prefix must be 1-12 characters") }
             for rule in rules where ApplianceRule(rule) == nil { throw ValidationError("rule \(rule) must look like tcp:23 or udp:53") }
         }
 

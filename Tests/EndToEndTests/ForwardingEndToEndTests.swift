@@ -142,14 +142,7 @@ import Testing
         defer { lab.tearDown() }
         let capture = "/tmp/\(lab.lab.prefix).pcapng"
         defer { try? FileManager.default.removeItem(atPath: capture) }
-        let tshark = Process()
-        tshark.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        tshark.arguments = ["ip", "netns", "exec", lab.lab.appliance(1), "tshark", "-q", "-i", "eth0", "-f", "udp dst port 6081",
-                            "-c", "1", "-a", "duration:15", "-w", capture]
-        tshark.standardOutput = FileHandle.nullDevice
-        tshark.standardError = FileHandle.nullDevice
-        try tshark.run()
-        usleep(2_000_000)
+        let tshark = try lab.captureGeneve(count: 1, seconds: 15, to: capture)
         for _ in 0..<10 where tshark.isRunning {
             _ = try lab.run(lab.lab.client, ["ping", "-c", "1", "-W", "1", "-s", "100", Lab.serverAddress])
         }

@@ -98,6 +98,20 @@ final class LabFixture {
         try process.run()
     }
 
+    /// Starts tshark on appliance 1's link, writing the first `count` GENEVE datagrams that reach
+    /// it (or what came in `seconds`) to `path`; it has started capturing when this returns.
+    func captureGeneve(count: Int, seconds: Int, to path: String) throws -> Process {
+        let tshark = Process()
+        tshark.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        tshark.arguments = ["ip", "netns", "exec", lab.appliance(1), "tshark", "-q", "-i", "eth0", "-f", "udp dst port 6081",
+                            "-c", String(count), "-a", "duration:\(seconds)", "-w", path]
+        tshark.standardOutput = FileHandle.nullDevice
+        tshark.standardError = FileHandle.nullDevice
+        try tshark.run()
+        usleep(1_500_000)
+        return tshark
+    }
+
     /// Runs a Python program in a namespace (clients and servers for UDP and TCP).
     @discardableResult
     func python(_ namespace: String, _ program: String, arguments: [String] = []) throws -> (status: Int32, output: String) {

@@ -36,4 +36,20 @@ import Testing
         let result = try LabFixture.execute([LabFixture.binary("gwlb"), "lab", "up", "--appliances", "0"])
         #expect(result.status != 0 && result.output.contains("--appliances must be 1-50"))
     }
+
+    /// `down` removes /run/gwlb-lab/<prefix>: a prefix that climbs out of it is refused, and what
+    /// it points at stays (before the check, this removed the directory below).
+    @Test func prefixesThatClimbOutAreRefused() throws {
+        let target = "/tmp/gwlb-prefix-\(getpid())"
+        try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: target) }
+        try Data("keep".utf8).write(to: URL(fileURLWithPath: target + "/marker"))
+        for command in [["lab", "down"], ["lab", "up"], ["demo", "--no-console"]] {
+            let result = try LabFixture.execute([LabFixture.binary("gwlb")] + command + ["--prefix", "../..\(target)"])
+            #expect(result.status != 0 && result.output.contains("a-z, 0-9 and -"), "\(command): \(result.output)")
+        }
+        Lab(prefix: "../..\(target)").down()
+        #expect(FileManager.default.fileExists(atPath: target + "/marker"))
+        #expect(Lab.problem(withPrefix: "e123x4") == nil && Lab.problem(withPrefix: "Gwlb") != nil && Lab.problem(withPrefix: "") != nil)
+    }
 }

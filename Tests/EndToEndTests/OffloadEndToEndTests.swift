@@ -36,14 +36,7 @@ import TestSupport
         usleep(500_000)
         let capture = "/tmp/\(lab.lab.prefix)-bulk.pcapng"
         defer { try? FileManager.default.removeItem(atPath: capture) }
-        let tshark = Process()
-        tshark.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        tshark.arguments = ["ip", "netns", "exec", lab.lab.appliance(1), "tshark", "-q", "-i", "eth0", "-f", "udp dst port 6081",
-                            "-c", "200", "-a", "duration:20", "-w", capture]
-        tshark.standardOutput = FileHandle.nullDevice
-        tshark.standardError = FileHandle.nullDevice
-        try tshark.run()
-        usleep(1_500_000)
+        let tshark = try lab.captureGeneve(count: 200, seconds: 20, to: capture)
         for address in [Lab.serverAddress, Lab.serverAddress6] {
             let first = try Self.iperf(lab, to: address, seconds: 3)
             #expect(first > 100e6, "\(address): \(first) bit/s")
