@@ -151,11 +151,14 @@ public struct DaemonConfiguration: Sendable, Equatable {
         self.targets = targets
         guard targets.count <= 300 else { throw fail("at most 300 targets (AWS's limit per load balancer)") }
         guard Set(targets).count == targets.count else { throw fail("a target is listed twice") }
-        workers = file.workers ?? ProcessInfo.processInfo.activeProcessorCount
+        // One worker per core by default, at most 64 (the cookie names the owner in 6 bits).
+        workers = file.workers ?? min(ProcessInfo.processInfo.activeProcessorCount, 64)
         guard (1...64).contains(workers) else { throw fail("workers must be 1-64") }
         flowsPerWorker = file.flowsPerWorker ?? 1 << 20
-        guard (1...FlowTable.maximumCapacity).contains(flowsPerWorker) else {
-            throw fail("flowsPerWorker must be 1-\(FlowTable.maximumCapacity)")
+        // The 32-bit flow cookie holds the owner, the entry and at least 4 generation bits.
+        let largest = min(FlowTable.maximumCapacity, FlowCookieCodec.maximumCapacity(ownerBits: DataPlane.ownerBits(workers: workers)))
+        guard (1...largest).contains(flowsPerWorker) else {
+            throw fail("flowsPerWorker must be 1-\(largest) with \(workers) worker\(workers == 1 ? "" : "s") (the 32-bit flow cookie names the worker, the entry and its generation)")
         }
         switch file.stickiness ?? "five_tuple" {
         case "five_tuple": keyMode = .fiveTuple

@@ -19,11 +19,25 @@ public struct FlowCookieCodec: Sendable {
     let rightMask: UInt32
     let leftMask: UInt32
 
-    /// `capacity` entries need `indexBits` = ⌈log2(capacity)⌉; at least 4 bits stay for generations.
+    /// Generation bits a cookie keeps at least, so a reused entry's new flow gets a new cookie.
+    public static let minimumGenerationBits = 4
+
+    /// Bits that name an entry of a table of `capacity`: ⌈log2(capacity)⌉, at least 1.
+    public static func indexBits(capacity: Int) -> Int {
+        max(1, Int.bitWidth - (max(capacity, 2) - 1).leadingZeroBitCount)
+    }
+
+    /// The largest table whose cookies keep `minimumGenerationBits` beside `ownerBits` owner bits.
+    public static func maximumCapacity(ownerBits: Int) -> Int {
+        1 << (32 - minimumGenerationBits - ownerBits)
+    }
+
+    /// `capacity` entries need `indexBits` = ⌈log2(capacity)⌉; at least 4 bits stay for generations
+    /// (configurations are checked against `maximumCapacity(ownerBits:)` before they get here).
     public init(capacity: Int, ownerBits: Int = 0, roundKeys: (UInt64, UInt64, UInt64, UInt64)) {
-        indexBits = max(1, Int.bitWidth - (max(capacity, 2) - 1).leadingZeroBitCount)
+        indexBits = Self.indexBits(capacity: capacity)
         self.ownerBits = ownerBits
-        precondition(32 - indexBits - ownerBits >= 4, "flow table too large for 32-bit cookies")
+        precondition(32 - indexBits - ownerBits >= Self.minimumGenerationBits, "flow table too large for 32-bit cookies")
         self.roundKeys = roundKeys
         let permuted = 32 - ownerBits
         rightBits = permuted / 2

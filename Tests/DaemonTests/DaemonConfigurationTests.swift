@@ -28,9 +28,25 @@ import Wire
         (#", "endpointMTU": 9300"#, "endpointMTU must be 1280-9216"),
         (#", "workers": 0"#, "workers must be 1-64"),
         (#", "flowsPerWorker": 0"#, "flowsPerWorker must be"),
+        // Within the table's own limit, but 64 workers leave the cookie 20 bits for the entry and
+        // 4 for generations: refused with a sentence, not a trap when the data plane starts.
+        (#", "workers": 64, "flowsPerWorker": 16000000"#, "flowsPerWorker must be 1-4194304 with 64 workers"),
+        (#", "workers": 2, "flowsPerWorker": 16777215"#, "flowsPerWorker must be 1-16777214 with 2 workers"),
     ])
     func refusesOutOfRangeValues(extra: String, message: String) {
         #expect { try configuration([], extra: extra) } throws: { "\($0)".contains(message) }
+    }
+
+    /// The largest table each worker count allows does build a data plane (no trap).
+    @Test(arguments: [1, 2, 3, 64])
+    func theLargestAllowedTableStarts(workers: Int) throws {
+        let ownerBits = DataPlane.ownerBits(workers: workers)
+        let largest = min(FlowTable.maximumCapacity, FlowCookieCodec.maximumCapacity(ownerBits: ownerBits))
+        let parsed = try configuration([], extra: #", "workers": \#(workers), "flowsPerWorker": \#(largest)"#)
+        #expect(parsed.flowsPerWorker == largest)
+        let codec = FlowCookieCodec.random(capacity: largest, ownerBits: ownerBits)
+        #expect(codec.generationBits >= FlowCookieCodec.minimumGenerationBits)
+        #expect { try configuration([], extra: #", "workers": \#(workers), "flowsPerWorker": \#(largest + 1)"#) } throws: { _ in true }
     }
 
     /// With --state-dir, endpoints and targets come from the API: the file may not list them, and
