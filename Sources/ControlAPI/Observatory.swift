@@ -24,6 +24,9 @@ public struct Observatory: Sendable {
     public var takeCaptured: @Sendable () -> (packets: [CapturedPacket], lost: UInt64) = { ([], 0) }
     /// Where appliances send GENEVE: a captured datagram's destination.
     public var geneveAddress = "0.0.0.0"
+    /// The control plane's target slots (capacity, held by current targets, retired while their
+    /// flows may still use them), when there is a control plane.
+    public var targetSlots: @Sendable () -> (capacity: Int, current: Int, retired: Int)? = { nil }
 
     public init(statistics: @escaping @Sendable () -> DataPlaneStatistics, recentDrops: @escaping @Sendable () -> [DropRecord],
                 slots: @escaping @Sendable () -> [UDPPeer?], flows: @escaping @Sendable (FlowQuery) -> [FlowRecord],
@@ -52,6 +55,10 @@ public struct Observatory: Sendable {
         report["flowCapacity"] = flowCapacity
         report["bootId"] = bootID
         report["uptimeSeconds"] = Int(Date().timeIntervalSince(startTime))
+        if let slots = targetSlots() {
+            report["targetSlots"] = ["capacity": slots.capacity, "current": slots.current, "retired": slots.retired,
+                                     "free": slots.capacity - slots.current - slots.retired]
+        }
         return report
     }
 

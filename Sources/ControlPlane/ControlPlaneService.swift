@@ -44,7 +44,7 @@ public final class ControlPlaneService: Sendable {
     ///   - attach: makes the endpoint devices match the list (every endpoint, by slot); called
     ///     before a change of endpoints is committed, so a device that cannot be made fails the call.
     public init(store: CatalogStore, region: String, account: String, instances: [String: String] = [:],
-                healthChecks: Bool = true, healthTimeScale: Double = 1,
+                healthChecks: Bool = true, healthTimeScale: Double = 1, targetSlots: Int = 1024,
                 attach: @escaping @Sendable ([EndpointAttachment]) throws -> Void = { _ in },
                 publish: @escaping @Sendable (ForwardingSnapshot) -> Void) throws {
         self.store = store
@@ -54,7 +54,9 @@ public final class ControlPlaneService: Sendable {
         let forwarder = HealthReportForwarder()
         checker = HealthChecker(timeScale: healthTimeScale) { target, health in forwarder.forward(target, health) }
         if !healthChecks { checker.stop() }
-        state = Mutex(State(catalog: try store.load() ?? ResourceCatalog(region: region, account: account)))
+        var compiler = SnapshotCompiler()
+        compiler.slots = TargetSlotTable(capacity: targetSlots)
+        state = Mutex(State(catalog: try store.load() ?? ResourceCatalog(region: region, account: account), compiler: compiler))
         try state.withLock { state in
             state.attachments = state.endpointSlots.update(state.catalog.endpoints)
             try attach(state.attachments)
@@ -71,6 +73,16 @@ public final class ControlPlaneService: Sendable {
             var catalog = state.catalog
             let result = try operation(&catalog, Context(now: Date()))
             guard catalog != state.catalog else { return result }
+            // The data plane must be able to take the change before it is stored: a change the
+            // snapshot cannot hold (no target slot left) is refused and changes nothing.
+            var trial = state.compiler
+            var trialSlots = state.endpointSlots
+            do {
+                _ = try compile(catalog, attachments: trialSlots.update(catalog.endpoints), compiler: &trial,
+                                health: state.health, version: state.version + 1)
+            } catch let exhausted as SlotsExhausted {
+                throw ELBError(.tooManyTargets, "No target slot is free: \(exhausted). Slots of targets that left are reused \(TargetSlotTable.reuseDelay / 60) minutes after, when no flow can use them any more; try again later or deregister targets")
+            }
             if catalog.endpoints != state.catalog.endpoints {
                 var slots = state.endpointSlots
                 let attachments = slots.update(catalog.endpoints)
@@ -129,9 +141,23 @@ public final class ControlPlaneService: Sendable {
         let checked = checker.states
         state.health = state.health.filter { checked[$0.key] != nil }
         state.version += 1
-        publish(try state.compiler.compile(state.catalog, loadBalancer: balancer, endpoints: EndpointSlotTable.identities(state.attachments),
-                                           health: state.health.mapValues(\.state), instances: instances,
-                                           now: Date(), monotonicSeconds: Self.monotonicSeconds(), version: state.version))
+        publish(try compile(state.catalog, attachments: state.attachments, compiler: &state.compiler, health: state.health, version: state.version))
+    }
+
+    private func compile(_ catalog: ResourceCatalog, attachments: [EndpointAttachment], compiler: inout SnapshotCompiler,
+                         health: [String: TargetHealthState], version: UInt64) throws -> ForwardingSnapshot {
+        try compiler.compile(catalog, loadBalancer: catalog.servedLoadBalancer, endpoints: EndpointSlotTable.identities(attachments),
+                             health: health.mapValues(\.state), instances: instances, now: Date(), monotonicSeconds: Self.monotonicSeconds(),
+                             version: version)
+    }
+
+    /// Target slots of the data plane's counters and snapshots: how many exist, how many hold a
+    /// registered target, and how many wait for their flows to end after their target left.
+    public var targetSlots: (capacity: Int, current: Int, retired: Int) {
+        state.withLock { state in
+            let slots = state.compiler.slots
+            return (slots.capacity, slots.peers.compactMap { $0 }.count - slots.retired.count, slots.retired.count)
+        }
     }
 
     /// The targets the load balancer's target group checks: registered, not draining, in use.

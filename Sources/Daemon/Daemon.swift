@@ -159,6 +159,7 @@ public final class Daemon {
             published.value.withLock { $0.targets }
         }
         observatory.geneveAddress = configuration.geneve.address.description
+        observatory.targetSlots = { [weak service] in service?.targetSlots }
         let socketPath = self.socketPath
         if let signedAPI, let verifier {
             let (host, port) = try signedAPI.hostAndPort()

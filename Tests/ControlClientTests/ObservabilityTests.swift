@@ -51,9 +51,13 @@ final class ScriptedDataPlane: Sendable {
     @Test func statsAndDropsAreJSON() async throws {
         let plane = ScriptedDataPlane()
         plane.statistics.withLock { $0.drops[Int(DropReason.oversize.rawValue)] = 3 }
-        let api = try await APIServerFixture(observatory: plane.observatory)
+        var observatory = plane.observatory
+        observatory.targetSlots = { (capacity: 1024, current: 3, retired: 2) }
+        let api = try await APIServerFixture(observatory: observatory)
         let stats = try await get(api, "/v1/stats")
         #expect(stats.json["flowCapacity"] as? Int == 2048 && stats.json["bootId"] as? String == "boot-1")
+        let slots = try #require(stats.json["targetSlots"] as? [String: Int])
+        #expect(slots == ["capacity": 1024, "current": 3, "retired": 2, "free": 1019])
         let drops = try await get(api, "/v1/drops")
         #expect((drops.json["counts"] as? [String: Any])?["oversize"] as? Int == 3)
     }

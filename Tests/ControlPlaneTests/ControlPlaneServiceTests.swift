@@ -16,9 +16,35 @@ import Testing
     }
 
     let directory = NSTemporaryDirectory() + "gwlb-cp-\(UUID().uuidString)"
-    func service(_ published: Published, attach: @escaping @Sendable ([EndpointAttachment]) throws -> Void = { _ in }) throws -> ControlPlaneService {
+    func service(_ published: Published, targetSlots: Int = 1024,
+                 attach: @escaping @Sendable ([EndpointAttachment]) throws -> Void = { _ in }) throws -> ControlPlaneService {
         try ControlPlaneService(store: CatalogStore(directory: directory), region: "eu-west-1", account: "111122223333",
-                                healthChecks: false, attach: attach) { snapshot in published.snapshots.withLock { $0.append(snapshot) } }
+                                healthChecks: false, targetSlots: targetSlots, attach: attach) { snapshot in published.snapshots.withLock { $0.append(snapshot) } }
+    }
+
+    /// With every target slot taken (two targets left less than the reuse delay ago, two are
+    /// current), registering a fifth is refused with AWS's TooManyTargets and changes nothing, in
+    /// memory or in the store; calls that need no new slot still work.
+    @Test func aChangeTheDataPlaneCannotTakeIsRefusedBeforeItIsStored() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let published = Published()
+        let service = try service(published, targetSlots: 4)
+        let group = try gettingStarted(service)
+        _ = try service.perform { catalog, _ in try catalog.modifyTargetGroupAttributes(group, [("deregistration_delay.timeout_seconds", "0")]) }
+        _ = try service.perform { catalog, context in try catalog.deregisterTargets(group, ["198.18.1.11", "198.18.1.12"], now: context.now) }
+        try service.tick(now: Date().addingTimeInterval(1))
+        _ = try service.perform { catalog, context in try catalog.registerTargets(group, [("198.18.1.13", nil), ("198.18.1.14", nil)], now: context.now) }
+        #expect(service.targetSlots == (4, 2, 2))
+        let before = (published.count, service.read { $0 }, try CatalogStore(directory: directory).load())
+        #expect {
+            try service.perform { catalog, context in try catalog.registerTargets(group, [("198.18.1.15", nil)], now: context.now) }
+        } throws: { ($0 as? ELBError)?.code == .tooManyTargets }
+        #expect(service.read { $0 } == before.1)
+        #expect(try CatalogStore(directory: directory).load() == before.2, "nothing of the refused call was stored")
+        #expect(published.count == before.0)
+        // Tags need no slot: still accepted and published.
+        try service.perform { catalog, _ in try catalog.addTags([group], [Tag(key: "team", value: "net")]) }
+        #expect(published.count == before.0 + 1)
     }
 
     func gettingStarted(_ service: ControlPlaneService) throws -> ARN {
