@@ -31,7 +31,8 @@ public final class HealthChecker: Sendable {
     struct Tracked {
         var target: Target
         var machine: HealthStateMachine
-        var nextProbe: Date
+        /// On the monotonic clock: a step of the wall clock (NTP, an operator) must not stop checks.
+        var nextProbe: ContinuousClock.Instant
         var probing = false
         /// How long the last probe took, in seconds (a failed one counts up to its timeout).
         var latency: Double?
@@ -42,6 +43,9 @@ public final class HealthChecker: Sendable {
     /// Multiplies intervals and timeouts: 1 in service, less in tests.
     private let timeScale: Double
     private let stopped = Atomic<Bool>(false)
+    /// Probes that could not run for a local reason (no descriptor, buffer or port): the targets
+    /// kept their state.
+    public let localErrors = Atomic<UInt64>(0)
 
     public init(timeScale: Double = 1, report: @escaping @Sendable (String, TargetHealthState) -> Void) {
         self.timeScale = timeScale
@@ -69,7 +73,7 @@ public final class HealthChecker: Sendable {
                 } else {
                     next[target.id] = Tracked(target: target, machine: HealthStateMachine(healthyThreshold: target.healthyThreshold,
                                                                                           unhealthyThreshold: target.unhealthyThreshold),
-                                              nextProbe: Date())
+                                              nextProbe: .now)
                 }
             }
             tracked = next
@@ -83,12 +87,12 @@ public final class HealthChecker: Sendable {
     public var latencies: [String: Double] { tracked.withLock { $0.compactMapValues(\.latency) } }
 
     private func probeDue() {
-        let now = Date()
+        let now = ContinuousClock.now
         let due: [Target] = tracked.withLock { tracked in
             var due: [Target] = []
             for (id, entry) in tracked where !entry.probing && entry.nextProbe <= now {
                 tracked[id]?.probing = true
-                tracked[id]?.nextProbe = now.addingTimeInterval(Double(entry.target.intervalSeconds) * timeScale)
+                tracked[id]?.nextProbe = now + .milliseconds(Int64(Double(entry.target.intervalSeconds) * timeScale * 1000))
                 due.append(entry.target)
             }
             return due
@@ -97,10 +101,17 @@ public final class HealthChecker: Sendable {
             // A thread of its own: a probe blocks for up to its timeout, and must not wait for a
             // pool thread another blocked task holds.
             Thread.detachNewThread { [self] in
-                let started = Date()
+                let started = ContinuousClock.now
                 let result = Probe.run(target.kind, address: target.address, port: target.port,
                                        timeout: Double(target.timeoutSeconds) * timeScale)
-                let latency = Date().timeIntervalSince(started)
+                let elapsed = ContinuousClock.now - started
+                let latency = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                if case .localError(let code) = result {
+                    let count = localErrors.add(1, ordering: .relaxed).newValue
+                    if count == 1 || count % 100 == 0 {
+                        FileHandle.standardError.write(Data("gwlbd: health check of \(target.address):\(target.port) could not run here (\(String(cString: strerror(code)))); its state is kept (\(count) such so far)\n".utf8))
+                    }
+                }
                 let change: TargetHealthState? = tracked.withLock { tracked in
                     // Results of a target replaced or removed meanwhile are dropped.
                     guard tracked[target.id]?.target == target else { return nil }

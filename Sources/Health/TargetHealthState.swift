@@ -42,8 +42,11 @@ public enum ProbeResult: Hashable, Sendable {
     case timeout
     /// An HTTP answer outside the matcher.
     case responseCodeMismatch(Int)
-    /// Connection refused, reset, unreachable.
+    /// Connection refused, reset, unreachable, or an answer that is not HTTP.
     case connectionFailed
+    /// The probe could not run for a reason of this machine's (no descriptor, no buffer, no local
+    /// port): says nothing of the target, whose state stays as it is.
+    case localError(Int32)
 }
 
 /// The health-check state machine of one target: consecutive results against the thresholds.
@@ -65,6 +68,8 @@ public struct HealthStateMachine: Hashable, Sendable {
     public mutating func record(_ result: ProbeResult) -> TargetHealthState? {
         let before = state
         switch result {
+        case .localError:
+            return nil
         case .success:
             consecutiveSuccesses += 1
             consecutiveFailures = 0

@@ -44,6 +44,10 @@ public struct HealthCheck: Hashable, Sendable, Codable {
             guard path.hasPrefix("/"), (1...1024).contains(path.count) else {
                 throw .validation("HealthCheckPath must start with '/' and be at most 1024 characters")
             }
+            // It goes into the probe's request line: no line breaks, controls or spaces.
+            guard path.unicodeScalars.allSatisfy({ (0x21...0x7E).contains($0.value) }) else {
+                throw .validation("HealthCheckPath must be printable ASCII without spaces or control characters (percent-encode others)")
+            }
         }
         if let matcher, HealthCheck.codes(matcher) == nil {
             throw .validation("Matcher HttpCode '\(matcher)' must be codes from 200 to 599 like 200, 200,202 or 200-399")

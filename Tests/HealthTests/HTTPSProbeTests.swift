@@ -26,13 +26,19 @@ final class TLSTestServer {
         let output = Pipe()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", "-c", """
-            import http.server, ssl
+            import http.server, ssl, time
             class Handler(http.server.BaseHTTPRequestHandler):
                 def do_GET(self):
+                    if self.path == '/huge':
+                        # A 4 GiB body, trickled: a probe that waited for it would time out.
+                        self.send_response(200); self.send_header('Content-Length', str(4 << 30)); self.end_headers()
+                        try:
+                            while True: self.wfile.write(b'x' * 65536); time.sleep(0.01)
+                        except Exception: return
                     self.send_response(200 if self.path == '/ok' else 503)
                     self.send_header('Content-Length', '0'); self.end_headers()
                 def log_message(self, *arguments): pass
-            server = http.server.HTTPServer(('127.0.0.1', 0), Handler)
+            server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); context.load_cert_chain('\(certificate)', '\(key)')
             server.socket = context.wrap_socket(server.socket, server_side=True)
             print(server.server_address[1], flush=True)
@@ -62,6 +68,8 @@ final class TLSTestServer {
         let codes = Set(200...399)
         #expect(Probe.run(.https(path: "/ok", codes: codes), address: "127.0.0.1", port: server.port, timeout: 2) == .success)
         #expect(Probe.run(.https(path: "/failing", codes: codes), address: "127.0.0.1", port: server.port, timeout: 2) == .responseCodeMismatch(503))
+        // The status is judged from the answer's head; its body is never read into memory.
+        #expect(Probe.run(.https(path: "/huge", codes: codes), address: "127.0.0.1", port: server.port, timeout: 2) == .success)
         // Plain HTTP where TLS is expected, and a server that never answers.
         let plain = try TestServer()
         defer { plain.close() }

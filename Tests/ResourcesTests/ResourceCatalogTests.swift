@@ -86,6 +86,10 @@ import Testing
             ("matcher with TCP", check { $0.matcher = "200" }, "Matcher"),
             ("bad matcher", check { $0.healthProtocol = .http; $0.matcher = "200-100" }, "Matcher"),
             ("path without slash", check { $0.healthProtocol = .http; $0.path = "health" }, "HealthCheckPath"),
+            // Into the probe's request line: a header injected after CR LF, a space, a control.
+            ("path with CR LF", check { $0.healthProtocol = .http; $0.path = "/h\r\nX-Injected: 1" }, "HealthCheckPath"),
+            ("path with a space", check { $0.healthProtocol = .http; $0.path = "/a b" }, "HealthCheckPath"),
+            ("path with a control", check { $0.healthProtocol = .https; $0.path = "/a\u{1}" }, "HealthCheckPath"),
         ]
         for (name, healthCheck, field) in cases {
             do throws(ELBError) {
