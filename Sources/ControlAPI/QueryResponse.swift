@@ -26,17 +26,22 @@ public indirect enum XMLNode: Hashable, Sendable {
         }
     }
 
+    /// Escapes markup, and replaces what XML 1.0 cannot carry at all (controls but tab, CR and LF;
+    /// U+FFFE and U+FFFF) with U+FFFD, so an answer is always well-formed whatever was stored.
     static func escape(_ text: String) -> String {
         var escaped = ""
         escaped.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
+        for scalar in text.unicodeScalars {
+            switch scalar {
             case "&": escaped += "&amp;"
             case "<": escaped += "&lt;"
             case ">": escaped += "&gt;"
             case "\"": escaped += "&quot;"
             case "'": escaped += "&apos;"
-            default: escaped.append(character)
+            default:
+                let value = scalar.value
+                let allowed = value == 0x9 || value == 0xA || value == 0xD || (value >= 0x20 && value != 0xFFFE && value != 0xFFFF)
+                escaped.unicodeScalars.append(allowed ? scalar : "\u{FFFD}")
             }
         }
         return escaped

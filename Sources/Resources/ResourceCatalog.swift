@@ -39,6 +39,10 @@ public struct ResourceCatalog: Hashable, Sendable {
         guard !name.lowercased().hasPrefix("internal-") else { throw .validation("Load balancer name cannot begin with 'internal-'") }
         let addressType = ipAddressType ?? "ipv4"
         guard ["ipv4", "dualstack"].contains(addressType) else { throw .validation("IpAddressType must be ipv4 or dualstack") }
+        guard subnets.count <= Limits.subnetsPerLoadBalancer else {
+            throw .validation("A load balancer takes at most \(Limits.subnetsPerLoadBalancer) subnets (one per Availability Zone)")
+        }
+        for subnet in subnets { try Self.validate(identifier: subnet, what: "Subnet") }
         try Self.validate(tags)
         if let existing = loadBalancers.first(where: { $0.name == name }) {
             throw ELBError(.duplicateLoadBalancerName, "A load balancer named '\(existing.name)' already exists; choose another name")
@@ -93,6 +97,7 @@ public struct ResourceCatalog: Hashable, Sendable {
         let type = targetType ?? "instance"
         guard ["ip", "instance"].contains(type) else { throw .validation("TargetType must be ip or instance") }
         try healthCheck.validate()
+        if let vpcId { try Self.validate(identifier: vpcId, what: "VpcId") }
         try Self.validate(tags)
         if let existing = targetGroups.first(where: { $0.name == name }) {
             guard existing.vpcId == vpcId, existing.targetType == type, existing.healthCheck == healthCheck else {
@@ -324,10 +329,36 @@ public struct ResourceCatalog: Hashable, Sendable {
             throw ELBError(.tooManyTags, "A resource can have at most \(Limits.tagsPerResource) tags")
         }
         for tag in tags {
-            guard (1...128).contains(tag.key.count), tag.value.count <= 256, !tag.key.hasPrefix("aws:") else {
-                throw .validation("Tag key '\(tag.key)' must be 1-128 characters, not starting with aws:, and its value at most 256")
+            // AWS counts characters (code points); its pattern is ^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$.
+            guard (1...128).contains(tag.key.unicodeScalars.count), tag.value.unicodeScalars.count <= 256, !tag.key.hasPrefix("aws:") else {
+                throw .validation("Tag key '\(Self.printable(tag.key))' must be 1-128 characters, not starting with aws:, and its value at most 256")
+            }
+            for (what, text) in [("key", tag.key), ("value", tag.value)] where !text.unicodeScalars.allSatisfy(Self.isTagCharacter) {
+                throw .validation("Tag \(what) '\(Self.printable(text))' may hold only letters, digits, spaces and _ . : / = + - @")
             }
         }
+    }
+
+    static func isTagCharacter(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.properties.generalCategory {
+        case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter,
+             .spaceSeparator, .lineSeparator, .paragraphSeparator, .decimalNumber, .letterNumber, .otherNumber:
+            return true
+        default:
+            return "_.:/=+-@".unicodeScalars.contains(scalar)
+        }
+    }
+
+    /// An identifier AWS takes as given (a subnet, a VPC): 1-255 printable ASCII characters.
+    static func validate(identifier text: String, what: String) throws(ELBError) {
+        guard (1...255).contains(text.utf8.count), text.unicodeScalars.allSatisfy({ (0x21...0x7E).contains($0.value) }) else {
+            throw .validation("\(what) '\(printable(text))' must be 1-255 printable ASCII characters without spaces")
+        }
+    }
+
+    /// A caller's text fit for an error message: controls shown as '?', at most 64 characters.
+    static func printable(_ text: String) -> String {
+        String(String.UnicodeScalarView(text.unicodeScalars.prefix(64).map { $0.value < 0x20 || $0.value == 0x7F ? "?" : $0 }))
     }
 
     // MARK: Helpers

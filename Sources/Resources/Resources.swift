@@ -100,6 +100,8 @@ public enum Limits {
     public static let loadBalancers = 100
     public static let targetGroups = 300
     public static let tagsPerResource = 50
+    /// One subnet per Availability Zone: no region has more zones than this.
+    public static let subnetsPerLoadBalancer = 32
     /// The data plane numbers endpoints in a byte.
     public static let endpoints = 255
 }
