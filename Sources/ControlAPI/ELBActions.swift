@@ -57,15 +57,22 @@ public struct ELBActions: Sendable {
     /// unauthenticated sender must not be able to fill the trail's disk with megabyte bodies).
     /// `body` is nil when the request was refused on its headers alone (its body never read). Of
     /// a body only the action's name is kept, and only when it names a real operation.
+    /// Refusals go through the trail's rate limit (`AuditTrail.recordRefusal`).
     public func recordRefusal(_ error: ELBError, body: String?, caller: AuditCaller, requestID: String) {
         guard let audit else { return }
-        let action = body.flatMap { try? QueryRequest(body: $0) }?.action
+        // Only the start of the body is looked at: a refused request costs no parse of a megabyte.
+        let action = body.flatMap { body in
+            body.utf8.prefix(4096).split(separator: UInt8(ascii: "&")).lazy.compactMap { pair -> String? in
+                let text = String(decoding: pair, as: UTF8.self)
+                return text.hasPrefix("Action=") ? String(text.dropFirst("Action=".count)) : nil
+            }.first
+        }
         record(in: audit, action: action.flatMap { Self.operations[$0] == nil ? nil : $0 }, parameters: nil, result: [],
-               failure: (error.code.rawValue, error.message), caller: caller, requestID: requestID)
+               failure: (error.code.rawValue, error.message), caller: caller, requestID: requestID, refusal: true)
     }
 
     private func record(in audit: AuditTrail, action: String?, parameters: [String: String]?, result: [XMLNode],
-                        failure: (code: String, message: String)?, caller: AuditCaller, requestID: String) {
+                        failure: (code: String, message: String)?, caller: AuditCaller, requestID: String, refusal: Bool = false) {
         let action = action ?? "Unknown"
         let readOnly = action.hasPrefix("Describe")
         let (region, account) = service.read { ($0.region, $0.account) }
@@ -73,7 +80,9 @@ public struct ELBActions: Sendable {
                                requestParameters: parameters.map(AuditRecording.requestParameters),
                                responseElements: readOnly || failure != nil ? nil : AuditRecording.responseElements(result),
                                requestID: requestID, readOnly: readOnly, errorCode: failure?.code, errorMessage: failure?.message)
-        if !audit.record(event) {
+        if refusal {
+            audit.recordRefusal(event)
+        } else if !audit.record(event) {
             FileHandle.standardError.write(Data("gwlbd: cannot append to the audit trail \(audit.path): \(String(cString: strerror(errno)))\n".utf8))
         }
     }

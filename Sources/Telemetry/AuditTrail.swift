@@ -56,6 +56,8 @@ public struct AuditEvent: @unchecked Sendable {
     public var readOnly: Bool
     public var errorCode: String?
     public var errorMessage: String?
+    /// CloudTrail's `additionalEventData`: for a refusal, how many refusals were left out before it.
+    public var additionalEventData: [String: Int]?
 
     public init(time: Date = Date(), eventName: String, caller: AuditCaller, region: String, account: String,
                 requestParameters: [String: Any]?, responseElements: [String: Any]?, requestID: String, readOnly: Bool,
@@ -100,6 +102,7 @@ public struct AuditEvent: @unchecked Sendable {
         ]
         if let errorCode { object["errorCode"] = errorCode }
         if let errorMessage { object["errorMessage"] = errorMessage }
+        if let additionalEventData { object["additionalEventData"] = additionalEventData }
         return object
     }
 
@@ -111,32 +114,106 @@ public struct AuditEvent: @unchecked Sendable {
 }
 
 /// The audit trail: one JSON object per line, appended and fsynced before the call is answered,
-/// so an acknowledged call is on disk. Calls from every thread are written one at a time.
+/// so an acknowledged call is on disk. Calls from every thread are written one at a time. The file
+/// is rotated (FILE → FILE.1 … FILE.keep) before it grows past `maxBytes`, so it is bounded.
+/// Refused signatures, which anyone who reaches the TCP API can cause, are recorded at most
+/// `refusalsPerSecond` a second (a burst of twice that), without fsync; the next one recorded says
+/// how many were left out (`additionalEventData.suppressedRefusals`).
 public final class AuditTrail: Sendable {
     public let path: String
-    private let descriptor: Mutex<Int32>
+    public let maxBytes: Int
+    public let keep: Int
+    public static let refusalsPerSecond = 10
 
-    public init(path: String) throws {
-        self.path = path
-        let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty { try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
-        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw TelemetryFileError(description: "cannot open the audit trail \(path): \(String(cString: strerror(errno)))") }
-        descriptor = Mutex(fd)
+    struct File {
+        var descriptor: Int32
+        var size: Int
+        /// Refusals that may still be written now, refilled with time, and those left out.
+        var refusalTokens = Double(AuditTrail.refusalsPerSecond * 2)
+        var refusalsRefilledAt = ContinuousClock.now
+        var suppressedRefusals = 0
     }
 
-    deinit { descriptor.withLock { close($0) } }
+    private let file: Mutex<File>
+
+    public init(path: String, maxBytes: Int = 100 << 20, keep: Int = 5) throws {
+        self.path = path
+        self.maxBytes = maxBytes
+        self.keep = keep
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty { try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        file = Mutex(try Self.open(path))
+    }
+
+    deinit { file.withLock { close($0.descriptor) } }
+
+    private static func open(_ path: String) throws -> File {
+        let fd = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw TelemetryFileError(description: "cannot open the audit trail \(path): \(String(cString: strerror(errno)))") }
+        var status = stat()
+        fstat(fd, &status)
+        return File(descriptor: fd, size: Int(status.st_size))
+    }
 
     /// Appends `event`; false when the disk refused it (the caller logs that, the call still stands).
     @discardableResult
     public func record(_ event: AuditEvent) -> Bool {
+        guard let line = Self.line(event) else { return false }
+        return file.withLock { file in append(line, to: &file, sync: true) }
+    }
+
+    /// Appends a refused call's event unless refusals come faster than `refusalsPerSecond`; false
+    /// when it was left out (counted for the next one) or the disk refused it.
+    @discardableResult
+    public func recordRefusal(_ event: AuditEvent) -> Bool {
+        file.withLock { file in
+            let now = ContinuousClock.now
+            let elapsed = now - file.refusalsRefilledAt
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            file.refusalTokens = min(Double(Self.refusalsPerSecond * 2), file.refusalTokens + seconds * Double(Self.refusalsPerSecond))
+            file.refusalsRefilledAt = now
+            guard file.refusalTokens >= 1 else {
+                file.suppressedRefusals += 1
+                return false
+            }
+            file.refusalTokens -= 1
+            var event = event
+            if file.suppressedRefusals > 0 { event.additionalEventData = ["suppressedRefusals": file.suppressedRefusals] }
+            guard let line = Self.line(event) else { return false }
+            file.suppressedRefusals = 0
+            return append(line, to: &file, sync: false)
+        }
+    }
+
+    private static func line(_ event: AuditEvent) -> Data? {
         guard var line = try? JSONSerialization.data(withJSONObject: event.json, options: [.sortedKeys, .withoutEscapingSlashes]) else {
-            return false
+            return nil
         }
         line.append(0x0A)
-        return descriptor.withLock { fd in
-            let written = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            return written == line.count && fsync(fd) == 0
+        return line
+    }
+
+    private func append(_ line: Data, to file: inout File, sync: Bool) -> Bool {
+        if file.size + line.count > maxBytes, file.size > 0 { rotate(&file) }
+        let written = line.withUnsafeBytes { write(file.descriptor, $0.baseAddress, $0.count) }
+        if written > 0 { file.size += written }
+        return written == line.count && (!sync || fsync(file.descriptor) == 0)
+    }
+
+    /// FILE → FILE.1 → … → FILE.keep (the oldest goes), then a new FILE.
+    private func rotate(_ file: inout File) {
+        fsync(file.descriptor)
+        for generation in stride(from: keep - 1, through: 1, by: -1) {
+            rename("\(path).\(generation)", "\(path).\(generation + 1)")
         }
+        rename(path, path + ".1")
+        guard let reopened = try? Self.open(path) else {
+            FileHandle.standardError.write(Data("gwlbd: cannot reopen the audit trail \(path) after rotating it: \(String(cString: strerror(errno)))\n".utf8))
+            return
+        }
+        close(file.descriptor)
+        let (tokens, refilled, suppressed) = (file.refusalTokens, file.refusalsRefilledAt, file.suppressedRefusals)
+        file = reopened
+        (file.refusalTokens, file.refusalsRefilledAt, file.suppressedRefusals) = (tokens, refilled, suppressed)
     }
 }

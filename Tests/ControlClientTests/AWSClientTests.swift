@@ -1,6 +1,7 @@
 import ControlAPI
 import ControlClient
 import Foundation
+import Telemetry
 import Testing
 
 /// The unmodified aws CLI and boto3 against the signed TCP API (`--endpoint-url`), as GWLB users'
@@ -189,5 +190,46 @@ import Testing
                              "signed-hash-header": "accepted", "signed-hash-header-swapped": "SignatureDoesNotMatch",
                              "unsigned-payload": "SignatureDoesNotMatch"], "\(result.output)")
         #expect(api.service.read { $0.loadBalancers.isEmpty }, "no replayed body created anything")
+    }
+
+    /// Unauthenticated 256 KiB requests as fast as a client sends them: each is refused on its
+    /// headers, the audit trail keeps a few lines (and a count of the rest), and the Unix socket
+    /// API answers throughout.
+    @Test func unauthenticatedFloodBarelyGrowsTheTrail() async throws {
+        let api = try await APIServerFixture(audited: true)
+        let port = try await api.listenOnTCP(credentials: [Self.key: Self.secret])
+        let script = """
+            import http.client, threading
+            body = b'Action=RegisterTargets&' + b'x' * (256 << 10)
+            refused = []
+            def flood(headers):
+                for _ in range(100):
+                    connection = http.client.HTTPConnection('127.0.0.1', \(port), timeout=10)
+                    try:
+                        connection.request('POST', '/', body=body, headers=headers)
+                        refused.append(connection.getresponse().status)
+                    except Exception as error:
+                        refused.append(str(error))
+                    connection.close()
+            forged = {'Authorization': 'AWS4-HMAC-SHA256 Credential=AKIDNOBODY/20260101/us-east-1/elasticloadbalancing/aws4_request, SignedHeaders=host, Signature=00', 'X-Amz-Date': '20260101T000000Z'}
+            threads = [threading.Thread(target=flood, args=(headers,)) for headers in ({}, forged, {}, forged)]
+            for thread in threads: thread.start()
+            for thread in threads: thread.join()
+            print(sorted(set(map(str, refused))), len(refused))
+            """
+        let flood = Task.detached { await Self.run(["python3", "-c", script]) }
+        // The socket API answers while the flood runs.
+        for _ in 0..<5 {
+            let started = Date()
+            let answer = await api.gwlb("describe-load-balancers", [])
+            #expect(answer.code == 0)
+            #expect(Date().timeIntervalSince(started) < 1)
+        }
+        let result = await flood.value
+        #expect(result.output.hasPrefix("['400', '403'] 400") || result.output.hasPrefix("['403'] 400"), "\(result.output) \(result.errors)")
+        let lines = ((try? String(contentsOfFile: api.auditPath, encoding: .utf8)) ?? "").split(separator: "\n")
+        #expect(lines.count <= AuditTrail.refusalsPerSecond * 2 + 20, "\(lines.count) lines for 400 refusals")
+        let size = (try FileManager.default.attributesOfItem(atPath: api.auditPath)[.size] as? Int) ?? 0
+        #expect(size < 64 << 10, "the trail holds no bodies: \(size) bytes")
     }
 }

@@ -4,6 +4,7 @@ import DataPlane
 import Foundation
 import Resources
 import Store
+import Telemetry
 import Synchronization
 import Testing
 @testable import ControlClient
@@ -18,11 +19,13 @@ final class APIServerFixture: @unchecked Sendable {
     let actions: ELBActions
     private var servers: [Task<Void, Error>] = []
 
-    init(observatory: Observatory = APIServerFixture.quietObservatory(), instances: [String: String] = [:]) async throws {
+    var auditPath: String { directory + "/audit.log" }
+
+    init(observatory: Observatory = APIServerFixture.quietObservatory(), instances: [String: String] = [:], audited: Bool = false) async throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         service = try ControlPlaneService(store: CatalogStore(directory: directory), region: "us-east-1", account: "123456789012",
                                           instances: instances, healthChecks: false) { _ in }
-        let actions = ELBActions(service: service, instances: instances)
+        let actions = ELBActions(service: service, instances: instances, audit: audited ? try AuditTrail(path: directory + "/audit.log") : nil)
         self.actions = actions
         let socketPath = self.socketPath
         servers.append(Task.detached { try await APIServer.run(socketPath: socketPath, actions: actions, observatory: observatory) })

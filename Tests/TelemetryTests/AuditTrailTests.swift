@@ -36,4 +36,50 @@ import Testing
     @Test func anUnwritablePathIsRefusedAtStart() {
         #expect(throws: TelemetryFileError.self) { try AuditTrail(path: "/proc/gwlb-cannot/audit.log") }
     }
+
+    static func refusal(_ caller: AuditCaller) -> AuditEvent {
+        AuditEvent(eventName: "Unknown", caller: caller, region: "eu-west-1", account: "111122223333", requestParameters: nil,
+                   responseElements: nil, requestID: "r", readOnly: false, errorCode: "SignatureDoesNotMatch", errorMessage: "no")
+    }
+
+    static func lines(_ path: String) -> [[String: Any]] {
+        ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+    }
+
+    /// A flood of refused signatures leaves a few lines, and the next one says how many were left out.
+    @Test func refusalsAreRateLimitedAndCounted() throws {
+        let path = NSTemporaryDirectory() + "gwlb-audit-\(UUID().uuidString)"
+        defer { for suffix in ["", ".1"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let trail = try AuditTrail(path: path)
+        let caller = AuditCaller(type: "IAMUser", principalId: "anonymous", sourceIPAddress: "198.18.10.2", userAgent: "flood")
+        let written = (0..<1000).filter { _ in trail.recordRefusal(Self.refusal(caller)) }.count
+        #expect(written >= AuditTrail.refusalsPerSecond * 2 && written < AuditTrail.refusalsPerSecond * 2 + 10, "\(written) of 1000")
+        usleep(300_000)
+        #expect(trail.recordRefusal(Self.refusal(caller)))
+        let lines = Self.lines(path)
+        #expect(lines.count == written + 1)
+        #expect((lines.last?["additionalEventData"] as? [String: Int])?["suppressedRefusals"] == 1000 - written)
+        // Calls that were answered are never left out.
+        for _ in 0..<50 { #expect(trail.record(Self.refusal(caller))) }
+        #expect(Self.lines(path).count == written + 51)
+    }
+
+    /// The trail is bounded like the flow log: FILE, FILE.1 … FILE.keep, each at most maxBytes.
+    @Test func theTrailRotates() throws {
+        let path = NSTemporaryDirectory() + "gwlb-audit-\(UUID().uuidString)"
+        defer { for suffix in ["", ".1", ".2", ".3"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let trail = try AuditTrail(path: path, maxBytes: 4000, keep: 2)
+        let caller = AuditCaller(type: "LocalUser", principalId: "uid:0", sourceIPAddress: "unix:/run/gwlb/gwlb.sock", userAgent: "gwlb-cli")
+        for _ in 0..<100 { #expect(trail.record(Self.refusal(caller))) }
+        for suffix in ["", ".1", ".2"] {
+            let size = (try FileManager.default.attributesOfItem(atPath: path + suffix)[.size] as? Int) ?? -1
+            #expect(size > 0 && size <= 4000, "\(suffix): \(size)")
+            #expect(Self.lines(path + suffix).allSatisfy { $0["errorCode"] as? String == "SignatureDoesNotMatch" })
+        }
+        #expect(!FileManager.default.fileExists(atPath: path + ".3"))
+        let mode = (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int) ?? 0
+        #expect(mode == 0o600)
+    }
 }
