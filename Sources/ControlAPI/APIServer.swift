@@ -104,7 +104,7 @@ public enum APIServer {
     /// Only `POST /` (the Query protocol); the observability endpoints stay on the Unix socket.
     /// With `tls` (PEM certificate chain and private key files) it speaks HTTPS.
     public static func runTCP(host: String, port: Int, actions: ELBActions, verifier: SignatureV4Verifier,
-                              tls: (certificate: String, key: String)? = nil,
+                              tls: (certificate: String, key: String)? = nil, limits: ListenerLimits = ListenerLimits(),
                               onRunning: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
         let router = Router(context: CallerContext.self)
         router.post("/") { request, context -> Response in
@@ -118,9 +118,12 @@ public enum APIServer {
                 // The headers are judged before the body is read: an unsigned or stale request
                 // costs no body read and no parse.
                 let authorization = try verifier.authorization(headers: headers)
+                if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limits.maximumBody {
+                    throw ELBError(.validationError, "The request body is larger than \(limits.maximumBody) bytes")
+                }
                 let collected: ByteBuffer
-                do { collected = try await request.body.collect(upTo: 1 << 20) } catch {
-                    throw ELBError(.validationError, "The request body is larger than 1 MiB or was cut short")
+                do { collected = try await request.body.collect(upTo: limits.maximumBody) } catch {
+                    throw ELBError(.validationError, "The request body is larger than \(limits.maximumBody) bytes or was cut short")
                 }
                 body = collected
                 let signed = SignatureV4Verifier.Request(method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "",
@@ -138,11 +141,12 @@ public enum APIServer {
             return Response(status: .init(code: answer.status), headers: [.contentType: "text/xml"],
                             body: .init(byteBuffer: ByteBuffer(string: answer.body)))
         }
-        var server = HTTPServerBuilder.http1()
+        let counter = ConnectionCounter(limits: limits)
+        var server = guarded(counter)
         if let tls {
             let chain = try NIOSSLCertificate.fromPEMFile(tls.certificate).map { NIOSSLCertificateSource.certificate($0) }
             let key = try NIOSSLPrivateKey(file: tls.key, format: .pem)
-            server = try .tls(.http1(), tlsConfiguration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
+            server = try .tls(guarded(counter), tlsConfiguration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
         }
         let application = Application(router: router, server: server, configuration: .init(address: .hostname(host, port: port)),
                                       onServerRunning: { channel in onRunning(channel.localAddress?.port ?? port) })
@@ -153,14 +157,21 @@ public enum APIServer {
 
     /// Prometheus's scrape endpoint alone on TCP (`--metrics-listen`): read-only, unsigned, as
     /// exporters are; bind it where only the monitoring system reaches.
-    public static func runMetrics(host: String, port: Int, metrics: MetricsExporter, onRunning: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+    public static func runMetrics(host: String, port: Int, metrics: MetricsExporter, limits: ListenerLimits = ListenerLimits(),
+                                  onRunning: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
         let router = Router()
         router.get("/metrics") { _, _ in exposition(metrics) }
-        let application = Application(router: router, configuration: .init(address: .hostname(host, port: port)),
+        let application = Application(router: router, server: guarded(ConnectionCounter(limits: limits)),
+                                      configuration: .init(address: .hostname(host, port: port)),
                                       onServerRunning: { channel in onRunning(channel.localAddress?.port ?? port) })
         try await withTaskExecutorPreference(executor) {
             try await application.runService(gracefulShutdownSignals: [])
         }
+    }
+
+    /// HTTP/1 with a listener's limits: a connection cap, and head, request and idle timeouts.
+    static func guarded(_ counter: ConnectionCounter) -> HTTPServerBuilder {
+        .http1(configuration: .init(additionalChannelHandlers: [ConnectionGuard(counter: counter)], idleTimeout: counter.limits.idleTimeout))
     }
 
     static func exposition(_ metrics: MetricsExporter) -> Response {

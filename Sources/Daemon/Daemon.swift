@@ -67,6 +67,7 @@ public final class Daemon {
             throw StartupError(description: "gwlbd must run as root: it creates TUN devices and binds the GENEVE port (sudo gwlbd …)")
         }
         try Self.checkPortIsFree(configuration.geneve)
+        Self.raiseDescriptorLimit()
         // The signed API's keys and address are checked before anything starts.
         let verifier = try signedAPI.map { SignatureV4Verifier(region: region, credentials: try CredentialsFile.load(path: $0.credentialsPath)) }
         _ = try signedAPI?.hostAndPort()
@@ -242,6 +243,15 @@ public final class Daemon {
     }
 
     static func monotonicSeconds() -> UInt64 { UInt64(DataPlaneTime.now().seconds) }
+
+    /// The soft descriptor limit up to the hard one: listeners, probes, captures and TUN queues all
+    /// take descriptors, and the default 1,024 is a few hundred connections from running out.
+    static func raiseDescriptorLimit() {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = limit.rlim_max
+        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+    }
 
     private func log(_ message: String) {
         FileHandle.standardError.write(Data("gwlbd: \(message)\n".utf8))

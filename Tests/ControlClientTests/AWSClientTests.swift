@@ -232,4 +232,51 @@ import Testing
         let size = (try FileManager.default.attributesOfItem(atPath: api.auditPath)[.size] as? Int) ?? 0
         #expect(size < 64 << 10, "the trail holds no bodies: \(size) bytes")
     }
+
+    /// Idle and trickling connections cannot hold the TCP API: past the cap a connection is closed
+    /// at once, one that has not delivered a request head within the head timeout is closed
+    /// (slowloris included), the socket API answers meanwhile, and a signed call works afterwards.
+    @Test func idleAndSlowConnectionsAreCappedAndTimedOut() async throws {
+        try await Self.requireTools()
+        let api = try await APIServerFixture()
+        var limits = ListenerLimits()
+        limits.maximumConnections = 40
+        limits.headTimeout = .seconds(1)
+        limits.idleTimeout = .seconds(1)
+        let port = try await api.listenOnTCP(credentials: [Self.key: Self.secret], limits: limits)
+        let script = """
+            import select, socket, time
+            slow = socket.create_connection(('127.0.0.1', \(port)))
+            idle = [socket.create_connection(('127.0.0.1', \(port))) for _ in range(60)]
+            def closed(sockets, wait):
+                readable, _, _ = select.select(sockets, [], [], wait)
+                return [s for s in readable if s.recv(1) == b'']
+            time.sleep(0.5)
+            print('refused', len(closed(idle, 0.2)))
+            started = time.time()
+            for byte in b'POST / HTTP/1.1\\r\\nHost: x\\r\\nX-Slow: ' + b'a' * 60:
+                try:
+                    slow.send(bytes([byte])); time.sleep(0.1)
+                except OSError:
+                    break
+            print('slow closed after', round(time.time() - started))
+            time.sleep(2)
+            print('idle left', len(idle) - len(closed(idle, 0.5)))
+            """
+        let flood = Task.detached { await Self.run(["python3", "-c", script]) }
+        for _ in 0..<5 {
+            let started = Date()
+            #expect(await api.gwlb("describe-load-balancers", []).code == 0)
+            #expect(Date().timeIntervalSince(started) < 0.5)
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        let result = await flood.value
+        let lines = result.output.split(separator: "\n").map(String.init)
+        #expect(lines.first.flatMap { Int($0.split(separator: " ").last ?? "") }.map { $0 >= 20 } == true, "\(result.output) \(result.errors)")
+        // Accepted, it trickles a header byte every 0.1 s: closed well before its 9 s of bytes end.
+        #expect(lines.contains { $0.hasPrefix("slow closed after") && (1...5).contains(Int($0.split(separator: " ").last ?? "") ?? 99) }, "\(result.output)")
+        #expect(lines.last == "idle left 0", "\(result.output)")
+        let described = await Self.run(["aws", "elbv2", "describe-load-balancers", "--endpoint-url", "http://127.0.0.1:\(port)", "--region", "us-east-1"])
+        #expect(described.status == 0, "\(described.errors)")
+    }
 }
