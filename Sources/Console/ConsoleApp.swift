@@ -132,7 +132,7 @@ public struct ConsoleApp {
             defer { results.capturing.store(false, ordering: .releasing) }
             do {
                 let summary = try PacketCapture.run(socketPath: socketPath, query: [("drops", "1"), ("count", "1000"), ("duration", "60")],
-                                                    path: file, stop: { results.stopCapture.load(ordering: .acquiring) })
+                                                    path: file, exclusive: true, stop: { results.stopCapture.load(ordering: .acquiring) })
                 results.note("capture: \(summary.captured) dropped packet\(summary.captured == 1 ? "" : "s") in \(file)" + (summary.lost > 0 ? " (\(summary.lost) lost)" : ""))
             } catch {
                 results.note("capture failed: \(error)")

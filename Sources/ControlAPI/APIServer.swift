@@ -45,7 +45,10 @@ public enum APIServer {
     }
 
     /// Serves until the task is cancelled.
-    public static func run(socketPath: String, actions: ELBActions, observatory: Observatory, metrics: MetricsExporter? = nil) async throws {
+    /// The socket is created under gwlbd's umask (0077: nobody else can connect while it is set
+    /// up), then given to `group` if any and opened to it (0660).
+    public static func run(socketPath: String, actions: ELBActions, observatory: Observatory, metrics: MetricsExporter? = nil,
+                           group: gid_t? = nil) async throws {
         let router = Router(context: CallerContext.self)
         if let metrics { router.get("/metrics") { _, _ in exposition(metrics) } }
         router.post("/") { request, context -> Response in
@@ -93,7 +96,10 @@ public enum APIServer {
             })
         }
         let application = Application(router: router, configuration: .init(address: .unixDomainSocket(path: socketPath)),
-                                      onServerRunning: { _ in chmod(socketPath, 0o660) })
+                                      onServerRunning: { _ in
+                                          if let group { chown(socketPath, uid_t.max, group) }
+                                          chmod(socketPath, 0o660)
+                                      })
         try await withTaskExecutorPreference(executor) {
             try await application.runService(gracefulShutdownSignals: [])
         }

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The access keys the TCP API accepts, in the aws CLI's credentials format (one or more sections
 /// with `aws_access_key_id` and `aws_secret_access_key`), in a file only its owner may read.
@@ -8,16 +11,32 @@ public enum CredentialsFile {
     }
 
     /// Access key id → secret.
+    /// Reads the file through one descriptor (no link followed), and checks that descriptor: it
+    /// must belong to the user gwlbd runs as and be readable by nobody else.
     public static func load(path: String) throws -> [String: String] {
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-              let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw Invalid(description: "cannot read the credentials file \(path)")
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { throw Invalid(description: "cannot read the credentials file \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var status = stat()
+        guard fstat(fd, &status) == 0, status.st_mode & S_IFMT == S_IFREG else {
+            throw Invalid(description: "the credentials file \(path) is not a regular file")
         }
-        let mode = (attributes[.posixPermissions] as? Int) ?? 0o777
+        let mode = Int(status.st_mode & 0o777)
         guard mode & 0o077 == 0 else {
             throw Invalid(description: "\(path) is readable by others (mode \(String(mode, radix: 8))): chmod 600 \(path)")
         }
-        return try parse(text, source: path)
+        guard status.st_uid == geteuid() else {
+            throw Invalid(description: "\(path) belongs to uid \(status.st_uid), not to gwlbd's user (uid \(geteuid())): chown it")
+        }
+        var data = [UInt8]()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = read(fd, &buffer, buffer.count)
+            guard count > 0 else { break }
+            data += buffer[..<count]
+            guard data.count <= 1 << 20 else { throw Invalid(description: "the credentials file \(path) is larger than 1 MiB") }
+        }
+        return try parse(String(decoding: data, as: UTF8.self), source: path)
     }
 
     public static func parse(_ text: String, source: String = "credentials") throws -> [String: String] {

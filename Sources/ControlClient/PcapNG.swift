@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A pcapng file (the format tshark and Wireshark read): a section header, one interface of raw
 /// IP packets with nanosecond timestamps, and an enhanced packet block per packet, each with a
@@ -72,8 +75,8 @@ public enum PacketCapture {
     /// Captures into `path`; `query` is /v1/capture's (drops=1, or address/port; count; duration).
     /// `progress` hears about each packet (a line for the terminal).
     /// `stop` is asked at each line (a heartbeat comes every second): true ends the capture early.
-    public static func run(socketPath: String, query: [(String, String)], path: String, progress: (String) -> Void = { _ in },
-                           stop: () -> Bool = { false }) throws -> Summary {
+    public static func run(socketPath: String, query: [(String, String)], path: String, exclusive: Bool = false,
+                           progress: (String) -> Void = { _ in }, stop: () -> Bool = { false }) throws -> Summary {
         let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~:"))
         let text = query.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed) ?? $0.1)" }.joined(separator: "&")
         var writer = PcapNGWriter()
@@ -107,8 +110,24 @@ public enum PacketCapture {
             progress(comment)
             return true
         }
-        try writer.data.write(to: URL(fileURLWithPath: path))
+        try Self.write(writer.data, to: path, exclusive: exclusive)
         return summary
+    }
+
+    /// Writes a capture readable by its owner only (0600), never through a link; `exclusive`: only
+    /// into a file that did not exist (the console names its own files, so one planted there by
+    /// someone else is refused rather than written into).
+    static func write(_ data: Data, to path: String, exclusive: Bool) throws {
+        let flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (exclusive ? O_EXCL : O_TRUNC)
+        let fd = open(path, flags, 0o600)
+        guard fd >= 0 else {
+            throw UnixHTTPClient.ConnectionError(description: "cannot write the capture \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        let written = data.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        guard written == data.count else {
+            throw UnixHTTPClient.ConnectionError(description: "cannot write the capture \(path): \(String(cString: strerror(errno)))")
+        }
     }
 
     /// What a packet's comment says: `drop: oversize`, `drop: bad_geneve (truncated)`, `to target 198.18.1.11`.

@@ -21,6 +21,8 @@ public final class Daemon {
     /// Where the control plane keeps its state; nil for the configuration-file form.
     public let stateDirectory: String?
     public let socketPath: String
+    /// The group that may use the socket besides root (`--socket-group`): operators need not be root.
+    public let socketGroup: String?
     public let region: String
     public let account: String
     public let signedAPI: SignedAPIOptions?
@@ -32,8 +34,9 @@ public final class Daemon {
     /// - Parameter geneveAddress: the address to take GENEVE on, over the file's (needed without one).
     public init(configurationPath: String?, geneveAddress: String? = nil, statisticsPath: String?, stateDirectory: String? = nil,
                 socketPath: String = APIServer.defaultSocketPath, region: String = "us-east-1", account: String = "123456789012",
-                signedAPI: SignedAPIOptions? = nil, telemetry: TelemetryOptions = TelemetryOptions()) throws {
+                signedAPI: SignedAPIOptions? = nil, telemetry: TelemetryOptions = TelemetryOptions(), socketGroup: String? = nil) throws {
         self.configurationPath = configurationPath
+        self.socketGroup = socketGroup
         self.signedAPI = signedAPI
         self.telemetry = telemetry
         if signedAPI != nil, stateDirectory == nil { throw StartupError(description: "--api-listen needs --state-dir (the API form)") }
@@ -68,6 +71,13 @@ public final class Daemon {
         }
         try Self.checkPortIsFree(configuration.geneve)
         Self.raiseDescriptorLimit()
+        // Everything gwlbd creates (state directory, database, audit trail, socket) starts private;
+        // the socket is opened to its group on purpose once it listens.
+        umask(0o077)
+        let socketGID = try socketGroup.map { name in
+            guard let group = getgrnam(name) else { throw StartupError(description: "--socket-group \(name): no such group") }
+            return group.pointee.gr_gid
+        }
         // The signed API's keys and address are checked before anything starts.
         let verifier = try signedAPI.map { SignatureV4Verifier(region: region, credentials: try CredentialsFile.load(path: $0.credentialsPath)) }
         _ = try signedAPI?.hostAndPort()
@@ -114,7 +124,8 @@ public final class Daemon {
         var service: ControlPlaneService?
         var observatory: Observatory?
         if let stateDirectory {
-            (service, observatory) = try startControlPlane(stateDirectory, plane: plane, devices: devices, published: published, verifier: verifier)
+            (service, observatory) = try startControlPlane(stateDirectory, plane: plane, devices: devices, published: published, verifier: verifier,
+                                                           socketGID: socketGID)
             let endpoints = devices.registry.current.compactMap { $0?.name }
             log("API on \(socketPath), state in \(stateDirectory), GENEVE on \(configuration.geneve), \(workers) workers; endpoints: \(endpoints.isEmpty ? "none yet (gwlb create-endpoint)" : endpoints.joined(separator: ", "))")
         } else {
@@ -147,8 +158,10 @@ public final class Daemon {
 
     /// The control plane over the store in `directory`, publishing to `plane`, and its API server.
     private func startControlPlane(_ directory: String, plane: DataPlane, devices: EndpointDevices, published: LatestSnapshot,
-                                   verifier: SignatureV4Verifier?) throws -> (ControlPlaneService, Observatory) {
+                                   verifier: SignatureV4Verifier?, socketGID: gid_t?) throws -> (ControlPlaneService, Observatory) {
         let store = try CatalogStore(directory: directory)
+        // A state directory made by hand, or by an older gwlbd, becomes private too.
+        chmod(directory, 0o700)
         let service = try ControlPlaneService(store: store, region: region, account: account, instances: configuration.instances,
                                               attach: { try devices.attach($0) }) { snapshot in
             published.value.withLock { $0 = snapshot }
@@ -176,7 +189,7 @@ public final class Daemon {
         let metrics = self.metrics
         Task.detached {
             do {
-                try await APIServer.run(socketPath: socketPath, actions: actions, observatory: observatory, metrics: metrics)
+                try await APIServer.run(socketPath: socketPath, actions: actions, observatory: observatory, metrics: metrics, group: socketGID)
             } catch {
                 FileHandle.standardError.write(Data("gwlbd: the API server stopped: \(error)\n".utf8))
             }

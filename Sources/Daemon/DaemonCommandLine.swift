@@ -6,7 +6,7 @@ import Telemetry
 /// the `gwlb` binary, which is all `swift run gwlb demo` builds). Returns the exit status.
 public enum DaemonCommandLine {
     static let usage = """
-    usage: gwlbd --state-dir DIR (--geneve-address A | --config FILE) [--socket PATH] [--region REGION] [--account ACCOUNT] [--stats-file FILE]
+    usage: gwlbd --state-dir DIR (--geneve-address A | --config FILE) [--socket PATH [--socket-group GROUP]] [--region REGION] [--account ACCOUNT] [--stats-file FILE]
                  [--api-listen HOST:PORT --api-credentials FILE [--api-certificate PEM --api-key PEM]]
                  [--metrics-listen HOST:PORT] [--audit-log FILE]
                  [--flow-log FILE [--flow-log-interval 60|600] [--flow-log-max-bytes N]]
@@ -28,6 +28,7 @@ public enum DaemonCommandLine {
         var statisticsPath: String?
         var stateDirectory: String?
         var socketPath = APIServer.defaultSocketPath
+        var socketGroup: String?
         var region = "us-east-1", account = "123456789012"
         var telemetry = TelemetryOptions()
         var flowLogPath: String?, flowLogInterval = "60", flowLogMaxBytes = String(100 << 20)
@@ -47,6 +48,7 @@ public enum DaemonCommandLine {
             case "--flow-log-max-bytes": flowLogMaxBytes = arguments.popFirst() ?? ""
             case "--state-dir": stateDirectory = arguments.popFirst()
             case "--socket": socketPath = arguments.popFirst() ?? socketPath
+            case "--socket-group": socketGroup = arguments.popFirst()
             case "--region": region = arguments.popFirst() ?? region
             case "--account": account = arguments.popFirst() ?? account
             case "-h", "--help":
@@ -82,7 +84,8 @@ public enum DaemonCommandLine {
         }
         do {
             try Daemon(configurationPath: configurationPath, geneveAddress: geneveAddress, statisticsPath: statisticsPath, stateDirectory: stateDirectory,
-                       socketPath: socketPath, region: region, account: account, signedAPI: signedAPI, telemetry: telemetry).run()
+                       socketPath: socketPath, region: region, account: account, signedAPI: signedAPI, telemetry: telemetry,
+                       socketGroup: socketGroup).run()
         } catch {
             FileHandle.standardError.write(Data("gwlbd: \(error)\n".utf8))
             return 1

@@ -148,7 +148,8 @@ public final class AuditTrail: Sendable {
     deinit { file.withLock { close($0.descriptor) } }
 
     private static func open(_ path: String) throws -> File {
-        let fd = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+        // Never through a link: whoever can write the directory must not redirect the trail.
+        let fd = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard fd >= 0 else { throw TelemetryFileError(description: "cannot open the audit trail \(path): \(String(cString: strerror(errno)))") }
         var status = stat()
         fstat(fd, &status)

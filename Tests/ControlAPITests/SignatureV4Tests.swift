@@ -138,5 +138,15 @@ import Testing
         #expect { try CredentialsFile.load(path: path) } throws: { "\($0)".contains("chmod 600") }
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
         #expect(try CredentialsFile.load(path: path) == ["A": "B"])
+        // Through a link: refused (the descriptor is checked, and no link is followed).
+        let link = path + ".link"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: path)
+        defer { try? FileManager.default.removeItem(atPath: link) }
+        #expect(throws: CredentialsFile.Invalid.self) { try CredentialsFile.load(path: link) }
+        // Another user's file, even private: refused (root can give it away, as CI runs).
+        if geteuid() == 0 {
+            chown(path, 65534, 65534)
+            #expect { try CredentialsFile.load(path: path) } throws: { "\($0)".contains("belongs to uid 65534") }
+        }
     }
 }

@@ -113,3 +113,24 @@ final class ScriptedDataPlane: Sendable {
         return (lb, tg)
     }
 }
+
+/// Capture files: private, never written through a link, and the console's only into a new file.
+@Suite struct CaptureFileTests {
+    @Test func capturesArePrivateAndNeverFollowLinks() throws {
+        let directory = NSTemporaryDirectory() + "gwlb-capture-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let file = directory + "/drops.pcapng"
+        try PacketCapture.write(Data([1, 2, 3]), to: file, exclusive: true)
+        #expect((try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int) == 0o600)
+        #expect(throws: (any Error).self) { try PacketCapture.write(Data([4]), to: file, exclusive: true) }
+        // A link planted where the console will write: refused, its target untouched.
+        let target = directory + "/victim"
+        try Data("keep".utf8).write(to: URL(fileURLWithPath: target))
+        try FileManager.default.createSymbolicLink(atPath: directory + "/planted.pcapng", withDestinationPath: target)
+        for exclusive in [true, false] {
+            #expect(throws: (any Error).self) { try PacketCapture.write(Data([5]), to: directory + "/planted.pcapng", exclusive: exclusive) }
+        }
+        #expect(try String(contentsOfFile: target, encoding: .utf8) == "keep")
+    }
+}

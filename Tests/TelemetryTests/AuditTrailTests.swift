@@ -83,3 +83,16 @@ import Testing
         #expect(mode == 0o600)
     }
 }
+
+@Suite struct AuditTrailLinkTests {
+    /// Whoever can write the trail's directory cannot point it elsewhere with a link.
+    @Test func aLinkAtThePathIsRefused() throws {
+        let directory = NSTemporaryDirectory() + "gwlb-audit-link-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let target = directory + "/elsewhere"
+        try Data().write(to: URL(fileURLWithPath: target))
+        try FileManager.default.createSymbolicLink(atPath: directory + "/audit.log", withDestinationPath: target)
+        #expect(throws: TelemetryFileError.self) { _ = try AuditTrail(path: directory + "/audit.log") }
+    }
+}
