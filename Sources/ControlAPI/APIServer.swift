@@ -6,6 +6,7 @@ import HummingbirdTLS
 import NIOCore
 import NIOSSL
 import Resources
+import Synchronization
 import Telemetry
 #if canImport(Glibc)
 import Glibc
@@ -17,6 +18,8 @@ import Glibc
 /// control: no signatures here.
 public enum APIServer {
     public static let defaultSocketPath = "/run/gwlb/gwlb.sock"
+    /// `/v1/stream` subscribers at once (each a console or a script watching).
+    public static let maximumStreams = 32
     static let executor = DedicatedExecutor(label: "gwlb.api")
 
     /// Why the server cannot start.
@@ -82,9 +85,17 @@ public enum APIServer {
             let parameters = Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) }) { _, last in last }
             return CaptureStream.response(parameters, observatory: observatory)
         }
+        let streams = Atomic<Int>(0)
         router.get("/v1/stream") { _, _ -> Response in
             let service = actions.service
+            // Each subscriber costs a snapshot a second: a bounded number of them (consoles).
+            guard streams.add(1, ordering: .relaxed).newValue <= maximumStreams else {
+                streams.subtract(1, ordering: .relaxed)
+                return Response(status: .serviceUnavailable, headers: [.contentType: "application/json"],
+                                body: .init(byteBuffer: ByteBuffer(bytes: encode(["error": "\(maximumStreams) streams are open already: close a console first"]))))
+            }
             return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: ResponseBody { writer in
+                defer { streams.subtract(1, ordering: .relaxed) }
                 var stream = EventStream(service: service, observatory: observatory)
                 // Whoever can connect to the socket can write to it (connect needs write permission).
                 for message in stream.opening(role: "operator") { try await writer.write(line(message)) }

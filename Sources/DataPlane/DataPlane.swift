@@ -37,6 +37,8 @@ public final class DataPlane: @unchecked Sendable {
     let capture: CaptureControl
     private let mailboxes: [WorkerMailbox]
     private let stopFlag = Atomic<Bool>(false)
+    /// Serializes `flows` (control side, never per packet); holds the last query's id.
+    private let flowQueries = Mutex<UInt64>(0)
     private var threads: [pthread_t] = []
 
     /// One worker per I/O (per core, normally); the first snapshot to run with.
@@ -107,16 +109,21 @@ public final class DataPlane: @unchecked Sendable {
     /// The flows `query` selects, from every worker (each answers between batches). Workers that do
     /// not answer within `timeoutMilliseconds` (stopped ones) contribute nothing.
     public func flows(_ query: FlowQuery, timeoutMilliseconds: Int = 2000) -> [FlowRecord] {
-        for (mailbox, worker) in zip(mailboxes, workers) {
-            mailbox.flowQuery.ask(query)
-            worker.io.wakeUp()
+        // One query at a time: each worker has one exchange, and two callers would swap answers.
+        flowQueries.withLock { lastID in
+            lastID += 1
+            let id = lastID
+            for (mailbox, worker) in zip(mailboxes, workers) {
+                mailbox.flowQuery.ask(query, id: id)
+                worker.io.wakeUp()
+            }
+            var answers = [[FlowRecord]?](repeating: nil, count: mailboxes.count)
+            for _ in 0..<timeoutMilliseconds where answers.contains(where: { $0 == nil }) {
+                for index in mailboxes.indices where answers[index] == nil { answers[index] = mailboxes[index].flowQuery.takeAnswer(id: id) }
+                if answers.contains(where: { $0 == nil }) { usleep(1000) }
+            }
+            return answers.flatMap { $0 ?? [] }
         }
-        var answers = [[FlowRecord]?](repeating: nil, count: mailboxes.count)
-        for _ in 0..<timeoutMilliseconds where answers.contains(where: { $0 == nil }) {
-            for index in mailboxes.indices where answers[index] == nil { answers[index] = mailboxes[index].flowQuery.takeAnswer() }
-            if answers.contains(where: { $0 == nil }) { usleep(1000) }
-        }
-        return answers.flatMap { $0 ?? [] }
     }
 
     // MARK: Threads

@@ -60,6 +60,9 @@ public struct FlowRecord: Sendable, Hashable {
 /// A query handed to one worker and its answer.
 final class FlowQueryBox: Sendable {
     struct Exchange {
+        /// Which query this is: an answer is kept only for the query it was computed for (a late
+        /// answer to an earlier, abandoned query must not pass for the current one's).
+        var id: UInt64 = 0
         var query: FlowQuery?
         var answer: [FlowRecord]?
     }
@@ -68,16 +71,28 @@ final class FlowQueryBox: Sendable {
     /// Read without the lock once per pass: is there a query to answer?
     let pending = Atomic<Bool>(false)
 
-    func ask(_ query: FlowQuery) {
-        exchange.withLock { $0 = Exchange(query: query, answer: nil) }
+    func ask(_ query: FlowQuery, id: UInt64) {
+        exchange.withLock { $0 = Exchange(id: id, query: query, answer: nil) }
         pending.store(true, ordering: .releasing)
     }
 
-    /// The answer once there is one (and the exchange is cleared).
-    func takeAnswer() -> [FlowRecord]? {
+    /// The worker's side: the query to answer now, with its id.
+    func take() -> (id: UInt64, query: FlowQuery)? {
+        exchange.withLock { exchange in exchange.query.map { (exchange.id, $0) } }
+    }
+
+    /// The worker's side: stores `records` if query `id` is still the one asked.
+    func answer(_ records: [FlowRecord], id: UInt64) {
         exchange.withLock { exchange in
-            guard let answer = exchange.answer else { return nil }
-            exchange = Exchange()
+            if exchange.id == id, exchange.query != nil { exchange.answer = records }
+        }
+    }
+
+    /// The answer to query `id` once there is one (and the exchange is cleared).
+    func takeAnswer(id: UInt64) -> [FlowRecord]? {
+        exchange.withLock { exchange in
+            guard exchange.id == id, let answer = exchange.answer else { return nil }
+            exchange = Exchange(id: id)
             return answer
         }
     }

@@ -199,7 +199,7 @@ public final class Worker {
     private func answerFlowQuery() {
         let box = mailbox.flowQuery
         box.pending.store(false, ordering: .relaxed)
-        guard let query = box.exchange.withLock({ $0.query }) else { return }
+        guard let (id, query) = box.take() else { return }
         var records: [FlowRecord] = []
         table.forEachFlow { handle, entry in
             guard records.count < query.limit, query.matches(entry) else { return }
@@ -208,7 +208,7 @@ public final class Worker {
                                       ageSeconds: time.seconds &- entry.created, idleSeconds: time.seconds &- entry.lastSeen,
                                       confirmed: entry.isConfirmed, worker: index, packets: traffic.packets, bytes: traffic.bytes))
         }
-        box.exchange.withLock { $0.answer = records }
+        box.answer(records, id: id)
     }
 
     /// Copies counters and drops where readers find them.

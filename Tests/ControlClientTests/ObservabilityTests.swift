@@ -134,3 +134,28 @@ final class ScriptedDataPlane: Sendable {
         #expect(try String(contentsOfFile: target, encoding: .utf8) == "keep")
     }
 }
+
+/// `/v1/stream` takes a bounded number of subscribers; a place frees when one leaves.
+@Suite struct StreamLimitTests {
+    @Test func subscribersAreCapped() async throws {
+        let api = try await APIServerFixture()
+        let script = """
+            import socket, time
+            def open_stream():
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.connect('\(api.socketPath)')
+                s.sendall(b'GET /v1/stream HTTP/1.1\\r\\nHost: gwlb\\r\\n\\r\\n')
+                return s, s.recv(64).split(b'\\r\\n')[0].decode()
+            streams = [open_stream() for _ in range(\(APIServer.maximumStreams))]
+            print(sorted(set(status for _, status in streams)))
+            extra, status = open_stream()
+            print(status)
+            streams[0][0].close()
+            time.sleep(1.5)
+            again, status = open_stream()
+            print(status)
+            """
+        let result = await AWSClientTests.run(["python3", "-c", script])
+        #expect(result.output == "['HTTP/1.1 200 OK']\nHTTP/1.1 503 Service Unavailable\nHTTP/1.1 200 OK\n", "\(result.output) \(result.errors)")
+    }
+}

@@ -39,4 +39,31 @@ import Wire
         #expect(flows(harness, FlowQuery(port: 53, limit: 10)).count <= 20, "at most the limit per worker")
         #expect(flows(harness, FlowQuery(port: 999)).isEmpty)
     }
+
+    /// Two callers at once (two `gwlb flows` against one gwlbd) each get the answer to their own
+    /// query, never the other's.
+    @Test func concurrentQueriesGetTheirOwnAnswers() throws {
+        let harness = Harness(workers: 2)
+        for port in 1...20 { harness.send(PacketBuilder("198.18.10.2", "198.18.20.2").udp(UInt16(port), 53), worker: 0) }
+        for port in 1...5 { harness.send(PacketBuilder("198.18.10.3", "198.18.20.2").udp(UInt16(port), 80), worker: 0) }
+        harness.run()
+        let plane = harness.plane
+        let results = Mutex<[(asked: UInt16, got: [UInt16])]>([])
+        let finished = Atomic<Int>(0)
+        for port: UInt16 in [53, 80] {
+            Thread.detachNewThread {
+                for _ in 0..<15 {
+                    let records = plane.flows(FlowQuery(port: port))
+                    results.withLock { $0.append((port, records.map(\.key.highPort))) }
+                }
+                finished.add(1, ordering: .releasing)
+            }
+        }
+        while finished.load(ordering: .acquiring) < 2 { harness.run() }
+        let all = results.withLock { $0 }
+        #expect(all.count == 30)
+        for result in all {
+            #expect(result.got.count == (result.asked == 53 ? 20 : 5) && result.got.allSatisfy { $0 == result.asked }, "asked \(result.asked)")
+        }
+    }
 }
