@@ -32,18 +32,27 @@ enum CaptureStream {
         do { request = try parse(parameters) } catch {
             return failure(.badRequest, "\(error)")
         }
-        guard observatory.startCapture(request.filter) else {
+        guard let session = observatory.startCapture(request.filter) else {
             return failure(.conflict, "another capture is running on this gwlbd; try again when it ends")
         }
+        // A client that stopped reading blocks the writes below; the capture ends at its deadline
+        // all the same (and what the stalled stream asks for afterwards is nothing).
+        let watchdog = Task {
+            try? await Task.sleep(for: .seconds(request.seconds + 2))
+            observatory.stopCapture(session)
+        }
         return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: ResponseBody { writer in
-            defer { observatory.stopCapture() }
-            let lostBefore = observatory.takeCaptured().lost
+            defer {
+                watchdog.cancel()
+                observatory.stopCapture(session)
+            }
+            let lostBefore = observatory.takeCaptured(session).lost
             try await writer.write(APIServer.line(["capture": ["drops": request.filter.drops], "geneveAddress": observatory.geneveAddress]))
             let deadline = Date().addingTimeInterval(request.seconds)
             var captured = 0, lost: UInt64 = 0, lastLine = Date()
             while captured < request.count && Date() < deadline && !Task.isCancelled {
                 try await Task.sleep(for: .milliseconds(20))
-                let (packets, lostNow) = observatory.takeCaptured()
+                let (packets, lostNow) = observatory.takeCaptured(session)
                 lost = lostNow - lostBefore
                 for packet in packets.prefix(request.count - captured) {
                     try await writer.write(APIServer.line(json(packet)))

@@ -19,9 +19,10 @@ public struct Observatory: Sendable {
     public var bootID: String
     public var startTime: Date
     /// Drop and flow captures (`gwlb capture`); a data plane without them refuses.
-    public var startCapture: @Sendable (CaptureFilter) -> Bool = { _ in false }
-    public var stopCapture: @Sendable () -> Void = {}
-    public var takeCaptured: @Sendable () -> (packets: [CapturedPacket], lost: UInt64) = { ([], 0) }
+    /// A capture's session number, or nil when another runs (or there is no data plane).
+    public var startCapture: @Sendable (CaptureFilter) -> UInt64? = { _ in nil }
+    public var stopCapture: @Sendable (UInt64) -> Void = { _ in }
+    public var takeCaptured: @Sendable (UInt64) -> (packets: [CapturedPacket], lost: UInt64) = { _ in ([], 0) }
     /// Where appliances send GENEVE: a captured datagram's destination.
     public var geneveAddress = "0.0.0.0"
     /// The control plane's target slots (capacity, held by current targets, retired while their
@@ -45,8 +46,8 @@ public struct Observatory: Sendable {
         self.init(statistics: { plane.statistics() }, recentDrops: { plane.recentDrops() }, slots: slots,
                   flows: { plane.flows($0) }, flowCapacity: flowCapacity)
         startCapture = { plane.startCapture($0) }
-        stopCapture = { plane.stopCapture() }
-        takeCaptured = { plane.takeCaptured() }
+        stopCapture = { plane.stopCapture($0) }
+        takeCaptured = { plane.takeCaptured($0) }
     }
 
     /// GET /v1/stats.

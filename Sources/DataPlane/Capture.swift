@@ -113,6 +113,10 @@ final class CaptureRing: @unchecked Sendable {
 /// The one capture a data plane runs at a time: its filter for the workers, and their rings.
 final class CaptureControl: Sendable {
     let filter = Mutex<CaptureFilter?>(nil)
+    /// The running capture's session and the last one given out. The rings are drained only under
+    /// this lock, by the current session: one consumer at a time, and a capture that was stopped
+    /// (its client stalled past its deadline, say) takes nothing from the next one.
+    let sessions = Mutex<(current: UInt64?, last: UInt64)>((nil, 0))
     /// Moves whenever the filter changes; workers compare it once per pass.
     let generation = Atomic<UInt64>(0)
     let rings: [CaptureRing]
@@ -123,28 +127,39 @@ final class CaptureControl: Sendable {
 }
 
 extension DataPlane {
-    /// Starts capturing `filter`'s packets; false when another capture runs.
-    public func startCapture(_ filter: CaptureFilter) -> Bool {
-        let started = capture.filter.withLock { current in
-            guard current == nil else { return false }
-            current = filter
-            return true
+    /// Starts capturing `filter`'s packets: the session's number, or nil when another capture runs.
+    public func startCapture(_ filter: CaptureFilter) -> UInt64? {
+        capture.sessions.withLock { sessions in
+            guard sessions.current == nil else { return nil }
+            capture.filter.withLock { $0 = filter }
+            capture.generation.add(1, ordering: .releasing)
+            sessions.last += 1
+            sessions.current = sessions.last
+            return sessions.last
         }
-        if started { capture.generation.add(1, ordering: .releasing) }
-        return started
     }
 
-    public func stopCapture() {
-        capture.filter.withLock { $0 = nil }
-        capture.generation.add(1, ordering: .releasing)
-        // What the workers copied after the last read is dropped with the capture.
-        for ring in capture.rings { ring.drain { _ in } }
+    /// Stops capture `session`, if it is still the one running.
+    public func stopCapture(_ session: UInt64) {
+        capture.sessions.withLock { sessions in
+            guard sessions.current == session else { return }
+            capture.filter.withLock { $0 = nil }
+            capture.generation.add(1, ordering: .releasing)
+            // What the workers copied after the last read is dropped with the capture.
+            for ring in capture.rings { ring.drain { _ in } }
+            sessions.current = nil
+        }
     }
 
-    /// The packets captured since the last call, and how many were lost to full rings in all.
-    public func takeCaptured() -> (packets: [CapturedPacket], lost: UInt64) {
-        var packets: [CapturedPacket] = []
-        for ring in capture.rings { ring.drain { packets.append($0) } }
-        return (packets.sorted { $0.time < $1.time }, capture.rings.reduce(0) { $0 + $1.lost.load(ordering: .relaxed) })
+    /// The packets captured for `session` since the last call, and how many were lost to full
+    /// rings in all; nothing for a session that is not the running one.
+    public func takeCaptured(_ session: UInt64) -> (packets: [CapturedPacket], lost: UInt64) {
+        capture.sessions.withLock { sessions in
+            let lost = capture.rings.reduce(0) { $0 + $1.lost.load(ordering: .relaxed) }
+            guard sessions.current == session else { return ([], lost) }
+            var packets: [CapturedPacket] = []
+            for ring in capture.rings { ring.drain { packets.append($0) } }
+            return (packets.sorted { $0.time < $1.time }, lost)
+        }
     }
 }

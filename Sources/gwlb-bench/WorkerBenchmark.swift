@@ -41,12 +41,12 @@ struct WorkerBenchmark {
         var withCapture: [Double] = [], withoutCapture: [Double] = []
         for round in 0..<(2 * rounds) {
             let capturing = round % 2 == 1
-            if capturing { _ = plane.startCapture(captureFilter) }
+            let session = capturing ? plane.startCapture(captureFilter) : nil
             let roundStart = nanoseconds()
             runRound()
             let roundTime = Double(nanoseconds() - roundStart) / Double(flows * 2)
             if capturing {
-                plane.stopCapture()
+                if let session { plane.stopCapture(session) }
                 withCapture.append(roundTime)
             } else {
                 withoutCapture.append(roundTime)

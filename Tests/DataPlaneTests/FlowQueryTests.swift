@@ -67,3 +67,26 @@ import Wire
         }
     }
 }
+
+/// Captures by session: one consumer of the rings at a time, and a stopped capture's stream gets
+/// nothing of the next one's (nor can it stop it).
+@Suite struct CaptureSessionTests {
+    @Test func aStoppedSessionTakesNothingFromTheNext() throws {
+        let harness = Harness(workers: 2)
+        let plane = harness.plane
+        let first = try #require(plane.startCapture(CaptureFilter(drops: true)))
+        #expect(plane.startCapture(CaptureFilter(drops: true)) == nil, "one capture at a time")
+        plane.stopCapture(first)
+        let second = try #require(plane.startCapture(CaptureFilter(drops: true)))
+        #expect(second != first)
+        // A malformed packet is dropped, and captured for the running session only.
+        harness.send([0x45, 0, 0], worker: 0)
+        harness.run()
+        #expect(plane.takeCaptured(first).packets.isEmpty, "the stale session reads nothing")
+        plane.stopCapture(first)
+        #expect(plane.startCapture(CaptureFilter(drops: true)) == nil, "nor can it stop the running one")
+        #expect(plane.takeCaptured(second).packets.count == 1)
+        plane.stopCapture(second)
+        #expect(plane.startCapture(CaptureFilter(drops: true)) != nil)
+    }
+}
