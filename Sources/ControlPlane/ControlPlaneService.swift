@@ -58,7 +58,7 @@ public final class ControlPlaneService: Sendable {
         compiler.slots = TargetSlotTable(capacity: targetSlots)
         state = Mutex(State(catalog: try store.load() ?? ResourceCatalog(region: region, account: account), compiler: compiler))
         try state.withLock { state in
-            state.attachments = state.endpointSlots.update(state.catalog.endpoints)
+            state.attachments = try state.endpointSlots.update(state.catalog.endpoints, now: Self.monotonicSeconds())
             try attach(state.attachments)
             try republish(&state)
         }
@@ -78,14 +78,14 @@ public final class ControlPlaneService: Sendable {
             var trial = state.compiler
             var trialSlots = state.endpointSlots
             do {
-                _ = try compile(catalog, attachments: trialSlots.update(catalog.endpoints), compiler: &trial,
+                _ = try compile(catalog, attachments: trialSlots.update(catalog.endpoints, now: Self.monotonicSeconds()), compiler: &trial,
                                 health: state.health, version: state.version + 1)
             } catch let exhausted as SlotsExhausted {
                 throw ELBError(.tooManyTargets, "No target slot is free: \(exhausted). Slots of targets that left are reused \(TargetSlotTable.reuseDelay / 60) minutes after, when no flow can use them any more; try again later or deregister targets")
             }
             if catalog.endpoints != state.catalog.endpoints {
                 var slots = state.endpointSlots
-                let attachments = slots.update(catalog.endpoints)
+                let attachments = try slots.update(catalog.endpoints, now: Self.monotonicSeconds())
                 do { try attach(attachments) } catch {
                     try? attach(state.attachments)
                     throw ELBError(.invalidConfigurationRequest, "Cannot attach the endpoint: \(error)")

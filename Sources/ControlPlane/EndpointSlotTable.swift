@@ -16,28 +16,49 @@ public struct EndpointAttachment: Hashable, Sendable {
 }
 
 /// Stable data-plane slots for endpoints: an endpoint keeps its slot while it exists (flow keys
-/// carry it), and a freed slot is reused only when no never-used one is left, so flows of a
-/// deleted endpoint cannot land on a new one.
+/// carry it). A deleted endpoint's slot is held for `reuseDelay`, as long as a flow of it may still
+/// be in a worker's table: given sooner to a new endpoint (with the same ids, say), that flow's
+/// returns would enter the new endpoint. Never-used slots go first.
 struct EndpointSlotTable: Sendable, Equatable {
+    /// As target slots: the longest TCP idle timeout and a margin.
+    static let reuseDelay = TargetSlotTable.reuseDelay
     private(set) var ids: [String?] = []
+    /// When each slot of a deleted endpoint was given up (monotonic seconds).
+    private var releasedAt: [Int: UInt64] = [:]
 
-    /// Slots for `endpoints`, in their order; assigns new ones, frees those of endpoints gone.
-    mutating func update(_ endpoints: [Endpoint]) -> [EndpointAttachment] {
+    /// Slots for `endpoints`, in their order; assigns new ones, releases those of endpoints gone.
+    /// Throws, changing nothing, when no slot is free.
+    mutating func update(_ endpoints: [Endpoint], now: UInt64) throws(ELBError) -> [EndpointAttachment] {
+        var next = self
         let present = Set(endpoints.map(\.id))
-        for slot in ids.indices where ids[slot].map({ !present.contains($0) }) ?? false { ids[slot] = nil }
-        return endpoints.map { endpoint in
-            let slot = ids.firstIndex(of: endpoint.id) ?? assign(endpoint.id)
-            return EndpointAttachment(slot: slot, interface: endpoint.interface,
-                                      identity: EndpointIdentity(endpointID: endpoint.endpointNumber, attachmentID: endpoint.attachmentNumber))
+        for slot in next.ids.indices {
+            if let id = next.ids[slot], !present.contains(id) {
+                next.ids[slot] = nil
+                next.releasedAt[slot] = now
+            }
         }
+        for (slot, time) in next.releasedAt where now >= time + Self.reuseDelay { next.releasedAt[slot] = nil }
+        var attachments: [EndpointAttachment] = []
+        for endpoint in endpoints {
+            let slot: Int
+            if let existing = next.ids.firstIndex(of: endpoint.id) { slot = existing } else { slot = try next.assign(endpoint.id) }
+            attachments.append(EndpointAttachment(slot: slot, interface: endpoint.interface,
+                                                  identity: EndpointIdentity(endpointID: endpoint.endpointNumber, attachmentID: endpoint.attachmentNumber)))
+        }
+        self = next
+        return attachments
     }
 
-    private mutating func assign(_ id: String) -> Int {
-        // The catalog allows at most Limits.endpoints endpoints, so a free slot exists.
-        let slot = ids.count < Limits.endpoints ? ids.count : ids.indices.first { ids[$0] == nil }!
-        if slot == ids.count { ids.append(nil) }
-        ids[slot] = id
-        return slot
+    private mutating func assign(_ id: String) throws(ELBError) -> Int {
+        if ids.count < Limits.endpoints {
+            ids.append(id)
+            return ids.count - 1
+        }
+        guard let free = ids.indices.first(where: { ids[$0] == nil && releasedAt[$0] == nil }) else {
+            throw ELBError(.tooManyEndpoints, "Every endpoint slot is in use or held for the flows of a deleted endpoint (for \(Self.reuseDelay / 60) minutes after its deletion); try again later")
+        }
+        ids[free] = id
+        return free
     }
 
     /// The snapshot's endpoint list: identities by slot, nil for free slots.

@@ -22,6 +22,44 @@ import Testing
                                 healthChecks: false, targetSlots: targetSlots, attach: attach) { snapshot in published.snapshots.withLock { $0.append(snapshot) } }
     }
 
+    /// A deleted endpoint's slot is not given to a new endpoint while flows of the old one may
+    /// live (with the same ids, their returns would enter the new device): with every slot used
+    /// once, a new endpoint is refused with TooManyEndpoints and nothing changes.
+    @Test func aDeletedEndpointsSlotIsHeldForItsFlows() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let published = Published()
+        let service = try service(published)
+        let first = try service.perform { catalog, context in
+            let lb = try catalog.createLoadBalancer(name: "lb", type: "gateway", subnets: [], ipAddressType: nil, tags: [], id: context.newID(), now: context.now)
+            var ids: [String] = []
+            for number in 1...Limits.endpoints {
+                ids.append(try catalog.createEndpoint(loadBalancer: lb.arn, interface: "e\(number)", endpointId: nil, attachmentId: nil,
+                                                      newID: context.newID, now: context.now).id)
+            }
+            return (lb.arn, ids[0])
+        }
+        let all = service.read { $0.endpoints }
+        _ = try service.perform { catalog, _ in catalog.deleteEndpoint(first.1) }
+        let before = service.read { $0 }
+        #expect {
+            try service.perform { catalog, context in
+                _ = try catalog.createEndpoint(loadBalancer: first.0, interface: "again", endpointId: nil, attachmentId: nil,
+                                               newID: context.newID, now: context.now)
+            }
+        } throws: { ($0 as? ELBError)?.code == .tooManyEndpoints }
+        #expect(service.read { $0 } == before, "nothing of the refused call was kept")
+        // The table alone, on a manual clock: the held slot is given again once the delay passed.
+        var copy = before
+        let newcomer = try copy.createEndpoint(loadBalancer: first.0, interface: "again", endpointId: nil, attachmentId: nil,
+                                               newID: { "00000000000abcde" }, now: Date())
+        var table = EndpointSlotTable()
+        _ = try table.update(all, now: 0)
+        _ = try table.update(Array(all.dropFirst()), now: 10)
+        #expect(throws: ELBError.self) { _ = try table.update(Array(all.dropFirst()) + [newcomer], now: 10 + EndpointSlotTable.reuseDelay - 1) }
+        let attachments = try table.update(Array(all.dropFirst()) + [newcomer], now: 10 + EndpointSlotTable.reuseDelay)
+        #expect(attachments.last?.slot == 0)
+    }
+
     /// With every target slot taken (two targets left less than the reuse delay ago, two are
     /// current), registering a fifth is refused with AWS's TooManyTargets and changes nothing, in
     /// memory or in the store; calls that need no new slot still work.
