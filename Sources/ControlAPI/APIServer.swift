@@ -122,7 +122,7 @@ public enum APIServer {
     /// With `tls` (PEM certificate chain and private key files) it speaks HTTPS.
     public static func runTCP(host: String, port: Int, actions: ELBActions, verifier: SignatureV4Verifier,
                               tls: (certificate: String, key: String)? = nil, limits: ListenerLimits = ListenerLimits(),
-                              onRunning: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+                              counter: ConnectionCounter? = nil, onRunning: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
         let router = Router(context: CallerContext.self)
         router.post("/") { request, context -> Response in
             var headers = request.headers.map { ($0.name.canonicalName, $0.value) }
@@ -158,7 +158,7 @@ public enum APIServer {
             return Response(status: .init(code: answer.status), headers: [.contentType: "text/xml"],
                             body: .init(byteBuffer: ByteBuffer(string: answer.body)))
         }
-        let counter = ConnectionCounter(limits: limits)
+        let counter = counter ?? ConnectionCounter(limits: limits)
         var server = guarded(counter)
         if let tls {
             let chain = try NIOSSLCertificate.fromPEMFile(tls.certificate).map { NIOSSLCertificateSource.certificate($0) }

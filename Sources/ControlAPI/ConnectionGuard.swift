@@ -17,14 +17,17 @@ public struct ListenerLimits: Sendable {
 }
 
 /// Counts a listener's connections and refuses those past its limit.
-final class ConnectionCounter: Sendable {
-    let limits: ListenerLimits
+public final class ConnectionCounter: Sendable {
+    public let limits: ListenerLimits
     private let open = Atomic<Int>(0)
     /// Connections closed at once because the limit was reached, or for taking too long.
     let refused = Atomic<UInt64>(0)
     let timedOut = Atomic<UInt64>(0)
 
-    init(limits: ListenerLimits) { self.limits = limits }
+    public init(limits: ListenerLimits) { self.limits = limits }
+
+    public var refusedConnections: UInt64 { refused.load(ordering: .relaxed) }
+    public var timedOutConnections: UInt64 { timedOut.load(ordering: .relaxed) }
 
     var current: Int { open.load(ordering: .relaxed) }
 

@@ -39,12 +39,14 @@ final class APIServerFixture: @unchecked Sendable {
     }
 
     /// Also serves the signed TCP API on a free loopback port; returns the port.
-    func listenOnTCP(credentials: [String: String], limits: ListenerLimits = ListenerLimits()) async throws -> Int {
+    func listenOnTCP(credentials: [String: String], limits: ListenerLimits = ListenerLimits(), counter: ConnectionCounter? = nil) async throws -> Int {
         let port = Mutex<Int?>(nil)
         let actions = self.actions
         let verifier = SignatureV4Verifier(region: "us-east-1", credentials: credentials)
         servers.append(Task.detached {
-            try await APIServer.runTCP(host: "127.0.0.1", port: 0, actions: actions, verifier: verifier, limits: limits) { bound in port.withLock { $0 = bound } }
+            try await APIServer.runTCP(host: "127.0.0.1", port: 0, actions: actions, verifier: verifier, limits: limits, counter: counter) { bound in
+                port.withLock { $0 = bound }
+            }
         })
         for _ in 0..<500 where port.withLock({ $0 }) == nil { try await Task.sleep(for: .milliseconds(10)) }
         guard let bound = port.withLock({ $0 }) else { throw UnixHTTPClient.ConnectionError(description: "the TCP API did not start") }
