@@ -19,9 +19,11 @@ extension Observatory {
             }
         }
         // CloudWatch's dimension values: the ARN's resource after "loadbalancer/", and "targetgroup/NAME/ID".
-        return MetricsSample(statistics: statistics, loadBalancer: balancer.map { $0.path.joined(separator: "/") } ?? "none",
-                             targetGroup: group.map { "targetgroup/" + $0.path.joined(separator: "/") } ?? "none",
-                             zone: "local", targets: targets, time: time)
+        var sample = MetricsSample(statistics: statistics, loadBalancer: balancer.map { $0.path.joined(separator: "/") } ?? "none",
+                                   targetGroup: group.map { "targetgroup/" + $0.path.joined(separator: "/") } ?? "none",
+                                   zone: "local", targets: targets, time: time)
+        sample.targetSlots = service.targetSlots
+        return sample
     }
 
     /// The data-plane slot of a registered target: the one with its address and port.

@@ -19,6 +19,7 @@ public enum MetricNames {
     public static let targetActiveFlows = "gwlb_target_active_flows"
     public static let targetNewFlows = "gwlb_target_new_flows_total"
     public static let drops = "gwlb_dropped_packets_total"
+    public static let targetSlots = "gwlb_target_slots"
 
     /// Each metric's HELP line, naming the CloudWatch metric it carries.
     public static let help: [String: String] = [
@@ -38,5 +39,6 @@ public enum MetricNames {
         targetActiveFlows: "Flows pinned to a target now.",
         targetNewFlows: "Flows pinned to a target since gwlbd started.",
         drops: "Packets dropped, by reason.",
+        targetSlots: "The data plane's target slots: held by a current target, retired (their target left, flows may still use them), free.",
     ]
 }

@@ -27,6 +27,8 @@ public struct MetricsSample: Sendable {
     public var targets: [TargetSample]
     /// Monotonic seconds, for the peaks.
     public var time: Double
+    /// The control plane's target slots, when there is one.
+    public var targetSlots: (capacity: Int, current: Int, retired: Int)?
 
     public init(statistics: DataPlaneStatistics, loadBalancer: String, targetGroup: String, zone: String,
                 targets: [TargetSample], time: Double) {
@@ -81,6 +83,11 @@ public final class MetricsExporter: Sendable {
             set(&state, MetricNames.peakPacketsPerSecond, base, state.packetsPeak.sample(total: statistics.endpointPackets, at: sample.time))
             for reason in DropReason.allCases {
                 count(&state, MetricNames.drops, base + [("reason", reason.name)], statistics.drops(reason))
+            }
+            if let slots = sample.targetSlots {
+                for (name, value) in [("current", slots.current), ("retired", slots.retired), ("free", slots.capacity - slots.current - slots.retired)] {
+                    set(&state, MetricNames.targetSlots, base + [("state", name)], Double(value))
+                }
             }
             var present = Set<String>()
             for target in sample.targets where target.slot < statistics.targets.count {

@@ -31,7 +31,9 @@ import Testing
         exporter.flush(sample(statistics, targets: targets, time: 0))
         statistics.newFlows = 9
         statistics.targets[1].packetsToTarget = 75
-        exporter.flush(sample(statistics, targets: targets, time: 1))
+        var second = sample(statistics, targets: targets, time: 1)
+        second.targetSlots = (capacity: 1024, current: 2, retired: 3)
+        exporter.flush(second)
         let text = exporter.exposition()
         let lb = #"load_balancer="gwy/lb/0123",target_group="targetgroup/tg/4567",availability_zone="local""#
         #expect(value(text, "gwlb_new_flow_count_total{\(lb)}") == 9)
@@ -44,6 +46,9 @@ import Testing
         #expect(value(text, "gwlb_target_packets_total{\(lb),target=\"198.18.1.11\",direction=\"to_target\"}") == 75)
         #expect(value(text, "gwlb_target_bytes_total{\(lb),target=\"198.18.1.11\",direction=\"from_target\"}") == 4_000)
         #expect(value(text, "gwlb_target_active_flows{\(lb),target=\"198.18.1.11\"}") == 3)
+        #expect(value(text, "gwlb_target_slots{\(lb),state=\"current\"}") == 2)
+        #expect(value(text, "gwlb_target_slots{\(lb),state=\"retired\"}") == 3)
+        #expect(value(text, "gwlb_target_slots{\(lb),state=\"free\"}") == 1019)
         #expect(text.contains("# HELP gwlb_active_flows Flows gwlbd tracks now (CloudWatch ActiveFlowCount)."))
         #expect(text.contains("# TYPE gwlb_new_flow_count_total counter"))
     }
