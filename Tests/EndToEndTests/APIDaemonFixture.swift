@@ -28,10 +28,11 @@ final class APIDaemonFixture {
 
     /// Starts gwlbd in the router namespace; returns once its API answers (a socket file alone may
     /// be a killed predecessor's).
-    func start(extra: [String] = []) throws {
+    /// `launcher` runs gwlbd (e.g. `prlimit --nofile=…`); it must exec it in place.
+    func start(extra: [String] = [], launcher: [String] = []) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["ip", "netns", "exec", lab.lab.router, LabFixture.binary("gwlbd"), "--state-dir", state, "--socket", socket,
+        process.arguments = ["ip", "netns", "exec", lab.lab.router] + launcher + [LabFixture.binary("gwlbd"), "--state-dir", state, "--socket", socket,
                              "--geneve-address", Lab.geneveAddress] + extra
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = FileHandle(forWritingAtPath: logPath)
