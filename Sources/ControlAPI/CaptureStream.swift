@@ -37,15 +37,11 @@ enum CaptureStream {
         }
         // A client that stopped reading blocks the writes below; the capture ends at its deadline
         // all the same (and what the stalled stream asks for afterwards is nothing).
-        let watchdog = Task {
-            try? await Task.sleep(for: .seconds(request.seconds + 2))
-            observatory.stopCapture(session)
-        }
+        // A Dispatch timer, not a task: it must fire even when the API's tasks are all busy. Stopping
+        // a session that already ended (or any other) does nothing, so it is never cancelled.
+        DispatchQueue.global().asyncAfter(deadline: .now() + request.seconds + 2) { observatory.stopCapture(session) }
         return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: ResponseBody { writer in
-            defer {
-                watchdog.cancel()
-                observatory.stopCapture(session)
-            }
+            defer { observatory.stopCapture(session) }
             let lostBefore = observatory.takeCaptured(session).lost
             try await writer.write(APIServer.line(["capture": ["drops": request.filter.drops], "geneveAddress": observatory.geneveAddress]))
             let deadline = Date().addingTimeInterval(request.seconds)
