@@ -2,7 +2,7 @@
 import PackageDescription
 
 // The hot path (Wire, Flows and later DataPlane, PacketIO) uses the standard library only:
-// no Foundation, no allocation per packet. See README.md "Design" for the module map.
+// no Foundation, no allocation per packet. See README.md "The data plane".
 let package = Package(
     name: "gwlb",
     products: [

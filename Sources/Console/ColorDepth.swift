@@ -1,4 +1,4 @@
-/// How many colours the terminal shows, best first (CONSOLE.md): 24-bit, 256, 16, 8, none.
+/// How many colours the terminal shows, best first (README "The console"): 24-bit, 256, 16, 8, none.
 public enum ColorDepth: Int, Sendable, CaseIterable, Comparable {
     case monochrome = 0, ansi8 = 8, ansi16 = 16, indexed256 = 256, trueColor = 16_777_216
 

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Draws the console's panes (CONSOLE.md) from the model onto a surface: header, flow table,
+/// Draws the console's panes (README "The console") from the model onto a surface: header, flow table,
 /// targets, health transitions and recent drops, the action log, and a line of keys.
 public struct ConsoleScreen {
     public let glyphs: Glyphs

@@ -1,6 +1,6 @@
 import Foundation
 
-/// A console theme (CONSOLE.md): `theme[key]="value"` lines in btop's syntax, `#` comments. A value
+/// A console theme (README "The console"): `theme[key]="value"` lines in btop's syntax, `#` comments. A value
 /// is `#RRGGBB`, `#RGB`, 0–255, an ANSI colour name or `default` (the terminal's colour), then
 /// optional attributes (`bold`, `dim`, `underline`, `reverse`). Keys name meanings, not widgets.
 /// Unknown keys are ignored; missing keys fall back to the default theme.

@@ -4,7 +4,7 @@ import Health
 import Resources
 import Telemetry
 
-/// The elbv2 operations of SPEC.md §6 over the control plane: a Query request in, AWS's XML out.
+/// The elbv2 operations of README "The control plane" over the control plane: a Query request in, AWS's XML out.
 public struct ELBActions: Sendable {
     public let service: ControlPlaneService
     /// Instance id → IPv4 address, for `instance` target groups.

@@ -1,7 +1,7 @@
 import Foundation
 import Resources
 
-/// An elbv2 Query-protocol request (SPEC.md §6): `Action=…&Version=2015-12-01&…`, form-encoded,
+/// An elbv2 Query-protocol request (README "The control plane"): `Action=…&Version=2015-12-01&…`, form-encoded,
 /// with lists as `Name.member.N` (1-based) and structures as `Name.member.N.Field`.
 public struct QueryRequest: Hashable, Sendable {
     public static let version = "2015-12-01"

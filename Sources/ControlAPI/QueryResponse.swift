@@ -48,7 +48,7 @@ public indirect enum XMLNode: Hashable, Sendable {
     }
 }
 
-/// The two response shapes of the elbv2 Query protocol (SPEC.md §6).
+/// The two response shapes of the elbv2 Query protocol (README "The control plane").
 public enum QueryResponse {
     public static let namespace = "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"
 

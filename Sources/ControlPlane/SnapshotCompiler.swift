@@ -53,7 +53,7 @@ public struct SnapshotCompiler: Sendable {
             resetOnDeregistration: attributes.bool("send_tcp_reset.on_deregistration.enabled"))
         let keyMode: FlowKeyMode = !attributes.bool("stickiness.enabled") ? .fiveTuple
             : attributes["stickiness.type"] == "source_ip_dest_ip" ? .twoTuple : .threeTuple
-        // The listener's TCP idle timeout applies to five-tuple flows only (SPEC.md §4).
+        // The listener's TCP idle timeout applies to five-tuple flows only (README "How the flow engine behaves").
         let tcpTimeout = keyMode == .fiveTuple ? UInt32(listener?.attributes.int("tcp.idle_timeout.seconds") ?? 350) : 350
         return ForwardingSnapshot(version: version, endpoints: endpoints, targets: slots.peers,
                                   selection: TargetSelection(targets: targets, policy: policy), keyMode: keyMode,

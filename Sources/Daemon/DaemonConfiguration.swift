@@ -193,7 +193,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         let identity = { (peer: UDPPeer) in UInt64(peer.address.rawValue) << 16 | UInt64(peer.port) }
         var selectionTargets = zip(assigned, peers).map { (slot: $0, identity: identity($1), health: TargetHealth.healthy) }
         for slot in slots.retired { if let peer = slots.peers[slot.index] { selectionTargets.append((slot, identity(peer), .unused)) } }
-        // The TCP idle timeout applies with five-tuple keys only (SPEC.md §4).
+        // The TCP idle timeout applies with five-tuple keys only (README "How the flow engine behaves").
         let timeouts = FlowTimeouts(tcp: keyMode == .fiveTuple ? tcpIdleTimeout : 350)
         return ForwardingSnapshot(version: version, endpoints: endpoints.map(\.identity), targets: slots.peers,
                                   selection: TargetSelection(targets: selectionTargets), keyMode: keyMode, timeouts: timeouts,

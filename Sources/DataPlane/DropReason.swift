@@ -4,7 +4,8 @@ import Wire
 public enum DropReason: UInt8, CaseIterable, Sendable, Hashable {
     /// From an endpoint, and not a valid IP packet (the record's `detail` says what was wrong).
     case malformedPacket
-    /// Inner packet larger than 8,500 bytes (SPEC.md §3): dropped without fragmentation or ICMP.
+    /// Inner packet larger than 8,500 bytes (README "gwlbd", MTU): dropped without fragmentation, and answered
+    /// with ICMP "packet too big" unless `path_mtu_discovery.enabled` is off.
     case oversize
     /// A new flow with no target group or no registered target to send it to.
     case noTargets

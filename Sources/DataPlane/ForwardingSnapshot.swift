@@ -31,7 +31,7 @@ public final class ForwardingSnapshot: Sendable {
     /// `path_mtu_discovery.enabled`: answer an oversize packet with ICMP naming `maximumInnerPacket`.
     public let pathMTUDiscovery: Bool
 
-    /// SPEC.md §3: larger inner packets are dropped.
+    /// README "gwlbd", MTU: larger inner packets are dropped.
     public static let maximumInnerPacket = 8500
 
     public init(version: UInt64, endpoints: [EndpointIdentity?], targets: [UDPPeer?], selection: TargetSelection,

@@ -52,7 +52,7 @@ public struct FlowEntry: Hashable, Sendable {
     public var isTCP: Bool { flags.contains(.tcp) }
 }
 
-/// Idle timeouts in seconds (SPEC.md §4).
+/// Idle timeouts in seconds (README "How the flow engine behaves").
 public struct FlowTimeouts: Hashable, Sendable {
     /// TCP, listener attribute `tcp.idle_timeout.seconds`: 350 by default, 60–6000.
     public var tcp: UInt32

@@ -1,6 +1,6 @@
 import Wire
 
-/// Which fields identify a flow: the target group's stickiness (SPEC.md §4).
+/// Which fields identify a flow: the target group's stickiness (README "How the flow engine behaves").
 public enum FlowKeyMode: Sendable, Hashable, CaseIterable {
     /// `stickiness.enabled=false`: addresses, ports and protocol for TCP/UDP; addresses and
     /// protocol for everything else.

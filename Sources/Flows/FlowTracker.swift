@@ -2,7 +2,7 @@ import Wire
 
 /// Why the flow engine refused a packet.
 public enum FlowDrop: Hashable, Sendable, CaseIterable {
-    /// A TCP packet other than a SYN, with no flow: never seen, or expired (SPEC.md §4).
+    /// A TCP packet other than a SYN, with no flow: never seen, or expired (README "How the flow engine behaves").
     case tcpWithoutFlow
     /// A new flow, and every entry of the table in use (RejectedFlowCount).
     case flowTableFull

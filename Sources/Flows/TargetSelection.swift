@@ -1,4 +1,4 @@
-/// A target's state as the data plane sees it (DescribeTargetHealth's states, SPEC.md §5).
+/// A target's state as the data plane sees it (DescribeTargetHealth's states, README "AWS's rules, and choices").
 public enum TargetHealth: UInt8, Hashable, Sendable, CaseIterable {
     case initial, healthy, unhealthy, draining, unused, unavailable
 
@@ -16,7 +16,7 @@ public enum FailoverMode: Hashable, Sendable {
     case rebalance
 }
 
-/// What happens to established flows whose target fails or leaves (SPEC.md §5).
+/// What happens to established flows whose target fails or leaves (README "AWS's rules, and choices").
 public struct FailoverPolicy: Hashable, Sendable {
     public var onDeregistration: FailoverMode
     public var onUnhealthy: FailoverMode

@@ -1,4 +1,4 @@
-/// DescribeTargetHealth's view of a target (SPEC.md §5): state, reason code and description.
+/// DescribeTargetHealth's view of a target (README "AWS's rules, and choices"): state, reason code and description.
 public struct TargetHealthState: Hashable, Sendable, CustomStringConvertible {
     public enum State: String, Sendable, CaseIterable {
         case initial, healthy, unhealthy, draining, unused, unavailable

@@ -1,5 +1,5 @@
 /// Amazon Resource Names in AWS's format for gateway load balancers, listeners and target groups
-/// (SPEC.md §6), with a configurable region and account.
+/// (README "The control plane"), with a configurable region and account.
 public struct ARN: Hashable, Sendable, CustomStringConvertible, Comparable {
     public enum Kind: String, Sendable {
         case loadBalancer = "loadbalancer"

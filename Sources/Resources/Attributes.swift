@@ -23,7 +23,7 @@ public struct AttributeRule: Sendable {
     }
 }
 
-/// AWS's attributes for gateway load balancers, their target groups and listeners (SPEC.md §4–§5).
+/// AWS's attributes for gateway load balancers, their target groups and listeners (README "How the flow engine behaves" and README "AWS's rules, and choices").
 public enum AttributeRules {
     public static let loadBalancer: [AttributeRule] = [
         .boolean("deletion_protection.enabled"),

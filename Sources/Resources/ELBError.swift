@@ -36,7 +36,7 @@ public struct ELBError: Error, Hashable, Sendable, CustomStringConvertible {
         case missingAction = "MissingAction"
         case invalidAction = "InvalidAction"
 
-        /// HTTP status of the error response (SPEC.md §6).
+        /// HTTP status of the error response (README "The control plane").
         public var httpStatus: Int {
             switch self {
             case .healthUnavailable: 500

@@ -1,4 +1,4 @@
-/// A target group's health check (SPEC.md §5; defaults are AWS's for GENEVE target groups).
+/// A target group's health check (README "AWS's rules, and choices"; defaults are AWS's for GENEVE target groups).
 public struct HealthCheck: Hashable, Sendable, Codable {
     public enum HealthProtocol: String, Sendable, CaseIterable, Codable {
         case tcp = "TCP", http = "HTTP", https = "HTTPS"

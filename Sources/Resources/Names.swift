@@ -1,4 +1,4 @@
-/// AWS's rule for load balancer and target group names (SPEC.md §5): 1–32 characters, letters,
+/// AWS's rule for load balancer and target group names (README "AWS's rules, and choices"): 1–32 characters, letters,
 /// digits and hyphens, not starting or ending with a hyphen. Load balancer names may not start
 /// with `internal-`.
 enum Names {

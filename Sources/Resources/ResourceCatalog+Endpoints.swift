@@ -1,6 +1,6 @@
 import Foundation
 
-/// Endpoints (gwlb's extension, SPEC.md's "endpoint ↔ GWLB endpoint"): one gwlbd serves one
+/// Endpoints (gwlb's extension, README "Endpoints (gwlb's extension)"): one gwlbd serves one
 /// gateway load balancer, so every endpoint belongs to the same one.
 extension ResourceCatalog {
     public mutating func createEndpoint(loadBalancer arn: ARN, interface: String, endpointId: String?, attachmentId: String?,

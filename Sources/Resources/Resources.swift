@@ -93,7 +93,7 @@ public struct TargetGroup: Hashable, Sendable {
     public static let port = 6081
 }
 
-/// Limits gwlb enforces, AWS's where AWS has one (SPEC.md §5).
+/// Limits gwlb enforces, AWS's where AWS has one (README "AWS's rules, and choices").
 public enum Limits {
     public static let targetsPerLoadBalancer = 300
     public static let listenersPerLoadBalancer = 1

@@ -40,7 +40,7 @@ public struct AuditCaller: Sendable, Hashable {
     }
 }
 
-/// One API call as CloudTrail records it (SPEC.md §7).
+/// One API call as CloudTrail records it (README "Telemetry").
 public struct AuditEvent: @unchecked Sendable {
     // @unchecked: the parameters and response are JSON values built and read on one thread.
     public var time: Date

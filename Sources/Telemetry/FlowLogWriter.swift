@@ -25,7 +25,7 @@ public struct FlowLogOptions: Sendable, Hashable {
     }
 }
 
-/// Writes VPC flow log version-2 records (SPEC.md §7): takes the workers' records from their rings,
+/// Writes VPC flow log version-2 records (README "Telemetry"): takes the workers' records from their rings,
 /// sums them per interval, endpoint, direction and action, and writes each interval once it has
 /// closed. A worker whose ring was full lost records: their interval gets a SKIPDATA record. Runs
 /// on a thread of its own; the data plane never waits for it.

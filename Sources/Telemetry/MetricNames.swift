@@ -1,4 +1,4 @@
-/// gwlb's metrics: CloudWatch's `AWS/GatewayELB` set (SPEC.md §7) under Prometheus names, plus what
+/// gwlb's metrics: CloudWatch's `AWS/GatewayELB` set (README "Telemetry") under Prometheus names, plus what
 /// AWS does not give (per-target traffic, drops by reason). Prometheus's rules shape the names: a
 /// counter ends in `_total`, and a gauge must not end in `_count` (reserved for histograms;
 /// `promtool check metrics` refuses it), so CloudWatch's ActiveFlowCount is `gwlb_active_flows`.

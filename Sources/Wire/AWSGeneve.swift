@@ -12,7 +12,7 @@ public struct AWSGeneveMetadata: Hashable, Sendable {
     /// The inner packet's IP version, from the protocol type.
     public var innerVersion: IPVersion { protocolType == Geneve.protocolTypeIPv6 ? .v6 : .v4 }
 
-    /// Reads `payload` (the UDP payload) and applies the receiver rules of SPEC.md §2: version 0,
+    /// Reads `payload` (the UDP payload) and applies the receiver rules of README "Connecting a real appliance": version 0,
     /// options within bounds, no control packets, no critical option we do not understand (nor any
     /// unknown option when the C bit is set), protocol type IPv4/IPv6, an inner packet whose version
     /// matches, and all three AWS options present.

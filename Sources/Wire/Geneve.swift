@@ -19,7 +19,7 @@ public enum Geneve {
     /// Type bit that marks an option critical (RFC 8926 §3.5).
     public static let criticalTypeBit: UInt8 = 0x80
 
-    /// AWS GWLB's option class and types (SPEC.md §2).
+    /// AWS GWLB's option class and types (README "Connecting a real appliance").
     public static let awsOptionClass: UInt16 = 0x0108
     public static let awsEndpointIDType: UInt8 = 0x01
     public static let awsAttachmentIDType: UInt8 = 0x02

@@ -7,7 +7,7 @@ import Testing
 
 /// The conformance table: every elbv2 operation with a good request and the exact XML shape of its
 /// answer (every element path under the result, as botocore's elbv2 model names them), and every
-/// rule of SPEC.md §5 with the error code it must give.
+/// rule of README "AWS's rules, and choices" with the error code it must give.
 @Suite struct ConformanceTests {
     /// A world to call operations in: a load balancer with a listener to a target group with one
     /// target, a second target group, and an endpoint.
@@ -114,7 +114,7 @@ import Testing
         #expect(Self.shape(answer.xml) == expected.sorted(), "\(action)")
     }
 
-    /// (rule, action, parameters from the world, error code). Each rule of SPEC.md §5 and §6.
+    /// (rule, action, parameters from the world, error code). Each rule of README "AWS's rules, and choices" and README "The control plane".
     nonisolated(unsafe) static let rules: [(String, String, (World) -> [(String, String)], String)] = [
         ("duplicate load balancer name", "CreateLoadBalancer", { _ in [("Name", "lb"), ("Type", "gateway")] }, "DuplicateLoadBalancerName"),
         ("load balancer type other than gateway", "CreateLoadBalancer", { _ in [("Name", "alb"), ("Type", "application")] }, "ValidationError"),

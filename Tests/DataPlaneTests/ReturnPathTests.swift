@@ -4,7 +4,7 @@ import Testing
 import TestSupport
 import Wire
 
-/// The return-path contract (SPEC.md §2): only the flow's target, with the flow's options and
+/// The return-path contract (README "Connecting a real appliance"): only the flow's target, with the flow's options and
 /// cookie, gets a packet back into the endpoint; anything else is dropped with its reason and
 /// forwarding goes on.
 @Suite struct ReturnPathTests {

@@ -2,7 +2,7 @@ import Testing
 import TestSupport
 @testable import Wire
 
-/// The frames AWS's tunnel handler puts on the wire (SPEC.md §2), read and written back byte for byte.
+/// The frames AWS's tunnel handler puts on the wire (README "Connecting a real appliance"), read and written back byte for byte.
 @Suite struct GoldenFrameTests {
     let frame = GoldenFrames.toAppliance
 
