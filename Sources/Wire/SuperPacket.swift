@@ -84,8 +84,9 @@ public struct SuperPacket {
         guard transportHeaderLength > 0 else {
             UnsafeMutableRawBufferPointer(rebasing: destination[..<length]).copyMemory(from: packet)
             if header.needsChecksum {
+                // UDP's checksum field is at offset 6 (TCP's at 16): a UDP sum of 0 must go out as 0xFFFF.
                 Self.completeChecksum(UnsafeMutableRawBufferPointer(rebasing: destination[..<length]),
-                                      start: transportOffset, offset: Int(header.checksumOffset), isUDP: false)
+                                      start: transportOffset, offset: Int(header.checksumOffset), isUDP: header.checksumOffset == 6)
             }
             return length
         }
