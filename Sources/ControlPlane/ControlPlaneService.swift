@@ -35,6 +35,7 @@ public final class ControlPlaneService: Sendable {
     let instances: [String: String]
     private let attach: @Sendable ([EndpointAttachment]) throws -> Void
     private let publish: @Sendable (ForwardingSnapshot) -> Void
+    private let slotFlows: @Sendable () -> [Int64]
 
     /// Restores the catalog from `store` (or starts an empty one for `region` and `account`),
     /// attaches its endpoints and publishes the first snapshot for the load balancer they belong to.
@@ -43,14 +44,18 @@ public final class ControlPlaneService: Sendable {
     ///   - healthTimeScale: shortens the checks' intervals in tests;
     ///   - attach: makes the endpoint devices match the list (every endpoint, by slot); called
     ///     before a change of endpoints is committed, so a device that cannot be made fails the call.
+    ///   - slotFlows: the data plane's live flows per target slot (a slot of a target that left is
+    ///     reused only when none is left).
     public init(store: CatalogStore, region: String, account: String, instances: [String: String] = [:],
                 healthChecks: Bool = true, healthTimeScale: Double = 1, targetSlots: Int = 1024,
                 attach: @escaping @Sendable ([EndpointAttachment]) throws -> Void = { _ in },
+                slotFlows: @escaping @Sendable () -> [Int64] = { [] },
                 publish: @escaping @Sendable (ForwardingSnapshot) -> Void) throws {
         self.store = store
         self.instances = instances
         self.attach = attach
         self.publish = publish
+        self.slotFlows = slotFlows
         let forwarder = HealthReportForwarder()
         checker = HealthChecker(timeScale: healthTimeScale) { target, health in forwarder.forward(target, health) }
         if !healthChecks { checker.stop() }
@@ -81,7 +86,7 @@ public final class ControlPlaneService: Sendable {
                 _ = try compile(catalog, attachments: trialSlots.update(catalog.endpoints, now: Self.monotonicSeconds()), compiler: &trial,
                                 health: state.health, version: state.version + 1)
             } catch let exhausted as SlotsExhausted {
-                throw ELBError(.tooManyTargets, "No target slot is free: \(exhausted). Slots of targets that left are reused \(TargetSlotTable.reuseDelay / 60) minutes after, when no flow can use them any more; try again later or deregister targets")
+                throw ELBError(.tooManyTargets, "No target slot is free: \(exhausted). A slot of a target that left is reused once no flow uses it any more; try again later or deregister targets")
             }
             if catalog.endpoints != state.catalog.endpoints {
                 var slots = state.endpointSlots
@@ -147,7 +152,8 @@ public final class ControlPlaneService: Sendable {
     private func compile(_ catalog: ResourceCatalog, attachments: [EndpointAttachment], compiler: inout SnapshotCompiler,
                          health: [String: TargetHealthState], version: UInt64) throws -> ForwardingSnapshot {
         try compiler.compile(catalog, loadBalancer: catalog.servedLoadBalancer, endpoints: EndpointSlotTable.identities(attachments),
-                             health: health.mapValues(\.state), instances: instances, now: Date(), monotonicSeconds: Self.monotonicSeconds(),
+                             health: health.mapValues(\.state), instances: instances, slotFlows: slotFlows(), now: Date(),
+                             monotonicSeconds: Self.monotonicSeconds(),
                              version: version)
     }
 

@@ -20,8 +20,9 @@ public struct EndpointAttachment: Hashable, Sendable {
 /// be in a worker's table: given sooner to a new endpoint (with the same ids, say), that flow's
 /// returns would enter the new endpoint. Never-used slots go first.
 struct EndpointSlotTable: Sendable, Equatable {
-    /// As target slots: the longest TCP idle timeout and a margin.
-    static let reuseDelay = TargetSlotTable.reuseDelay
+    /// 6000 s, the longest TCP idle timeout, plus a margin: a deleted endpoint's flows get no
+    /// packet (its device is gone, its returns name no endpoint), so all have expired by then.
+    static let reuseDelay: UInt64 = 6_600
     private(set) var ids: [String?] = []
     /// When each slot of a deleted endpoint was given up (monotonic seconds).
     private var releasedAt: [Int: UInt64] = [:]

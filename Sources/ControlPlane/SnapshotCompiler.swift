@@ -17,9 +17,11 @@ public struct SnapshotCompiler: Sendable {
     ///   - loadBalancer: the one the endpoints belong to; nil (not created yet) gives no targets.
     ///   - health: the health state of each target by id (targets without one are `initial`).
     ///   - instances: instance id → IPv4 address, for `instance` target groups.
+    ///   - slotFlows: live flows per target slot, as the data plane last published them (a slot of a
+    ///     removed target is given to another only when none is left).
     public mutating func compile(_ catalog: ResourceCatalog, loadBalancer: ARN?, endpoints: [EndpointIdentity?],
                                  health: [String: TargetHealthState.State], instances: [String: String] = [:],
-                                 now: Date, monotonicSeconds: UInt64, version: UInt64) throws -> ForwardingSnapshot {
+                                 slotFlows: [Int64] = [], now: Date, monotonicSeconds: UInt64, version: UInt64) throws -> ForwardingSnapshot {
         let listener = loadBalancer.flatMap { arn in catalog.listeners.first { $0.loadBalancerArn == arn } }
         let balancer = loadBalancer.flatMap { arn in catalog.loadBalancers.first { $0.arn == arn } }
         let group = listener.flatMap { listener in catalog.targetGroups.first { $0.arn == listener.targetGroupArn } }
@@ -40,7 +42,7 @@ public struct SnapshotCompiler: Sendable {
                 registered.append((UDPPeer(address: address, port: UInt16(target.port)), state))
             }
         }
-        let assigned = try slots.update(current: registered.map(\.peer), now: monotonicSeconds)
+        let assigned = try slots.update(current: registered.map(\.peer), now: monotonicSeconds, flows: slotFlows)
         var targets = zip(assigned, registered).map { (slot: $0, identity: Self.identity($1.peer), health: $1.health) }
         // Slots of removed targets stay known as unused: their established flows keep their appliance.
         for slot in slots.retired { if let peer = slots.peers[slot.index] { targets.append((slot, Self.identity(peer), .unused)) } }
@@ -59,7 +61,8 @@ public struct SnapshotCompiler: Sendable {
                                   selection: TargetSelection(targets: targets, policy: policy), keyMode: keyMode,
                                   timeouts: FlowTimeouts(tcp: tcpTimeout),
                                   resetWithoutFlow: listener?.attributes.bool("send_tcp_reset.on_idle_timeout.enabled") ?? false,
-                                  pathMTUDiscovery: balancer?.attributes.bool("path_mtu_discovery.enabled") ?? true)
+                                  pathMTUDiscovery: balancer?.attributes.bool("path_mtu_discovery.enabled") ?? true,
+                                  innerFlowCheck: attributes.bool("inner_flow_check.enabled"))
     }
 
     /// Maglev's stable name for a target: its address and port.

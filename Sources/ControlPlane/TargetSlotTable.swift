@@ -2,12 +2,13 @@ import Flows
 import PacketIO
 
 /// Which target slot each appliance has in the forwarding snapshots. A target keeps its slot as
-/// long as it exists; a slot given up is not handed to another appliance until no flow can still
-/// point at it (flows pinned to a removed target keep going there until they end: AWS's
-/// no_rebalance), that is, for the longest idle timeout and a margin.
+/// long as it exists; a slot given up is not handed to another appliance while any flow still
+/// points at it (flows pinned to a removed target keep going there until they end: AWS's
+/// no_rebalance), however long that flow lives.
 public struct TargetSlotTable: Hashable, Sendable {
-    /// 6000 s, the longest TCP idle timeout, plus a margin.
-    public static let reuseDelay: UInt64 = 6_600
+    /// A slot stays retired at least this long, so the flow counts it is judged by were published
+    /// after every worker stopped placing new flows on it (workers publish once a second).
+    public static let minimumRetirement: UInt64 = 10
 
     public private(set) var peers: [UDPPeer?] = []
     /// When each slot without a current target was given up (monotonic seconds); absent for live slots.
@@ -17,16 +18,18 @@ public struct TargetSlotTable: Hashable, Sendable {
     public init(capacity: Int = 1024) { self.capacity = capacity }
 
     /// Assigns slots for `current` (keeping every existing one), releases slots of targets no longer
-    /// current, and returns the slots of the current targets in `current`'s order. Throws, changing
-    /// nothing, when more slots would be needed than `capacity`.
-    public mutating func update(current: [UDPPeer], now: UInt64) throws(SlotsExhausted) -> [TargetSlot] {
+    /// current, and returns the slots of the current targets in `current`'s order. A released slot
+    /// is free again once `flows` (live flows per slot, as the data plane last published them; a
+    /// slot past the end has none) says nothing uses it. Throws, changing nothing, when more slots
+    /// would be needed than `capacity`.
+    public mutating func update(current: [UDPPeer], now: UInt64, flows: [Int64] = []) throws(SlotsExhausted) -> [TargetSlot] {
         var next = self
-        let slots = try next.assign(current, now: now)
+        let slots = try next.assign(current, now: now, flows: flows)
         self = next
         return slots
     }
 
-    private mutating func assign(_ current: [UDPPeer], now: UInt64) throws(SlotsExhausted) -> [TargetSlot] {
+    private mutating func assign(_ current: [UDPPeer], now: UInt64, flows: [Int64]) throws(SlotsExhausted) -> [TargetSlot] {
         let wanted = Set(current)
         for (slot, peer) in peers.enumerated() {
             guard let peer else { continue }
@@ -36,8 +39,8 @@ public struct TargetSlotTable: Hashable, Sendable {
                 releasedAt[slot] = now
             }
         }
-        // Slots released long enough ago are free again.
-        for (slot, time) in releasedAt where now >= time + Self.reuseDelay {
+        // Slots no flow uses any more are free again.
+        for (slot, time) in releasedAt where now >= time + Self.minimumRetirement && (slot < flows.count ? flows[slot] : 0) == 0 {
             peers[slot] = nil
             releasedAt[slot] = nil
         }

@@ -163,7 +163,8 @@ public final class Daemon {
         // A state directory made by hand, or by an older gwlbd, becomes private too.
         chmod(directory, 0o700)
         let service = try ControlPlaneService(store: store, region: region, account: account, instances: configuration.instances,
-                                              attach: { try devices.attach($0) }) { snapshot in
+                                              attach: { try devices.attach($0) },
+                                              slotFlows: { plane.statistics().targets.map(\.activeFlows) }) { snapshot in
             published.value.withLock { $0 = snapshot }
             plane.publish(snapshot)
         }
@@ -232,7 +233,8 @@ public final class Daemon {
                 log("reload: endpoints, GENEVE address and workers need a restart; kept the running configuration")
                 return current
             }
-            let snapshot = try fresh.snapshot(version: current.version + 1, slots: &slots, monotonicSeconds: Self.monotonicSeconds())
+            let snapshot = try fresh.snapshot(version: current.version + 1, slots: &slots, monotonicSeconds: Self.monotonicSeconds(),
+                                              slotFlows: plane.statistics().targets.map(\.activeFlows))
             configuration = fresh
             plane.publish(snapshot)
             log("reloaded: \(fresh.targets.count) targets")

@@ -19,7 +19,8 @@ import Wire
 ///       "tcpIdleTimeoutSeconds": 350,
 ///       "endpointMTU": 9001,
 ///       "offloads": true,
-///       "pathMTUDiscovery": true
+///       "pathMTUDiscovery": true,
+///       "innerFlowCheck": true
 ///     }
 ///
 /// `offloads` (default true): TUN segmentation and checksum offloads on the endpoints, UDP GSO and
@@ -27,6 +28,8 @@ import Wire
 /// packet one system call at a time (for comparison, or a kernel that misbehaves with them).
 /// `pathMTUDiscovery` (default true) is the file form of the load balancer attribute
 /// `path_mtu_discovery.enabled`: false drops oversize packets silently, as AWS does.
+/// `innerFlowCheck` (default true) is the file form of the target group attribute
+/// `inner_flow_check.enabled`: false accepts returns whose inner packet is not of the cookie's flow.
 ///
 /// With `--state-dir`, endpoints and targets come from the API instead (the file is optional, and
 /// lists neither); `instances` maps instance ids to addresses for `instance` target groups.
@@ -46,6 +49,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var endpointMTU: Int
     public var offloads: Bool
     public var pathMTUDiscovery: Bool
+    public var innerFlowCheck: Bool
     /// Instance id → IPv4 address, for `instance` target groups.
     public var instances: [String: String]
 
@@ -109,6 +113,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         var endpointMTU: Int?
         var offloads: Bool?
         var pathMTUDiscovery: Bool?
+        var innerFlowCheck: Bool?
     }
 
     init(_ file: File, source: String, form: Form) throws {
@@ -178,6 +183,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         endpointMTU = file.endpointMTU ?? 9001
         offloads = file.offloads ?? true
         pathMTUDiscovery = file.pathMTUDiscovery ?? true
+        innerFlowCheck = file.innerFlowCheck ?? true
         guard (1280...PacketBatch.defaultPacketCapacity).contains(endpointMTU) else {
             throw fail("endpointMTU must be 1280-\(PacketBatch.defaultPacketCapacity)")
         }
@@ -187,9 +193,10 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// come with the control plane). `slots` keeps every address in its target slot across reloads;
     /// removed addresses stay in theirs as `unused`, so established flows keep their appliance
     /// (AWS's default, no_rebalance) and a slot never names another appliance while flows may use it.
-    public func snapshot(version: UInt64, slots: inout TargetSlotTable, monotonicSeconds: UInt64) throws -> ForwardingSnapshot {
+    public func snapshot(version: UInt64, slots: inout TargetSlotTable, monotonicSeconds: UInt64,
+                         slotFlows: [Int64] = []) throws -> ForwardingSnapshot {
         let peers = targets.map { UDPPeer(address: $0, port: Geneve.udpPort) }
-        let assigned = try slots.update(current: peers, now: monotonicSeconds)
+        let assigned = try slots.update(current: peers, now: monotonicSeconds, flows: slotFlows)
         let identity = { (peer: UDPPeer) in UInt64(peer.address.rawValue) << 16 | UInt64(peer.port) }
         var selectionTargets = zip(assigned, peers).map { (slot: $0, identity: identity($1), health: TargetHealth.healthy) }
         for slot in slots.retired { if let peer = slots.peers[slot.index] { selectionTargets.append((slot, identity(peer), .unused)) } }
@@ -197,6 +204,6 @@ public struct DaemonConfiguration: Sendable, Equatable {
         let timeouts = FlowTimeouts(tcp: keyMode == .fiveTuple ? tcpIdleTimeout : 350)
         return ForwardingSnapshot(version: version, endpoints: endpoints.map(\.identity), targets: slots.peers,
                                   selection: TargetSelection(targets: selectionTargets), keyMode: keyMode, timeouts: timeouts,
-                                  pathMTUDiscovery: pathMTUDiscovery)
+                                  pathMTUDiscovery: pathMTUDiscovery, innerFlowCheck: innerFlowCheck)
     }
 }

@@ -60,7 +60,7 @@ public final class DataPlane: @unchecked Sendable {
         let workers = (0..<count).map { index in
             Worker(index: index, workerCount: count, io: ios[index],
                    table: FlowTable(capacity: configuration.flowsPerWorker, timeouts: snapshot.timeouts, hasher: hasher,
-                                    cookies: cookies, owner: UInt32(index)),
+                                    cookies: cookies, owner: UInt32(index), targetSlots: configuration.targetSlots),
                    mailbox: mailboxes[index], targetSlots: configuration.targetSlots, dropCapacity: configuration.dropCapacity,
                    flowLog: flowLogRings.isEmpty ? nil : (flowLogRings[index], configuration.flowLogInterval),
                    capture: (capture, capture.rings[index]))

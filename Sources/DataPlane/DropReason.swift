@@ -31,6 +31,9 @@ public enum DropReason: UInt8, CaseIterable, Sendable, Hashable {
     case sendFailed
     /// The kernel refused the packet written into the endpoint.
     case endpointWriteFailed
+    /// Returned with a live flow's cookie, from its target, but the inner packet belongs to another
+    /// flow (README "Security: who can do what"); `inner_flow_check.enabled` false turns the check off.
+    case returnFlowMismatch
 
     /// Stable snake_case name for counters, metrics labels and the console.
     public var name: String {
@@ -49,6 +52,7 @@ public enum DropReason: UInt8, CaseIterable, Sendable, Hashable {
         case .handoffOverflow: "handoff_overflow"
         case .sendFailed: "send_failed"
         case .endpointWriteFailed: "endpoint_write_failed"
+        case .returnFlowMismatch: "return_flow_mismatch"
         }
     }
 }

@@ -30,13 +30,15 @@ public final class ForwardingSnapshot: Sendable {
     public let resetWithoutFlow: Bool
     /// `path_mtu_discovery.enabled`: answer an oversize packet with ICMP naming `maximumInnerPacket`.
     public let pathMTUDiscovery: Bool
+    /// `inner_flow_check.enabled`: a returned inner packet must belong to its cookie's flow.
+    public let innerFlowCheck: Bool
 
     /// README "gwlbd", MTU: larger inner packets are dropped.
     public static let maximumInnerPacket = 8500
 
     public init(version: UInt64, endpoints: [EndpointIdentity?], targets: [UDPPeer?], selection: TargetSelection,
                 keyMode: FlowKeyMode = .fiveTuple, timeouts: FlowTimeouts = FlowTimeouts(), resetWithoutFlow: Bool = false,
-                pathMTUDiscovery: Bool = true) {
+                pathMTUDiscovery: Bool = true, innerFlowCheck: Bool = true) {
         precondition(endpoints.count <= 255, "at most 255 endpoints")
         self.version = version
         self.endpoints = endpoints
@@ -46,6 +48,7 @@ public final class ForwardingSnapshot: Sendable {
         self.timeouts = timeouts
         self.resetWithoutFlow = resetWithoutFlow
         self.pathMTUDiscovery = pathMTUDiscovery
+        self.innerFlowCheck = innerFlowCheck
     }
 
     /// A snapshot of healthy targets at `addresses` (slots in order), for the first-form daemon and tests.

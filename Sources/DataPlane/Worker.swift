@@ -86,11 +86,7 @@ public final class Worker {
         decideOrder.initialize(repeating: 0)
         summaries = .allocate(capacity: capacity)
         probes = .allocate(capacity: capacity)
-        table.onExpire = { [unowned self] entry in
-            self.counters.targets[entry.target.index].activeFlows -= 1
-            self.counters.activeFlows -= 1
-            self.counters.expiredFlows += 1
-        }
+        table.onExpire = { [unowned self] _ in self.counters.expiredFlows += 1 }
         if flowLog != nil {
             table.onRelease = { [unowned self] handle, entry in self.logFlow(handle, entry) }
         }
@@ -216,6 +212,8 @@ public final class Worker {
         lastPublishSeconds = time.seconds
         loopsSincePublish = 0
         counters.activeFlows = Int64(table.count)
+        // Flows per target as the table counts them (exact: the control side frees a slot on it).
+        for slot in counters.targets.indices { counters.targets[slot].activeFlows = Int64(table.flows(on: TargetSlot(slot))) }
         counters.activeTCPFlows = Int64(table.counters.activeTCP)
         counters.activeUDPFlows = Int64(table.counters.activeUDP)
         counters.rejectedFlows = table.counters.rejected
@@ -257,7 +255,7 @@ public final class Worker {
             let probe = tracker.probe(summary, mode: snapshot.keyMode, endpoint: UInt8(endpoint))
             let owner = self.owner(ofHash: probe.hash)
             if owner != index {
-                hand(.fromEndpoint(endpoint), packet, to: owner, summary: summary)
+                hand(.fromEndpoint(endpoint), packet, to: owner, summary: summary, endpoint: endpoint)
                 handedOff |= 1 << owner
                 batch.lengths[slot] = 0
                 continue
@@ -303,15 +301,9 @@ public final class Worker {
                 record(.noTargets, summary, size: summary.length, endpoint: endpoint, packet: packet)
                 return false
             }
-            switch event {
-            case .established: break
-            case .created:
+            if case .created = event {
                 counters.targets[target.index].newFlows += 1
-                counters.targets[target.index].activeFlows += 1
                 counters.newFlows += 1
-            case .moved(let previous):
-                counters.targets[previous.index].activeFlows -= 1
-                counters.targets[target.index].activeFlows += 1
             }
             captureIfWanted(summary, packet, .toTarget(peer.address), endpoint: endpoint)
             batch.offsets[slot] -= Geneve.awsHeaderLength
@@ -333,9 +325,7 @@ public final class Worker {
             case .noTarget: record(.noTargets, summary, size: summary.length, endpoint: endpoint, packet: packet)
             }
             return false
-        case .reset(let entry):
-            counters.targets[entry.target.index].activeFlows -= 1
-            counters.activeFlows -= 1
+        case .reset:
             record(.targetReset, summary, size: summary.length, endpoint: endpoint, packet: packet)
             sendReset(answering: slot, batch, endpoint: endpoint)
             return false
@@ -380,8 +370,8 @@ public final class Worker {
             var start = 0
             repeat {
                 let datagram = UnsafeRawBufferPointer(rebasing: data[start..<min(start + size, data.count)])
-                if let owner = acceptReturn(datagram, from: peer) {
-                    hand(.fromAppliance(peer), datagram, to: owner, summary: nil)
+                if let (owner, summary, endpoint) = acceptReturn(datagram, from: peer) {
+                    hand(.fromAppliance(peer), datagram, to: owner, summary: summary, endpoint: endpoint)
                     handedOff |= 1 << owner
                 }
                 start += size
@@ -421,9 +411,10 @@ public final class Worker {
     }
 
     /// Checks one returned datagram and writes its inner packet into the endpoint. Returns the
-    /// owning worker when it is another one (the caller hands the datagram over).
+    /// owning worker when it is another one (the caller hands the datagram over), with what is
+    /// known of the packet for the drop record should the hand-off fail.
     @inline(__always)
-    private func acceptReturn(_ datagram: UnsafeRawBufferPointer, from peer: UDPPeer) -> Int? {
+    private func acceptReturn(_ datagram: UnsafeRawBufferPointer, from peer: UDPPeer) -> (owner: Int, PacketSummary, endpoint: Int)? {
         let snapshot = self.snapshot
         let metadata: AWSGeneveMetadata
         do throws(WireError) {
@@ -433,16 +424,18 @@ public final class Worker {
             record(.badGeneve, detail: error, size: datagram.count, appliance: peer.address, packet: datagram, isGeneveDatagram: true)
             return nil
         }
-        guard let endpoint = snapshot.endpointSlot(endpointID: metadata.endpointID, attachmentID: metadata.attachmentID) else {
-            record(.unknownEndpoint, size: datagram.count, appliance: peer.address, packet: datagram, isGeneveDatagram: true)
-            return nil
-        }
         let inner = UnsafeRawBufferPointer(rebasing: datagram[metadata.innerOffset...])
         let summary: PacketSummary
         do throws(WireError) {
             summary = try PacketSummary(parsing: inner)
         } catch {
-            record(.malformedReturn, detail: error, size: inner.count, endpoint: endpoint, appliance: peer.address, packet: inner)
+            let endpoint = snapshot.endpointSlot(endpointID: metadata.endpointID, attachmentID: metadata.attachmentID)
+            record(endpoint == nil ? .unknownEndpoint : .malformedReturn, detail: error, size: inner.count, endpoint: endpoint,
+                   appliance: peer.address, packet: endpoint == nil ? datagram : inner, isGeneveDatagram: endpoint == nil)
+            return nil
+        }
+        guard let endpoint = snapshot.endpointSlot(endpointID: metadata.endpointID, attachmentID: metadata.attachmentID) else {
+            record(.unknownEndpoint, summary, size: datagram.count, appliance: peer.address, packet: datagram, isGeneveDatagram: true)
             return nil
         }
         guard summary.length <= ForwardingSnapshot.maximumInnerPacket else {
@@ -455,7 +448,7 @@ public final class Worker {
                 record(.unknownFlow, summary, size: summary.length, endpoint: endpoint, appliance: peer.address, packet: inner)
                 return nil
             }
-            if owner != index { return owner }
+            if owner != index { return (owner, summary, endpoint) }
         }
         guard let handle = table.flow(forCookie: metadata.cookie, now: time.seconds),
               table[handle].key.endpoint == UInt8(endpoint) else {
@@ -465,6 +458,11 @@ public final class Worker {
         let target = table[handle].target
         guard snapshot.target(target)?.address == peer.address else {
             record(.returnFromNonTarget, summary, size: summary.length, endpoint: endpoint, appliance: peer.address, packet: inner)
+            return nil
+        }
+        // A cookie vouches for its own flow only: another flow's packet behind it would be an injection.
+        guard !snapshot.innerFlowCheck || table[handle].key.admits(summary, mode: snapshot.keyMode) else {
+            record(.returnFlowMismatch, summary, size: summary.length, endpoint: endpoint, appliance: peer.address, packet: inner)
             return nil
         }
         table.confirm(handle, now: time.seconds)
@@ -482,15 +480,18 @@ public final class Worker {
         workerCount == 1 ? 0 : Int(((hash >> 32) &* UInt64(workerCount)) >> 32)
     }
 
-    private func hand(_ kind: HandoffRing.Kind, _ packet: UnsafeRawBufferPointer, to owner: Int, summary: PacketSummary?) {
+    private func hand(_ kind: HandoffRing.Kind, _ packet: UnsafeRawBufferPointer, to owner: Int, summary: PacketSummary, endpoint: Int) {
         if let ring = outboxes[owner], ring.push(kind, packet) {
             counters.handedOff += 1
             return
         }
-        if case .fromEndpoint(let endpoint) = kind {
-            record(.handoffOverflow, summary, size: packet.count, endpoint: endpoint, packet: packet)
-        } else if case .fromAppliance(let peer) = kind {
-            record(.handoffOverflow, size: packet.count, appliance: peer.address, packet: packet, isGeneveDatagram: true)
+        switch kind {
+        case .fromEndpoint:
+            record(.handoffOverflow, summary, size: summary.length, endpoint: endpoint, packet: packet)
+        case .fromAppliance(let peer):
+            // The record names the inner packet; the capture keeps the whole datagram.
+            record(.handoffOverflow, summary, size: summary.length, endpoint: endpoint, appliance: peer.address, packet: packet,
+                   isGeneveDatagram: true)
         }
     }
 

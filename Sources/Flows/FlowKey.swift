@@ -53,6 +53,17 @@ public struct FlowKey: Hashable, Sendable {
         }
     }
 
+    /// Whether `packet` belongs to this key's flow, either way: its key is this one under `mode`, or
+    /// under another mode (a flow made before the key mode changed keeps the key it was made with).
+    @inline(__always)
+    public func admits(_ packet: PacketSummary, mode: FlowKeyMode) -> Bool {
+        if FlowKey(packet, mode: mode, endpoint: endpoint) == self { return true }
+        for other in [FlowKeyMode.fiveTuple, .threeTuple, .twoTuple] where other != mode {
+            if FlowKey(packet, mode: other, endpoint: endpoint) == self { return true }
+        }
+        return false
+    }
+
     /// Both ends IPv4 (mapped).
     public var isIPv4: Bool { lowAddress.isIPv4Mapped }
 }

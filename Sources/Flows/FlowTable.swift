@@ -63,6 +63,9 @@ public final class FlowTable {
     public var onRelease: (FlowHandle, FlowEntry) -> Void = { _, _ in }
 
     private let entries: UnsafeMutablePointer<FlowEntry>
+    /// Live flows pinned to each target slot, kept where a flow's target is set or its entry freed,
+    /// so the count is exact: a slot nobody's flow uses may go to another appliance.
+    private let targetFlows: UnsafeMutableBufferPointer<Int>
     private let traffic: UnsafeMutablePointer<FlowTraffic>
     private let slots: UnsafeMutablePointer<UInt32>
     private let slotCount: Int
@@ -78,7 +81,7 @@ public final class FlowTable {
     private static let indexMask: UInt32 = 0x00FF_FFFF
 
     public init(capacity: Int, timeouts: FlowTimeouts = FlowTimeouts(), hasher: FlowHasher = .random(),
-                cookies: FlowCookieCodec? = nil, owner: UInt32 = 0) {
+                cookies: FlowCookieCodec? = nil, owner: UInt32 = 0, targetSlots: Int = 1024) {
         precondition((1...Self.maximumCapacity).contains(capacity), "flow table capacity must be 1...\(Self.maximumCapacity)")
         self.capacity = capacity
         self.timeouts = timeouts
@@ -92,9 +95,12 @@ public final class FlowTable {
         traffic = HugePageMemory.allocate(FlowTraffic.self, count: capacity)
         slots = HugePageMemory.allocate(UInt32.self, count: slotCount)
         slots.initialize(repeating: 0, count: slotCount)
+        targetFlows = .allocate(capacity: targetSlots)
+        targetFlows.initialize(repeating: 0)
     }
 
     deinit {
+        targetFlows.deallocate()
         HugePageMemory.free(entries)
         HugePageMemory.free(traffic)
         HugePageMemory.free(slots)
@@ -189,6 +195,7 @@ public final class FlowTable {
                                                    target: target, generation: generation, created: now, lastSeen: now))
         (traffic + index).initialize(to: FlowTraffic())
         slots[point.slot] = point.tag | UInt32(index + 1)
+        countTarget(target, 1)
         count += 1
         countProtocol(of: key, 1)
         counters.created += 1
@@ -256,7 +263,20 @@ public final class FlowTable {
 
     /// Pins the flow to another target (a rebalance decision).
     public func retarget(_ handle: FlowHandle, to target: TargetSlot) {
+        countTarget(entries[handle.index].target, -1)
         entries[handle.index].target = target
+        countTarget(target, 1)
+    }
+
+    /// Live flows pinned to target slot `target`.
+    public func flows(on target: TargetSlot) -> Int {
+        target.index < targetFlows.count ? targetFlows[target.index] : 0
+    }
+
+    @inline(__always)
+    private func countTarget(_ target: TargetSlot, _ change: Int) {
+        // Slots beyond the counters' room cannot be published; the snapshot never names them.
+        if target.index < targetFlows.count { targetFlows[target.index] += change }
     }
 
     /// Removes a live flow (reset, end of drain). Not reported through `onExpire`.
@@ -339,6 +359,7 @@ public final class FlowTable {
 
     private func freeEntry(_ index: Int, slot: Int) {
         countProtocol(of: entries[index].key, -1)
+        countTarget(entries[index].target, -1)
         deleteSlot(slot)
         entries[index].flags = []
         entries[index].lastSeen = freeHead

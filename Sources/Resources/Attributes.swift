@@ -42,6 +42,10 @@ public enum AttributeRules {
         .choice("target_failover.on_unhealthy", ["no_rebalance", "rebalance"]),
         .boolean("send_tcp_reset.on_unhealthy.enabled"),
         .boolean("send_tcp_reset.on_deregistration.enabled"),
+        // gwlb's own: a returned inner packet must belong to the flow its cookie names (either
+        // direction); false accepts any inner packet with a live flow's cookie, for appliances
+        // that rewrite addresses (NAT), at the risk described in the README's security section.
+        .boolean("inner_flow_check.enabled", default: true),
     ]
 
     public static let listener: [AttributeRule] = [

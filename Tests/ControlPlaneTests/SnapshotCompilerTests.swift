@@ -48,11 +48,16 @@ import Wire
         #expect(snapshot.targets.map { $0?.address.description } == ["198.18.1.11", "198.18.1.12", "198.18.1.13", "198.18.1.14"],
                 "the new target does not take the drained one's slot while flows may use it")
         #expect(snapshot.selection.health(of: TargetSlot(0)) == .unused)
-        // Long after, the slot is free for another appliance.
+        // A day later a flow still uses the slot: the next appliance gets another one.
         try catalog.registerTargets(tg, [("198.18.1.15", nil)], now: now)
-        let later = try compiler.compile(catalog, loadBalancer: lb, endpoints: endpoints, health: [:], now: now.addingTimeInterval(7000),
-                                         monotonicSeconds: 161 + TargetSlotTable.reuseDelay, version: 3)
-        #expect(later.targets[0]?.address.description == "198.18.1.15")
+        let later = try compiler.compile(catalog, loadBalancer: lb, endpoints: endpoints, health: [:], slotFlows: [1],
+                                         now: now.addingTimeInterval(86_400), monotonicSeconds: 161 + 86_400, version: 3)
+        #expect(later.targets.map { $0?.address.description } == ["198.18.1.11", "198.18.1.12", "198.18.1.13", "198.18.1.14", "198.18.1.15"])
+        // Once no flow uses it, the slot is free for another appliance.
+        try catalog.registerTargets(tg, [("198.18.1.16", nil)], now: now)
+        let free = try compiler.compile(catalog, loadBalancer: lb, endpoints: endpoints, health: [:], slotFlows: [0],
+                                        now: now.addingTimeInterval(86_401), monotonicSeconds: 161 + 86_401, version: 4)
+        #expect(free.targets[0]?.address.description == "198.18.1.16")
     }
 
     @Test func attributesBecomeFlowRules() throws {
@@ -83,5 +88,32 @@ import Wire
         #expect(throws: SlotsExhausted.self) { try table.update(current: peers, now: 0) }
         #expect(table.peers.isEmpty, "nothing half-assigned")
         #expect(try table.update(current: Array(peers.prefix(2)), now: 0) == [TargetSlot(0), TargetSlot(1)])
+    }
+
+    /// A slot whose target left goes to another appliance only when no flow uses it, however long
+    /// that flow lives (it used to be freed 6,600 s after, moving a live flow to the newcomer).
+    @Test func aRetiredSlotIsReusedOnlyAfterItsLastFlow() throws {
+        var table = TargetSlotTable(capacity: 2)
+        let (a, b, c) = (UDPPeer(address: IPv4Address(198, 18, 1, 1), port: 6081), UDPPeer(address: IPv4Address(198, 18, 1, 2), port: 6081),
+                         UDPPeer(address: IPv4Address(198, 18, 1, 3), port: 6081))
+        _ = try table.update(current: [a, b], now: 0)
+        _ = try table.update(current: [b], now: 100, flows: [1, 0])
+        // A day later its flow still lives: the newcomer finds no slot, and nothing changed.
+        #expect(throws: SlotsExhausted.self) { try table.update(current: [b, c], now: 100 + 86_400, flows: [1, 0]) }
+        #expect(table.retired == [TargetSlot(0)] && table.peers[0] == a)
+        // Its last flow ended: the slot is the newcomer's.
+        #expect(try table.update(current: [b, c], now: 100 + 86_401, flows: [0, 0]) == [TargetSlot(1), TargetSlot(0)])
+        #expect(table.retired.isEmpty)
+    }
+
+    /// Counts published before the workers stopped placing flows on a slot say nothing: a slot
+    /// stays retired `minimumRetirement` seconds whatever they say.
+    @Test func aRetiredSlotWaitsForFreshCounts() throws {
+        var table = TargetSlotTable(capacity: 1)
+        let (a, b) = (UDPPeer(address: IPv4Address(198, 18, 1, 1), port: 6081), UDPPeer(address: IPv4Address(198, 18, 1, 2), port: 6081))
+        _ = try table.update(current: [a], now: 0)
+        _ = try table.update(current: [], now: 50)
+        #expect(throws: SlotsExhausted.self) { try table.update(current: [b], now: 50 + TargetSlotTable.minimumRetirement - 1, flows: [0]) }
+        #expect(try table.update(current: [b], now: 50 + TargetSlotTable.minimumRetirement, flows: [0]) == [TargetSlot(0)])
     }
 }

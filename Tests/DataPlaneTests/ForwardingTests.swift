@@ -59,9 +59,10 @@ import Wire
         #expect(harness.takeDelivered() == [packet])
     }
 
-    /// Appliances may rewrite the inner packet (NAT, TTL): the cookie, not the inner tuple, finds the flow.
-    @Test func rewrittenInnerPacketIsAccepted() throws {
-        let harness = Harness()
+    /// With `inner_flow_check.enabled` off, appliances may rewrite the inner packet's addresses
+    /// (NAT): the cookie, not the inner tuple, finds the flow. (On, see `ReturnPathTests`.)
+    @Test func rewrittenInnerPacketIsAcceptedWithoutTheInnerFlowCheck() throws {
+        let harness = Harness(innerFlowCheck: false)
         harness.send(client.udp(1000, 53))
         harness.run()
         let sent = harness.takeSent()[0]
@@ -175,6 +176,20 @@ import Wire
         harness.clock.advance(by: 31)
         harness.run()
         #expect(harness.statistics.expiredFlows == 1 && harness.statistics.activeFlows == 0)
+        #expect(harness.statistics.targets.map(\.activeFlows).reduce(0, +) == 0)
+    }
+
+    /// A flow whose target left the snapshot is removed at its next packet, and no longer counted
+    /// on that target (the count once stayed, so the slot looked used for ever).
+    @Test func aFlowRemovedWithItsTargetLeavesTheTargetsCount() {
+        let harness = Harness()
+        harness.send(client.udp(1, 2))
+        harness.run()
+        #expect(harness.statistics.targets.map(\.activeFlows).reduce(0, +) == 1)
+        harness.publish(targets: [])
+        harness.send(client.udp(1, 2))
+        harness.run()
+        #expect(harness.statistics.drops(.noTargets) == 1 && harness.statistics.activeFlows == 0)
         #expect(harness.statistics.targets.map(\.activeFlows).reduce(0, +) == 0)
     }
 

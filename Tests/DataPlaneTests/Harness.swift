@@ -20,20 +20,24 @@ final class Harness {
     private var version: UInt64 = 1
 
     init(workers: Int = 1, flowsPerWorker: Int = 1024, targets: [IPv4Address] = Harness.appliances,
-         keyMode: FlowKeyMode = .fiveTuple, resetWithoutFlow: Bool = false, flowLogInterval: UInt32 = 0) {
+         keyMode: FlowKeyMode = .fiveTuple, resetWithoutFlow: Bool = false, innerFlowCheck: Bool = true,
+         flowLogInterval: UInt32 = 0, handoffCapacity: Int = 256) {
         ios = (0..<workers).map { _ in MemoryIO(endpointCount: Harness.endpoints.count) }
         var configuration = DataPlaneConfiguration(flowsPerWorker: flowsPerWorker)
         configuration.dropCapacity = 64
         configuration.flowLogInterval = flowLogInterval
+        configuration.handoffCapacity = handoffCapacity
         plane = DataPlane(configuration: configuration, ios: ios,
-                          snapshot: Harness.snapshot(version: 1, targets: targets, keyMode: keyMode, resetWithoutFlow: resetWithoutFlow))
+                          snapshot: Harness.snapshot(version: 1, targets: targets, keyMode: keyMode, resetWithoutFlow: resetWithoutFlow,
+                                                     innerFlowCheck: innerFlowCheck))
     }
 
     static func snapshot(version: UInt64, targets: [IPv4Address], keyMode: FlowKeyMode = .fiveTuple,
-                         resetWithoutFlow: Bool = false) -> ForwardingSnapshot {
+                         resetWithoutFlow: Bool = false, innerFlowCheck: Bool = true) -> ForwardingSnapshot {
         let base = ForwardingSnapshot(version: version, endpoints: endpoints, healthyTargets: targets, keyMode: keyMode)
         return ForwardingSnapshot(version: version, endpoints: endpoints, targets: base.targets, selection: base.selection,
-                                  keyMode: keyMode, timeouts: base.timeouts, resetWithoutFlow: resetWithoutFlow)
+                                  keyMode: keyMode, timeouts: base.timeouts, resetWithoutFlow: resetWithoutFlow,
+                                  innerFlowCheck: innerFlowCheck)
     }
 
     func publish(targets: [IPv4Address]) {

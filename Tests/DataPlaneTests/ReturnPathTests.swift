@@ -52,6 +52,52 @@ import Wire
         #expect(harness.takeDelivered().count == 1)
     }
 
+    /// A live flow's genuine header from its target with another flow's packet behind it (an
+    /// injection into the consumer's network): dropped with its own reason and named in the record;
+    /// the flow's own packets, either way, still pass.
+    @Test func innerPacketOfAnotherFlowIsDropped() throws {
+        let harness = Harness()
+        let sent = try established(harness)
+        let header = Array(sent.bytes[..<40])
+        harness.reflect(sent) { $0 = header + PacketBuilder("198.18.66.6", "198.18.77.7").udp(40000, 53) }
+        harness.reflect(sent) { $0 = header + client.udp(40001, 53) }        // same hosts, another five-tuple
+        harness.reflect(sent) { $0 = header + client.tcp(40000, 53, flags: .syn) }  // same ports, another protocol
+        harness.run()
+        #expect(harness.takeDelivered().isEmpty)
+        #expect(harness.statistics.drops(.returnFlowMismatch) == 3)
+        let drop = try #require(harness.plane.recentDrops().first)
+        #expect(drop.reason == .returnFlowMismatch && drop.source == PacketBuilder.address("198.18.66.6")
+                && drop.destination == PacketBuilder.address("198.18.77.7") && drop.appliance == sent.to.address && drop.endpoint == 0)
+        let reply = PacketBuilder("198.18.20.2", "198.18.10.2").udp(53, 40000)
+        harness.reflect(sent)
+        harness.reflect(sent) { $0 = header + reply }
+        harness.run()
+        #expect(harness.takeDelivered() == [client.udp(40000, 53, payload: [1, 2, 3]), reply])
+    }
+
+    /// Off (`inner_flow_check.enabled=false`), any inner packet behind a live flow's cookie passes.
+    @Test func innerFlowCheckCanBeTurnedOff() throws {
+        let harness = Harness(innerFlowCheck: false)
+        let sent = try established(harness)
+        let injected = PacketBuilder("198.18.66.6", "198.18.77.7").udp(40000, 53)
+        harness.reflect(sent) { $0 = Array($0[..<40]) + injected }
+        harness.run()
+        #expect(harness.takeDelivered() == [injected] && harness.statistics.totalDrops == 0)
+    }
+
+    /// Under stickiness the flow is the key's: any ports of the same hosts (and protocol) belong.
+    @Test func innerFlowCheckFollowsStickiness() throws {
+        let harness = Harness(keyMode: .threeTuple)
+        let sent = try established(harness)
+        let header = Array(sent.bytes[..<40])
+        let otherPorts = client.udp(40001, 5353)
+        harness.reflect(sent) { $0 = header + otherPorts }
+        harness.reflect(sent) { $0 = header + client.tcp(40000, 53, flags: .syn) }
+        harness.run()
+        #expect(harness.takeDelivered() == [otherPorts])
+        #expect(harness.statistics.drops(.returnFlowMismatch) == 1)
+    }
+
     /// An endpoint id that exists but is not the flow's: the cookie does not match a flow of it.
     @Test func otherEndpointsIdentityIsAnUnknownFlow() throws {
         let harness = Harness()

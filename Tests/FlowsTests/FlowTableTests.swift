@@ -14,6 +14,23 @@ import Wire
         #expect(table.count == 1 && table.counters.created == 1)
     }
 
+    /// Live flows per target slot follow every way a flow's target is set or its entry freed
+    /// (the control side reuses a slot on this count).
+    @Test func flowsPerTargetAreExact() throws {
+        let table = FlowTable(capacity: 10, targetSlots: 4)
+        let one = try #require(table.findOrInsert(Fixtures.udpKey(1), target: TargetSlot(1), now: 1))
+        let two = try #require(table.findOrInsert(Fixtures.udpKey(2), target: TargetSlot(1), now: 1))
+        _ = try #require(table.findOrInsert(Fixtures.udpKey(3), target: TargetSlot(2), now: 1))
+        #expect((0..<4).map { table.flows(on: TargetSlot($0)) } == [0, 2, 1, 0])
+        table.retarget(one, to: TargetSlot(3))
+        #expect((0..<4).map { table.flows(on: TargetSlot($0)) } == [0, 1, 1, 1])
+        table.remove(two)
+        #expect((0..<4).map { table.flows(on: TargetSlot($0)) } == [0, 0, 1, 1])
+        table.expire(now: 1_000, budget: 10)
+        #expect((0..<4).map { table.flows(on: TargetSlot($0)) } == [0, 0, 0, 0] && table.count == 0)
+        #expect(table.flows(on: TargetSlot(9)) == 0, "a slot past the counters has none")
+    }
+
     /// Active TCP and UDP flows are counted as flows come and go, whichever way they go; per-flow
     /// traffic is kept per direction and handed out once per interval.
     @Test func protocolCountsAndTrafficFollowTheFlows() throws {
