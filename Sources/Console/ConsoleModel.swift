@@ -63,6 +63,8 @@ public struct ConsoleModel: Sendable {
     /// Each target's packets per second to it, one value per sample (its sparkline).
     public var targetHistory: [String: [Int]] = [:]
     public var recentDrops: [Drop] = []
+    /// Interfaces of endpoints whose device is gone (they forward nothing).
+    public var failedEndpoints: [String] = []
     public var healthEvents: [HealthEvent] = []
     public static let historyLength = 120
     public static let listLength = 200
@@ -110,6 +112,7 @@ public struct ConsoleModel: Sendable {
         if let flows = message["flows"] as? [String: Int] { self.flows = flows }
         if let traffic = message["traffic"] as? [String: Int] { self.traffic = traffic }
         if let drops = message["drops"] as? [String: Int] { dropCounts = drops }
+        if let failed = message["failedEndpoints"] as? [String] { failedEndpoints = failed }
         for row in message["targets"] as? [[String: Any]] ?? [] {
             guard let id = row["id"] as? String else { continue }
             targets[id] = Target(id: id, address: row["address"] as? String ?? id, port: row["port"] as? Int ?? 6081,

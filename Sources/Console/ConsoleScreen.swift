@@ -96,6 +96,7 @@ public struct ConsoleScreen {
         // Most important first; the rest as far as the width allows.
         let parts = [
             "gwlb " + (model.loadBalancerName ?? "(no load balancer)"), connection,
+            model.failedEndpoints.isEmpty ? nil : "ENDPOINT FAILED: " + model.failedEndpoints.joined(separator: ", "),
             "in \(Self.count(model.packetsInRate.perSecond))pkt/s \(Self.bits(model.bytesInRate.perSecond))",
             "new \(Self.count(model.newFlowRate.perSecond))/s", "drops \(Self.count(model.dropRate.perSecond))/s",
             "gwlbd \(model.version.isEmpty ? "?" : model.version)", uptime.isEmpty ? nil : "up \(uptime)",

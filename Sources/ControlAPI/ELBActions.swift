@@ -11,6 +11,8 @@ public struct ELBActions: Sendable {
     public let instances: [String: String]
     /// Where every call is recorded, failures included (none in tests that do not ask).
     public let audit: AuditTrail?
+    /// Why an endpoint (by interface) forwards nothing, when its device is gone; nil when it is in place.
+    public var endpointFailure: @Sendable (String) -> String? = { _ in nil }
 
     public init(service: ControlPlaneService, instances: [String: String] = [:], audit: AuditTrail? = nil) {
         self.service = service
@@ -267,7 +269,7 @@ public struct ELBActions: Sendable {
                 try catalog.createEndpoint(loadBalancer: balancer, interface: interface, endpointId: request.string("EndpointId"),
                                            attachmentId: request.string("AttachmentId"), newID: context.newID, now: context.now)
             }
-            return [.list("Endpoints", [ResourceXML.endpoint(endpoint)])]
+            return [.list("Endpoints", [ResourceXML.endpoint(endpoint, failure: actions.endpointFailure(endpoint.interface))])]
         },
         "DescribeEndpoints": { actions, request in
             let ids = try request.list("EndpointIds")
@@ -276,7 +278,7 @@ public struct ELBActions: Sendable {
                 for id in ids { _ = try catalog.endpoint(id) }
                 return catalog.endpoints.filter { (ids.isEmpty || ids.contains($0.id)) && (balancer == nil || $0.loadBalancerArn == balancer) }
             }
-            return [.list("Endpoints", endpoints.map(ResourceXML.endpoint))]
+            return [.list("Endpoints", endpoints.map { ResourceXML.endpoint($0, failure: actions.endpointFailure($0.interface)) })]
         },
         "DeleteEndpoint": { actions, request in
             let id = try request.required("EndpointId")

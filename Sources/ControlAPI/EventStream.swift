@@ -20,6 +20,8 @@ public struct EventStream {
         var drops: [String: Int]
         /// By target id.
         var targets: [String: TargetRow]
+        /// Interfaces of endpoints whose device is gone.
+        var failedEndpoints: [String]
     }
 
     /// One target: registration, health and counters.
@@ -105,6 +107,7 @@ public struct EventStream {
         if view.flows != previous?.flows { message["flows"] = view.flows }
         if view.traffic != previous?.traffic { message["traffic"] = view.traffic }
         if view.drops != previous?.drops { message["drops"] = view.drops }
+        if previous == nil || view.failedEndpoints != previous?.failedEndpoints { message["failedEndpoints"] = view.failedEndpoints }
         let changed = view.targets.filter { previous?.targets[$0.key] != $0.value }
         if previous == nil || !changed.isEmpty {
             message["targets"] = changed.keys.sorted().map { id in changed[id]!.json }
@@ -141,7 +144,7 @@ public struct EventStream {
                       "genevePackets": Int(statistics.genevePackets), "geneveBytes": Int(statistics.geneveBytes),
                       "resetsSent": Int(statistics.resetsSent), "handedOff": Int(statistics.handedOff),
                       "droppedPackets": Int(statistics.totalDrops), "snapshotVersion": Int(statistics.snapshotVersion)],
-            drops: drops, targets: targets)
+            drops: drops, targets: targets, failedEndpoints: observatory.failedEndpoints())
     }
 
     /// Drops recorded since the last message, oldest first.

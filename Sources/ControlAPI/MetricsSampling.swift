@@ -23,6 +23,7 @@ extension Observatory {
                                    targetGroup: group.map { "targetgroup/" + $0.path.joined(separator: "/") } ?? "none",
                                    zone: "local", targets: targets, time: time)
         sample.targetSlots = service.targetSlots
+        sample.failedEndpoints = failedEndpoints().count
         return sample
     }
 

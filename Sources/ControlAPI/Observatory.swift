@@ -28,6 +28,8 @@ public struct Observatory: Sendable {
     /// The control plane's target slots (capacity, held by current targets, retired while their
     /// flows may still use them), when there is a control plane.
     public var targetSlots: @Sendable () -> (capacity: Int, current: Int, retired: Int)? = { nil }
+    /// Interfaces of endpoints whose device was deleted and is not back yet.
+    public var failedEndpoints: @Sendable () -> [String] = { [] }
 
     public init(statistics: @escaping @Sendable () -> DataPlaneStatistics, recentDrops: @escaping @Sendable () -> [DropRecord],
                 slots: @escaping @Sendable () -> [UDPPeer?], flows: @escaping @Sendable (FlowQuery) -> [FlowRecord],
@@ -56,6 +58,7 @@ public struct Observatory: Sendable {
         report["flowCapacity"] = flowCapacity
         report["bootId"] = bootID
         report["uptimeSeconds"] = Int(Date().timeIntervalSince(startTime))
+        report["failedEndpoints"] = failedEndpoints()
         if let slots = targetSlots() {
             report["targetSlots"] = ["capacity": slots.capacity, "current": slots.current, "retired": slots.retired,
                                      "free": slots.capacity - slots.current - slots.retired]

@@ -76,13 +76,18 @@ enum ResourceXML {
         ]
     }
 
-    static func endpoint(_ endpoint: Endpoint) -> [XMLNode] {
-        [
+    /// An endpoint, `available` or `failed` (its device is gone: `failure` says why), as AWS's
+    /// VpcEndpoint has `State` and `LastError`.
+    static func endpoint(_ endpoint: Endpoint, failure: String? = nil) -> [XMLNode] {
+        var nodes: [XMLNode] = [
             .value("EndpointId", endpoint.id),
             .value("LoadBalancerArn", endpoint.loadBalancerArn.description),
             .value("Interface", endpoint.interface),
             .value("AttachmentId", endpoint.attachmentId),
             .value("CreatedTime", timestamp(endpoint.createdTime)),
+            .value("State", failure == nil ? "available" : "failed"),
         ]
+        if let failure { nodes.append(.element("LastError", [.value("Code", "DeviceLost"), .value("Message", failure)])) }
+        return nodes
     }
 }

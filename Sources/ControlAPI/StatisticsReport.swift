@@ -25,7 +25,7 @@ public enum StatisticsReport {
                       "rejected": statistics.rejectedFlows],
             "endpointPackets": statistics.endpointPackets, "endpointBytes": statistics.endpointBytes,
             "genevePackets": statistics.genevePackets, "geneveBytes": statistics.geneveBytes,
-            "handedOff": statistics.handedOff, "resetsSent": statistics.resetsSent, "packetTooBigSent": statistics.packetTooBigSent,
+            "handedOff": statistics.handedOff, "endpointsLost": statistics.endpointsLost, "resetsSent": statistics.resetsSent, "packetTooBigSent": statistics.packetTooBigSent,
             "offloads": ["coalescedSegments": statistics.coalescedSegments, "coalescedWrites": statistics.coalescedWrites,
                          "coalescedDatagramsReceived": statistics.coalescedDatagramsReceived,
                          "superPacketsRead": statistics.superPacketsRead, "superPacketSegments": statistics.superPacketSegments,

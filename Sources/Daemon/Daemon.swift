@@ -145,6 +145,10 @@ public final class Daemon {
                 }
             }
             do { try service?.tick() } catch { log("draining step failed: \(error)") }
+            let (reattached, lines) = devices.reattachLost()
+            lines.forEach(log)
+            // The workers adopt devices when they pick up a snapshot: the same one again will do.
+            if reattached { plane.publish(published.value.withLock { $0 }) }
             if let service, let observatory { metrics.flush(observatory.metricsSample(service)) }
             writeStatistics(plane, published.value.withLock { $0 })
         }
@@ -169,12 +173,14 @@ public final class Daemon {
             plane.publish(snapshot)
         }
         let audit = try AuditTrail(path: telemetry.auditLog ?? (directory as NSString).appendingPathComponent("audit.log"))
-        let actions = ELBActions(service: service, instances: configuration.instances, audit: audit)
+        var actions = ELBActions(service: service, instances: configuration.instances, audit: audit)
+        actions.endpointFailure = { devices.failure(of: $0) }
         var observatory = Observatory(plane: plane, flowCapacity: configuration.workers * configuration.flowsPerWorker) {
             published.value.withLock { $0.targets }
         }
         observatory.geneveAddress = configuration.geneve.address.description
         observatory.targetSlots = { [weak service] in service?.targetSlots }
+        observatory.failedEndpoints = { devices.failedInterfaces }
         let socketPath = self.socketPath
         if let signedAPI, let verifier {
             let (host, port) = try signedAPI.hostAndPort()
@@ -287,6 +293,8 @@ final class EndpointDevices: Sendable {
     let mtu: Int
     let offloads: Bool
     private let lock = Mutex<Void>(())
+    /// Interfaces whose device was lost and could not be made again yet, with why.
+    private let failures = Mutex<[String: String]>([:])
 
     init(queueCount: Int, mtu: Int, offloads: Bool) {
         self.queueCount = queueCount
@@ -300,10 +308,53 @@ final class EndpointDevices: Sendable {
             let existing = registry.current.compactMap { $0 }
             var devices = [TunDevice?](repeating: nil, count: (attachments.map(\.slot).max() ?? -1) + 1)
             for attachment in attachments {
-                devices[attachment.slot] = try existing.first { $0.name == attachment.interface }
+                devices[attachment.slot] = try existing.first { $0.name == attachment.interface && !$0.isLost }
                     ?? TunDevice(name: attachment.interface, queueCount: queueCount, mtu: mtu, offloads: offloads)
+                failures.withLock { $0[attachment.interface] = nil }
             }
             registry.set(devices)
+        }
+    }
+
+    /// Why the endpoint on `interface` forwards nothing, or nil when its device is in place: a
+    /// worker found it deleted, and it is not back yet.
+    func failure(of interface: String) -> String? {
+        if let reason = failures.withLock({ $0[interface] }) { return reason }
+        let lost = registry.current.contains { $0?.name == interface && $0?.isLost == true }
+        return lost ? "the TUN device was deleted; gwlbd re-creates it within a second" : nil
+    }
+
+    /// Interfaces whose endpoint forwards nothing for want of its device.
+    var failedInterfaces: [String] {
+        registry.current.compactMap { $0?.name }.filter { failure(of: $0) != nil }
+    }
+
+    /// Endpoints whose device a worker found deleted get a device again: made anew, or attached
+    /// to one of that name made since. Returns whether any did (the workers must then pick the set
+    /// up), and what to log: each re-attachment, and each new reason one cannot be made.
+    func reattachLost() -> (changed: Bool, log: [String]) {
+        lock.withLock { _ in
+            var devices = registry.current
+            var changed = false
+            var lines: [String] = []
+            for (slot, device) in devices.enumerated() {
+                guard let device, device.isLost else { continue }
+                do {
+                    devices[slot] = try TunDevice(name: device.name, queueCount: queueCount, mtu: mtu, offloads: offloads)
+                    changed = true
+                    failures.withLock { $0[device.name] = nil }
+                    lines.append("endpoint device \(device.name) was deleted under gwlbd: re-created it (routes into it went with it: add them again)")
+                } catch {
+                    let reason = "the TUN device was deleted and cannot be made again: \(error)"
+                    let known = failures.withLock { failures in
+                        defer { failures[device.name] = reason }
+                        return failures[device.name] == reason
+                    }
+                    if !known { lines.append("endpoint device \(device.name): \(reason); trying again every second") }
+                }
+            }
+            if changed { registry.set(devices) }
+            return (changed, lines)
         }
     }
 }

@@ -62,6 +62,8 @@ public struct DataPlaneStatistics: Sendable, Hashable {
     public var superPacketsRead: UInt64 = 0
     public var superPacketSegments: UInt64 = 0
     public var malformedSuperPackets: UInt64 = 0
+    /// Times a worker found an endpoint device gone from under gwlbd (deleted) and stopped using it.
+    public var endpointsLost: UInt64 = 0
     /// The snapshot version in use (summed over workers: the oldest any worker uses).
     public var snapshotVersion: UInt64 = 0
     /// From the last snapshot's publication to its pickup by the worker (summed: the slowest).
@@ -100,6 +102,7 @@ public struct DataPlaneStatistics: Sendable, Hashable {
         superPacketsRead += other.superPacketsRead
         superPacketSegments += other.superPacketSegments
         malformedSuperPackets += other.malformedSuperPackets
+        endpointsLost += other.endpointsLost
         snapshotVersion = min(snapshotVersion, other.snapshotVersion)
         snapshotPickupNanoseconds = max(snapshotPickupNanoseconds, other.snapshotPickupNanoseconds)
     }
@@ -128,6 +131,7 @@ public struct DataPlaneStatistics: Sendable, Hashable {
         superPacketsRead = other.superPacketsRead
         superPacketSegments = other.superPacketSegments
         malformedSuperPackets = other.malformedSuperPackets
+        endpointsLost = other.endpointsLost
         snapshotVersion = other.snapshotVersion
         snapshotPickupNanoseconds = other.snapshotPickupNanoseconds
     }

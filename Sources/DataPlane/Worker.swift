@@ -222,6 +222,7 @@ public final class Worker {
             counters.superPacketsRead = system.superPackets
             counters.superPacketSegments = system.superPacketSegments
             counters.malformedSuperPackets = system.malformedSuperPackets
+            counters.endpointsLost = system.endpointsLost
         }
         mailbox.statistics.withLock { $0.copy(from: counters) }
         mailbox.drops.withLock { $0.copy(from: drops) }

@@ -16,6 +16,11 @@ public final class SystemIO: WorkerIO {
     public let socket: GeneveSocket
     private let wakeDescriptor: Int32
     private var pollDescriptors: [pollfd] = []
+    /// The endpoint slot of each of the first entries of `pollDescriptors` (then the socket and
+    /// the wake-up descriptor).
+    private var polledEndpoints: [Int] = []
+    /// Endpoint devices this worker found gone (each is dropped from its poll set and I/O).
+    public private(set) var endpointsLost: UInt64 = 0
     /// Per endpoint with offloads: the super-packet read last, and its next segment to hand out
     /// (a batch may fill before all its segments fit).
     private var staged: [StagedRead?] = []
@@ -49,13 +54,31 @@ public final class SystemIO: WorkerIO {
 
     public func refreshEndpoints() {
         guard registry.generation.load(ordering: .acquiring) != adoptedGeneration else { return }
-        (adoptedGeneration, endpoints) = registry.snapshot()
+        let (generation, devices) = registry.snapshot()
+        adoptedGeneration = generation
+        endpoints = devices.map { $0?.isLost == true ? nil : $0 }
         // A device that changed loses what was staged from it (at most one super-packet).
         staged = endpoints.map { $0?.hasVirtioHeader == true ? StagedRead() : nil }
+        rebuildPollSet()
+    }
+
+    private func rebuildPollSet() {
         acceptsSuperPackets = endpoints.contains { $0 != nil } && endpoints.allSatisfy { $0 == nil || $0!.hasVirtioHeader }
-        pollDescriptors = endpoints.compactMap { $0.map { pollfd(fd: $0.queues[queue], events: Int16(POLLIN), revents: 0) } }
+        polledEndpoints = endpoints.indices.filter { endpoints[$0] != nil }
+        pollDescriptors = polledEndpoints.map { pollfd(fd: endpoints[$0]!.queues[queue], events: Int16(POLLIN), revents: 0) }
             + [pollfd(fd: socket.descriptor, events: Int16(POLLIN), revents: 0),
                pollfd(fd: wakeDescriptor, events: Int16(POLLIN), revents: 0)]
+    }
+
+    /// A device deleted under gwlbd answers every poll with an error at once: left in the poll set
+    /// it would keep the worker spinning. It leaves this worker's I/O and is marked lost for the
+    /// control side, which re-attaches the endpoint and publishes again.
+    private func loseEndpoint(_ endpoint: Int) {
+        endpoints[endpoint]?.markLost()
+        endpoints[endpoint] = nil
+        staged[endpoint] = nil
+        endpointsLost += 1
+        rebuildPollSet()
     }
 
     public func readEndpoint(_ endpoint: Int, into batch: PacketBatch) {
@@ -136,9 +159,15 @@ public final class SystemIO: WorkerIO {
 
     public func waitForInput(timeoutMilliseconds: Int32) {
         let ready = pollDescriptors.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), timeoutMilliseconds) }
-        if ready > 0, pollDescriptors[pollDescriptors.count - 1].revents != 0 {
+        guard ready > 0 else { return }
+        if pollDescriptors[pollDescriptors.count - 1].revents != 0 {
             var value: UInt64 = 0
             _ = read(wakeDescriptor, &value, 8)
+        }
+        // One lost device per wait (the poll set is rebuilt); another one shows at the next poll.
+        let failing = Int16(POLLERR | POLLHUP | POLLNVAL)
+        if let position = polledEndpoints.indices.first(where: { pollDescriptors[$0].revents & failing != 0 }) {
+            loseEndpoint(polledEndpoints[position])
         }
     }
 

@@ -1,4 +1,5 @@
 import CGWLBLinux
+import Synchronization
 import Wire
 #if canImport(Glibc)
 import Glibc
@@ -22,6 +23,11 @@ public final class TunDevice: @unchecked Sendable {
     public var hasVirtioHeader: Bool { offloadFlags != 0 }
     /// The largest read: a super-packet and its header.
     public static let maximumRead = VirtioNetHeader.length + 65_536
+    /// Set by a worker that found the device gone from under gwlbd (`ip link del`): its queues
+    /// then report an error to every poll and read; the control side re-attaches the endpoint.
+    private let lost = Atomic<Bool>(false)
+    public var isLost: Bool { lost.load(ordering: .acquiring) }
+    public func markLost() { lost.store(true, ordering: .releasing) }
 
     /// Creates `name` with `queueCount` queues, sets its MTU and brings it up.
     public init(name: String, queueCount: Int = 1, mtu: Int, offloads: Bool = false) throws(PacketIOError) {

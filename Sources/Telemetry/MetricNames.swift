@@ -20,6 +20,8 @@ public enum MetricNames {
     public static let targetNewFlows = "gwlb_target_new_flows_total"
     public static let drops = "gwlb_dropped_packets_total"
     public static let targetSlots = "gwlb_target_slots"
+    public static let failedEndpoints = "gwlb_failed_endpoints"
+    public static let endpointsLost = "gwlb_endpoint_devices_lost_total"
 
     /// Each metric's HELP line, naming the CloudWatch metric it carries.
     public static let help: [String: String] = [
@@ -39,6 +41,8 @@ public enum MetricNames {
         targetActiveFlows: "Flows pinned to a target now.",
         targetNewFlows: "Flows pinned to a target since gwlbd started.",
         drops: "Packets dropped, by reason.",
+        failedEndpoints: "Endpoints that forward nothing: their TUN device was deleted and is not back yet.",
+        endpointsLost: "Times a worker found an endpoint's TUN device deleted under gwlbd (and stopped polling it).",
         targetSlots: "The data plane's target slots: held by a current target, retired (their target left, flows may still use them), free.",
     ]
 }

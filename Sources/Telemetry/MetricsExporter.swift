@@ -29,6 +29,8 @@ public struct MetricsSample: Sendable {
     public var time: Double
     /// The control plane's target slots, when there is one.
     public var targetSlots: (capacity: Int, current: Int, retired: Int)?
+    /// Endpoints whose device is gone and not back yet.
+    public var failedEndpoints = 0
 
     public init(statistics: DataPlaneStatistics, loadBalancer: String, targetGroup: String, zone: String,
                 targets: [TargetSample], time: Double) {
@@ -77,6 +79,8 @@ public final class MetricsExporter: Sendable {
             count(&state, MetricNames.rejectedFlows, base, statistics.rejectedFlows)
             count(&state, MetricNames.rejectedTCPFlows, base, statistics.rejectedTCPFlows)
             count(&state, MetricNames.resetsSent, base, statistics.resetsSent)
+            count(&state, MetricNames.endpointsLost, base, statistics.endpointsLost)
+            set(&state, MetricNames.failedEndpoints, base, Double(sample.failedEndpoints))
             set(&state, MetricNames.healthyHosts, base, Double(sample.targets.count { $0.state == "healthy" }))
             set(&state, MetricNames.unhealthyHosts, base, Double(sample.targets.count { $0.state == "unhealthy" }))
             set(&state, MetricNames.peakBytesPerSecond, base, state.bytesPeak.sample(total: statistics.endpointBytes, at: sample.time))

@@ -81,6 +81,31 @@ import Wire
         #expect(try Self.ip(["link", "show", name]).contains("does not exist"), "closing the last queue removes the device")
     }
 
+    /// A device deleted under the worker (`ip link del`) answers every poll with an error at once:
+    /// the worker takes it out of its poll set (counted, the device marked lost for the control
+    /// side) and then waits as it should instead of spinning.
+    @Test func aDeletedDeviceLeavesThePollSet() throws {
+        guard geteuid() == 0 else {
+            Issue.record("TUN devices need root (CI runs as root): run `sudo swift test`")
+            return
+        }
+        let name = "gwd\(getpid() % 10000)\(Int.random(in: 10...99))"
+        let device = try TunDevice(name: name, queueCount: 1, mtu: 1500)
+        let io = try SystemIO(endpoints: EndpointRegistry([device]), queue: 0,
+                              socket: GeneveSocket(bind: UDPPeer(address: IPv4Address(127, 0, 0, 1), port: 0)))
+        #expect(try Self.ip(["link", "del", name]).isEmpty)
+        io.waitForInput(timeoutMilliseconds: 1000)
+        #expect(io.endpointsLost == 1 && device.isLost)
+        let start = ContinuousClock.now
+        for _ in 0..<3 { io.waitForInput(timeoutMilliseconds: 100) }
+        let waited = ContinuousClock.now - start
+        #expect(waited >= .milliseconds(290), "three waits of 100 ms returned after \(waited): the worker would spin")
+        #expect(io.endpointsLost == 1)
+        let batch = PacketBatch()
+        io.readEndpoint(0, into: batch)
+        #expect(batch.count == 0)
+    }
+
     static func boundPort(_ socket: GeneveSocket) throws -> UInt16 {
         var address = sockaddr_in()
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
