@@ -23,6 +23,10 @@ public struct FlowFlags: OptionSet, Hashable, Sendable {
     /// The flow carries TCP, so the TCP idle timeout applies (also in 2-tuple mode, where the key
     /// has no protocol).
     public static let tcp = FlowFlags(rawValue: 4)
+    /// A TCP flow whose handshake has not completed: no segment with ACK but without SYN or RST
+    /// yet (a SYN flood's flows stay so; they get `FlowTimeouts.tcpHalfOpen`, not the TCP idle
+    /// timeout). Set when a TCP packet creates the flow (a SYN, or a fragment: its flags unknown).
+    public static let halfOpen = FlowFlags(rawValue: 8)
 }
 
 /// One flow, 52 bytes: the key, its target, the generation of its entry (the cookie is computed
@@ -50,6 +54,7 @@ public struct FlowEntry: Hashable, Sendable {
 
     public var isConfirmed: Bool { flags.contains(.confirmed) }
     public var isTCP: Bool { flags.contains(.tcp) }
+    public var isHalfOpen: Bool { flags.contains(.halfOpen) }
 }
 
 /// Idle timeouts in seconds (README "How the flow engine behaves").
@@ -60,13 +65,18 @@ public struct FlowTimeouts: Hashable, Sendable {
     public var other: UInt32
     /// A flow that got nothing back from its target within this time after it began is dropped.
     public var unconfirmed: UInt32
+    /// Idle timeout of a half-open TCP flow (handshake not completed): 10 s, as firewalls' TCP
+    /// half-open timers (FortiOS `tcp-halfopen-timer`, PAN-OS's TCP handshake timeout). A SYN
+    /// retransmitted later simply opens the flow again, on the same appliance.
+    public var tcpHalfOpen: UInt32
 
     public static let tcpRange: ClosedRange<UInt32> = 60...6000
 
-    public init(tcp: UInt32 = 350, other: UInt32 = 120, unconfirmed: UInt32 = 30) {
+    public init(tcp: UInt32 = 350, other: UInt32 = 120, unconfirmed: UInt32 = 30, tcpHalfOpen: UInt32 = 10) {
         self.tcp = tcp
         self.other = other
         self.unconfirmed = unconfirmed
+        self.tcpHalfOpen = tcpHalfOpen
     }
 
     /// True when `entry` has outlived its timeout at `now`. Whole seconds, and strictly longer than
@@ -75,6 +85,6 @@ public struct FlowTimeouts: Hashable, Sendable {
     public func isExpired(_ entry: FlowEntry, now: UInt32) -> Bool {
         let idle = now > entry.lastSeen ? now - entry.lastSeen : 0
         if !entry.isConfirmed, now > entry.created, now - entry.created > unconfirmed { return true }
-        return idle > (entry.isTCP ? tcp : other)
+        return idle > (entry.isHalfOpen ? tcpHalfOpen : entry.isTCP ? tcp : other)
     }
 }

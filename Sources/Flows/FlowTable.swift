@@ -191,7 +191,7 @@ public final class FlowTable {
             if isTCP { counters.rejectedTCP += 1 }
             return nil
         }
-        (entries + index).initialize(to: FlowEntry(key: key, flags: isTCP ? [.live, .tcp] : .live,
+        (entries + index).initialize(to: FlowEntry(key: key, flags: isTCP ? [.live, .tcp, .halfOpen] : .live,
                                                    target: target, generation: generation, created: now, lastSeen: now))
         (traffic + index).initialize(to: FlowTraffic())
         slots[point.slot] = point.tag | UInt32(index + 1)
@@ -225,11 +225,13 @@ public final class FlowTable {
 
     // MARK: Updates
 
-    /// A packet of the flow went out: refresh its idle timer.
+    /// A packet of the flow went out: refresh its idle timer. `establishes`: a TCP segment that
+    /// completes the handshake (ACK without SYN or RST): the flow is no longer half-open.
     @inline(__always)
-    public func touch(_ handle: FlowHandle, now: UInt32, isTCP: Bool) {
+    public func touch(_ handle: FlowHandle, now: UInt32, isTCP: Bool, establishes: Bool = false) {
         entries[handle.index].lastSeen = now
         if isTCP { entries[handle.index].flags.insert(.tcp) }
+        if establishes { entries[handle.index].flags.remove(.halfOpen) }
     }
 
     /// A packet of the flow came back from its target: established, and its idle timer refreshed.

@@ -79,16 +79,18 @@ public final class FlowTracker {
     public func track(_ packet: PacketSummary, probe: FlowProbe, selection: TargetSelection, now: UInt32) -> FlowVerdict {
         let key = probe.key, hash = probe.hash
         let isTCP = packet.protocol == .tcp
+        let flags = packet.tcpFlags
+        let establishes = isTCP && flags.contains(.ack) && !flags.contains(.syn) && !flags.contains(.rst)
         switch table.lookup(key, hash: hash, now: now) {
         case .found(let handle):
             let entry = table[handle]
             switch selection.decide(established: entry.target, key: key, isTCP: isTCP || entry.isTCP) {
             case .keep:
-                table.touch(handle, now: now, isTCP: isTCP)
+                table.touch(handle, now: now, isTCP: isTCP, establishes: establishes)
                 return .forward(handle, target: entry.target, cookie: table.cookie(handle), event: .established)
             case .move(let target):
                 table.retarget(handle, to: target)
-                table.touch(handle, now: now, isTCP: isTCP)
+                table.touch(handle, now: now, isTCP: isTCP, establishes: establishes)
                 return .forward(handle, target: target, cookie: table.cookie(handle), event: .moved(from: entry.target))
             case .reset:
                 table.remove(handle)

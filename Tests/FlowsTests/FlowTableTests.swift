@@ -89,6 +89,7 @@ import Wire
         var clock = ManualClock()
         let handle = try #require(table.findOrInsert(Fixtures.tcpKey(1), isTCP: true, now: clock.now))
         table.confirm(handle, now: clock.now)
+        table.touch(handle, now: clock.now, isTCP: true, establishes: true)
         clock.advance(by: timeout)
         #expect(table.find(Fixtures.tcpKey(1), now: clock.now) != nil)
         clock.advance(by: 1)

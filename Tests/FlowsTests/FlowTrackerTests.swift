@@ -32,6 +32,48 @@ import Wire
         #expect(track(tracker, client.tcp(40000, 80, flags: .ack), selection, now: clock.now) == .drop(.tcpWithoutFlow))
     }
 
+    /// A TCP flow lives `tcpHalfOpen` (10 s) idle until its handshake completes: a SYN-ACK or an
+    /// RST does not complete it, an ACK without SYN does, and then the TCP idle timeout applies.
+    /// Flows the appliance returned (confirmed) included: a SYN flood's flows are.
+    @Test func halfOpenTCPFlowsLiveTenSecondsIdle() throws {
+        let tracker = FlowTracker(table: FlowTable(capacity: 16))
+        let selection = Fixtures.selection(3)
+        var clock = ManualClock()
+        for port: UInt16 in [40000, 40001, 40002] {
+            guard case .forward(let handle, _, _, .created) = track(tracker, client.tcp(port, 80, flags: .syn), selection, now: clock.now) else {
+                Issue.record("SYN did not create a flow")
+                return
+            }
+            tracker.table.confirm(handle, now: clock.now)
+        }
+        _ = track(tracker, server.tcp(80, 40000, flags: [.syn, .ack]), selection, now: clock.now)
+        _ = track(tracker, server.tcp(80, 40001, flags: [.rst, .ack]), selection, now: clock.now)
+        _ = track(tracker, server.tcp(80, 40002, flags: [.syn, .ack]), selection, now: clock.now)
+        _ = track(tracker, client.tcp(40002, 80, flags: .ack), selection, now: clock.now)
+        clock.advance(by: 10)
+        #expect(tracker.table.count == 3, "10 s idle: all still there")
+        clock.advance(by: 1)
+        tracker.table.expire(now: clock.now, budget: 16)
+        #expect(tracker.table.count == 1, "the half-open ones (SYN-ACK and RST seen, no ACK) expired")
+        #expect(track(tracker, client.tcp(40002, 80, flags: .ack), selection, now: clock.now + 300) != .drop(.tcpWithoutFlow),
+                "the established one lives on the TCP idle timeout")
+    }
+
+    /// A TCP fragment opens a flow without the SYN rule (its flags are not known), so such a flow
+    /// is half-open: a flood of fragments holds entries 10 s, not 350.
+    @Test func aFlowOpenedByATCPFragmentIsHalfOpen() throws {
+        let tracker = FlowTracker(table: FlowTable(capacity: 16))
+        var fragmenting = client
+        fragmenting.fragment = (offset: 100, more: false)
+        guard case .forward(let handle, _, _, .created) = track(tracker, fragmenting.tcp(40000, 80, flags: .ack), Fixtures.selection(3), now: 1) else {
+            Issue.record("a TCP fragment without a flow was refused: fragments carry no flags to judge")
+            return
+        }
+        #expect(tracker.table[handle].isHalfOpen)
+        tracker.table.expire(now: 1 + 11, budget: 16)
+        #expect(tracker.table.count == 0)
+    }
+
     @Test func otherProtocolsStartAFreshFlowAfterExpiry() {
         let tracker = FlowTracker(table: FlowTable(capacity: 16))
         let selection = Fixtures.selection(3)
