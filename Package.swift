@@ -69,6 +69,9 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Wire", "Flows", "Resources"], path: "Tests/TestSupport"),
         // Saves scripted changes until killed: the store's durability test runs it.
         .executableTarget(name: "StoreCrashProbe", dependencies: ["Store", "Resources", "TestSupport"], path: "Tests/StoreCrashProbe"),
+        // libFuzzer targets for the parsers of outside bytes (README "Fuzzing"): built with
+        // `-sanitize=fuzzer,address -DFUZZING`; a plain build replays saved inputs.
+        .executableTarget(name: "gwlb-fuzz", dependencies: ["Wire", "ControlClient", "TestSupport"]),
         .executableTarget(name: "gwlb-bench", dependencies: [
             "Wire", "Flows", "PacketIO", "DataPlane", "ControlAPI", "ControlClient", "ControlPlane", "Store", "Daemon", "Appliance", "Lab",
             "CAllocationCounter",

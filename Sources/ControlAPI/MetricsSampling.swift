@@ -24,6 +24,7 @@ extension Observatory {
                                    zone: "local", targets: targets, time: time)
         sample.targetSlots = service.targetSlots
         sample.failedEndpoints = failedEndpoints().count
+        sample.flowLogRecordsLost = flowLogRecordsLost()
         return sample
     }
 

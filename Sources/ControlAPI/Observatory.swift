@@ -30,6 +30,8 @@ public struct Observatory: Sendable {
     public var targetSlots: @Sendable () -> (capacity: Int, current: Int, retired: Int)? = { nil }
     /// Interfaces of endpoints whose device was deleted and is not back yet.
     public var failedEndpoints: @Sendable () -> [String] = { [] }
+    /// Flow-log records lost to failed writes, when flow logs are on.
+    public var flowLogRecordsLost: @Sendable () -> UInt64? = { nil }
 
     public init(statistics: @escaping @Sendable () -> DataPlaneStatistics, recentDrops: @escaping @Sendable () -> [DropRecord],
                 slots: @escaping @Sendable () -> [UDPPeer?], flows: @escaping @Sendable (FlowQuery) -> [FlowRecord],
@@ -59,6 +61,7 @@ public struct Observatory: Sendable {
         report["bootId"] = bootID
         report["uptimeSeconds"] = Int(Date().timeIntervalSince(startTime))
         report["failedEndpoints"] = failedEndpoints()
+        if let lost = flowLogRecordsLost() { report["flowLogRecordsLost"] = lost }
         if let slots = targetSlots() {
             report["targetSlots"] = ["capacity": slots.capacity, "current": slots.current, "retired": slots.retired,
                                      "free": slots.capacity - slots.current - slots.retired]

@@ -62,7 +62,11 @@ public struct XMLTree: Sendable {
 
     public func child(_ name: String) -> XMLTree? { children.first { $0.name == name } }
 
+    /// Nil for anything but a well-formed UTF-8 document.
     public static func parse(_ data: Data) -> XMLTree? {
+        // Foundation's parser traps on an element name that is not UTF-8 (found by `.ci/fuzz xml`):
+        // such bytes are refused before it sees them. AWS's answers are UTF-8 throughout.
+        guard String(data: data, encoding: .utf8) != nil else { return nil }
         let builder = TreeBuilder()
         let parser = XMLParser(data: data)
         parser.delegate = builder

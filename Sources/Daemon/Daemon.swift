@@ -125,7 +125,7 @@ public final class Daemon {
         var observatory: Observatory?
         if let stateDirectory {
             (service, observatory) = try startControlPlane(stateDirectory, plane: plane, devices: devices, published: published, verifier: verifier,
-                                                           socketGID: socketGID)
+                                                           socketGID: socketGID, flowLog: flowLog)
             let endpoints = devices.registry.current.compactMap { $0?.name }
             log("API on \(socketPath), state in \(stateDirectory), GENEVE on \(configuration.geneve), \(workers) workers; endpoints: \(endpoints.isEmpty ? "none yet (gwlb create-endpoint)" : endpoints.joined(separator: ", "))")
         } else {
@@ -162,7 +162,7 @@ public final class Daemon {
 
     /// The control plane over the store in `directory`, publishing to `plane`, and its API server.
     private func startControlPlane(_ directory: String, plane: DataPlane, devices: EndpointDevices, published: LatestSnapshot,
-                                   verifier: SignatureV4Verifier?, socketGID: gid_t?) throws -> (ControlPlaneService, Observatory) {
+                                   verifier: SignatureV4Verifier?, socketGID: gid_t?, flowLog: FlowLogWriter?) throws -> (ControlPlaneService, Observatory) {
         let store = try CatalogStore(directory: directory)
         // A state directory made by hand, or by an older gwlbd, becomes private too.
         chmod(directory, 0o700)
@@ -181,6 +181,7 @@ public final class Daemon {
         observatory.geneveAddress = configuration.geneve.address.description
         observatory.targetSlots = { [weak service] in service?.targetSlots }
         observatory.failedEndpoints = { devices.failedInterfaces }
+        if let flowLog { observatory.flowLogRecordsLost = { flowLog.recordsLost } }
         let socketPath = self.socketPath
         if let signedAPI, let verifier {
             let (host, port) = try signedAPI.hostAndPort()

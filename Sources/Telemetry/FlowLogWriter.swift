@@ -47,6 +47,12 @@ public final class FlowLogWriter: @unchecked Sendable {
     private var descriptor: Int32 = -1
     private var size = 0
     private let stopping = Atomic<Bool>(false)
+    /// Records that could not be written (a full disk, an I/O error), since start.
+    private let lost = Atomic<UInt64>(0)
+    /// In a run of failed writes: said once when it starts and once when it ends.
+    private var failing = false
+    private var lostInRun: UInt64 = 0
+    private let log: @Sendable (String) -> Void
     private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
 
@@ -60,10 +66,12 @@ public final class FlowLogWriter: @unchecked Sendable {
         var packets: UInt64, bytes: UInt64, start: UInt32, end: UInt32
     }
 
-    public init(options: FlowLogOptions, rings: [FlowLogRing], interfaceName: @escaping @Sendable (UInt8) -> String) throws {
+    public init(options: FlowLogOptions, rings: [FlowLogRing], interfaceName: @escaping @Sendable (UInt8) -> String,
+                log: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data("gwlbd: \($0)\n".utf8)) }) throws {
         self.options = options
         self.rings = rings
         self.interfaceName = interfaceName
+        self.log = log
         skippedSeen = rings.map { $0.skipped.load(ordering: .acquiring) }
         try open()
     }
@@ -141,11 +149,31 @@ public final class FlowLogWriter: @unchecked Sendable {
         for line in lines.split(separator: "\n", omittingEmptySubsequences: true) { append(line + "\n") }
     }
 
+    /// Records lost to failed writes since start (`/v1/stats`, `gwlb_flow_log_records_lost_total`).
+    public var recordsLost: UInt64 { lost.load(ordering: .relaxed) }
+
+    /// Appends one line whole, or nothing: a write cut short (a full disk) is taken back, so the
+    /// file never holds half a record. A line that cannot be written is counted lost.
     private func append(_ line: String) {
         if size + line.utf8.count > options.maxBytes && size > Self.header.utf8.count + 1 { rotate() }
         let bytes = Array(line.utf8)
-        let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
-        if written > 0 { size += written }
+        let written = descriptor < 0 ? -1 : bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+        let code = errno
+        if written == bytes.count {
+            size += written
+            if failing {
+                failing = false
+                log("flow log \(options.path): writing again; \(lostInRun) records were lost")
+            }
+            return
+        }
+        if written > 0 { _ = ftruncate(descriptor, off_t(size)) }
+        lost.add(1, ordering: .relaxed)
+        lostInRun = failing ? lostInRun + 1 : 1
+        if !failing {
+            failing = true
+            log("flow log \(options.path): cannot write (\(written < 0 ? String(cString: strerror(code)) : "no space for a whole record")): records are lost, and counted, until it can")
+        }
     }
 
     private func open() throws {
@@ -167,6 +195,6 @@ public final class FlowLogWriter: @unchecked Sendable {
         }
         rename(options.path, options.path + ".1")
         size = 0
-        do { try open() } catch { FileHandle.standardError.write(Data("gwlbd: \(error)\n".utf8)) }
+        do { try open() } catch { log("\(error)") }
     }
 }

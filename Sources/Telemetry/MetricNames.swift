@@ -22,6 +22,7 @@ public enum MetricNames {
     public static let targetSlots = "gwlb_target_slots"
     public static let failedEndpoints = "gwlb_failed_endpoints"
     public static let endpointsLost = "gwlb_endpoint_devices_lost_total"
+    public static let flowLogRecordsLost = "gwlb_flow_log_records_lost_total"
 
     /// Each metric's HELP line, naming the CloudWatch metric it carries.
     public static let help: [String: String] = [
@@ -43,6 +44,7 @@ public enum MetricNames {
         drops: "Packets dropped, by reason.",
         failedEndpoints: "Endpoints that forward nothing: their TUN device was deleted and is not back yet.",
         endpointsLost: "Times a worker found an endpoint's TUN device deleted under gwlbd (and stopped polling it).",
+        flowLogRecordsLost: "Flow-log records that could not be written (a full disk, an I/O error).",
         targetSlots: "The data plane's target slots: held by a current target, retired (their target left, flows may still use them), free.",
     ]
 }

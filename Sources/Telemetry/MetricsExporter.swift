@@ -31,6 +31,8 @@ public struct MetricsSample: Sendable {
     public var targetSlots: (capacity: Int, current: Int, retired: Int)?
     /// Endpoints whose device is gone and not back yet.
     public var failedEndpoints = 0
+    /// Flow-log records lost to failed writes, when flow logs are on.
+    public var flowLogRecordsLost: UInt64?
 
     public init(statistics: DataPlaneStatistics, loadBalancer: String, targetGroup: String, zone: String,
                 targets: [TargetSample], time: Double) {
@@ -81,6 +83,7 @@ public final class MetricsExporter: Sendable {
             count(&state, MetricNames.resetsSent, base, statistics.resetsSent)
             count(&state, MetricNames.endpointsLost, base, statistics.endpointsLost)
             set(&state, MetricNames.failedEndpoints, base, Double(sample.failedEndpoints))
+            if let lost = sample.flowLogRecordsLost { count(&state, MetricNames.flowLogRecordsLost, base, lost) }
             set(&state, MetricNames.healthyHosts, base, Double(sample.targets.count { $0.state == "healthy" }))
             set(&state, MetricNames.unhealthyHosts, base, Double(sample.targets.count { $0.state == "unhealthy" }))
             set(&state, MetricNames.peakBytesPerSecond, base, state.bytesPeak.sample(total: statistics.endpointBytes, at: sample.time))

@@ -1,5 +1,6 @@
 import DataPlane
 import Foundation
+import Synchronization
 import Testing
 import Wire
 @testable import Telemetry
@@ -40,6 +41,57 @@ import Wire
         #expect(written[2].joined(separator: " ") == "2 111122223333 vpce-0123456789abcdef0 198.18.0.2 198.19.0.2 40001 53 17 1 9000 1230 1230 REJECT OK")
         writer.stop()
         #expect(try lines(path).count == 4, "stopping writes the open interval too")
+    }
+
+    /// On a full disk (a 64 KiB tmpfs, filled up) records are lost whole, never half a line,
+    /// counted and said once; with room again, writing resumes and says so.
+    @Test func aFullDiskLosesWholeRecordsCountedAndWritingResumes() throws {
+        guard geteuid() == 0 else {
+            Issue.record("mounting a tmpfs needs root (CI runs as root): run `sudo swift test`")
+            return
+        }
+        let mount = directory + "/tmpfs"
+        try FileManager.default.createDirectory(atPath: mount, withIntermediateDirectories: true)
+        #expect(Self.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", mount]) == 0)
+        defer {
+            _ = Self.run(["umount", mount])
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+        let ring = FlowLogRing(capacity: 4096)
+        let path = mount + "/flow.log"
+        let said = Mutex<[String]>([])
+        let writer = try FlowLogWriter(options: FlowLogOptions(path: path, interval: 60), rings: [ring], interfaceName: { _ in "vpce-1" }) { line in
+            said.withLock { $0.append(line) }
+        }
+        // Fill what is left of the disk.
+        let filler = open(mount + "/filler", O_WRONLY | O_CREAT, 0o600)
+        let block = [UInt8](repeating: 0, count: 4096)
+        while block.withUnsafeBytes({ write(filler, $0.baseAddress, $0.count) }) > 0 {}
+        close(filler)
+        for port in 0..<200 { ring.push(record(600, from: "198.18.0.2", port: UInt16(40000 + port), at: 610)) }
+        writer.pass(now: 700)
+        let lost = writer.recordsLost
+        #expect(lost > 0, "records written to a full disk")
+        #expect(said.withLock { $0.count == 1 && $0[0].contains("cannot write") }, "\(said.withLock { $0 })")
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(text.isEmpty || text.hasSuffix("\n"), "half a record in the file")
+        #expect(try lines(path).dropFirst().allSatisfy { $0.count == 14 })
+
+        unlink(mount + "/filler")
+        for port in 0..<10 { ring.push(record(660, from: "198.18.0.3", port: UInt16(50000 + port), at: 670)) }
+        writer.pass(now: 800)
+        #expect(writer.recordsLost == lost)
+        #expect(try lines(path).filter { $0.count > 3 && $0[3] == "198.18.0.3" }.count == 10, "writing resumed")
+        #expect(said.withLock { $0.last?.contains("writing again; \(lost) records were lost") == true }, "\(said.withLock { $0 })")
+    }
+
+    static func run(_ arguments: [String]) -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        guard (try? process.run()) != nil else { return -1 }
+        process.waitUntilExit()
+        return process.terminationStatus
     }
 
     @Test func aFullRingMarksItsIntervalSkipData() throws {
