@@ -5,6 +5,7 @@
 //     swift run -c release gwlb-bench worker [--flows N] [--rounds R]
 //     swift run -c release gwlb-bench forward [--seconds S] [--workers N]     (root: builds a lab)
 //     swift run -c release gwlb-bench bulk [--seconds S] [--repetitions R] [--quick]   (root, iperf3)
+//     swift run -c release gwlb-bench soak [--minutes N]                     (root: builds a lab)
 //     swift run -c release gwlb-bench snapshot [--changes N]
 //     swift run -c release gwlb-bench console [--targets N] [--seconds S]      (needs tmux and gwlb built)
 
@@ -46,6 +47,9 @@ case "forward":
     } catch {
         fail("\(error)")
     }
+case "soak":
+    guard geteuid() == 0 else { fail("soak builds a namespace lab: run it as root") }
+    do { try SoakBenchmark(minutes: option("--minutes", default: 10)).run() } catch { fail("\(error)") }
 case "bulk":
     guard geteuid() == 0 else { fail("bulk builds a namespace lab: run it as root") }
     do {
@@ -89,6 +93,9 @@ default:
                                                bulk TCP with iperf3 through a namespace lab (root): 1 and
                                                4 streams, MSS 1400, 8400 and default, IPv4 and IPv6,
                                                against kernel routing on the same namespaces
+          soak [--minutes N]                   gwlbd under churn for N minutes (root, builds gwlbd and gwlb
+                                               too): RSS, descriptors and threads over time, losses of
+                                               long-lived flows, drops
           snapshot [--changes N]               time from an API change's response to the data plane
                                                using it, against the API call itself
           console [--targets N] [--seconds S]  gwlb console's CPU and terminal bytes per second at 1 Hz

@@ -1,0 +1,202 @@
+import Foundation
+import Lab
+
+/// `gwlb-bench soak --minutes N`: gwlbd (API form) in a lab with two reference appliances, under
+/// everything at once for N minutes: short UDP flows arriving and ending at about 1,000 a second,
+/// 20 long-lived flows that must lose nothing, targets registered and deregistered every 3 seconds
+/// over more than 1,024 distinct addresses (so target slots are retired and reused), a second
+/// endpoint created and deleted every 10 seconds, a drop capture and a `/v1/stream` reader (what
+/// the console reads) attached throughout. Samples gwlbd's RSS, descriptors and threads every
+/// second; reports their growth after a warm-up (the first fifth), against the sample that ends it.
+struct SoakBenchmark {
+    let minutes: Int
+    let executable = CommandLine.selfExecutable
+    var binaries: String { (executable as NSString).deletingLastPathComponent }
+
+    /// In the client: `longFlows HOST PORT FLOWS SECONDS`: FLOWS sockets each send 10 datagrams a
+    /// second; at the end prints "sent echoed" per flow.
+    static let longFlows = """
+        import select, socket, sys, time
+        host, port, flows, seconds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+        sockets = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(flows)]
+        for s in sockets:
+            s.setblocking(False)
+        sent, echoed = [0] * flows, [0] * flows
+        def collect(until):
+            while time.time() < until:
+                ready, _, _ = select.select(sockets, [], [], max(0, until - time.time()))
+                for s in ready:
+                    try:
+                        while True:
+                            s.recv(100)
+                            echoed[sockets.index(s)] += 1
+                    except BlockingIOError:
+                        pass
+        due, end = time.time(), time.time() + seconds
+        while due < end:
+            for index, s in enumerate(sockets):
+                s.sendto(b'soak' * 8, (host, port))
+                sent[index] += 1
+            due += 0.1
+            collect(due)
+        collect(time.time() + 2)
+        for index in range(flows):
+            print(sent[index], echoed[index])
+        """
+
+    /// In the client: `shortFlows HOST PORT RATE SECONDS`: RATE new flows a second, one datagram
+    /// each from a fresh socket; prints how many were sent.
+    static let shortFlows = """
+        import socket, sys, time
+        host, port, rate, seconds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+        count, due, end = 0, time.time(), time.time() + seconds
+        while due < end:
+            for _ in range(rate // 100):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                s.sendto(b'short', (host, port))
+                s.close()
+                count += 1
+            due += 0.01
+            time.sleep(max(0, due - time.time()))
+        print(count)
+        """
+
+    /// In the server: `udpEcho ADDRESS PORT`: answers every datagram with itself.
+    static let udpEcho = """
+        import socket, sys
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        s.bind((sys.argv[1], int(sys.argv[2])))
+        while True:
+            data, peer = s.recvfrom(65535)
+            s.sendto(data, peer)
+        """
+
+    struct Sample {
+        var rss: Int, descriptors: Int, threads: Int
+    }
+
+    func run() throws {
+        let gwlbd = binaries + "/gwlbd", gwlb = binaries + "/gwlb"
+        for binary in [gwlbd, gwlb] where !FileManager.default.isExecutableFile(atPath: binary) {
+            throw BenchmarkError("soak needs \(binary): swift build -c release")
+        }
+        let lab = Lab(prefix: "gwlbsoak", applianceCount: 2)
+        defer { lab.down() }
+        try lab.up(executable: executable, workers: 2)
+        let state = "\(lab.stateDirectory)/state", socket = "\(lab.stateDirectory)/gwlb.sock"
+        let forward = ForwardBenchmark(seconds: 1, workers: 2, repetitions: 1)
+        let daemon = try forward.start(lab.router, [gwlbd, "--state-dir", state, "--socket", socket, "--geneve-address", Lab.geneveAddress])
+        defer { daemon.terminate(); daemon.waitUntilExit() }
+        func call(_ arguments: [String]) throws -> [String: Any] {
+            let output = try lab.exec(lab.router, [gwlb] + arguments + ["--socket", socket])
+            return (try? JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any]) ?? [:]
+        }
+        for _ in 0..<50 where (try? call(["describe-load-balancers"])) == nil { usleep(200_000) }
+        let lb = ((try call(["create-load-balancer", "--name", "soak", "--type", "gateway", "--subnets", "subnet-1"])["LoadBalancers"]
+            as? [[String: Any]])?.first?["LoadBalancerArn"] as? String) ?? ""
+        let tg = ((try call(["create-target-group", "--name", "soak", "--protocol", "GENEVE", "--port", "6081", "--vpc-id", "vpc-1"])["TargetGroups"]
+            as? [[String: Any]])?.first?["TargetGroupArn"] as? String) ?? ""
+        _ = try call(["modify-target-group-attributes", "--target-group-arn", tg, "--attributes", "Key=deregistration_delay.timeout_seconds,Value=0"])
+        _ = try call(["register-targets", "--target-group-arn", tg, "--targets", "Id=\(Lab.applianceAddress(1))", "Id=\(Lab.applianceAddress(2))"])
+        _ = try call(["create-listener", "--load-balancer-arn", lb, "--default-actions", "Type=forward,TargetGroupArn=\(tg)"])
+        _ = try call(["create-endpoint", "--load-balancer-arn", lb, "--interface", Lab.endpointInterface,
+                      "--endpoint-id", Lab.endpointID, "--attachment-id", Lab.attachmentID])
+        for _ in 0..<60 {
+            let health = (try call(["describe-target-health", "--target-group-arn", tg])["TargetHealthDescriptions"] as? [[String: Any]]) ?? []
+            if health.count == 2, health.allSatisfy({ ($0["TargetHealth"] as? [String: Any])?["State"] as? String == "healthy" }) { break }
+            sleep(1)
+        }
+        let seconds = minutes * 60
+        let echo = try forward.start(lab.server, ["python3", "-c", Self.udpEcho, Lab.serverAddress, "5001"])
+        defer { echo.terminate() }
+        let longOutput = Pipe(), shortOutput = Pipe()
+        let long = try forward.start(lab.client, ["python3", "-c", Self.longFlows, Lab.serverAddress, "5001", "20", String(seconds)], output: longOutput)
+        let short = try forward.start(lab.client, ["python3", "-c", Self.shortFlows, Lab.serverAddress, "5001", "1000", String(seconds)], output: shortOutput)
+        let stream = try forward.start(lab.router, ["curl", "-sN", "--unix-socket", socket, "http://localhost/v1/stream"])
+        defer { stream.terminate() }
+        let capture = try forward.start(lab.router, [gwlb, "capture", "--drops", "-w", "\(lab.stateDirectory)/drops.pcapng", "--socket", socket])
+        defer { capture.terminate() }
+
+        let pid = try Self.daemonPID(state)
+        print("gwlb-bench soak: \(minutes) min, lab \(lab.prefix), 2 appliances, gwlbd pid \(pid) with 2 workers; 1,000 short flows/s, 20 long flows, targets churned every 3 s, an endpoint every 10 s, a capture and a stream reader attached")
+        var samples: [Sample] = []
+        var registered: [String] = []
+        var nextAddress = 0
+        var endpointID: String?
+        let start = Date()
+        for second in 0..<seconds {
+            if second % 3 == 0 {
+                // 8 new addresses (never reachable: they turn unhealthy and get no flows), the last 8 leave.
+                let fresh = (0..<8).map { _ -> String in
+                    nextAddress += 1
+                    return "198.18.\(2 + nextAddress / 250).\(1 + nextAddress % 250)"
+                }
+                if !registered.isEmpty {
+                    _ = try? call(["deregister-targets", "--target-group-arn", tg, "--targets"] + registered.map { "Id=\($0)" })
+                }
+                _ = try? call(["register-targets", "--target-group-arn", tg, "--targets"] + fresh.map { "Id=\($0)" })
+                registered = fresh
+            }
+            if second % 10 == 5 {
+                if let id = endpointID {
+                    _ = try? call(["delete-endpoint", "--endpoint-id", id])
+                    endpointID = nil
+                } else {
+                    endpointID = ((try? call(["create-endpoint", "--load-balancer-arn", lb, "--interface", "gwlbsoak1"]))?["Endpoints"]
+                        as? [[String: Any]])?.first?["EndpointId"] as? String
+                }
+            }
+            samples.append(try Self.sample(pid))
+            let next = start.addingTimeInterval(Double(second + 1))
+            if next > Date() { usleep(UInt32(next.timeIntervalSinceNow * 1_000_000)) }
+        }
+        long.waitUntilExit()
+        short.waitUntilExit()
+        let flows = String(decoding: longOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
+            .map { $0.split(separator: " ").compactMap { Int($0) } }.filter { $0.count == 2 }
+        let shortCount = String(decoding: shortOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let statistics = try JSONSerialization.jsonObject(with: Data(try lab.exec(lab.router, ["curl", "-s", "--unix-socket", socket, "http://localhost/v1/stats"]).utf8))
+            as? [String: Any] ?? [:]
+
+        let warm = samples.count / 5
+        let base = samples[warm]
+        let tail = samples.suffix(60)
+        func growth(_ value: (Sample) -> Int) -> String {
+            let end = Double(tail.map(value).reduce(0, +)) / Double(tail.count)
+            return String(format: "%d → %.0f (%+.2f %%)", value(base), end, (end - Double(value(base))) / Double(value(base)) * 100)
+        }
+        print("| figure | after warm-up (\(warm) s) → mean of the last minute | goal |")
+        print("|---|---|---|")
+        print("| RSS (KiB) | \(growth(\.rss)) | ≤ +1 % |")
+        print("| descriptors | \(growth(\.descriptors)) | ≤ +1 % |")
+        print("| threads | \(growth(\.threads)) | |")
+        let lost = flows.map { $0[0] - $0[1] }
+        print("long-lived flows (both appliances healthy throughout): \(flows.count) flows, \(flows.map { $0[0] }.reduce(0, +)) datagrams sent, \(lost.reduce(0, +)) not echoed (goal 0)")
+        let drops = (statistics["drops"] as? [String: Int] ?? [:]).filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+        print("short flows sent: \(shortCount); new flows counted by gwlbd: \((statistics["flows"] as? [String: Any])?["new"] ?? "?"); distinct target addresses registered: \(nextAddress + 2); drops: \(drops.isEmpty ? "none" : drops.joined(separator: ", "))")
+        if let slots = statistics["targetSlots"] { print("target slots at the end: \(slots)") }
+    }
+
+    static func daemonPID(_ state: String) throws -> Int32 {
+        for _ in 0..<20 {
+            let found = (try? Shell.execute(["pgrep", "-f", "gwlbd --state-dir \(state)"]).output) ?? ""
+            if let pid = found.split(separator: "\n").compactMap({ Int32($0) }).first(where: {
+                (try? String(contentsOfFile: "/proc/\($0)/comm", encoding: .utf8))?.hasPrefix("gwlbd") == true
+            }) { return pid }
+            usleep(100_000)
+        }
+        throw BenchmarkError("gwlbd is not running")
+    }
+
+    static func sample(_ pid: Int32) throws -> Sample {
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        func field(_ name: String) -> Int {
+            status.split(separator: "\n").first { $0.hasPrefix(name + ":") }.flatMap { line in
+                line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first.flatMap { Int($0) }
+            } ?? 0
+        }
+        let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? 0
+        return Sample(rss: field("VmRSS"), descriptors: descriptors, threads: field("Threads"))
+    }
+}
