@@ -45,7 +45,8 @@ struct SoakBenchmark {
         """
 
     /// In the client: `shortFlows HOST PORT RATE SECONDS`: RATE new flows a second, one datagram
-    /// each from a fresh socket; prints how many were sent.
+    /// each from a fresh socket to a port of its own (PORT and up: a fresh five-tuple each, while
+    /// source ports are reused); prints how many were sent.
     static let shortFlows = """
         import socket, sys, time
         host, port, rate, seconds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
@@ -53,7 +54,7 @@ struct SoakBenchmark {
         while due < end:
             for _ in range(rate // 100):
                 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                s.sendto(b'short', (host, port))
+                s.sendto(b'short', (host, port + count % 40000))
                 s.close()
                 count += 1
             due += 0.01
@@ -112,7 +113,7 @@ struct SoakBenchmark {
         defer { echo.terminate() }
         let longOutput = Pipe(), shortOutput = Pipe()
         let long = try forward.start(lab.client, ["python3", "-c", Self.longFlows, Lab.serverAddress, "5001", "20", String(seconds)], output: longOutput)
-        let short = try forward.start(lab.client, ["python3", "-c", Self.shortFlows, Lab.serverAddress, "5001", "1000", String(seconds)], output: shortOutput)
+        let short = try forward.start(lab.client, ["python3", "-c", Self.shortFlows, Lab.serverAddress, "20000", "1000", String(seconds)], output: shortOutput)
         let stream = try forward.start(lab.router, ["curl", "-sN", "--unix-socket", socket, "http://localhost/v1/stream"])
         defer { stream.terminate() }
         let capture = try forward.start(lab.router, [gwlb, "capture", "--drops", "-w", "\(lab.stateDirectory)/drops.pcapng", "--socket", socket])

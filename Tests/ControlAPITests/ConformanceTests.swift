@@ -96,7 +96,7 @@ import Testing
          under("TagDescriptions", ["ResourceArn", "Tags", "Tags/member", "Tags/member/Key", "Tags/member/Value"])),
         ("DeleteListener", { [("ListenerArn", $0.listener)] }, []),
         ("DeleteTargetGroup", { [("TargetGroupArn", $0.spare)] }, []),
-        ("DescribeEndpoints", { _ in [] }, under("Endpoints", ["AttachmentId", "CreatedTime", "EndpointId", "Interface", "LoadBalancerArn"])),
+        ("DescribeEndpoints", { _ in [] }, under("Endpoints", ["AttachmentId", "CreatedTime", "EndpointId", "Interface", "LoadBalancerArn", "State"])),
         ("DeleteEndpoint", { _ in [("EndpointId", "vpce-none")] }, []),
         ("DeleteLoadBalancer", { _ in [("LoadBalancerArn", "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/gwy/gone/0123456789abcdef")] }, []),
     ]
