@@ -309,10 +309,13 @@ final class EndpointDevices: Sendable {
             let existing = registry.current.compactMap { $0 }
             var devices = [TunDevice?](repeating: nil, count: (attachments.map(\.slot).max() ?? -1) + 1)
             for attachment in attachments {
-                devices[attachment.slot] = try existing.first { $0.name == attachment.interface && !$0.isLost }
+                // A lost device stays as it is: `reattachLost` makes it again, and another endpoint's
+                // change must not fail because its name is taken.
+                devices[attachment.slot] = try existing.first { $0.name == attachment.interface }
                     ?? TunDevice(name: attachment.interface, queueCount: queueCount, mtu: mtu, offloads: offloads)
-                failures.withLock { $0[attachment.interface] = nil }
             }
+            let attached = Set(attachments.map(\.interface))
+            failures.withLock { $0 = $0.filter { attached.contains($0.key) } }
             registry.set(devices)
         }
     }
