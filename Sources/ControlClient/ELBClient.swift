@@ -67,6 +67,11 @@ public struct XMLTree: Sendable {
         // Foundation's parser traps on an element name that is not UTF-8 (found by `.ci/fuzz xml`):
         // such bytes are refused before it sees them. AWS's answers are UTF-8 throughout.
         guard String(data: data, encoding: .utf8) != nil else { return nil }
+        // It also crashes on a processing instruction without data (`<?x?>`, found the same way):
+        // an answer holds none but the XML declaration at its start.
+        let declaration = Data("<?xml".utf8)
+        let body = data.starts(with: declaration) ? data.dropFirst(declaration.count) : data[...]
+        guard body.firstRange(of: Data("<?".utf8)) == nil else { return nil }
         let builder = TreeBuilder()
         let parser = XMLParser(data: data)
         parser.delegate = builder

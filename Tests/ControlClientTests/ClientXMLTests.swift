@@ -13,6 +13,15 @@ import Testing
         #expect(XMLTree.parse(input) == nil)
     }
 
+    /// The second: a processing instruction without data, on which Foundation's parser reads a
+    /// null pointer. Only the XML declaration may start with `<?`.
+    @Test func aProcessingInstructionIsRefused() throws {
+        #expect(XMLTree.parse(Data("<D<?mke4?>sT".utf8)) == nil)
+        #expect(XMLTree.parse(Data("<a><?x?></a>".utf8)) == nil)
+        let declared = try #require(XMLTree.parse(Data("<?xml version=\"1.0\" encoding=\"UTF-8\"?><a><b>1</b></a>".utf8)))
+        #expect(declared.child("b")?.text == "1")
+    }
+
     @Test func aWellFormedAnswerIsATree() throws {
         let tree = try #require(XMLTree.parse(Data("<R><TargetGroups><member><Port>6081</Port></member></TargetGroups></R>".utf8)))
         #expect(tree.child("TargetGroups")?.children.first?.child("Port")?.text == "6081")
