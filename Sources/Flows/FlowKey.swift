@@ -58,7 +58,8 @@ public struct FlowKey: Hashable, Sendable {
     @inline(__always)
     public func admits(_ packet: PacketSummary, mode: FlowKeyMode) -> Bool {
         if FlowKey(packet, mode: mode, endpoint: endpoint) == self { return true }
-        for other in [FlowKeyMode.fiveTuple, .threeTuple, .twoTuple] where other != mode {
+        // `allCases` is static storage: nothing is allocated on this path, which a forger can drive.
+        for other in FlowKeyMode.allCases where other != mode {
             if FlowKey(packet, mode: other, endpoint: endpoint) == self { return true }
         }
         return false

@@ -98,6 +98,18 @@ import Wire
         #expect(harness.statistics.drops(.returnFlowMismatch) == 1)
     }
 
+    /// A return naming no endpoint is recorded with what its inner packet says.
+    @Test func unknownEndpointRecordNamesTheInnerPacket() throws {
+        let harness = Harness()
+        let sent = try established(harness)
+        harness.reflect(sent) { $0[19] ^= 0x40 }
+        harness.run()
+        let drop = try #require(harness.plane.recentDrops().last)
+        #expect(drop.reason == .unknownEndpoint && drop.source == PacketBuilder.address("198.18.10.2")
+                && drop.destination == PacketBuilder.address("198.18.20.2") && drop.protocol == .udp && drop.destinationPort == 53
+                && drop.appliance == sent.to.address)
+    }
+
     /// An endpoint id that exists but is not the flow's: the cookie does not match a flow of it.
     @Test func otherEndpointsIdentityIsAnUnknownFlow() throws {
         let harness = Harness()
