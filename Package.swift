@@ -44,14 +44,19 @@ let package = Package(
             "DataPlane", "Flows", "Wire", .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
+        // What the control side reads from outside, parsed and checked: elbv2 Query bodies, SigV4
+        // headers, credentials files, gwlbd's configuration file. No SwiftNIO, so the fuzzer builds it fast.
+        .target(name: "ControlInput", dependencies: [
+            "Resources", "DataPlane", "Flows", "PacketIO", "Wire", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .target(name: "ControlAPI", dependencies: [
-            "Telemetry", "ControlPlane", "DataPlane", "Flows", "PacketIO", "Resources", "Health", "Wire", .product(name: "Hummingbird", package: "hummingbird"),
+            "ControlInput", "Telemetry", "ControlPlane", "DataPlane", "Flows", "PacketIO", "Resources", "Health", "Wire", .product(name: "Hummingbird", package: "hummingbird"),
             // SigV4's SHA-256 and HMAC, and TLS, for the signed TCP API.
             .product(name: "Crypto", package: "swift-crypto"), .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
-        .target(name: "Daemon", dependencies: ["Telemetry", "ControlAPI", "ControlPlane", "Resources", "Store", "DataPlane", "Flows", "PacketIO", "Wire"]),
+        .target(name: "Daemon", dependencies: ["ControlInput", "Telemetry", "ControlAPI", "ControlPlane", "Resources", "Store", "DataPlane", "Flows", "PacketIO", "Wire"]),
         .executableTarget(name: "gwlbd", dependencies: ["Daemon"]),
         .target(name: "Appliance", dependencies: ["Wire", "Flows", "PacketIO"]),
         .target(name: "Lab"),
@@ -71,7 +76,7 @@ let package = Package(
         .executableTarget(name: "StoreCrashProbe", dependencies: ["Store", "Resources", "TestSupport"], path: "Tests/StoreCrashProbe"),
         // libFuzzer targets for the parsers of outside bytes (README "Fuzzing"): built with
         // `-sanitize=fuzzer,address -DFUZZING`; a plain build replays saved inputs.
-        .executableTarget(name: "gwlb-fuzz", dependencies: ["Wire", "ControlClient", "TestSupport"]),
+        .executableTarget(name: "gwlb-fuzz", dependencies: ["Wire", "ControlInput", "ControlClient", "Console", "TestSupport"]),
         .executableTarget(name: "gwlb-bench", dependencies: [
             "Wire", "Flows", "PacketIO", "DataPlane", "ControlAPI", "ControlClient", "ControlPlane", "Store", "Daemon", "Appliance", "Lab",
             "CAllocationCounter",
@@ -85,12 +90,12 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "Resources", "TestSupport", "StoreCrashProbe"]),
         .testTarget(name: "ControlPlaneTests", dependencies: ["ControlPlane", "Health", "Resources", "Store", "DataPlane", "Flows", "PacketIO", "Wire"]),
         .testTarget(name: "ControlAPITests", dependencies: [
-            "Telemetry", "ControlAPI", "ControlPlane", "Resources", "Store", "Health", "DataPlane", .product(name: "Crypto", package: "swift-crypto"),
+            "ControlInput", "Telemetry", "ControlAPI", "ControlPlane", "Resources", "Store", "Health", "DataPlane", .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .testTarget(name: "ControlClientTests", dependencies: ["Telemetry", "ControlClient", "ControlAPI", "ControlPlane", "Resources", "Store"]),
+        .testTarget(name: "ControlClientTests", dependencies: ["ControlInput", "Telemetry", "ControlClient", "ControlAPI", "ControlPlane", "Resources", "Store"]),
         .testTarget(name: "ConsoleTests", dependencies: ["Console", "ControlClient", "ControlAPI", "ControlPlane", "DataPlane", "Store"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "DataPlane", "Wire"]),
-        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "ControlPlane", "DataPlane", "Flows", "PacketIO", "Wire"]),
+        .testTarget(name: "DaemonTests", dependencies: ["ControlInput", "Daemon", "ControlPlane", "DataPlane", "Flows", "PacketIO", "Wire"]),
         // Real namespaces, TUN devices, sockets and clients; builds and runs the gwlb and gwlbd products.
         .testTarget(name: "EndToEndTests", dependencies: ["Lab", "Daemon", "TestSupport", "gwlb", "gwlbd"]),
     ]

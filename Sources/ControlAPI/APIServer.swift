@@ -1,3 +1,4 @@
+import ControlInput
 import DataPlane
 import Foundation
 import Hummingbird

@@ -1,3 +1,4 @@
+import ControlInput
 import ControlPlane
 import Foundation
 import Health

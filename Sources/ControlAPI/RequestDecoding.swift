@@ -1,3 +1,4 @@
+import ControlInput
 import Foundation
 import Resources
 

@@ -13,6 +13,9 @@ public struct UnixHTTPClient: Sendable {
     /// Names the program in gwlbd's audit trail.
     public var userAgent = "gwlb-cli"
 
+    /// A stream line longer than this is an error (gwlbd's are a few KiB).
+    public static let maximumLineLength = 16 << 20
+
     public init(socketPath: String, timeoutSeconds: Int = 30) {
         self.socketPath = socketPath
         self.timeoutSeconds = timeoutSeconds
@@ -31,7 +34,16 @@ public struct UnixHTTPClient: Sendable {
     }
 
     public func request(_ method: String, _ path: String, body: Data = Data(), contentType: String? = nil) throws -> Response {
-        let connection = try Connection(socketPath: socketPath, timeoutSeconds: timeoutSeconds)
+        try request(over: Connection(socketPath: socketPath, timeoutSeconds: timeoutSeconds), method, path, body: body, contentType: contentType)
+    }
+
+    /// `request` over a descriptor already connected (the fuzzer's end of a socket pair), which
+    /// this call closes.
+    package func request(descriptor: Int32, _ method: String, _ path: String) throws -> Response {
+        try request(over: Connection(descriptor: descriptor, label: socketPath), method, path, body: Data(), contentType: nil)
+    }
+
+    private func request(over connection: Connection, _ method: String, _ path: String, body: Data, contentType: String?) throws -> Response {
         do {
             try connection.send(method: method, path: path, body: body, contentType: contentType, userAgent: userAgent)
         } catch {
@@ -46,7 +58,10 @@ public struct UnixHTTPClient: Sendable {
             var collected = Data()
             while let chunk = try connection.readChunk() { collected.append(chunk) }
             body = collected
-        } else if let length = head.headers["content-length"].flatMap(Int.init) {
+        } else if let text = head.headers["content-length"] {
+            guard let length = Int(text), length >= 0, text.allSatisfy(\.isASCII) else {
+                throw UnixHTTPClient.ConnectionError(description: "bad Content-Length '\(text.prefix(40))'")
+            }
             body = try connection.read(exactly: length)
         } else {
             body = try connection.readToEnd()
@@ -57,7 +72,15 @@ public struct UnixHTTPClient: Sendable {
     /// Opens a streaming GET and calls `line` for each newline-terminated line of the body until
     /// it returns false or the server closes. A read waits at most `timeoutSeconds`.
     public func streamLines(_ path: String, line: (String) -> Bool) throws {
-        let connection = try Connection(socketPath: socketPath, timeoutSeconds: timeoutSeconds)
+        try streamLines(over: Connection(socketPath: socketPath, timeoutSeconds: timeoutSeconds), path, line: line)
+    }
+
+    /// `streamLines` over a descriptor already connected, which this call closes.
+    package func streamLines(descriptor: Int32, _ path: String, line: (String) -> Bool) throws {
+        try streamLines(over: Connection(descriptor: descriptor, label: socketPath), path, line: line)
+    }
+
+    private func streamLines(over connection: Connection, _ path: String, line: (String) -> Bool) throws {
         try connection.send(method: "GET", path: path, body: Data(), contentType: nil, userAgent: userAgent)
         let head = try connection.readHead()
         let chunked = head.headers["transfer-encoding"]?.lowercased() == "chunked"
@@ -73,6 +96,9 @@ public struct UnixHTTPClient: Sendable {
             let piece = chunked ? try connection.readChunk() : try connection.readSome()
             guard let piece else { return }
             pending.append(piece)
+            guard pending.count <= UnixHTTPClient.maximumLineLength || pending.contains(0x0A) else {
+                throw ConnectionError(description: "a line of \(path) is longer than \(UnixHTTPClient.maximumLineLength) bytes")
+            }
             while let newline = pending.firstIndex(of: 0x0A) {
                 let text = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
                 pending.removeSubrange(pending.startIndex...newline)
@@ -87,6 +113,11 @@ private final class Connection {
     let descriptor: Int32
     var buffer = Data()
     let socketPath: String
+
+    init(descriptor: Int32, label: String) {
+        self.descriptor = descriptor
+        socketPath = label
+    }
 
     init(socketPath: String, timeoutSeconds: Int) throws {
         self.socketPath = socketPath
@@ -141,6 +172,7 @@ private final class Connection {
     func readHead() throws -> (status: Int, headers: [String: String]) {
         let terminator = Data("\r\n\r\n".utf8)
         while buffer.range(of: terminator) == nil {
+            guard buffer.count <= 65_536 else { throw UnixHTTPClient.ConnectionError(description: "gwlbd's answer has a head longer than 64 KiB") }
             guard let more = try receive() else { throw UnixHTTPClient.ConnectionError(description: "gwlbd closed the connection before answering") }
             buffer.append(more)
         }
@@ -162,8 +194,10 @@ private final class Connection {
     /// The next chunk of a chunked body; nil after the last.
     func readChunk() throws -> Data? {
         let sizeLine = try readLine()
-        guard let size = Int(sizeLine.split(separator: ";")[0].trimmingCharacters(in: .whitespaces), radix: 16) else {
-            throw UnixHTTPClient.ConnectionError(description: "bad chunk size '\(sizeLine)'")
+        // 1 to 7 hex digits (a chunk under 256 MiB), an optional extension after ';'.
+        let digits = sizeLine.prefix { $0 != ";" }.trimmingCharacters(in: .whitespaces)
+        guard (1...7).contains(digits.count), digits.allSatisfy(\.isHexDigit), let size = Int(digits, radix: 16) else {
+            throw UnixHTTPClient.ConnectionError(description: "bad chunk size '\(sizeLine.prefix(40))'")
         }
         if size == 0 { return nil }
         let chunk = try read(exactly: size)

@@ -1,3 +1,4 @@
+import ControlInput
 import ControlAPI
 import ControlPlane
 import DataPlane

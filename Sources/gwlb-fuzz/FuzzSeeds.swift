@@ -1,3 +1,4 @@
+import ControlInput
 import Foundation
 import TestSupport
 import Wire
@@ -48,7 +49,46 @@ extension FuzzTarget {
             </member></TargetGroups></DescribeTargetGroupsResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata>\
             </DescribeTargetGroupsResponse>
             """.utf8)]
+        case .query:
+            return [Array("Action=RegisterTargets&Version=2015-12-01&TargetGroupArn=arn%3Aaws%3Aelasticloadbalancing%3Aus-east-1%3A1%3Atargetgroup%2Fa%2Fb"
+                          .utf8) + Array("&Targets.member.1.Id=198.18.1.11&Targets.member.1.Port=6081&Names.member.1=a+b&Names.member.2=c".utf8)]
+        case .sigv4:
+            return [Self.signedRequest]
+        case .credentials:
+            return [Array("[default]\naws_access_key_id = AKIDEXAMPLE\naws_secret_access_key = secret\n# comment\n[other]\naws_access_key_id=B\naws_secret_access_key=C\n".utf8)]
+        case .configuration:
+            return [Array("""
+            {"geneveAddress": "198.18.1.1", "endpoints": [{"interface": "gwlbe0", "endpointId": "vpce-0123456789abcdef0", "attachmentId": "0x1122"}],
+             "targets": ["198.18.1.11", "198.18.1.12"], "workers": 2, "flowsPerWorker": 65536, "stickiness": "five_tuple",
+             "tcpIdleTimeoutSeconds": 350, "endpointMTU": 9001, "offloads": true, "pathMTUDiscovery": true, "innerFlowCheck": true,
+             "instances": {"i-1": "198.18.1.13"}}
+            """.utf8), Array(#"{"geneveAddress": "198.18.1.1", "genevePort": 6081, "stickiness": "source_ip_dest_ip"}"#.utf8)]
+        case .stream:
+            let events = [#"{"type":"hello","seq":1,"bootId":"a","version":"0.4.0","role":"operator","startTime":"2026-12-02T10:00:00.000Z"}"#,
+                          #"{"type":"snapshot","seq":2,"loadBalancer":{"name":"lb"},"flows":{"active":10,"capacity":100},"targets":[{"id":"198.18.1.11","state":"healthy","packetsToTarget":5,"checkMs":2}],"recentDrops":[{"reason":"oversize","size":9000,"sourcePort":1}],"healthEvents":[{"target":"198.18.1.11","state":"healthy"}],"failedEndpoints":["gwlbe1"]}"#,
+                          #"{"type":"delta","seq":3,"removedTargets":["198.18.1.11"],"traffic":{"endpointPackets":3}}"#]
+            let chunked = events.map { line in String(line.utf8.count + 1, radix: 16) + "\r\n" + line + "\n\r\n" }.joined() + "0\r\n\r\n"
+            return [[1] + Array("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\(chunked)".utf8),
+                    [1] + Array("HTTP/1.1 200 OK\r\n\r\n\(events.joined(separator: "\n"))\n".utf8),
+                    [1] + Array("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 20\r\n\r\n{\"error\": \"no way\"}".utf8),
+                    [0] + Array("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}".utf8),
+                    [0] + Array("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2;x=y\r\n{}\r\n0\r\n\r\n".utf8)]
         }
+    }
+
+    /// A request signed as botocore signs one (the verifier's own signature, which botocore's
+    /// matches in SignatureV4Tests): the fuzzer starts past every header check.
+    static var signedRequest: [UInt8] {
+        let date = "20261203T120000Z", body = "Action=DescribeLoadBalancers&Version=2015-12-01"
+        let headers = [("content-type", "application/x-www-form-urlencoded; charset=utf-8"), ("host", "198.18.0.1:8443"), ("x-amz-date", date)]
+        let request = SignatureV4Verifier.Request(method: "POST", path: "/", query: "a=1&b=%20", headers: headers, body: Data(body.utf8))
+        let signature = SignatureV4Verifier.signature(request, signedHeaders: ["content-type", "host", "x-amz-date"], amzDate: date,
+                                                      scope: "20261203/us-east-1/elasticloadbalancing/aws4_request",
+                                                      secret: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", region: "us-east-1", service: "elasticloadbalancing")
+        let authorization = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261203/us-east-1/elasticloadbalancing/aws4_request, "
+            + "SignedHeaders=content-type;host;x-amz-date, Signature=\(signature)"
+        let head = ["POST /?a=1&b=%20"] + headers.map { "\($0.0): \($0.1)" } + ["authorization: \(authorization)"]
+        return Array((head.joined(separator: "\n") + "\n\n" + body).utf8)
     }
 
     static func encoded(_ header: GeneveHeader) -> [UInt8] {

@@ -24,6 +24,18 @@ enum FuzzTarget: String, CaseIterable {
     case coalescer
     /// The client's reading of gwlbd's XML answers.
     case xml
+    /// The elbv2 Query body parser and its list and structure readers.
+    case query
+    /// SigV4: the Authorization header's checks, then the canonical request and signature over the
+    /// rest. Input: a request line, header lines, a blank line, the body.
+    case sigv4
+    /// The credentials file of the signed TCP API.
+    case credentials
+    /// gwlbd's configuration file, in both forms.
+    case configuration
+    /// The client's HTTP reader (an answer, or `/v1/stream` fed into the console's model), reading
+    /// the input from a socket as gwlbd would send it.
+    case stream
 
     func run(_ bytes: UnsafeRawBufferPointer) {
         switch self {
@@ -35,6 +47,11 @@ enum FuzzTarget: String, CaseIterable {
         case .superPacket: Self.segment(bytes)
         case .coalescer: Self.coalesce(bytes)
         case .xml: _ = XMLTree.parse(Data(bytes)).map(ResponseShapes.json)
+        case .query: Self.query(bytes)
+        case .sigv4: Self.signature(bytes)
+        case .credentials: Self.credentials(bytes)
+        case .configuration: Self.configuration(bytes)
+        case .stream: Self.stream(bytes)
         }
     }
 

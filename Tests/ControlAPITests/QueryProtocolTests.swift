@@ -1,6 +1,7 @@
 import Resources
 import Testing
 @testable import ControlAPI
+@testable import ControlInput
 
 @Suite struct QueryProtocolTests {
     @Test func decodesListsAndStructures() throws {

@@ -3,6 +3,7 @@ import Foundation
 import Resources
 import Testing
 @testable import ControlAPI
+@testable import ControlInput
 
 /// Signature Version 4 as AWS specifies it: AWS's published "get-vanilla" example, then the
 /// refusals with AWS's error codes.

@@ -5,6 +5,7 @@ import Foundation
 import PacketIO
 import Testing
 import Wire
+@testable import ControlInput
 @testable import Daemon
 
 @Suite struct DaemonConfigurationTests {

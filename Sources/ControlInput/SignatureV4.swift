@@ -138,7 +138,7 @@ public struct SignatureV4Verifier: Sendable {
     }
 
     /// `yyyyMMdd'T'HHmmss'Z'` (UTC) without a formatter: digits at fixed places, fields in range.
-    static func parse(_ amzDate: String) -> Date? {
+    package static func parse(_ amzDate: String) -> Date? {
         let bytes = Array(amzDate.utf8)
         guard bytes.count == 16, bytes[8] == UInt8(ascii: "T"), bytes[15] == UInt8(ascii: "Z") else { return nil }
         func number(_ range: Range<Int>) -> Int? {
@@ -163,7 +163,7 @@ public struct SignatureV4Verifier: Sendable {
     }
 
     /// The signature SigV4 gives `request` (hex).
-    static func signature(_ request: Request, signedHeaders: [String], amzDate: String, scope: String, secret: String,
+    package static func signature(_ request: Request, signedHeaders: [String], amzDate: String, scope: String, secret: String,
                           region: String, service: String) -> String {
         let canonicalHeaders = signedHeaders.sorted().map { name in
             "\(name):\(collapse(request.header(name) ?? ""))\n"

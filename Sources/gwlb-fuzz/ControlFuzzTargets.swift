@@ -1,0 +1,97 @@
+import Console
+import ControlClient
+import ControlInput
+import Foundation
+import Resources
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The control side's targets: what clients, operators' files and gwlbd's answers feed it.
+extension FuzzTarget {
+    static func query(_ bytes: UnsafeRawBufferPointer) {
+        guard let request = try? QueryRequest(body: String(decoding: bytes, as: UTF8.self)) else { return }
+        precondition(!request.action.isEmpty && !request.parameters.keys.contains(""), "a request without action or with a nameless parameter")
+        // Every list and structure the parameters name, as the actions read them.
+        for key in request.parameters.keys {
+            guard let range = key.range(of: ".member.") else { continue }
+            let name = String(key[..<range.lowerBound])
+            if let values = try? request.list(name) { precondition(values.count <= request.parameters.count, "more members than parameters") }
+            if let fields = try? request.structures(name) { precondition(fields.count <= request.parameters.count, "more structures than parameters") }
+            _ = try? request.int(key)
+            _ = try? request.bool(key)
+        }
+    }
+
+    static let verifier = SignatureV4Verifier(region: "us-east-1", credentials: ["AKIDEXAMPLE": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"])
+
+    static func signature(_ bytes: UnsafeRawBufferPointer) {
+        let text = String(decoding: bytes, as: UTF8.self)
+        let (head, body) = text.range(of: "\n\n").map { (text[..<$0.lowerBound], text[$0.upperBound...]) } ?? (text[...], "")
+        var lines = head.split(separator: "\n", omittingEmptySubsequences: false)
+        guard !lines.isEmpty else { return }
+        // "METHOD PATH[?QUERY]", then "name: value" lines.
+        let requestLine = lines.removeFirst().split(separator: " ", maxSplits: 1)
+        let target = requestLine.count > 1 ? requestLine[1] : "/"
+        let (path, query) = target.firstIndex(of: "?").map { (target[..<$0], target[target.index(after: $0)...]) } ?? (target, "")
+        let headers: [(String, String)] = lines.compactMap { line in
+            guard let colon = line.firstIndex(of: ":") else { return nil }
+            return (String(line[..<colon]), String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces))
+        }
+        let request = SignatureV4Verifier.Request(method: String(requestLine.first ?? ""), path: String(path), query: String(query),
+                                                  headers: headers, body: Data(body.utf8))
+        // "Now" is the request's own date, so stale dates do not stop the fuzzer short of the
+        // canonical request.
+        let date = request.headers.first { $0.0 == "x-amz-date" }.flatMap { SignatureV4Verifier.parse($0.1) } ?? Date()
+        _ = try? verifier.verify(request, now: date)
+    }
+
+    static func credentials(_ bytes: UnsafeRawBufferPointer) {
+        guard let keys = try? CredentialsFile.parse(String(decoding: bytes, as: UTF8.self)) else { return }
+        precondition(!keys.isEmpty, "a credentials file accepted without a key")
+    }
+
+    static func configuration(_ bytes: UnsafeRawBufferPointer) {
+        for form in [DaemonConfiguration.Form.file, .api] {
+            guard let configuration = try? DaemonConfiguration.parse(Data(bytes), form: form) else { continue }
+            // What the rest of gwlbd relies on without checking again.
+            precondition((1...64).contains(configuration.workers) && configuration.flowsPerWorker >= 1, "workers or table size out of range")
+            precondition((1280...9216).contains(configuration.endpointMTU), "endpoint MTU out of range")
+            precondition(form == .api || (1...255).contains(configuration.endpoints.count), "endpoint count out of range")
+            precondition(configuration.endpoints.allSatisfy { (1...15).contains($0.interface.utf8.count) }, "interface name out of range")
+            precondition(configuration.targets.count <= 300 && Set(configuration.targets).count == configuration.targets.count, "targets out of range")
+        }
+    }
+
+    /// The input is what gwlbd "sends": written to one end of a socket pair, which is then shut,
+    /// and read by the client at the other. The first byte picks an answer or the stream.
+    static func stream(_ bytes: UnsafeRawBufferPointer) {
+        guard let mode = bytes.first else { return }
+        var pair: [Int32] = [0, 0]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &pair) == 0 else { fatalError("socketpair: \(errno)") }
+        // The whole input fits the socket's buffer (libFuzzer's inputs stay well under it), so
+        // writing never waits for the reader.
+        var size: Int32 = 1 << 20
+        setsockopt(pair[0], SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        setsockopt(pair[1], SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        let answer = UnsafeRawBufferPointer(rebasing: bytes.dropFirst())
+        var written = 0
+        while written < answer.count {
+            let count = write(pair[0], answer.baseAddress! + written, answer.count - written)
+            guard count > 0 else { fatalError("write to the socket pair: \(errno)") }
+            written += count
+        }
+        shutdown(pair[0], Int32(SHUT_WR))
+        let client = UnixHTTPClient(socketPath: "fuzz")
+        if mode & 1 == 0 {
+            _ = try? client.request(descriptor: pair[1], "GET", "/v1/stats")
+        } else {
+            var model = ConsoleModel()
+            _ = try? client.streamLines(descriptor: pair[1], "/v1/stream") { line in
+                if let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] { model.apply(object, at: 1) }
+                return true
+            }
+        }
+        close(pair[0])
+    }
+}
