@@ -5,8 +5,8 @@ import Lab
 /// everything at once for N minutes: short UDP flows arriving and ending at about 1,000 a second,
 /// 20 long-lived flows that must lose nothing, targets registered and deregistered every 3 seconds
 /// over more than 1,024 distinct addresses (so target slots are retired and reused), a second
-/// endpoint created and deleted every 10 seconds, a drop capture and a `/v1/stream` reader (what
-/// the console reads) attached throughout. Samples gwlbd's RSS, descriptors and threads every
+/// endpoint created and deleted every 10 seconds, a drop capture and the console (in tmux) attached
+/// throughout. Samples gwlbd's RSS, descriptors and threads every
 /// second; reports their growth from the minute after a warm-up (the first fifth) to the last
 /// minute (means over whole minutes, so the endpoint that comes and goes weighs the same in both).
 struct SoakBenchmark {
@@ -115,14 +115,19 @@ struct SoakBenchmark {
         let longOutput = Pipe(), shortOutput = Pipe()
         let long = try forward.start(lab.client, ["python3", "-c", Self.longFlows, Lab.serverAddress, "5001", "20", String(seconds)], output: longOutput)
         let short = try forward.start(lab.client, ["python3", "-c", Self.shortFlows, Lab.serverAddress, "20000", "1000", String(seconds)], output: shortOutput)
-        let stream = try forward.start(lab.router, ["curl", "-sN", "--unix-socket", socket, "http://localhost/v1/stream"])
-        defer { stream.terminate() }
+        // The real console, in a tmux server of the soak's own (120×40), for the whole run.
+        let tmux = ["tmux", "-L", "\(lab.prefix)-soak"]
+        guard try Shell.launch(tmux + ["new-session", "-d", "-s", "console", "-x", "120", "-y", "40", "\(gwlb) console --socket \(socket)"]) == 0 else {
+            throw BenchmarkError("cannot start the console in tmux (apt-get install -y tmux)")
+        }
+        defer { _ = try? Shell.execute(tmux + ["kill-server"]) }
+        let consolePID = try Self.processID(matching: "\(gwlb) console --socket \(socket)", named: "gwlb")
         let capture = try forward.start(lab.router, [gwlb, "capture", "--drops", "-w", "\(lab.stateDirectory)/drops.pcapng", "--socket", socket])
         defer { capture.terminate() }
 
-        let pid = try Self.daemonPID(state)
-        print("gwlb-bench soak: \(minutes) min, lab \(lab.prefix), 2 appliances, gwlbd pid \(pid) with 2 workers; 1,000 short flows/s, 20 long flows, targets churned every 3 s, an endpoint every 10 s, a capture and a stream reader attached")
-        var samples: [Sample] = []
+        let pid = try Self.processID(matching: "gwlbd --state-dir \(state)", named: "gwlbd")
+        print("gwlb-bench soak: \(minutes) min, lab \(lab.prefix), 2 appliances, gwlbd pid \(pid) with 2 workers; 1,000 short flows/s, 20 long flows, targets churned every 3 s, an endpoint every 10 s, a capture and the console attached")
+        var samples: [Sample] = [], consoleSamples: [Sample] = []
         var registered: [String] = []
         var nextAddress = 0
         var endpointID: String?
@@ -150,6 +155,8 @@ struct SoakBenchmark {
                 }
             }
             samples.append(try Self.sample(pid))
+            guard let console = try? Self.sample(consolePID) else { throw BenchmarkError("the console died after \(second) s") }
+            consoleSamples.append(console)
             let next = start.addingTimeInterval(Double(second + 1))
             if next > Date() { usleep(UInt32(next.timeIntervalSinceNow * 1_000_000)) }
         }
@@ -161,9 +168,10 @@ struct SoakBenchmark {
         let statistics = try JSONSerialization.jsonObject(with: Data(try lab.exec(lab.router, ["curl", "-s", "--unix-socket", socket, "http://localhost/v1/stats"]).utf8))
             as? [String: Any] ?? [:]
 
+        let screen = (try? Shell.execute(tmux + ["capture-pane", "-p", "-t", "console"]).output) ?? ""
         let warm = samples.count / 5
-        let first = samples[warm..<min(samples.count, warm + 60)], last = samples.suffix(60)
-        func growth(_ value: (Sample) -> Int) -> String {
+        func growth(_ value: (Sample) -> Int, of samples: [Sample] = samples) -> String {
+            let first = samples[warm..<min(samples.count, warm + 60)], last = samples.suffix(60)
             func mean(_ slice: ArraySlice<Sample>) -> Double { Double(slice.map(value).reduce(0, +)) / Double(max(slice.count, 1)) }
             let (start, end) = (mean(first), mean(last))
             return String(format: "%.1f → %.1f (%+.2f %%)", start, end, (end - start) / start * 100)
@@ -176,23 +184,28 @@ struct SoakBenchmark {
         print("| RSS (KiB) | \(growth(\.rss)) | ≤ +1 % |")
         print("| descriptors | \(growth(\.descriptors)) | ≤ +1 % |")
         print("| threads | \(growth(\.threads)) | |")
+        print("| the console's RSS (KiB) | \(growth(\.rss, of: consoleSamples)) | ≤ +1 % |")
+        print("| the console's descriptors | \(growth(\.descriptors, of: consoleSamples)) | ≤ +1 % |")
         let lost = flows.map { $0[0] - $0[1] }
         print("long-lived flows (both appliances healthy throughout): \(flows.count) flows, \(flows.map { $0[0] }.reduce(0, +)) datagrams sent, \(lost.reduce(0, +)) not echoed (goal 0)")
         let drops = (statistics["drops"] as? [String: Int] ?? [:]).filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
         print("short flows sent: \(shortCount); new flows counted by gwlbd: \((statistics["flows"] as? [String: Any])?["new"] ?? "?"); distinct target addresses registered: \(nextAddress + 2); drops: \(drops.isEmpty ? "none" : drops.joined(separator: ", "))")
         if let slots = statistics["targetSlots"] { print("target slots at the end: \(slots)") }
+        print("the console's screen at the end, line 1: \(screen.split(separator: "\n").first ?? "(empty)")")
         print("the endpoint device's own drops (the kernel's, before gwlbd reads): \(kernelDrops.joined(separator: ", "))")
     }
 
-    static func daemonPID(_ state: String) throws -> Int32 {
+    /// The process whose command line contains `command` and whose name is `name` (not the
+    /// `ip netns exec` or shell that started it).
+    static func processID(matching command: String, named name: String) throws -> Int32 {
         for _ in 0..<20 {
-            let found = (try? Shell.execute(["pgrep", "-f", "gwlbd --state-dir \(state)"]).output) ?? ""
+            let found = (try? Shell.execute(["pgrep", "-f", command]).output) ?? ""
             if let pid = found.split(separator: "\n").compactMap({ Int32($0) }).first(where: {
-                (try? String(contentsOfFile: "/proc/\($0)/comm", encoding: .utf8))?.hasPrefix("gwlbd") == true
+                (try? String(contentsOfFile: "/proc/\($0)/comm", encoding: .utf8))?.hasPrefix(name) == true
             }) { return pid }
             usleep(100_000)
         }
-        throw BenchmarkError("gwlbd is not running")
+        throw BenchmarkError("\(name) is not running (\(command))")
     }
 
     static func sample(_ pid: Int32) throws -> Sample {

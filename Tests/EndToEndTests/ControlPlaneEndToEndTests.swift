@@ -53,9 +53,23 @@ import Testing
         #expect(try newFlows(1) == 0, "a new flow went to the unhealthy appliance")
         #expect(try newFlows(2) == 40)
 
-        // SIGKILL, restart: the configuration is back (endpoint included), and so is forwarding.
+        // SIGKILL mid-traffic (a ping every 0.1 s crosses it), restart: the configuration is back
+        // (endpoint included), and so is forwarding, for the running ping as for new flows.
+        let pinger = Process()
+        pinger.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        pinger.arguments = ["ip", "netns", "exec", lab.lab.client, "ping", "-n", "-c", "150", "-i", "0.1", "-W", "1", Lab.serverAddress]
+        let pings = Pipe()
+        pinger.standardOutput = pings
+        try pinger.run()
+        usleep(1_500_000)
         api.kill()
         try api.start()
+        let pingOutput = String(decoding: pings.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        pinger.waitUntilExit()
+        let answered = pingOutput.split(separator: "\n").compactMap { line in
+            line.split(separator: " ").first { $0.hasPrefix("icmp_seq=") }.flatMap { Int($0.dropFirst("icmp_seq=".count)) }
+        }
+        #expect(answered.contains { $0 <= 10 } && answered.contains { $0 > 120 }, "answered before the kill and after the restart: \(answered)")
         let described = try api.json(["describe-target-groups", "--load-balancer-arn", lb])
         #expect(try APIDaemonFixture.first(described, "TargetGroups", "TargetGroupArn") == tg)
         let again = try lab.run(lab.lab.client, ["ping", "-c", "2", "-i", "0.2", "-W", "2", Lab.serverAddress])
