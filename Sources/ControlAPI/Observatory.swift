@@ -95,7 +95,7 @@ public struct Observatory: Sendable {
             "addressB": key.highAddress.unmappedDescription, "portB": key.highPort,
             "protocol": key.protocol.description, "endpoint": Int(key.endpoint),
             "cookie": String(format: "0x%08x", record.cookie), "ageSeconds": record.ageSeconds, "idleSeconds": record.idleSeconds,
-            "confirmed": record.confirmed, "worker": record.worker, "targetSlot": record.target.index,
+            "confirmed": record.confirmed, "state": record.state.rawValue, "worker": record.worker, "targetSlot": record.target.index,
             "packets": record.packets, "bytes": record.bytes,
         ]
         if record.target.index < slots.count, let peer = slots[record.target.index] { row["target"] = peer.address.description }

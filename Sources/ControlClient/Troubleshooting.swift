@@ -29,13 +29,13 @@ public enum Troubleshooting {
         let answer = try get(socketPath, "/v1/flows" + (query.isEmpty ? "" : "?" + query))
         if asJSON { return json(answer) }
         let flows = answer["flows"] as? [[String: Any]] ?? []
-        var rows = [["PROTO", "ADDRESS A", "PORT", "ADDRESS B", "PORT", "TARGET", "AGE", "IDLE", "PACKETS", "BYTES", "COOKIE", "STATE"]]
+        var rows = [["PROTO", "ADDRESS A", "PORT", "ADDRESS B", "PORT", "TARGET", "STATE", "AGE", "IDLE", "PACKETS", "BYTES", "COOKIE", "REPLIED"]]
         for flow in flows {
             rows.append([
                 "\(flow["protocol"] ?? "-")", "\(flow["addressA"] ?? "-")", "\(flow["portA"] ?? "-")", "\(flow["addressB"] ?? "-")",
-                "\(flow["portB"] ?? "-")", "\(flow["target"] ?? "-")", seconds(flow["ageSeconds"]), seconds(flow["idleSeconds"]),
-                "\(flow["packets"] ?? "-")", "\(flow["bytes"] ?? "-")", "\(flow["cookie"] ?? "-")",
-                flow["confirmed"] as? Bool == true ? "confirmed" : "waiting for the target",
+                "\(flow["portB"] ?? "-")", "\(flow["target"] ?? "-")", "\(flow["state"] ?? "-")", seconds(flow["ageSeconds"]),
+                seconds(flow["idleSeconds"]), "\(flow["packets"] ?? "-")", "\(flow["bytes"] ?? "-")", "\(flow["cookie"] ?? "-")",
+                flow["confirmed"] as? Bool == true ? "yes" : "not yet",
             ])
         }
         var text = table(rows)

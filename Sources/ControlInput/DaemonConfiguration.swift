@@ -16,6 +16,9 @@ import Wire
 ///       "flowsPerWorker": 1048576,
 ///       "stickiness": "five_tuple",
 ///       "tcpIdleTimeoutSeconds": 350,
+///       "udpIdleTimeoutSeconds": 120,
+///       "otherIdleTimeoutSeconds": 120,
+///       "tcpClosingTimeoutSeconds": 15,
 ///       "endpointMTU": 9001,
 ///       "offloads": true,
 ///       "pathMTUDiscovery": true,
@@ -45,6 +48,11 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var flowsPerWorker: Int
     public var keyMode: FlowKeyMode
     public var tcpIdleTimeout: UInt32
+    /// UDP and other-protocol idle timeouts, and TCP's after both FINs or a RST (the listener
+    /// attributes `udp.idle_timeout.seconds`, `other.idle_timeout.seconds`, `tcp.closing_timeout.seconds`).
+    public var udpIdleTimeout: UInt32
+    public var otherIdleTimeout: UInt32
+    public var tcpClosingTimeout: UInt32
     public var endpointMTU: Int
     public var offloads: Bool
     public var pathMTUDiscovery: Bool
@@ -109,6 +117,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
         var flowsPerWorker: Int?
         var stickiness: String?
         var tcpIdleTimeoutSeconds: Int?
+        var udpIdleTimeoutSeconds: Int?
+        var otherIdleTimeoutSeconds: Int?
+        var tcpClosingTimeoutSeconds: Int?
         var endpointMTU: Int?
         var offloads: Bool?
         var pathMTUDiscovery: Bool?
@@ -175,6 +186,14 @@ public struct DaemonConfiguration: Sendable, Equatable {
             throw fail("tcpIdleTimeoutSeconds must be 60-6000")
         }
         tcpIdleTimeout = UInt32(timeout)
+        func seconds(_ value: Int?, _ name: String, default fallback: UInt32, range: ClosedRange<UInt32>) throws -> UInt32 {
+            let value = value.map { UInt32(clamping: $0) } ?? fallback
+            guard range.contains(value) else { throw fail("\(name) must be \(range.lowerBound)-\(range.upperBound)") }
+            return value
+        }
+        udpIdleTimeout = try seconds(file.udpIdleTimeoutSeconds, "udpIdleTimeoutSeconds", default: 120, range: FlowTimeouts.udpRange)
+        otherIdleTimeout = try seconds(file.otherIdleTimeoutSeconds, "otherIdleTimeoutSeconds", default: 120, range: FlowTimeouts.udpRange)
+        tcpClosingTimeout = try seconds(file.tcpClosingTimeoutSeconds, "tcpClosingTimeoutSeconds", default: 15, range: FlowTimeouts.closingRange)
         instances = file.instances ?? [:]
         for (instance, address) in instances where IPv4Address(address) == nil {
             throw fail("instance \(instance) maps to \"\(address)\", which is not an IPv4 address")

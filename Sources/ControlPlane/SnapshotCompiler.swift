@@ -55,14 +55,22 @@ public struct SnapshotCompiler: Sendable {
             resetOnDeregistration: attributes.bool("send_tcp_reset.on_deregistration.enabled"))
         let keyMode: FlowKeyMode = !attributes.bool("stickiness.enabled") ? .fiveTuple
             : attributes["stickiness.type"] == "source_ip_dest_ip" ? .twoTuple : .threeTuple
-        // The listener's TCP idle timeout applies to five-tuple flows only (README "How the flow engine behaves").
-        let tcpTimeout = keyMode == .fiveTuple ? UInt32(listener?.attributes.int("tcp.idle_timeout.seconds") ?? 350) : 350
+        let timeouts = Self.timeouts(listener?.attributes ?? Attributes(AttributeRules.listener), keyMode: keyMode)
         return ForwardingSnapshot(version: version, endpoints: endpoints, targets: slots.peers,
                                   selection: TargetSelection(targets: targets, policy: policy), keyMode: keyMode,
-                                  timeouts: FlowTimeouts(tcp: tcpTimeout),
+                                  timeouts: timeouts,
                                   resetWithoutFlow: listener?.attributes.bool("send_tcp_reset.on_idle_timeout.enabled") ?? false,
                                   pathMTUDiscovery: balancer?.attributes.bool("path_mtu_discovery.enabled") ?? true,
                                   innerFlowCheck: attributes.bool("inner_flow_check.enabled"))
+    }
+
+    /// The listener's timeouts. The TCP ones apply to five-tuple flows only: a two- or three-tuple
+    /// flow holds many connections, so neither one connection's idle time nor its FINs end it
+    /// (README "How the flow engine behaves").
+    static func timeouts(_ attributes: Attributes, keyMode: FlowKeyMode) -> FlowTimeouts {
+        let tcp = keyMode == .fiveTuple ? UInt32(attributes.int("tcp.idle_timeout.seconds")) : 350
+        return FlowTimeouts(tcp: tcp, udp: UInt32(attributes.int("udp.idle_timeout.seconds")), other: UInt32(attributes.int("other.idle_timeout.seconds")),
+                            tcpClosing: keyMode == .fiveTuple ? UInt32(attributes.int("tcp.closing_timeout.seconds")) : tcp)
     }
 
     /// Maglev's stable name for a target: its address and port.

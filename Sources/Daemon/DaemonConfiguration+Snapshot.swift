@@ -17,8 +17,9 @@ extension DaemonConfiguration {
         let identity = { (peer: UDPPeer) in UInt64(peer.address.rawValue) << 16 | UInt64(peer.port) }
         var selectionTargets = zip(assigned, peers).map { (slot: $0, identity: identity($1), health: TargetHealth.healthy) }
         for slot in slots.retired { if let peer = slots.peers[slot.index] { selectionTargets.append((slot, identity(peer), .unused)) } }
-        // The TCP idle timeout applies with five-tuple keys only (README "How the flow engine behaves").
-        let timeouts = FlowTimeouts(tcp: keyMode == .fiveTuple ? tcpIdleTimeout : 350)
+        // The TCP timeouts apply with five-tuple keys only (README "How the flow engine behaves").
+        let tcp = keyMode == .fiveTuple ? tcpIdleTimeout : 350
+        let timeouts = FlowTimeouts(tcp: tcp, udp: udpIdleTimeout, other: otherIdleTimeout, tcpClosing: keyMode == .fiveTuple ? tcpClosingTimeout : tcp)
         return ForwardingSnapshot(version: version, endpoints: endpoints.map(\.identity), targets: slots.peers,
                                   selection: TargetSelection(targets: selectionTargets), keyMode: keyMode, timeouts: timeouts,
                                   pathMTUDiscovery: pathMTUDiscovery, innerFlowCheck: innerFlowCheck)

@@ -38,13 +38,15 @@ public struct FlowRecord: Sendable, Hashable {
     public var idleSeconds: UInt32
     /// Traffic came back from its target.
     public var confirmed: Bool
+    public var state: FlowState
     public var worker: Int
     /// Both directions since the flow began.
     public var packets: UInt64
     public var bytes: UInt64
 
-    public init(key: FlowKey, target: TargetSlot, cookie: UInt32, ageSeconds: UInt32, idleSeconds: UInt32, confirmed: Bool, worker: Int,
-                packets: UInt64 = 0, bytes: UInt64 = 0) {
+    public init(key: FlowKey, target: TargetSlot, cookie: UInt32, ageSeconds: UInt32, idleSeconds: UInt32, confirmed: Bool,
+                state: FlowState = .active, worker: Int, packets: UInt64 = 0, bytes: UInt64 = 0) {
+        self.state = state
         self.packets = packets
         self.bytes = bytes
         self.key = key

@@ -202,7 +202,8 @@ public final class Worker {
             let traffic = table.traffic(handle)
             records.append(FlowRecord(key: entry.key, target: entry.target, cookie: table.cookie(handle),
                                       ageSeconds: time.seconds &- entry.created, idleSeconds: time.seconds &- entry.lastSeen,
-                                      confirmed: entry.isConfirmed, worker: index, packets: traffic.packets, bytes: traffic.bytes))
+                                      confirmed: entry.isConfirmed, state: entry.state, worker: index, packets: traffic.packets,
+                                      bytes: traffic.bytes))
         }
         box.answer(records, id: id)
     }
@@ -467,6 +468,8 @@ public final class Worker {
             return nil
         }
         table.confirm(handle, now: time.seconds)
+        // An appliance that rejects a connection sends its RST this way only.
+        if summary.protocol == .tcp, summary.tcpFlags.contains(.rst) { table.noteTCPControl(handle, flags: summary.tcpFlags, fromLow: false) }
         captureIfWanted(summary, inner, .fromTarget(peer.address), endpoint: endpoint)
         counters.targets[target.index].packetsFromTarget += 1
         counters.targets[target.index].bytesFromTarget += UInt64(summary.length)

@@ -1,4 +1,5 @@
 import CGWLBLinux
+import Wire
 
 /// Refers to one entry of a `FlowTable`; valid until the flow is removed.
 public struct FlowHandle: Hashable, Sendable {
@@ -174,7 +175,7 @@ public final class FlowTable {
     /// Adds a flow at the point an `.absent` lookup returned (nothing may change the table in
     /// between). Returns nil, and counts a rejected flow, when all entries are in use.
     @inline(__always)
-    public func insert(_ key: FlowKey, at point: FlowInsertionPoint, target: TargetSlot, isTCP: Bool,
+    public func insert(_ key: FlowKey, at point: FlowInsertionPoint, target: TargetSlot, isTCP: Bool, isUDP: Bool = false,
                        now: UInt32) -> FlowHandle? {
         let index: Int
         let generation: UInt16
@@ -191,7 +192,7 @@ public final class FlowTable {
             if isTCP { counters.rejectedTCP += 1 }
             return nil
         }
-        (entries + index).initialize(to: FlowEntry(key: key, flags: isTCP ? [.live, .tcp, .halfOpen] : .live,
+        (entries + index).initialize(to: FlowEntry(key: key, flags: isTCP ? [.live, .tcp, .halfOpen] : isUDP ? [.live, .udp] : .live,
                                                    target: target, generation: generation, created: now, lastSeen: now))
         (traffic + index).initialize(to: FlowTraffic())
         slots[point.slot] = point.tag | UInt32(index + 1)
@@ -228,10 +229,25 @@ public final class FlowTable {
     /// A packet of the flow went out: refresh its idle timer. `establishes`: a TCP segment that
     /// completes the handshake (ACK without SYN or RST): the flow is no longer half-open.
     @inline(__always)
-    public func touch(_ handle: FlowHandle, now: UInt32, isTCP: Bool, establishes: Bool = false) {
+    public func touch(_ handle: FlowHandle, now: UInt32, isTCP: Bool, isUDP: Bool = false, establishes: Bool = false) {
         entries[handle.index].lastSeen = now
         if isTCP { entries[handle.index].flags.insert(.tcp) }
+        if isUDP { entries[handle.index].flags.insert(.udp) }
         if establishes { entries[handle.index].flags.remove(.halfOpen) }
+    }
+
+    /// A TCP segment with SYN, FIN or RST went through the flow (from the key's low end or not):
+    /// FINs and RSTs bring the connection towards its closing timeout; a SYN after them opens a
+    /// new connection on the same tuple, half-open again.
+    public func noteTCPControl(_ handle: FlowHandle, flags tcp: TCPFlags, fromLow: Bool) {
+        var flags = entries[handle.index].flags
+        if tcp.contains(.syn), !tcp.contains(.ack), !tcp.contains(.rst), !flags.isDisjoint(with: FlowFlags.closingBits) {
+            flags.subtract(FlowFlags.closingBits)
+            flags.insert(.halfOpen)
+        }
+        if tcp.contains(.rst) { flags.insert(.reset) }
+        if tcp.contains(.fin) { flags.insert(fromLow ? .finFromLow : .finFromHigh) }
+        entries[handle.index].flags = flags
     }
 
     /// A packet of the flow came back from its target: established, and its idle timer refreshed.

@@ -84,13 +84,17 @@ public final class FlowTracker {
         switch table.lookup(key, hash: hash, now: now) {
         case .found(let handle):
             let entry = table[handle]
+            let isUDP = packet.protocol == .udp
+            if isTCP, !flags.isDisjoint(with: [.syn, .fin, .rst]) {
+                table.noteTCPControl(handle, flags: flags, fromLow: entry.key.isFromLow(source: packet.source, sourcePort: packet.sourcePort))
+            }
             switch selection.decide(established: entry.target, key: key, isTCP: isTCP || entry.isTCP) {
             case .keep:
-                table.touch(handle, now: now, isTCP: isTCP, establishes: establishes)
+                table.touch(handle, now: now, isTCP: isTCP, isUDP: isUDP, establishes: establishes)
                 return .forward(handle, target: entry.target, cookie: table.cookie(handle), event: .established)
             case .move(let target):
                 table.retarget(handle, to: target)
-                table.touch(handle, now: now, isTCP: isTCP, establishes: establishes)
+                table.touch(handle, now: now, isTCP: isTCP, isUDP: isUDP, establishes: establishes)
                 return .forward(handle, target: target, cookie: table.cookie(handle), event: .moved(from: entry.target))
             case .reset:
                 table.remove(handle)
@@ -103,7 +107,7 @@ public final class FlowTracker {
             case .target(let slot), .failOpen(let slot): target = slot
             case .none: return .drop(.noTarget)
             }
-            guard let handle = table.insert(key, at: point, target: target, isTCP: isTCP, now: now) else {
+            guard let handle = table.insert(key, at: point, target: target, isTCP: isTCP, isUDP: packet.protocol == .udp, now: now) else {
                 return .drop(.flowTableFull)
             }
             return .forward(handle, target: target, cookie: table.cookie(handle), event: .created)

@@ -50,6 +50,11 @@ public enum AttributeRules {
 
     public static let listener: [AttributeRule] = [
         .integer("tcp.idle_timeout.seconds", default: 350, range: 60...6000),
+        // gwlb's own (README "How the flow engine behaves"): AWS's fixed 120 s made settable, and a
+        // short life for TCP flows after both FINs or a RST.
+        .integer("udp.idle_timeout.seconds", default: 120, range: 10...6000),
+        .integer("other.idle_timeout.seconds", default: 120, range: 10...6000),
+        .integer("tcp.closing_timeout.seconds", default: 15, range: 1...350),
         .boolean("send_tcp_reset.on_idle_timeout.enabled"),
     ]
 }

@@ -12,12 +12,14 @@ extension FuzzTarget {
     static func query(_ bytes: UnsafeRawBufferPointer) {
         guard let request = try? QueryRequest(body: String(decoding: bytes, as: UTF8.self)) else { return }
         precondition(!request.action.isEmpty && !request.parameters.keys.contains(""), "a request without action or with a nameless parameter")
-        // Every list and structure the parameters name, as the actions read them.
-        for key in request.parameters.keys {
-            guard let range = key.range(of: ".member.") else { continue }
-            let name = String(key[..<range.lowerBound])
+        // Every list and structure the parameters name, as the actions read them (each name once:
+        // reading one walks all parameters).
+        let names = Set(request.parameters.keys.compactMap { key in key.range(of: ".member.").map { String(key[..<$0.lowerBound]) } })
+        for name in names {
             if let values = try? request.list(name) { precondition(values.count <= request.parameters.count, "more members than parameters") }
             if let fields = try? request.structures(name) { precondition(fields.count <= request.parameters.count, "more structures than parameters") }
+        }
+        for key in request.parameters.keys {
             _ = try? request.int(key)
             _ = try? request.bool(key)
         }

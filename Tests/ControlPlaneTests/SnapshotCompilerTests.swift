@@ -64,14 +64,18 @@ import Wire
         var (catalog, lb, tg, listener) = try lab()
         _ = try catalog.modifyTargetGroupAttributes(tg, [("stickiness.enabled", "true"), ("stickiness.type", "source_ip_dest_ip"),
                                                          ("target_failover.on_deregistration", "rebalance"), ("target_failover.on_unhealthy", "rebalance")])
-        _ = try catalog.modifyListenerAttributes(listener, [("tcp.idle_timeout.seconds", "120"), ("send_tcp_reset.on_idle_timeout.enabled", "true")])
+        _ = try catalog.modifyListenerAttributes(listener, [("tcp.idle_timeout.seconds", "120"), ("send_tcp_reset.on_idle_timeout.enabled", "true"),
+                                                            ("udp.idle_timeout.seconds", "30"), ("other.idle_timeout.seconds", "45"),
+                                                            ("tcp.closing_timeout.seconds", "5")])
         var compiler = SnapshotCompiler()
         var snapshot = try compiler.compile(catalog, loadBalancer: lb, endpoints: endpoints, health: [:], now: now, monotonicSeconds: 1, version: 1)
-        #expect(snapshot.keyMode == .twoTuple && snapshot.timeouts.tcp == 350, "the idle timeout applies to five-tuple flows only")
+        #expect(snapshot.keyMode == .twoTuple && snapshot.timeouts.tcp == 350 && snapshot.timeouts.tcpClosing == 350,
+                "the TCP timeouts apply to five-tuple flows only")
+        #expect(snapshot.timeouts.udp == 30 && snapshot.timeouts.other == 45)
         #expect(snapshot.selection.policy.onUnhealthy == .rebalance && snapshot.resetWithoutFlow)
         _ = try catalog.modifyTargetGroupAttributes(tg, [("stickiness.enabled", "false")])
         snapshot = try compiler.compile(catalog, loadBalancer: lb, endpoints: endpoints, health: [:], now: now, monotonicSeconds: 1, version: 2)
-        #expect(snapshot.keyMode == .fiveTuple && snapshot.timeouts.tcp == 120)
+        #expect(snapshot.keyMode == .fiveTuple && snapshot.timeouts == FlowTimeouts(tcp: 120, udp: 30, other: 45, tcpClosing: 5))
     }
 
     @Test func withoutAListenerThereIsNoTarget() throws {

@@ -23,11 +23,17 @@ import Wire
         #expect(parsed.geneve == UDPPeer(address: IPv4Address(198, 18, 1, 1), port: 6081))
         #expect(parsed.keyMode == .fiveTuple && parsed.tcpIdleTimeout == 350 && parsed.endpointMTU == 9001)
         #expect(try configuration([], extra: #", "stickiness": "source_ip_dest_ip""#).keyMode == .twoTuple)
+        #expect(parsed.udpIdleTimeout == 120 && parsed.otherIdleTimeout == 120 && parsed.tcpClosingTimeout == 15)
+        let timed = try configuration([], extra: #", "udpIdleTimeoutSeconds": 30, "otherIdleTimeoutSeconds": 40, "tcpClosingTimeoutSeconds": 5"#)
+        var slots = TargetSlotTable()
+        #expect(try timed.snapshot(version: 1, slots: &slots, monotonicSeconds: 1).timeouts == FlowTimeouts(udp: 30, other: 40, tcpClosing: 5))
     }
 
     @Test(arguments: [
         (#", "endpointMTU": 9300"#, "endpointMTU must be 1280-9216"),
         (#", "workers": 0"#, "workers must be 1-64"),
+        (#", "udpIdleTimeoutSeconds": 5"#, "udpIdleTimeoutSeconds must be 10-6000"),
+        (#", "tcpClosingTimeoutSeconds": -1"#, "tcpClosingTimeoutSeconds must be 1-350"),
         (#", "flowsPerWorker": 0"#, "flowsPerWorker must be"),
         // Within the table's own limit, but 64 workers leave the cookie 20 bits for the entry and
         // 4 for generations: refused with a sentence, not a trap when the data plane starts.

@@ -126,6 +126,12 @@ import Testing
         #expect(try catalog.targetGroup(tg.arn).attributes["send_tcp_reset.on_deregistration.enabled"] == "false", "nothing half-applied")
         #expect(code { _ = try catalog.modifyListenerAttributes(listener.arn, [("tcp.idle_timeout.seconds", "59")]) } == .validationError)
         #expect(try catalog.modifyListenerAttributes(listener.arn, [("tcp.idle_timeout.seconds", "6000")])["tcp.idle_timeout.seconds"] == "6000")
+        for (key, bad) in [("udp.idle_timeout.seconds", "9"), ("other.idle_timeout.seconds", "6001"), ("tcp.closing_timeout.seconds", "0"),
+                           ("tcp.closing_timeout.seconds", "351")] {
+            #expect(code { _ = try catalog.modifyListenerAttributes(listener.arn, [(key, bad)]) } == .validationError, "\(key)=\(bad)")
+        }
+        #expect(listener.attributes["udp.idle_timeout.seconds"] == "120" && listener.attributes["other.idle_timeout.seconds"] == "120"
+                && listener.attributes["tcp.closing_timeout.seconds"] == "15")
         #expect(code { _ = try catalog.modifyLoadBalancerAttributes(lb.arn, [("deletion_protection.enabled", "yes")]) } == .validationError)
     }
 
