@@ -7,6 +7,8 @@ import Glibc
 /// The appliance's small HTTP side, on its health port:
 /// - `GET /` or `GET /health`: 200 while healthy, 503 once told to fail (what a health check sees);
 /// - `POST /health/fail`, `POST /health/pass`: switch that at run time;
+/// - `POST /geneve/drop`, `POST /geneve/return`: return no GENEVE at all (health checks still
+///   pass), or return it again;
 /// - `GET /stats`: JSON counters and packets per flow;
 /// - `GET /last`: the last GENEVE datagram received, in hex.
 public final class ApplianceHTTP: @unchecked Sendable {
@@ -75,6 +77,12 @@ public final class ApplianceHTTP: @unchecked Sendable {
         case ("POST", "/health/pass"):
             appliance.state.withLock { $0.failingHealthChecks = false }
             return ("200 OK", "passing health checks\n", "text/plain")
+        case ("POST", "/geneve/drop"):
+            appliance.state.withLock { $0.blackHole = true }
+            return ("200 OK", "returning nothing\n", "text/plain")
+        case ("POST", "/geneve/return"):
+            appliance.state.withLock { $0.blackHole = false }
+            return ("200 OK", "returning GENEVE\n", "text/plain")
         case ("GET", "/stats"):
             return ("200 OK", statsJSON(), "application/json")
         case ("GET", "/last"):
@@ -93,7 +101,7 @@ public final class ApplianceHTTP: @unchecked Sendable {
         }
         let object: [String: Any] = [
             "address": appliance.configuration.listen.description, "received": state.received, "returned": state.returned,
-            "droppedByRule": state.droppedByRule, "malformed": state.malformed,
+            "droppedByRule": state.droppedByRule, "malformed": state.malformed, "blackHoled": state.blackHoled,
             "healthy": !state.failingHealthChecks, "rules": appliance.configuration.rules.map(\.description), "flows": flows,
         ]
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)

@@ -21,6 +21,9 @@ public final class ReferenceAppliance: @unchecked Sendable {
         public var rules: [ApplianceRule] = []
         /// Routing mode: decrement the inner TTL / hop limit, as a routing appliance does.
         public var decrementTTL = false
+        /// Returns with outer UDP checksum 0 and outer TTL 2, as some appliances send (legal for
+        /// UDP over IPv4; GSO cannot send without checksums, so datagrams go one by one).
+        public var oddOuterHeaders = false
 
         public init(listen: IPv4Address) { self.listen = listen }
     }
@@ -33,6 +36,10 @@ public final class ReferenceAppliance: @unchecked Sendable {
         public var malformed: UInt64 = 0
         public var flows: [FlowKey: UInt64] = [:]
         public var failingHealthChecks = false
+        /// Returns nothing (still answering health checks): a broken data path behind a healthy
+        /// check, as a wrong route or a dead tunnel makes it.
+        public var blackHole = false
+        public var blackHoled: UInt64 = 0
         /// The last GENEVE datagram received (UDP payload), for troubleshooting and tests.
         public var lastDatagram: [UInt8] = []
     }
@@ -47,7 +54,12 @@ public final class ReferenceAppliance: @unchecked Sendable {
     public init(configuration: Configuration) throws {
         self.configuration = configuration
         socket = try GeneveSocket(bind: UDPPeer(address: configuration.listen, port: configuration.port), reusePort: false,
-                                  batchCapacity: 32, offloads: true)
+                                  batchCapacity: 32, offloads: !configuration.oddOuterHeaders)
+        if configuration.oddOuterHeaders {
+            var one: Int32 = 1, ttl: Int32 = 2
+            setsockopt(socket.descriptor, SOL_SOCKET, SO_NO_CHECK, &one, socklen_t(MemoryLayout<Int32>.size))
+            setsockopt(socket.descriptor, Int32(IPPROTO_IP), IP_TTL, &ttl, socklen_t(MemoryLayout<Int32>.size))
+        }
     }
 
     /// Receives and returns GENEVE packets until the process ends.
@@ -59,6 +71,15 @@ public final class ReferenceAppliance: @unchecked Sendable {
             _ = poll(&descriptor, 1, 1000)
             socket.receive(into: batch)
             guard batch.count > 0 else { continue }
+            if state.withLock({ $0.blackHole }) {
+                // A slot the kernel coalesced holds several datagrams.
+                let datagrams = (0..<batch.count).reduce(0) { total, slot in
+                    let size = batch.segmentSizes[slot]
+                    return total + (size > 0 ? (batch.data(slot).count + size - 1) / size : 1)
+                }
+                state.withLock { $0.blackHoled += UInt64(datagrams) }
+                continue
+            }
             counts.removeAll(keepingCapacity: true)
             var malformed: UInt64 = 0, received: UInt64 = 0
             for slot in 0..<batch.count {

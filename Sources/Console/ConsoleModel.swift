@@ -27,6 +27,9 @@ public struct ConsoleModel: Sendable {
         public var bytesFromTarget: UInt64
         /// The last health check's duration in milliseconds (nil before the first, or without checks).
         public var checkMilliseconds: Int? = nil
+        /// The last data-path probe's round trip in milliseconds (nil: the target group does not
+        /// probe the data path, or the probe did not come back).
+        public var dataPathMilliseconds: Int? = nil
     }
 
     public struct Rates: Sendable {
@@ -120,7 +123,7 @@ public struct ConsoleModel: Sendable {
                                  reason: row["reason"] as? String, activeFlows: row["activeFlows"] as? Int ?? 0,
                                  packetsToTarget: Self.counter(row["packetsToTarget"]), bytesToTarget: Self.counter(row["bytesToTarget"]),
                                  packetsFromTarget: Self.counter(row["packetsFromTarget"]), bytesFromTarget: Self.counter(row["bytesFromTarget"]),
-                                 checkMilliseconds: row["checkMs"] as? Int)
+                                 checkMilliseconds: row["checkMs"] as? Int, dataPathMilliseconds: row["dataPathMs"] as? Int)
         }
         for id in message["removedTargets"] as? [String] ?? [] {
             targets[id] = nil

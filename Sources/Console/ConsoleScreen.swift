@@ -138,6 +138,8 @@ public struct ConsoleScreen {
         return row + 3
     }
 
+    static func milliseconds(_ value: Int?) -> String { value.map { $0 == 0 ? "<1ms" : "\($0)ms" } ?? "-" }
+
     func targets(_ model: ConsoleModel, _ state: ConsoleState, _ surface: Surface, row: Int, lastRow: Int, style: String?) -> Int {
         let rows = state.visibleTargets(model)
         title("Targets (\(rows.count))" + (state.filter.isEmpty ? "" : " filter: \(state.filter)") + " sort: \(state.sort.rawValue)", surface, row: row)
@@ -147,6 +149,9 @@ public struct ConsoleScreen {
         columns = columns.filter { $0.1 > 0 }
         let check = surface.width - 2 - columns.map(\.1).reduce(0, +) >= 7
         if check { columns.append(("CHECK", 7)) }
+        // The data-path probe's round trip, where a target group probes it.
+        let dataPath = surface.width - 2 - columns.map(\.1).reduce(0, +) >= 7 && rows.contains { $0.dataPathMilliseconds != nil }
+        if dataPath { columns.append(("GENEVE", 7)) }
         // What is left of a wide screen shows each target's packets per second over time.
         let trendWidth = wide ? surface.width - 2 - columns.map(\.1).reduce(0, +) : 0
         if trendWidth >= 6 { columns.append(("TREND", trendWidth)) }
@@ -158,7 +163,8 @@ public struct ConsoleScreen {
             if wide { cells.append(target.reason ?? "") }
             cells += [Self.grouped(target.activeFlows), Self.count(rates?.packetsTo.perSecond), Self.count(rates?.bytesTo.perSecond),
                       Self.count(rates?.packetsFrom.perSecond), Self.count(rates?.bytesFrom.perSecond)]
-            if check { cells.append(target.checkMilliseconds.map { $0 == 0 ? "<1ms" : "\($0)ms" } ?? "-") }
+            if check { cells.append(Self.milliseconds(target.checkMilliseconds)) }
+            if dataPath { cells.append(Self.milliseconds(target.dataPathMilliseconds)) }
             if trendWidth >= 6 { cells.append(sparkline(model.targetHistory[target.id] ?? [], width: trendWidth - 1)) }
             let pending = state.pending[target.id].map { " (\($0) pending)" } ?? ""
             let selected = state.pane == .targets && index == state.selection

@@ -30,6 +30,8 @@ public struct EventStream {
         var counters: TargetCounters
         /// The last health check's duration, in whole milliseconds.
         var checkMilliseconds: Int?
+        /// The last data-path probe's round trip, in whole milliseconds.
+        var dataPathMilliseconds: Int?
 
         var json: [String: Any] {
             var row: [String: Any] = [
@@ -41,6 +43,7 @@ public struct EventStream {
             if let reason { row["reason"] = reason }
             if let slot { row["slot"] = slot }
             if let checkMilliseconds { row["checkMs"] = checkMilliseconds }
+            if let dataPathMilliseconds { row["dataPathMs"] = dataPathMilliseconds }
             if let deregisteredTime { row["deregisteredTime"] = ResourceXML.timestamp(deregisteredTime) }
             return row
         }
@@ -123,14 +126,15 @@ public struct EventStream {
         let balancer = service.read { catalog in catalog.servedLoadBalancer.flatMap { try? catalog.loadBalancer($0) } }
         var targets: [String: TargetRow] = [:]
         if let group = service.servedTargetGroup, let views = try? service.targets(of: group) {
-            let latencies = service.checkLatencies
+            let latencies = service.checkLatencies, dataPathLatencies = service.dataPathLatencies
             for view in views {
                 let slot = Observatory.slot(of: view, in: slots)
                 let counters = slot.flatMap { $0 < statistics.targets.count ? statistics.targets[$0] : nil } ?? TargetCounters()
                 targets[view.registration.id] = TargetRow(id: view.registration.id, address: view.address, port: view.registration.port,
                                                           state: view.health.state.rawValue, reason: view.health.reason, slot: slot,
                                                           deregisteredTime: view.registration.deregisteredTime, counters: counters,
-                                                          checkMilliseconds: latencies[view.registration.id].map { Int(($0 * 1000).rounded()) })
+                                                          checkMilliseconds: latencies[view.registration.id].map { Int(($0 * 1000).rounded()) },
+                                                          dataPathMilliseconds: dataPathLatencies[view.registration.id].map { Int(($0 * 1000).rounded()) })
             }
         }
         var drops: [String: Int] = [:]

@@ -15,7 +15,7 @@ extension Observatory {
         if let group, let views = try? service.targets(of: group) {
             for view in views {
                 guard let slot = Self.slot(of: view, in: slots) else { continue }
-                targets.append(TargetSample(slot: slot, address: view.address, state: view.health.state.rawValue))
+                targets.append(TargetSample(slot: slot, address: view.address, state: view.health.state.rawValue, reason: view.health.reason))
             }
         }
         // CloudWatch's dimension values: the ARN's resource after "loadbalancer/", and "targetgroup/NAME/ID".

@@ -46,10 +46,13 @@ public final class ControlPlaneService: Sendable {
     ///     before a change of endpoints is committed, so a device that cannot be made fails the call.
     ///   - slotFlows: the data plane's live flows per target slot (a slot of a target that left is
     ///     reused only when none is left).
+    ///   - dataPathProbe: sends a probe through a target in GENEVE, for target groups with
+    ///     `health_check.data_path.enabled`.
     public init(store: CatalogStore, region: String, account: String, instances: [String: String] = [:],
                 healthChecks: Bool = true, healthTimeScale: Double = 1, targetSlots: Int = 1024,
                 attach: @escaping @Sendable ([EndpointAttachment]) throws -> Void = { _ in },
                 slotFlows: @escaping @Sendable () -> [Int64] = { [] },
+                dataPathProbe: HealthChecker.DataPathProbe? = nil,
                 publish: @escaping @Sendable (ForwardingSnapshot) -> Void) throws {
         self.store = store
         self.instances = instances
@@ -57,7 +60,7 @@ public final class ControlPlaneService: Sendable {
         self.publish = publish
         self.slotFlows = slotFlows
         let forwarder = HealthReportForwarder()
-        checker = HealthChecker(timeScale: healthTimeScale) { target, health in forwarder.forward(target, health) }
+        checker = HealthChecker(timeScale: healthTimeScale, dataPathProbe: dataPathProbe) { target, health in forwarder.forward(target, health) }
         if !healthChecks { checker.stop() }
         var compiler = SnapshotCompiler()
         compiler.slots = TargetSlotTable(capacity: targetSlots)
@@ -181,7 +184,8 @@ public final class ControlPlaneService: Sendable {
             let address = group.targetType == "instance" ? instances[target.id] ?? target.id : target.id
             return HealthChecker.Target(id: target.id, address: address, port: Int(check.port) ?? target.port, kind: kind,
                                         intervalSeconds: check.intervalSeconds, timeoutSeconds: check.timeoutSeconds,
-                                        healthyThreshold: check.healthyThreshold, unhealthyThreshold: check.unhealthyThreshold)
+                                        healthyThreshold: check.healthyThreshold, unhealthyThreshold: check.unhealthyThreshold,
+                                        dataPath: group.attributes.bool("health_check.data_path.enabled"))
         }
     }
 

@@ -39,6 +39,8 @@ extension ControlPlaneService {
 
     /// How long each target's last health check took, in seconds, by target id.
     public var checkLatencies: [String: Double] { checker.latencies }
+    /// The last data-path probe's round trip of each target that has one, in seconds.
+    public var dataPathLatencies: [String: Double] { checker.dataPathLatencies }
 
     /// The target group the served load balancer forwards to, if any.
     public var servedTargetGroup: ARN? {

@@ -1,8 +1,9 @@
-import ControlInput
 import ControlAPI
+import ControlInput
 import ControlPlane
 import DataPlane
 import Foundation
+import Health
 import PacketIO
 import Store
 import Synchronization
@@ -161,6 +162,18 @@ public final class Daemon {
         _ = (devices, ios.count)  // devices and sockets live until the workers stopped
     }
 
+    /// Health checks' data-path probe, through `prober`.
+    static func dataPathProbe(_ prober: DataPathProber) -> HealthChecker.DataPathProbe {
+        { address, timeout in
+            guard let target = IPv4Address(address) else { return .success(nil) }
+            switch prober.probe(target, timeout: timeout) {
+            case .returned(let seconds): return .success(seconds)
+            case .lost: return .success(nil)
+            case .localError(let code): return .failure(HealthChecker.LocalProbeError(code: code))
+            }
+        }
+    }
+
     /// The control plane over the store in `directory`, publishing to `plane`, and its API server.
     private func startControlPlane(_ directory: String, plane: DataPlane, devices: EndpointDevices, published: LatestSnapshot,
                                    verifier: SignatureV4Verifier?, socketGID: gid_t?, flowLog: FlowLogWriter?) throws -> (ControlPlaneService, Observatory) {
@@ -169,7 +182,9 @@ public final class Daemon {
         chmod(directory, 0o700)
         let service = try ControlPlaneService(store: store, region: region, account: account, instances: configuration.instances,
                                               attach: { try devices.attach($0) },
-                                              slotFlows: { plane.statistics().targets.map(\.activeFlows) }) { snapshot in
+                                              slotFlows: { plane.statistics().targets.map(\.activeFlows) },
+                                              dataPathProbe: Self.dataPathProbe(DataPathProber(address: configuration.geneve.address,
+                                                                                              replies: plane.probeReplies))) { snapshot in
             published.value.withLock { $0 = snapshot }
             plane.publish(snapshot)
         }

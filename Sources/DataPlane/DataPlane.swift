@@ -34,6 +34,8 @@ public final class DataPlane: @unchecked Sendable {
     public let workers: [Worker]
     /// Each worker's flow-log records, for the writer (empty without flow logs).
     public let flowLogRings: [FlowLogRing]
+    /// Data-path probes that came back, noted by the workers (README "Health checks through the data path").
+    public let probeReplies = DataPathProbeReplies()
     let capture: CaptureControl
     private let mailboxes: [WorkerMailbox]
     private let stopFlag = Atomic<Bool>(false)
@@ -75,6 +77,7 @@ public final class DataPlane: @unchecked Sendable {
             worker.inboxes = (0..<count).compactMap { rings[$0][worker.index] }
             worker.peerIO = ios.enumerated().map { $0.offset == worker.index ? nil : $0.element }
             worker.peerMailboxes = mailboxes.enumerated().map { $0.offset == worker.index ? nil : $0.element }
+            worker.probeReplies = probeReplies
         }
     }
 

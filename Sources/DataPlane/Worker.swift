@@ -21,6 +21,8 @@ public final class Worker {
     /// The other workers' I/O and mailboxes, to wake one after handing it packets.
     var peerIO: [(any WorkerIO)?] = []
     var peerMailboxes: [WorkerMailbox?] = []
+    /// Where returned data-path probes are noted (set by the data plane before start).
+    var probeReplies: DataPathProbeReplies?
 
     private(set) var counters: DataPlaneStatistics
     private var drops: DropRing
@@ -437,6 +439,12 @@ public final class Worker {
             return nil
         }
         guard let endpoint = snapshot.endpointSlot(endpointID: metadata.endpointID, attachmentID: metadata.attachmentID) else {
+            // A health check's data-path probe names no endpoint: it ends here, noted for the prober.
+            if metadata.endpointID == DataPathProbe.endpointID, let probeReplies, metadata.attachmentID == probeReplies.key,
+               let token = DataPathProbe.token(inner, summary: summary) {
+                probeReplies.received(token: token)
+                return nil
+            }
             record(.unknownEndpoint, summary, size: datagram.count, appliance: peer.address, packet: datagram, isGeneveDatagram: true)
             return nil
         }

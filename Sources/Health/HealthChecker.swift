@@ -14,9 +14,13 @@ public final class HealthChecker: Sendable {
         public var timeoutSeconds: Int
         public var healthyThreshold: Int
         public var unhealthyThreshold: Int
+        /// After a passed check, also send a probe through the target in GENEVE (target group
+        /// attribute `health_check.data_path.enabled`).
+        public var dataPath: Bool
 
         public init(id: String, address: String, port: Int, kind: Probe.Kind, intervalSeconds: Int, timeoutSeconds: Int,
-                    healthyThreshold: Int, unhealthyThreshold: Int) {
+                    healthyThreshold: Int, unhealthyThreshold: Int, dataPath: Bool = false) {
+            self.dataPath = dataPath
             self.id = id
             self.address = address
             self.port = port
@@ -25,6 +29,12 @@ public final class HealthChecker: Sendable {
             self.timeoutSeconds = timeoutSeconds
             self.healthyThreshold = healthyThreshold
             self.unhealthyThreshold = unhealthyThreshold
+        }
+
+        func withDataPath(_ dataPath: Bool) -> Target {
+            var target = self
+            target.dataPath = dataPath
+            return target
         }
     }
 
@@ -36,6 +46,18 @@ public final class HealthChecker: Sendable {
         var probing = false
         /// How long the last probe took, in seconds (a failed one counts up to its timeout).
         var latency: Double?
+        /// The last data-path probe's round trip, in seconds (nil: none, or it did not come back).
+        var dataPathLatency: Double?
+    }
+
+    /// Sends one data-path probe through the target at an address and waits up to a timeout
+    /// (seconds): its round trip in seconds, nil when it did not come back, or a local error.
+    public typealias DataPathProbe = @Sendable (_ address: String, _ timeout: Double) -> Result<Double?, LocalProbeError>
+
+    /// A probe that could not be sent (errno): says nothing of the target.
+    public struct LocalProbeError: Error, Sendable {
+        public let code: Int32
+        public init(code: Int32) { self.code = code }
     }
 
     private let tracked = Mutex<[String: Tracked]>([:])
@@ -47,9 +69,12 @@ public final class HealthChecker: Sendable {
     /// kept their state.
     public let localErrors = Atomic<UInt64>(0)
 
-    public init(timeScale: Double = 1, report: @escaping @Sendable (String, TargetHealthState) -> Void) {
+    private let dataPathProbe: DataPathProbe?
+
+    public init(timeScale: Double = 1, dataPathProbe: DataPathProbe? = nil, report: @escaping @Sendable (String, TargetHealthState) -> Void) {
         self.timeScale = timeScale
         self.report = report
+        self.dataPathProbe = dataPathProbe
         Thread.detachNewThread { [self] in
             while !stopped.load(ordering: .relaxed) {
                 probeDue()
@@ -63,12 +88,16 @@ public final class HealthChecker: Sendable {
     public func stop() { stopped.store(true, ordering: .relaxed) }
 
     /// The targets to check from now on: new ones start from `initial`, ones whose check changed
-    /// start over, ones no longer listed are forgotten.
+    /// start over (but not for the data-path probe alone), ones no longer listed are forgotten.
     public func update(_ targets: [Target]) {
         tracked.withLock { tracked in
             var next: [String: Tracked] = [:]
             for target in targets {
-                if let existing = tracked[target.id], existing.target == target {
+                if var existing = tracked[target.id], existing.target.withDataPath(target.dataPath) == target {
+                    // Turning the data-path probe on or off keeps the target's state: the next
+                    // checks simply include it (or not).
+                    existing.target = target
+                    if !target.dataPath { existing.dataPathLatency = nil }
                     next[target.id] = existing
                 } else {
                     next[target.id] = Tracked(target: target, machine: HealthStateMachine(healthyThreshold: target.healthyThreshold,
@@ -86,6 +115,9 @@ public final class HealthChecker: Sendable {
     /// How long each checked target's last probe took, in seconds.
     public var latencies: [String: Double] { tracked.withLock { $0.compactMapValues(\.latency) } }
 
+    /// The last data-path probe's round trip of each target that has one, in seconds.
+    public var dataPathLatencies: [String: Double] { tracked.withLock { $0.compactMapValues(\.dataPathLatency) } }
+
     private func probeDue() {
         let now = ContinuousClock.now
         let due: [Target] = tracked.withLock { tracked in
@@ -102,10 +134,20 @@ public final class HealthChecker: Sendable {
             // pool thread another blocked task holds.
             Thread.detachNewThread { [self] in
                 let started = ContinuousClock.now
-                let result = Probe.run(target.kind, address: target.address, port: target.port,
+                var result = Probe.run(target.kind, address: target.address, port: target.port,
                                        timeout: Double(target.timeoutSeconds) * timeScale)
                 let elapsed = ContinuousClock.now - started
                 let latency = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                // The data path is tried only behind a passed check: a target that fails its
+                // check keeps the check's reason.
+                var dataPathLatency: Double?
+                if result == .success, target.dataPath, let dataPathProbe {
+                    switch dataPathProbe(target.address, Double(target.timeoutSeconds) * timeScale) {
+                    case .success(let roundTrip?): dataPathLatency = roundTrip
+                    case .success(nil): result = .dataPathFailed
+                    case .failure(let error): result = .localError(error.code)
+                    }
+                }
                 if case .localError(let code) = result {
                     let count = localErrors.add(1, ordering: .relaxed).newValue
                     if count == 1 || count % 100 == 0 {
@@ -114,9 +156,10 @@ public final class HealthChecker: Sendable {
                 }
                 let change: TargetHealthState? = tracked.withLock { tracked in
                     // Results of a target replaced or removed meanwhile are dropped.
-                    guard tracked[target.id]?.target == target else { return nil }
+                    guard tracked[target.id]?.target.withDataPath(target.dataPath) == target else { return nil }
                     tracked[target.id]?.probing = false
                     tracked[target.id]?.latency = latency
+                    tracked[target.id]?.dataPathLatency = dataPathLatency
                     return tracked[target.id]?.machine.record(result)
                 }
                 // Reported outside the lock: the receiver may call `update`.

@@ -30,6 +30,9 @@ public struct TargetHealthState: Hashable, Sendable, CustomStringConvertible {
                                                         details: "Target is not registered to the target group")
     public static let notInUse = TargetHealthState(.unused, reason: "Target.NotInUse",
                                                    details: "Target group is not configured to receive traffic from the load balancer")
+    /// gwlb's own: the target answers its checks but does not return what it gets in GENEVE.
+    public static let dataPathFailed = TargetHealthState(.unhealthy, reason: "Target.DataPathFailed",
+                                                         details: "Probes sent through the target in GENEVE did not come back")
     public static let internalError = TargetHealthState(.unavailable, reason: "Elb.InternalError", details: "Health checks failed due to an internal error")
 
     public var description: String { reason.map { "\(state.rawValue) (\($0))" } ?? state.rawValue }
@@ -47,6 +50,8 @@ public enum ProbeResult: Hashable, Sendable {
     /// The probe could not run for a reason of this machine's (no descriptor, no buffer, no local
     /// port): says nothing of the target, whose state stays as it is.
     case localError(Int32)
+    /// The check passed, but a probe sent through the target in GENEVE did not come back.
+    case dataPathFailed
 }
 
 /// The health-check state machine of one target: consecutive results against the thresholds.
@@ -76,7 +81,7 @@ public struct HealthStateMachine: Hashable, Sendable {
             if state.state != .healthy {
                 state = consecutiveSuccesses >= healthyThreshold ? .healthy : (state.state == .initial ? .initialHealthChecking : state)
             }
-        case .timeout, .responseCodeMismatch, .connectionFailed:
+        case .timeout, .responseCodeMismatch, .connectionFailed, .dataPathFailed:
             consecutiveFailures += 1
             consecutiveSuccesses = 0
             if consecutiveFailures >= unhealthyThreshold {
@@ -91,6 +96,7 @@ public struct HealthStateMachine: Hashable, Sendable {
     static func unhealthyState(for result: ProbeResult) -> TargetHealthState {
         switch result {
         case .timeout: .timeout
+        case .dataPathFailed: .dataPathFailed
         case .responseCodeMismatch(let code):
             TargetHealthState(.unhealthy, reason: "Target.ResponseCodeMismatch", details: "Health checks failed with these codes: [\(code)]")
         default: .failedHealthChecks

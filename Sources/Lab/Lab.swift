@@ -54,8 +54,10 @@ public struct Lab: Sendable {
 
     /// Builds the topology (after removing any leftover of the same prefix), writes gwlbd's
     /// configuration, and starts a reference appliance in each appliance namespace from `executable`
-    /// (the `gwlb` binary) with `rules`, and appliance N also with `applianceRules[N]`.
-    public func up(executable: String, rules: [String] = [], applianceRules: [Int: [String]] = [:], workers: Int = 2) throws {
+    /// (the `gwlb` binary) with `rules`, and appliance N also with `applianceRules[N]` and the
+    /// command-line options `applianceOptions[N]` (e.g. `--odd-outer-headers`).
+    public func up(executable: String, rules: [String] = [], applianceRules: [Int: [String]] = [:], applianceOptions: [Int: [String]] = [:],
+                   workers: Int = 2) throws {
         if let problem = Self.problem(withPrefix: prefix) { throw Shell.Failure(description: problem) }
         guard geteuid() == 0 else { throw Shell.Failure(description: "the lab needs root: sudo gwlb lab up") }
         down()
@@ -103,7 +105,9 @@ public struct Lab: Sendable {
             try ip(["-n", router, family, "route", "add", "default", "dev", Self.endpointInterface, "table", "101"])
         }
         try writeDaemonConfiguration(workers: workers)
-        for number in 1...applianceCount { try startAppliance(number, executable: executable, rules: rules + (applianceRules[number] ?? [])) }
+        for number in 1...applianceCount {
+            try startAppliance(number, executable: executable, rules: rules + (applianceRules[number] ?? []), options: applianceOptions[number] ?? [])
+        }
         try waitForAppliances()
     }
 
@@ -180,7 +184,7 @@ public struct Lab: Sendable {
         try data.write(to: URL(fileURLWithPath: daemonConfigurationPath))
     }
 
-    private func startAppliance(_ number: Int, executable: String, rules: [String]) throws {
+    private func startAppliance(_ number: Int, executable: String, rules: [String], options: [String]) throws {
         let log = "\(stateDirectory)/app\(number).log"
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         let process = Process()
@@ -188,7 +192,7 @@ public struct Lab: Sendable {
         // setsid: the appliance outlives `gwlb lab up` and its terminal.
         process.arguments = ["ip", "netns", "exec", appliance(number), "setsid", executable, "appliance",
                              "--listen", Self.applianceAddress(number), "--health-port", String(Self.applianceHealthPort)]
-            + rules.flatMap { ["--drop", $0] }
+            + rules.flatMap { ["--drop", $0] } + options
         let handle = FileHandle(forWritingAtPath: log)
         process.standardOutput = handle
         process.standardError = handle

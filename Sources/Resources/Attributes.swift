@@ -46,6 +46,9 @@ public enum AttributeRules {
         // direction); false accepts any inner packet with a live flow's cookie, for appliances
         // that rewrite addresses (NAT), at the risk described in the README's security section.
         .boolean("inner_flow_check.enabled", default: true),
+        // gwlb's own: after each passed health check, a probe through the target in GENEVE must
+        // come back, else the target counts a failure (Target.DataPathFailed).
+        .boolean("health_check.data_path.enabled"),
     ]
 
     public static let listener: [AttributeRule] = [

@@ -9,6 +9,7 @@ public enum MetricNames {
     public static let processedPackets = "gwlb_processed_packets_total"
     public static let healthyHosts = "gwlb_healthy_hosts"
     public static let unhealthyHosts = "gwlb_unhealthy_hosts"
+    public static let unhealthyHostsByReason = "gwlb_unhealthy_hosts_by_reason"
     public static let rejectedFlows = "gwlb_rejected_flow_count_total"
     public static let rejectedTCPFlows = "gwlb_rejected_flow_count_tcp_total"
     public static let peakBytesPerSecond = "gwlb_peak_bytes_per_second"
@@ -32,6 +33,7 @@ public enum MetricNames {
         processedPackets: "Packets taken in from endpoints (CloudWatch ProcessedPackets).",
         healthyHosts: "Targets considered healthy (CloudWatch HealthyHostCount).",
         unhealthyHosts: "Targets considered unhealthy (CloudWatch UnHealthyHostCount).",
+        unhealthyHostsByReason: "Unhealthy targets by AWS's reason code (Target.DataPathFailed: gwlb's data-path probes did not come back).",
         rejectedFlows: "New flows refused because the flow table was full (CloudWatch RejectedFlowCount).",
         rejectedTCPFlows: "New TCP flows refused because the flow table was full (CloudWatch RejectedFlowCount_TCP).",
         peakBytesPerSecond: "Highest 10-second average of bytes per second in the last minute (CloudWatch PeakBytesPerSecond).",

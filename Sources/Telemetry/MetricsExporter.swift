@@ -9,12 +9,18 @@ public struct TargetSample: Sendable, Hashable {
     public var address: String
     /// AWS's target health state: healthy, unhealthy, initial, draining, unused, unavailable.
     public var state: String
+    /// AWS's reason code (nil when healthy).
+    public var reason: String?
 
-    public init(slot: Int, address: String, state: String) {
+    public init(slot: Int, address: String, state: String, reason: String? = nil) {
         self.slot = slot
         self.address = address
         self.state = state
+        self.reason = reason
     }
+
+    /// The reasons an unhealthy target can have, each a series of its own (0 when none has it).
+    public static let unhealthyReasons = ["Target.FailedHealthChecks", "Target.ResponseCodeMismatch", "Target.Timeout", "Target.DataPathFailed"]
 }
 
 /// What one flush of the metrics reads: the data plane's counters and the control plane's view.
@@ -86,6 +92,10 @@ public final class MetricsExporter: Sendable {
             if let lost = sample.flowLogRecordsLost { count(&state, MetricNames.flowLogRecordsLost, base, lost) }
             set(&state, MetricNames.healthyHosts, base, Double(sample.targets.count { $0.state == "healthy" }))
             set(&state, MetricNames.unhealthyHosts, base, Double(sample.targets.count { $0.state == "unhealthy" }))
+            for reason in TargetSample.unhealthyReasons {
+                set(&state, MetricNames.unhealthyHostsByReason, base + [("reason", reason)],
+                    Double(sample.targets.count { $0.state == "unhealthy" && $0.reason == reason }))
+            }
             set(&state, MetricNames.peakBytesPerSecond, base, state.bytesPeak.sample(total: statistics.endpointBytes, at: sample.time))
             set(&state, MetricNames.peakPacketsPerSecond, base, state.packetsPeak.sample(total: statistics.endpointPackets, at: sample.time))
             for reason in DropReason.allCases {

@@ -191,6 +191,20 @@ struct SoakBenchmark {
         let drops = (statistics["drops"] as? [String: Int] ?? [:]).filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
         print("short flows sent: \(shortCount); new flows counted by gwlbd: \((statistics["flows"] as? [String: Any])?["new"] ?? "?"); distinct target addresses registered: \(nextAddress + 2); drops: \(drops.isEmpty ? "none" : drops.joined(separator: ", "))")
         if let slots = statistics["targetSlots"] { print("target slots at the end: \(slots)") }
+        // Minute by minute: a plateau and a steady climb look alike in two means.
+        func perMinute(_ samples: [Sample]) -> String {
+            stride(from: 59, to: samples.count, by: 60).map { String(samples[$0].rss / 1024) }.joined(separator: " ")
+        }
+        print("RSS each minute (MiB): gwlbd \(perMinute(samples)); console \(perMinute(consoleSamples))")
+        // Where a datagram could be lost outside gwlbd's own counters: every namespace's UDP receive errors.
+        let udpErrors = ([lab.client, lab.router, lab.server] + (1...2).map(lab.appliance)).map { namespace in
+            let snmp = (try? lab.exec(namespace, ["cat", "/proc/net/snmp"])) ?? ""
+            let lines = snmp.split(separator: "\n").filter { $0.hasPrefix("Udp:") }.map { $0.split(separator: " ") }
+            guard lines.count == 2 else { return "\(namespace) ?" }
+            let fields = Dictionary(zip(lines[0].map(String.init), lines[1].map(String.init)), uniquingKeysWith: { a, _ in a })
+            return "\(namespace) InErrors \(fields["InErrors"] ?? "?") RcvbufErrors \(fields["RcvbufErrors"] ?? "?") SndbufErrors \(fields["SndbufErrors"] ?? "?")"
+        }
+        print("UDP errors by namespace (the kernel's): \(udpErrors.joined(separator: "; "))")
         print("the console's screen at the end, line 1: \(screen.split(separator: "\n").first ?? "(empty)")")
         print("the endpoint device's own drops (the kernel's, before gwlbd reads): \(kernelDrops.joined(separator: ", "))")
     }

@@ -81,11 +81,15 @@ struct ApplianceCommand: ParsableCommand {
     @Flag(help: "Routing mode: decrement the inner TTL / hop limit.")
     var decrementTTL = false
 
+    @Flag(help: "Return GENEVE with outer UDP checksum 0 and outer TTL 2 (as some appliances do).")
+    var oddOuterHeaders = false
+
     func run() throws {
         var configuration = ReferenceAppliance.Configuration(listen: listen)
         configuration.healthPort = healthPort
         configuration.rules = rules
         configuration.decrementTTL = decrementTTL
+        configuration.oddOuterHeaders = oddOuterHeaders
         try ReferenceAppliance.serve(configuration)
     }
 }

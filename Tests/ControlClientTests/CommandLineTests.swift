@@ -1,5 +1,5 @@
-import ControlInput
 import ControlAPI
+import ControlInput
 import ControlPlane
 import DataPlane
 import Foundation

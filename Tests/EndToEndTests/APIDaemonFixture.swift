@@ -12,8 +12,8 @@ final class APIDaemonFixture {
     let logPath: String
     private(set) var daemon: Process?
 
-    init(appliances: Int = 3, rules: [String] = []) throws {
-        lab = try LabFixture(appliances: appliances, rules: rules, startDaemon: false)
+    init(appliances: Int = 3, rules: [String] = [], applianceOptions: [Int: [String]] = [:]) throws {
+        lab = try LabFixture(appliances: appliances, rules: rules, applianceOptions: applianceOptions, startDaemon: false)
         let prefix = lab.lab.prefix
         (state, socket, logPath) = ("/tmp/\(prefix)-state", "/tmp/\(prefix).sock", "/tmp/\(prefix)-gwlbd.log")
     }

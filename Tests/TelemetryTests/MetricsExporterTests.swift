@@ -27,7 +27,7 @@ import Testing
         statistics.targets[1].packetsToTarget = 60
         statistics.targets[1].bytesFromTarget = 4_000
         statistics.targets[1].activeFlows = 3
-        let targets = [TargetSample(slot: 1, address: "198.18.1.11", state: "healthy"), TargetSample(slot: 0, address: "198.18.1.12", state: "unhealthy")]
+        let targets = [TargetSample(slot: 1, address: "198.18.1.11", state: "healthy"), TargetSample(slot: 0, address: "198.18.1.12", state: "unhealthy", reason: "Target.DataPathFailed")]
         exporter.flush(sample(statistics, targets: targets, time: 0))
         statistics.newFlows = 9
         statistics.targets[1].packetsToTarget = 75
@@ -42,6 +42,8 @@ import Testing
         #expect(value(text, "gwlb_rejected_flow_count_tcp_total{\(lb)}") == 1)
         #expect(value(text, "gwlb_healthy_hosts{\(lb)}") == 1)
         #expect(value(text, "gwlb_unhealthy_hosts{\(lb)}") == 1)
+        #expect(value(text, "gwlb_unhealthy_hosts_by_reason{\(lb),reason=\"Target.DataPathFailed\"}") == 1)
+        #expect(value(text, "gwlb_unhealthy_hosts_by_reason{\(lb),reason=\"Target.Timeout\"}") == 0)
         #expect(value(text, "gwlb_dropped_packets_total{\(lb),reason=\"oversize\"}") == 7)
         #expect(value(text, "gwlb_target_packets_total{\(lb),target=\"198.18.1.11\",direction=\"to_target\"}") == 75)
         #expect(value(text, "gwlb_target_bytes_total{\(lb),target=\"198.18.1.11\",direction=\"from_target\"}") == 4_000)
