@@ -62,6 +62,7 @@ public struct ConsoleApp {
                             state.actionLog.append("capture: stopping")
                         }
                     case .drain(let target): perform("DeregisterTargets", target: target, label: "drain", results: results)
+                    case .previewDrain(let target): previewDrain(target, results: results)
                     case .register(let address):
                         perform("RegisterTargets", target: address, label: state.pending[address] ?? "register", results: results)
                     }
@@ -69,6 +70,10 @@ public struct ConsoleApp {
             }
             for result in results.take() {
                 state.completed(result.label, target: result.target, error: result.error)
+                dirty = true
+            }
+            if let preview = results.preview.withLock({ preview in defer { preview = nil }; return preview }) {
+                state.drainPreview = preview
                 dirty = true
             }
             for note in results.takeNotes() {
@@ -97,21 +102,39 @@ public struct ConsoleApp {
             let client = ELBClient(socketPath: socketPath, userAgent: "gwlb-console")
             var error: String?
             do {
-                let endpoints = try client.call("DescribeEndpoints", [])
-                guard case .array(let list)? = endpoints["Endpoints"], case .string(let balancer)? = list.first?["LoadBalancerArn"] else {
-                    throw ELBClient.APIError(code: "NoLoadBalancer", message: "gwlbd serves no load balancer yet", action: action)
-                }
-                let listeners = try client.call("DescribeListeners", [("LoadBalancerArn", balancer)])
-                guard case .array(let items)? = listeners["Listeners"], case .array(let actions)? = items.first?["DefaultActions"],
-                      case .string(let group)? = actions.first?["TargetGroupArn"] else {
-                    throw ELBClient.APIError(code: "NoListener", message: "the load balancer has no listener", action: action)
-                }
-                _ = try client.call(action, [("TargetGroupArn", group), ("Targets.member.1.Id", target)])
+                _ = try client.call(action, [("TargetGroupArn", try Self.targetGroup(client, for: action)), ("Targets.member.1.Id", target)])
             } catch let failure {
                 error = "\(failure)"
             }
             results.list.withLock { $0.append(ActionResults.Result(label: label, target: target, error: error)) }
         }
+    }
+
+    /// Asks gwlbd what draining `target` would do (DeregisterTargets with DryRun), off the screen
+    /// thread; the dialog shows the answer when it comes (a failure leaves the generic text).
+    private func previewDrain(_ target: String, results: ActionResults) {
+        let socketPath = self.socketPath
+        Thread.detachNewThread {
+            let client = ELBClient(socketPath: socketPath, userAgent: "gwlb-console")
+            guard let group = try? Self.targetGroup(client, for: "DeregisterTargets"),
+                  let answer = try? client.call("DeregisterTargets", [("TargetGroupArn", group), ("Targets.member.1.Id", target), ("DryRun", "true")]),
+                  let preview = DrainPreview(target: target, answer: answer) else { return }
+            results.preview.withLock { $0 = preview }
+        }
+    }
+
+    /// The target group of the load balancer gwlbd serves.
+    private static func targetGroup(_ client: ELBClient, for action: String) throws -> String {
+        let endpoints = try client.call("DescribeEndpoints", [])
+        guard case .array(let list)? = endpoints["Endpoints"], case .string(let balancer)? = list.first?["LoadBalancerArn"] else {
+            throw ELBClient.APIError(code: "NoLoadBalancer", message: "gwlbd serves no load balancer yet", action: action)
+        }
+        let listeners = try client.call("DescribeListeners", [("LoadBalancerArn", balancer)])
+        guard case .array(let items)? = listeners["Listeners"], case .array(let actions)? = items.first?["DefaultActions"],
+              case .string(let group)? = actions.first?["TargetGroupArn"] else {
+            throw ELBClient.APIError(code: "NoListener", message: "the load balancer has no listener", action: action)
+        }
+        return group
     }
 
     /// Captures dropped packets to a pcapng file in the current directory (else /tmp), off the
@@ -155,6 +178,8 @@ final class ActionResults: Sendable {
 
     let list = Mutex<[Result]>([])
     let notes = Mutex<[String]>([])
+    /// The drain dialog's preview, when gwlbd answered.
+    let preview = Mutex<DrainPreview?>(nil)
     /// A drop capture runs (one at a time).
     let capturing = Atomic<Bool>(false)
     let stopCapture = Atomic<Bool>(false)

@@ -57,8 +57,10 @@ public struct ConsoleScreen {
             var lines = [
                 "\(Self.grouped(target?.activeFlows ?? 0)) flows are pinned to it: they keep flowing until the drain ends.",
                 "New flows go to: " + (others.isEmpty ? "no healthy target (fail-open to the registered ones)" : others.joined(separator: ", ")),
-                "The drain ends after the deregistration delay (300 s by default).",
             ]
+            // gwlbd's dry run, once it answered: the flows now, when the drain ends, what happens then.
+            if let preview = state.drainPreview, preview.target == id { lines += preview.lines }
+            else { lines.append("The drain ends after the deregistration delay (300 s by default).") }
             if needsTyping { lines += ["", "This is the last healthy target. Type its address to confirm: \(typed)_"] }
             let cancel = confirmFocused ? "  Cancel  " : "[ Cancel ]", drain = confirmFocused ? "[ Drain ]" : "  Drain  "
             return ("Drain \(target?.address ?? id)?", lines + ["", "\(cancel)   \(drain)      (Tab switches, Enter chooses, Esc cancels)"])

@@ -15,6 +15,8 @@ public enum ConsoleAction: Equatable, Sendable {
     case register(address: String)
     case nextTheme
     case captureDrops
+    /// DeregisterTargets with gwlb's DryRun, for the drain dialog's preview.
+    case previewDrain(target: String)
 }
 
 /// The console's own state: pane, selection, filter, sort, pause, dialogs, pending actions and
@@ -46,6 +48,8 @@ public struct ConsoleState: Sendable {
     /// Target id → the action waiting for the stream to confirm it ("drain", "register").
     public var pending: [String: String] = [:]
     public var actionLog: [String] = []
+    /// What draining the dialog's target would do, once gwlbd answered the dry run.
+    public var drainPreview: DrainPreview?
 
     public init(readOnly: Bool = false) {
         self.readOnly = readOnly
@@ -100,6 +104,8 @@ public struct ConsoleState: Sendable {
             let healthy = model.targets.values.filter { $0.state == "healthy" }
             let last = target.state == "healthy" && healthy.count == 1
             dialog = .drain(target: target.id, confirmFocused: false, typed: "", needsTyping: last)
+            drainPreview = nil
+            return [.previewDrain(target: target.id)]
         case .character("r") where !readOnly: dialog = .register(text: "", error: nil)
         case .character("u") where !readOnly:
             guard let target = selectedTarget(model), target.state == "draining" else { break }

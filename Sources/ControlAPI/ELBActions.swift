@@ -1,7 +1,9 @@
 import ControlInput
 import ControlPlane
+import DataPlane
 import Foundation
 import Health
+import PacketIO
 import Resources
 import Telemetry
 
@@ -14,6 +16,13 @@ public struct ELBActions: Sendable {
     public let audit: AuditTrail?
     /// Why an endpoint (by interface) forwards nothing, when its device is gone; nil when it is in place.
     public var endpointFailure: @Sendable (String) -> String? = { _ in nil }
+    /// The live flows a query matches, and the data plane's target slots: what a deregistration
+    /// preview reads (none in tests that do not ask).
+    public var flows: @Sendable (FlowQuery) -> [FlowRecord] = { _ in [] }
+    public var slots: @Sendable () -> [UDPPeer?] = { [] }
+
+    /// Elements of an answer kept for the audit trail only: AWS's answer does not have them.
+    static let auditOnly: Set<String> = ["DeregistrationPreview"]
 
     public init(service: ControlPlaneService, instances: [String: String] = [:], audit: AuditTrail? = nil) {
         self.service = service
@@ -40,7 +49,8 @@ public struct ELBActions: Sendable {
                 throw ELBError(.invalidAction, "Action '\(parsed.action)' is not an elbv2 operation gwlb supports")
             }
             result = try operation(self, parsed)
-            response = Response(status: 200, body: QueryResponse.success(action: parsed.action, result: result, requestID: requestID))
+            let answer = result.filter { !Self.auditOnly.contains($0.name) }
+            response = Response(status: 200, body: QueryResponse.success(action: parsed.action, result: answer, requestID: requestID))
         } catch let error as ELBError {
             failure = (error.code.rawValue, error.message)
             response = Response(status: error.code.httpStatus, body: QueryResponse.error(code: error.code.rawValue, message: error.message, requestID: requestID))
@@ -191,8 +201,15 @@ public struct ELBActions: Sendable {
         "DeregisterTargets": { actions, request in
             let arn = try request.arn("TargetGroupArn"), targets = try request.targets().map(\.id)
             guard !targets.isEmpty else { throw ELBError(.validationError, "Targets must name at least one target") }
+            // gwlb's DryRun: what would happen, from the live tables, and nothing changed. A real
+            // call keeps the same preview in its audit record (not in AWS's answer).
+            let preview = try DeregistrationPreview.compute(service: actions.service, group: arn, ids: targets, instances: actions.instances,
+                                                            flows: actions.flows, slots: actions.slots())
+            if try request.bool("DryRun") == true {
+                return [.value("DryRun", "true"), preview.xml.renamed("Preview")]
+            }
             try actions.service.perform { catalog, context in try catalog.deregisterTargets(arn, targets, now: context.now) }
-            return []
+            return [preview.xml]
         },
         "DescribeTargetHealth": { actions, request in
             let arn = try request.arn("TargetGroupArn"), asked = try request.targets()

@@ -7,6 +7,21 @@ public indirect enum XMLNode: Hashable, Sendable {
     /// `<name><member>…</member>…</name>`: AWS's list shape.
     case list(String, [[XMLNode]])
 
+    var name: String {
+        switch self {
+        case .value(let name, _), .element(let name, _), .list(let name, _): name
+        }
+    }
+
+    /// The same node under another name.
+    func renamed(_ name: String) -> XMLNode {
+        switch self {
+        case .value(_, let text): .value(name, text)
+        case .element(_, let children): .element(name, children)
+        case .list(_, let members): .list(name, members)
+        }
+    }
+
     func write(into output: inout String) {
         switch self {
         case .value(let name, let text):

@@ -109,9 +109,10 @@ public enum ResponseShapes {
     ]
     static let integers: Set<String> = [
         "Port", "HealthCheckIntervalSeconds", "HealthCheckTimeoutSeconds", "HealthyThresholdCount", "UnhealthyThresholdCount",
+        "ActiveFlows", "ActiveTCPFlows", "Flows",
     ]
-    static let booleans: Set<String> = ["HealthCheckEnabled"]
-    static let timestamps: Set<String> = ["CreatedTime"]
+    static let booleans: Set<String> = ["HealthCheckEnabled", "DryRun", "Complete"]
+    static let timestamps: Set<String> = ["CreatedTime", "DrainingUntil"]
 
     public static func json(_ element: XMLTree) -> JSONValue {
         if !element.children.isEmpty && element.children.allSatisfy({ $0.name == "member" }) || lists.contains(element.name) {

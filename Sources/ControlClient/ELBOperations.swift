@@ -77,7 +77,8 @@ public struct ELBOperation: Sendable {
         ELBOperation("DescribeTargetGroupAttributes", [("TargetGroupArn", .string, true)]),
         ELBOperation("ModifyTargetGroupAttributes", [("TargetGroupArn", .string, true), ("Attributes", .structures, true)]),
         ELBOperation("RegisterTargets", [("TargetGroupArn", .string, true), ("Targets", .structures, true)]),
-        ELBOperation("DeregisterTargets", [("TargetGroupArn", .string, true), ("Targets", .structures, true)]),
+        // DryRun is gwlb's: a preview from the live flow tables, nothing changed (README "Troubleshooting verbs").
+        ELBOperation("DeregisterTargets", [("TargetGroupArn", .string, true), ("Targets", .structures, true), ("DryRun", .boolean, false)]),
         ELBOperation("DescribeTargetHealth", [("TargetGroupArn", .string, true), ("Targets", .structures, false)]),
         ELBOperation("CreateListener", [
             ("LoadBalancerArn", .string, true), ("Protocol", .string, false), ("Port", .integer, false),

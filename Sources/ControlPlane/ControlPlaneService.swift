@@ -160,6 +160,17 @@ public final class ControlPlaneService: Sendable {
                              version: version)
     }
 
+    /// The snapshot the data plane would get if `operation` ran on the catalog: nothing is
+    /// committed or published, and slots assigned for it are not kept.
+    public func previewSnapshot(_ operation: (inout ResourceCatalog, Context) throws -> Void) throws -> ForwardingSnapshot {
+        try state.withLock { state in
+            var catalog = state.catalog
+            try operation(&catalog, Context(now: Date()))
+            var compiler = state.compiler
+            return try compile(catalog, attachments: state.attachments, compiler: &compiler, health: state.health, version: state.version + 1)
+        }
+    }
+
     /// Target slots of the data plane's counters and snapshots: how many exist, how many hold a
     /// registered target, and how many wait for their flows to end after their target left.
     public var targetSlots: (capacity: Int, current: Int, retired: Int) {

@@ -191,6 +191,8 @@ public final class Daemon {
         let audit = try AuditTrail(path: telemetry.auditLog ?? (directory as NSString).appendingPathComponent("audit.log"))
         var actions = ELBActions(service: service, instances: configuration.instances, audit: audit)
         actions.endpointFailure = { devices.failure(of: $0) }
+        actions.flows = { plane.flows($0) }
+        actions.slots = { published.value.withLock { $0.targets } }
         var observatory = Observatory(plane: plane, flowCapacity: configuration.workers * configuration.flowsPerWorker) {
             published.value.withLock { $0.targets }
         }

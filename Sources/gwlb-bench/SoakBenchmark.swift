@@ -112,6 +112,9 @@ struct SoakBenchmark {
         let seconds = minutes * 60
         let echo = try forward.start(lab.server, ["python3", "-c", Self.udpEcho, Lab.serverAddress, "5001"])
         defer { echo.terminate() }
+        // The flows start once the echo server listens: a datagram before that is the kernel's
+        // port unreachable (NoPorts), a loss of the harness's, not gwlbd's.
+        for _ in 0..<50 where !((try? lab.exec(lab.server, ["ss", "-Hlun", "sport = :5001"])) ?? "").contains("5001") { usleep(100_000) }
         let longOutput = Pipe(), shortOutput = Pipe()
         let long = try forward.start(lab.client, ["python3", "-c", Self.longFlows, Lab.serverAddress, "5001", "20", String(seconds)], output: longOutput)
         let short = try forward.start(lab.client, ["python3", "-c", Self.shortFlows, Lab.serverAddress, "20000", "1000", String(seconds)], output: shortOutput)
@@ -202,9 +205,9 @@ struct SoakBenchmark {
             let lines = snmp.split(separator: "\n").filter { $0.hasPrefix("Udp:") }.map { $0.split(separator: " ") }
             guard lines.count == 2 else { return "\(namespace) ?" }
             let fields = Dictionary(zip(lines[0].map(String.init), lines[1].map(String.init)), uniquingKeysWith: { a, _ in a })
-            return "\(namespace) InErrors \(fields["InErrors"] ?? "?") RcvbufErrors \(fields["RcvbufErrors"] ?? "?") SndbufErrors \(fields["SndbufErrors"] ?? "?")"
+            return "\(namespace) InErrors \(fields["InErrors"] ?? "?") RcvbufErrors \(fields["RcvbufErrors"] ?? "?") NoPorts \(fields["NoPorts"] ?? "?")"
         }
-        print("UDP errors by namespace (the kernel's): \(udpErrors.joined(separator: "; "))")
+        print("UDP receive errors by namespace (the kernel's; NoPorts counts datagrams to a port nobody listens on): \(udpErrors.joined(separator: "; "))")
         print("the console's screen at the end, line 1: \(screen.split(separator: "\n").first ?? "(empty)")")
         print("the endpoint device's own drops (the kernel's, before gwlbd reads): \(kernelDrops.joined(separator: ", "))")
     }

@@ -12,11 +12,12 @@ import Testing
 
     @Test func drainConfirmsOnlyOnDrain() {
         var state = ConsoleState()
-        #expect(keys(&state, [.character("d"), .enter]).isEmpty, "Enter on the focused Cancel cancels")
+        let preview = ConsoleAction.previewDrain(target: "198.18.1.11")
+        #expect(keys(&state, [.character("d"), .enter]) == [preview], "the dialog asks for a preview; Enter on the focused Cancel cancels")
         #expect(state.dialog == nil)
-        #expect(keys(&state, [.character("d"), .tab, .enter]) == [.drain(target: "198.18.1.11")])
+        #expect(keys(&state, [.character("d"), .tab, .enter]) == [preview, .drain(target: "198.18.1.11")])
         #expect(state.pending["198.18.1.11"] == "drain" && state.actionLog.last == "drain 198.18.1.11: pending")
-        #expect(keys(&state, [.character("d"), .tab, .escape]).isEmpty, "Esc cancels")
+        #expect(keys(&state, [.character("d"), .tab, .escape]) == [preview], "Esc cancels")
     }
 
     @Test func drainingTheLastHealthyTargetNeedsItsAddressTyped() {

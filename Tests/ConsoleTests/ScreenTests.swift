@@ -1,3 +1,4 @@
+import ControlClient
 import Foundation
 import Testing
 @testable import Console
@@ -70,6 +71,16 @@ import Testing
         var state = ConsoleState()
         _ = state.handle(.character("d"), model: Self.model())
         try compare(render(width: 80, height: 24, glyphs: .unicode, state: state), "drain-80x24-utf8")
+        // Once gwlbd answered the dry run, the dialog says what the drain will do.
+        let answer = JSONValue.object([("DryRun", .bool(true)), ("Preview", .object([("Targets", .array([.object([
+            ("Id", .string("198.18.1.11")), ("ActiveFlows", .number(1234)), ("ActiveTCPFlows", .number(1000)), ("Complete", .bool(true)),
+            ("DrainingUntil", .string("2026-12-03T15:21:03.000000+00:00")), ("AtDrainEnd", .string("move")),
+            ("FlowsByMaglevTarget", .array([.object([("Target", .string("198.18.1.12")), ("Flows", .number(1234))])])),
+        ])]))]))])
+        state.drainPreview = DrainPreview(target: "198.18.1.11", answer: answer)
+        let previewed = render(width: 120, height: 40, glyphs: .unicode, state: state)
+        #expect(previewed.contains("1,234 flows on it now (1,000 TCP)."), "\(previewed)")
+        #expect(previewed.contains("The drain ends at 15:21:03 UTC; then they move: 1,234 to 198.18.1.12 (rebalance)."), "\(previewed)")
         let small = render(width: 40, height: 10, glyphs: .ascii)
         let message = small.split(separator: "\n").prefix(2).joined()
         #expect(message.hasPrefix("terminal too small: 40x10, gwlb console needs 60x16"), "\(small)")

@@ -12,7 +12,7 @@ import Testing
 /// XML parser and XPath; the control plane behind them stores to a real SQLite file.
 final class APIFixture {
     let directory = NSTemporaryDirectory() + "gwlb-api-\(UUID().uuidString)"
-    let actions: ELBActions
+    var actions: ELBActions
     var auditPath: String { directory + "/audit.log" }
 
     init(audited: Bool = false) throws {
