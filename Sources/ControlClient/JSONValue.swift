@@ -5,6 +5,8 @@ import Foundation
 public indirect enum JSONValue: Equatable, Sendable {
     case string(String)
     case number(Int)
+    /// A number with a fraction or exponent (JMESPath's `avg`, a literal `1.5`).
+    case decimal(Double)
     case bool(Bool)
     case array([JSONValue])
     case object([(String, JSONValue)])
@@ -14,6 +16,7 @@ public indirect enum JSONValue: Equatable, Sendable {
         switch (lhs, rhs) {
         case let (.string(a), .string(b)): a == b
         case let (.number(a), .number(b)): a == b
+        case let (.decimal(a), .decimal(b)): a == b
         case let (.bool(a), .bool(b)): a == b
         case let (.array(a), .array(b)): a == b
         case let (.object(a), .object(b)): a.count == b.count && zip(a, b).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
@@ -45,6 +48,7 @@ public indirect enum JSONValue: Equatable, Sendable {
         switch self {
         case .string(let text): text
         case .number(let number): String(number)
+        case .decimal(let number): String(number)
         case .bool(let flag): flag ? "True" : "False"
         case .null: "None"
         case .array, .object: ""
@@ -57,6 +61,7 @@ public indirect enum JSONValue: Equatable, Sendable {
         switch self {
         case .string(let text): return Self.quote(text)
         case .number(let number): return String(number)
+        case .decimal(let number): return String(number)
         case .bool(let flag): return flag ? "true" : "false"
         case .null: return "null"
         case .array(let items):
