@@ -14,6 +14,31 @@ public enum ELBCommandLine {
 
     public static func isVerb(_ word: String) -> Bool { ELBOperation.named(word) != nil }
 
+    /// The aws CLI's global options may come before the verb (`gwlb --socket PATH describe-…`, as
+    /// `aws --output text elbv2 describe-…`), and `elbv2` may name the service: this puts the
+    /// command first and those options after it, where its parser reads them. Anything else
+    /// stays in place.
+    public static func movingGlobalOptions(_ arguments: [String]) -> [String] {
+        let valued: Set = ["--socket", "--output", "--query"], flags: Set = ["--no-paginate"]
+        var global: [String] = []
+        var rest = arguments[...]
+        while let first = rest.first {
+            if valued.contains(first), rest.count >= 2 {
+                global += rest.prefix(2)
+                rest = rest.dropFirst(2)
+            } else if flags.contains(first) {
+                global.append(first)
+                rest = rest.dropFirst()
+            } else if first == "elbv2" {
+                rest = rest.dropFirst()
+            } else {
+                break
+            }
+        }
+        guard let command = rest.first else { return global }
+        return [command] + global + rest.dropFirst()
+    }
+
     /// Runs one verb; writes its output to `standardOutput` and errors to standard error.
     public static func run(_ verb: String, _ arguments: [String], standardOutput: (String) -> Void = { print($0, terminator: "") }) -> Int32 {
         guard let operation = ELBOperation.named(verb) else {

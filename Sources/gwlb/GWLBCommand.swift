@@ -19,11 +19,13 @@ struct GWLBCommand: ParsableCommand {
             """,
         subcommands: [DemoCommand.self, ConsoleCommand.self, FlowsCommand.self, DropsCommand.self, CaptureCommand.self, ApplianceCommand.self, LabCommand.self])
 
-    /// elbv2 verbs (also after `elbv2`, so `aws elbv2 …` lines paste as `gwlb elbv2 …`) go to the
-    /// elbv2 command line, which reads flags the aws CLI's way; everything else to ArgumentParser.
+    /// elbv2 verbs (also after `elbv2`, so `aws elbv2 …` lines paste as `gwlb elbv2 …`, and after
+    /// global options) go to the elbv2 command line, which reads flags the aws CLI's way;
+    /// everything else to ArgumentParser.
     static func main() {
         var arguments = Array(CommandLine.arguments.dropFirst())
-        if arguments.first == "elbv2" { arguments.removeFirst() }
+        // `gwlbd`'s own flags are not the aws CLI's: they stay as they are.
+        if arguments.first != "gwlbd" { arguments = ELBCommandLine.movingGlobalOptions(arguments) }
         if let verb = arguments.first, ELBCommandLine.isVerb(verb) {
             Foundation.exit(ELBCommandLine.run(verb, Array(arguments.dropFirst())))
         }

@@ -16,6 +16,17 @@ import Testing
         #expect(ELBOperation.named("describe-load-balancer-attributes")?.action == "DescribeLoadBalancerAttributes")
     }
 
+    /// Global options before the verb (and `elbv2`) move after it, as the aws CLI reads them anywhere.
+    @Test func globalOptionsMayComeFirst() {
+        #expect(ELBCommandLine.movingGlobalOptions(["--socket", "/s", "--output", "text", "elbv2", "describe-load-balancers", "--names", "a"])
+                == ["describe-load-balancers", "--socket", "/s", "--output", "text", "--names", "a"])
+        #expect(ELBCommandLine.movingGlobalOptions(["--query", "x[0]", "--no-paginate", "describe-target-groups"])
+                == ["describe-target-groups", "--query", "x[0]", "--no-paginate"])
+        #expect(ELBCommandLine.movingGlobalOptions(["--socket", "/s", "flows", "--port", "80"]) == ["flows", "--socket", "/s", "--port", "80"])
+        #expect(ELBCommandLine.movingGlobalOptions(["describe-load-balancers", "--socket", "/s"]) == ["describe-load-balancers", "--socket", "/s"])
+        #expect(ELBCommandLine.movingGlobalOptions(["--socket"]) == ["--socket"], "a flag without its value is left for the parser to refuse")
+    }
+
     @Test func shorthandListsAndStructures() throws {
         let targets = try parse("register-targets", ["--target-group-arn", "arn:x", "--targets", "Id=198.18.1.11,Port=6081", "Id=198.18.1.12"])
         #expect(targets.parameters.map { "\($0.0)=\($0.1)" } == [

@@ -26,8 +26,9 @@ import Testing
         #expect(row["AtDrainEnd"] as? String == "stay")
         let moved = (row["FlowsByMaglevTarget"] as? [[String: Any]] ?? []).compactMap { $0["Flows"] as? Int }.reduce(0, +)
         #expect(moved == listed)
-        let queried = try api.gwlb(["deregister-targets", "--target-group-arn", tg, "--targets", "Id=\(target)", "--dry-run",
-                                    "--query", "Preview.Targets[0].ActiveFlows", "--output", "text"])
+        // Global options first, as `aws --output text --query … elbv2 …` takes them.
+        let queried = try LabFixture.execute([LabFixture.binary("gwlb"), "--socket", api.socket, "--output", "text", "--query", "Preview.Targets[0].ActiveFlows",
+                                              "elbv2", "deregister-targets", "--target-group-arn", tg, "--targets", "Id=\(target)", "--dry-run"])
         #expect(queried.output.trimmingCharacters(in: .whitespacesAndNewlines) == String(listed), "\(queried.output)")
         #expect(try api.health(tg)[target]?.state != "draining", "a dry run changes nothing")
 
