@@ -77,9 +77,13 @@ let package = Package(
         // libFuzzer targets for the parsers of outside bytes (README "Fuzzing"): built with
         // `-sanitize=fuzzer,address -DFUZZING`; a plain build replays saved inputs.
         .executableTarget(name: "gwlb-fuzz", dependencies: ["Wire", "ControlInput", "ControlClient", "Console", "TestSupport"]),
+        // In-memory I/O that plays the kernel and an appliance, for measuring a worker alone.
+        .target(name: "WorkerLoad", dependencies: ["PacketIO", "Wire"]),
+        // Counts a worker's heap allocations per packet (release build); NoAllocationTests runs it.
+        .executableTarget(name: "gwlb-allocations", dependencies: ["WorkerLoad", "DataPlane", "Flows", "PacketIO", "Wire", "CAllocationCounter"]),
         .executableTarget(name: "gwlb-bench", dependencies: [
             "Wire", "Flows", "PacketIO", "DataPlane", "ControlAPI", "ControlClient", "ControlPlane", "Store", "Daemon", "Appliance", "Lab",
-            "CAllocationCounter",
+            "CAllocationCounter", "WorkerLoad",
         ]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"]),
         .testTarget(name: "FlowsTests", dependencies: ["Flows", "Wire", "TestSupport"]),
