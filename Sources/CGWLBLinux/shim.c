@@ -30,6 +30,10 @@ int gwlb_tun_set_offload(int fd, unsigned int flags) {
     return ioctl(fd, TUNSETOFFLOAD, (unsigned long)flags);
 }
 
+int gwlb_tun_set_persist(int fd, int persist) {
+    return ioctl(fd, TUNSETPERSIST, (unsigned long)persist);
+}
+
 int gwlb_tun_set_vnet_header_size(int fd, int size) {
     return ioctl(fd, TUNSETVNETHDRSZ, &size);
 }

@@ -304,8 +304,8 @@ final class LatestSnapshot: Sendable {
     init(_ snapshot: ForwardingSnapshot) { value = Mutex(snapshot) }
 }
 
-/// The endpoint TUN devices, by slot: made when an endpoint appears, closed (and so removed) when
-/// it goes. The workers find them in `registry`.
+/// The endpoint TUN devices, by slot: made (persistent, so they outlive a restart) or attached to
+/// when an endpoint appears, removed when it goes. The workers find them in `registry`.
 final class EndpointDevices: Sendable {
     let registry = EndpointRegistry()
     let queueCount: Int
@@ -334,6 +334,8 @@ final class EndpointDevices: Sendable {
             }
             let attached = Set(attachments.map(\.interface))
             failures.withLock { $0 = $0.filter { attached.contains($0.key) } }
+            // A deleted endpoint's device goes when the workers let go of it, if gwlbd made it.
+            for device in existing where !attached.contains(device.name) { device.remove() }
             registry.set(devices)
         }
     }

@@ -5,9 +5,11 @@ import Wire
 import Glibc
 #endif
 
-/// A layer-3 TUN device owned by this process: no packet-information header, one file descriptor
-/// per queue (multi-queue, so each worker reads and writes its own). The device disappears when
-/// the last queue is closed.
+/// A layer-3 TUN device: no packet-information header, one file descriptor per queue (multi-queue,
+/// so each worker reads and writes its own). A device gwlbd makes is persistent and says so in its
+/// alias (`gwlbd endpoint`): it stays while gwlbd restarts, so the routes into it stay too, until
+/// `remove()` (delete-endpoint, `gwlbd --cleanup`). A device someone else made (`ip tuntap add`)
+/// is only attached to, and left in place.
 ///
 /// With `offloads`, every packet read or written is preceded by a `VirtioNetHeader`
 /// (`IFF_VNET_HDR`), and the kernel may hand over TCP and UDP super-packets of up to 64 KiB with
@@ -29,7 +31,11 @@ public final class TunDevice: @unchecked Sendable {
     public var isLost: Bool { lost.load(ordering: .acquiring) }
     public func markLost() { lost.store(true, ordering: .releasing) }
 
-    /// Creates `name` with `queueCount` queues, sets its MTU and brings it up.
+    /// What a device gwlbd made carries as its alias (`ip link show` prints it).
+    public static let alias = "gwlbd endpoint"
+
+    /// Creates `name` (or attaches to the device of that name) with `queueCount` queues, sets its
+    /// MTU and brings it up. A device it creates is persistent and gets gwlbd's alias.
     public init(name: String, queueCount: Int = 1, mtu: Int, offloads: Bool = false) throws(PacketIOError) {
         guard !name.isEmpty, name.utf8.count < Int(IFNAMSIZ) else {
             throw PacketIOError(.system, "interface name '\(name)' must be 1-\(IFNAMSIZ - 1) bytes")
@@ -38,6 +44,7 @@ public final class TunDevice: @unchecked Sendable {
             throw PacketIOError(.tunUnavailable, "/dev/net/tun does not exist: load the tun module (modprobe tun) or give the container the device")
         }
         self.name = name
+        let existed = if_nametoindex(name) != 0
         var opened: [Int32] = []
         for _ in 0..<max(1, queueCount) {
             let fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC)
@@ -60,6 +67,10 @@ public final class TunDevice: @unchecked Sendable {
             opened.append(fd)
         }
         queues = opened
+        if !existed, let first = opened.first {
+            _ = gwlb_tun_set_persist(first, 1)
+            Self.setAlias(name, Self.alias)
+        }
         var flags: UInt32 = 0
         if offloads, let first = opened.first {
             _ = gwlb_tun_set_vnet_header_size(first, Int32(VirtioNetHeader.length))
@@ -89,6 +100,52 @@ public final class TunDevice: @unchecked Sendable {
 
     deinit {
         queues.forEach { _ = close($0) }
+    }
+
+    /// Whether gwlbd made the device (its alias says so), rather than an operator.
+    public var madeByGwlbd: Bool { Self.readAlias(name) == Self.alias }
+
+    /// Ends the device's persistence when gwlbd made it, so it disappears with this object's last
+    /// queue; a device made by someone else stays (only the queues go).
+    public func remove() {
+        if madeByGwlbd, let first = queues.first { _ = gwlb_tun_set_persist(first, 0) }
+    }
+
+    /// Removes the persistent device `name` if gwlbd made it (`gwlbd --cleanup`): attaches, ends
+    /// its persistence, closes. Returns whether it did; a device made by someone else is left.
+    public static func removePersistent(_ name: String) -> Bool {
+        guard if_nametoindex(name) != 0, readAlias(name) == alias else { return false }
+        // The queue flags must match the device's: with the virtio header or without.
+        for vnet in [gwlb_IFF_VNET_HDR, 0] {
+            let fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC)
+            guard fd >= 0 else { return false }
+            defer { _ = close(fd) }
+            var request = interfaceRequest(name)
+            request.ifr_ifru.ifru_flags = gwlb_IFF_TUN | gwlb_IFF_NO_PI | gwlb_IFF_MULTI_QUEUE | vnet
+            if gwlb_ioctl_ifreq(fd, gwlb_TUNSETIFF, &request) == 0 { return gwlb_tun_set_persist(fd, 0) == 0 }
+        }
+        return false
+    }
+
+    /// The interface's alias (/sys/class/net/NAME/ifalias), empty when it has none.
+    static func readAlias(_ name: String) -> String {
+        let fd = open("/sys/class/net/\(name)/ifalias", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return "" }
+        defer { _ = close(fd) }
+        var bytes = [UInt8](repeating: 0, count: 256)
+        let count = Glibc.read(fd, &bytes, bytes.count)
+        guard count > 0 else { return "" }
+        var text = String(decoding: bytes[..<count], as: UTF8.self)
+        while text.last == "\n" { text.removeLast() }
+        return text
+    }
+
+    static func setAlias(_ name: String, _ alias: String) {
+        let fd = open("/sys/class/net/\(name)/ifalias", O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        defer { _ = close(fd) }
+        let bytes = Array(alias.utf8)
+        _ = Glibc.write(fd, bytes, bytes.count)
     }
 
     /// Reads one packet from `queue` into `buffer`; nil when none is waiting.

@@ -81,8 +81,17 @@ import Testing
         let refused = try lab.run(lab.lab.router, [LabFixture.binary("gwlbd"), "--config", second, "--state-dir", api.state + "2", "--socket", api.socket])
         #expect(refused.status == 1 && refused.output.contains("another gwlbd is running on \(api.socket)"), "\(refused.output)")
         try? FileManager.default.removeItem(atPath: api.state + "2")
-        // Deleting the endpoint removes its device; the lab's routes lead nowhere again.
+        // Deleting the endpoint detaches gwlbd from the lab's device (made with `ip tuntap`, so it
+        // stays); the lab's routes lead nowhere again.
         _ = try api.json(["delete-endpoint", "--endpoint-id", Lab.endpointID])
         #expect(try lab.run(lab.lab.client, ["ping", "-c", "1", "-W", "1", Lab.serverAddress]).status != 0)
+        #expect(try lab.run(lab.lab.router, ["ip", "link", "show", Lab.endpointInterface]).status == 0, "the operator's device stays")
+        // A device gwlbd made for an endpoint is persistent, marked, and goes with the endpoint.
+        let made = try APIDaemonFixture.first(try api.json(["create-endpoint", "--load-balancer-arn", lb, "--interface", "gwlbmade0"]),
+                                              "Endpoints", "EndpointId")
+        #expect(try lab.run(lab.lab.router, ["ip", "link", "show", "gwlbmade0"]).output.contains("alias gwlbd endpoint"))
+        _ = try api.json(["delete-endpoint", "--endpoint-id", made])
+        #expect(try APIDaemonFixture.eventually(5) { try lab.run(lab.lab.router, ["ip", "link", "show", "gwlbmade0"]).status != 0 },
+                "delete-endpoint left the device gwlbd made")
     }
 }

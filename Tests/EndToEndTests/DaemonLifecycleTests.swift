@@ -3,7 +3,7 @@ import Testing
 
 /// gwlbd's start and stop on real devices, each in a namespace of its own:
 ///
-///   <unique netns>: lo 127.0.0.1 (GENEVE socket) │ gwlbd creates TUN <name> and removes it on exit
+///   <unique netns>: lo 127.0.0.1 (GENEVE socket) │ gwlbd creates TUN <name>, which outlives it
 @Suite(.serialized) struct DaemonLifecycleTests {
     /// A namespace and a configuration file for one test, removed afterwards.
     final class Sandbox {
@@ -60,17 +60,47 @@ import Testing
         }
     }
 
-    @Test func sigtermStopsCleanlyAndRemovesItsTunDevice() throws {
+    @Test func sigtermStopsCleanlyAndLeavesItsDeviceForTheNextStart() throws {
         let sandbox = try Sandbox()
-        let daemon = try sandbox.startDaemon()
+        var daemon = try sandbox.startDaemon()
         #expect(FileManager.default.fileExists(atPath: sandbox.statisticsPath), "gwlbd did not start")
         #expect(try sandbox.interfaceExists())
-        let mtu = try LabFixture.execute(["ip", "-n", sandbox.namespace, "link", "show", sandbox.interface]).output
-        #expect(mtu.contains("mtu 9001") && mtu.contains("UP"))
+        let shown = try LabFixture.execute(["ip", "-n", sandbox.namespace, "link", "show", sandbox.interface]).output
+        #expect(shown.contains("mtu 9001") && shown.contains("UP") && shown.contains("alias gwlbd endpoint"), "\(shown)")
+        _ = try LabFixture.execute(["ip", "-n", sandbox.namespace, "route", "add", "198.18.99.0/24", "dev", sandbox.interface])
+        func routed() throws -> Bool {
+            try LabFixture.execute(["ip", "-n", sandbox.namespace, "route", "show", "198.18.99.0/24"]).output.contains("dev \(sandbox.interface)")
+        }
         daemon.terminate()
         daemon.waitUntilExit()
         #expect(daemon.terminationStatus == 0)
-        #expect(try !sandbox.interfaceExists(), "TUN device left behind")
+        // The device outlives gwlbd, and the route into it with it: a restart changes no routing.
+        #expect(try sandbox.interfaceExists() && routed(), "the device and its route stay across a restart")
+        try? FileManager.default.removeItem(atPath: sandbox.statisticsPath)
+        daemon = try sandbox.startDaemon()
+        #expect(FileManager.default.fileExists(atPath: sandbox.statisticsPath), "gwlbd did not start on its own device again")
+        #expect(try routed())
+        daemon.terminate()
+        daemon.waitUntilExit()
+        // --cleanup removes what gwlbd made.
+        let cleanup = try LabFixture.execute(["ip", "netns", "exec", sandbox.namespace, LabFixture.binary("gwlbd"), "--cleanup",
+                                              "--config", sandbox.configurationPath])
+        #expect(cleanup.status == 0 && cleanup.output.contains("removed \(sandbox.interface)"), "\(cleanup.output)")
+        #expect(try !sandbox.interfaceExists(), "--cleanup left the device")
+    }
+
+    /// A device the operator made (`ip tuntap add`) is attached to, and never removed by gwlbd.
+    @Test func anOperatorsDeviceIsLeftInPlace() throws {
+        let sandbox = try Sandbox()
+        _ = try LabFixture.execute(["ip", "-n", sandbox.namespace, "tuntap", "add", "dev", sandbox.interface, "mode", "tun", "multi_queue"])
+        let daemon = try sandbox.startDaemon()
+        #expect(FileManager.default.fileExists(atPath: sandbox.statisticsPath), "gwlbd did not attach to the operator's device")
+        daemon.terminate()
+        daemon.waitUntilExit()
+        let cleanup = try LabFixture.execute(["ip", "netns", "exec", sandbox.namespace, LabFixture.binary("gwlbd"), "--cleanup",
+                                              "--config", sandbox.configurationPath])
+        #expect(cleanup.output.contains("left \(sandbox.interface)"), "\(cleanup.output)")
+        #expect(try sandbox.interfaceExists())
     }
 
     @Test func sigintStopsToo() throws {
@@ -80,7 +110,7 @@ import Testing
         for pid in pids { kill(pid_t(pid)!, SIGINT) }
         daemon.waitUntilExit()
         #expect(daemon.terminationStatus == 0)
-        #expect(try !sandbox.interfaceExists())
+        #expect(try sandbox.interfaceExists(), "the device waits for the next start")
     }
 
     @Test(arguments: [

@@ -47,6 +47,8 @@ int gwlb_ioctl_ifreq(int fd, unsigned long request, struct ifreq *request_data);
 /// TUNSETOFFLOAD and TUNSETVNETHDRSZ take plain integers, which Swift cannot pass to the variadic ioctl.
 int gwlb_tun_set_offload(int fd, unsigned int flags);
 int gwlb_tun_set_vnet_header_size(int fd, int size);
+/// TUNSETPERSIST: a persistent device outlives the last descriptor closed on it.
+int gwlb_tun_set_persist(int fd, int persist);
 
 /// Space a message needs for one control message of `length` data bytes (CMSG_SPACE).
 unsigned int gwlb_cmsg_space(unsigned int length);
