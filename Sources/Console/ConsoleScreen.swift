@@ -23,9 +23,9 @@ public struct ConsoleScreen {
             return
         }
         let dim = model.connection == .live ? nil : "stale"
-        header(model, surface, uptime: uptime)
+        header(model, surface, uptime: uptime, window: state.rateWindow)
         var row = 1
-        row = flowTable(model, surface, row: row, style: dim)
+        row = flowTable(model, surface, row: row, style: dim, window: state.rateWindow)
         let bottomRows = surface.height >= 30 ? 12 : 7
         row = targets(model, state, surface, row: row, lastRow: surface.height - bottomRows - 1, style: dim)
         lists(model, state, surface, row: surface.height - bottomRows, rows: bottomRows - 2, style: dim)
@@ -38,18 +38,19 @@ public struct ConsoleScreen {
         switch dialog {
         case .help:
             var lines = ["q quit    Tab next pane    j/k or arrows move    Enter details", "/ filter    s sort column    p pause    t next theme",
+                         "w rates over 2, 10 or 40 s",
                          "c capture drops to a pcapng file (c again stops)"]
             if !state.readOnly { lines.append("d drain the selected target    r register a target    u cancel a drain") }
             return ("Keys", lines + ["", "Esc or Enter closes"])
         case .details(let id):
             guard let target = model.targets[id] else { return ("Target", ["(gone)"]) }
-            let rates = model.targetRates[id]
+            let rates = model.targetRates[id], window = state.rateWindow
             return ("Target \(target.address)", [
                 "state      \(glyphs.symbol(forState: target.state)) \(target.state) \(target.reason ?? "")",
                 "zone       \(target.zone)   port \(target.port)",
                 "flows      \(Self.grouped(target.activeFlows)) pinned",
-                "to it      \(Self.count(rates?.packetsTo.perSecond)) pkt/s  \(Self.bits(rates?.bytesTo.perSecond))   total \(target.packetsToTarget) pkt",
-                "from it    \(Self.count(rates?.packetsFrom.perSecond)) pkt/s  \(Self.bits(rates?.bytesFrom.perSecond))   total \(target.packetsFromTarget) pkt",
+                "to it      \(Self.count(rates?.packetsTo.perSecond(over: window))) pkt/s  \(Self.bits(rates?.bytesTo.perSecond(over: window)))   total \(target.packetsToTarget) pkt",
+                "from it    \(Self.count(rates?.packetsFrom.perSecond(over: window))) pkt/s  \(Self.bits(rates?.bytesFrom.perSecond(over: window)))   total \(target.packetsFromTarget) pkt",
             ])
         case .drain(let id, let confirmFocused, let typed, let needsTyping):
             let target = model.targets[id]
@@ -88,7 +89,7 @@ public struct ConsoleScreen {
 
     // MARK: Panes
 
-    func header(_ model: ConsoleModel, _ surface: Surface, uptime: String) {
+    func header(_ model: ConsoleModel, _ surface: Surface, uptime: String, window: Double) {
         let connection: String = switch model.connection {
         case .live: "live"
         case .connecting: "connecting"
@@ -99,8 +100,8 @@ public struct ConsoleScreen {
         let parts = [
             "gwlb " + (model.loadBalancerName ?? "(no load balancer)"), connection,
             model.failedEndpoints.isEmpty ? nil : "ENDPOINT FAILED: " + model.failedEndpoints.joined(separator: ", "),
-            "in \(Self.count(model.packetsInRate.perSecond))pkt/s \(Self.bits(model.bytesInRate.perSecond))",
-            "new \(Self.count(model.newFlowRate.perSecond))/s", "drops \(Self.count(model.dropRate.perSecond))/s",
+            "in \(Self.count(model.packetsInRate.perSecond(over: window)))pkt/s \(Self.bits(model.bytesInRate.perSecond(over: window)))",
+            "new \(Self.count(model.newFlowRate.perSecond(over: window)))/s", "drops \(Self.count(model.dropRate.perSecond(over: window)))/s",
             "gwlbd \(model.version.isEmpty ? "?" : model.version)", uptime.isEmpty ? nil : "up \(uptime)",
         ].compactMap { $0 }
         var text = ""
@@ -118,7 +119,7 @@ public struct ConsoleScreen {
         surface.put(line, row: row, column: 0, style: "title")
     }
 
-    func flowTable(_ model: ConsoleModel, _ surface: Surface, row: Int, style: String?) -> Int {
+    func flowTable(_ model: ConsoleModel, _ surface: Surface, row: Int, style: String?, window: Double) -> Int {
         title("Flow table", surface, row: row)
         let active = model.flows["active"] ?? 0, capacity = max(1, model.flows["capacity"] ?? 1)
         let fraction = Double(active) / Double(capacity)
@@ -130,7 +131,7 @@ public struct ConsoleScreen {
         surface.put(label, row: row + 1, column: 1, style: style ?? "main_fg")
         surface.put("[" + gauge + "]", row: row + 1, column: 1 + label.count, style: style ?? occupancy)
         surface.put(String(format: " %.1f%%", fraction * 100), row: row + 1, column: 3 + label.count + gaugeWidth, style: style ?? "main_fg")
-        var rates = "new \(Self.count(model.newFlowRate.perSecond))/s  expired \(Self.count(model.expiredFlowRate.perSecond))/s  rejected \(Self.grouped(model.flows["rejected"] ?? 0))  "
+        var rates = "new \(Self.count(model.newFlowRate.perSecond(over: window)))/s  expired \(Self.count(model.expiredFlowRate.perSecond(over: window)))/s  rejected \(Self.grouped(model.flows["rejected"] ?? 0))  "
         if let tcp = model.flows["tcp"], let udp = model.flows["udp"] {
             rates += "tcp \(Self.count(Double(tcp))) udp \(Self.count(Double(udp))) other \(Self.count(Double(max(0, active - tcp - udp))))  "
         }
@@ -143,8 +144,9 @@ public struct ConsoleScreen {
     static func milliseconds(_ value: Int?) -> String { value.map { $0 == 0 ? "<1ms" : "\($0)ms" } ?? "-" }
 
     func targets(_ model: ConsoleModel, _ state: ConsoleState, _ surface: Surface, row: Int, lastRow: Int, style: String?) -> Int {
-        let rows = state.visibleTargets(model)
-        title("Targets (\(rows.count))" + (state.filter.isEmpty ? "" : " filter: \(state.filter)") + " sort: \(state.sort.rawValue)", surface, row: row)
+        let rows = state.visibleTargets(model), window = state.rateWindow
+        title("Targets (\(rows.count))" + (state.filter.isEmpty ? "" : " filter: \(state.filter)") + " sort: \(state.sort.rawValue)"
+              + " rates over \(Int(window)) s", surface, row: row)
         let wide = surface.width >= 100
         var columns = [("TARGET", 16), ("STATE", 13), ("REASON", wide ? 32 : 0), ("FLOWS", 7), ("PKT/S" + glyphs.arrowTo, 9),
                        ("B/S" + glyphs.arrowTo, 9), ("PKT/S" + glyphs.arrowFrom, 9), ("B/S" + glyphs.arrowFrom, 9)]
@@ -163,8 +165,8 @@ public struct ConsoleScreen {
             let rates = model.targetRates[target.id]
             var cells = [target.address, glyphs.symbol(forState: target.state) + " " + target.state]
             if wide { cells.append(target.reason ?? "") }
-            cells += [Self.grouped(target.activeFlows), Self.count(rates?.packetsTo.perSecond), Self.count(rates?.bytesTo.perSecond),
-                      Self.count(rates?.packetsFrom.perSecond), Self.count(rates?.bytesFrom.perSecond)]
+            cells += [Self.grouped(target.activeFlows), Self.count(rates?.packetsTo.perSecond(over: window)), Self.count(rates?.bytesTo.perSecond(over: window)),
+                      Self.count(rates?.packetsFrom.perSecond(over: window)), Self.count(rates?.bytesFrom.perSecond(over: window))]
             if check { cells.append(Self.milliseconds(target.checkMilliseconds)) }
             if dataPath { cells.append(Self.milliseconds(target.dataPathMilliseconds)) }
             if trendWidth >= 6 { cells.append(sparkline(model.targetHistory[target.id] ?? [], width: trendWidth - 1)) }
@@ -189,10 +191,7 @@ public struct ConsoleScreen {
         let right = String(glyphs.horizontal) + " Health " + String(glyphs.horizontal) + " actions "
         surface.put(right + String(repeating: glyphs.horizontal, count: max(0, surface.width - half - right.count)), row: row, column: half, style: "title")
         for (index, drop) in model.recentDrops.prefix(rows).enumerated() {
-            let time = String(drop.time.dropFirst(11).prefix(8))
-            // Size before the addresses: a narrow pane cuts the end of the line, not the size.
-            let text = "\(time) \(drop.reason) \(drop.size)B \(drop.proto) \(drop.source):\(drop.sourcePort)\(glyphs.arrowTo)\(drop.destination):\(drop.destinationPort)"
-            surface.put(String(text.prefix(half - 2)), row: row + 1 + index, column: 1, style: style ?? "drop")
+            surface.put(dropLine(drop, width: half - 2), row: row + 1 + index, column: 1, style: style ?? "drop")
         }
         let actions = state.actionLog.suffix(2).reversed().map { "\($0)" }
         let events = model.healthEvents.prefix(max(0, rows - actions.count)).map { event in
@@ -201,6 +200,29 @@ public struct ConsoleScreen {
         for (index, text) in (events + actions).enumerated() {
             surface.put(String(text.prefix(surface.width - half - 2)), row: row + 1 + index, column: half + 1, style: style ?? "main_fg")
         }
+    }
+
+    /// A drop in `width` columns: everything when it fits, else the time, protocol, size and ports
+    /// give way, in that order, then the reason's end, so the addresses stay whole (half an
+    /// 80-column screen holds two IPv4 addresses); only then are the addresses cut in their middle.
+    func dropLine(_ drop: ConsoleModel.Drop, width: Int) -> String {
+        let time = String(drop.time.dropFirst(11).prefix(8))
+        func end(_ address: String, _ port: Int, ports: Bool) -> String {
+            guard ports, port != 0 else { return address }
+            return address.contains(":") ? "[\(address)]:\(port)" : "\(address):\(port)"
+        }
+        func path(ports: Bool) -> String {
+            end(drop.source, drop.sourcePort, ports: ports) + String(glyphs.arrowTo) + end(drop.destination, drop.destinationPort, ports: ports)
+        }
+        let candidates = ["\(time) \(drop.reason) \(drop.size)B \(drop.proto) \(path(ports: true))", "\(drop.reason) \(drop.size)B \(path(ports: true))",
+                          "\(drop.reason) \(path(ports: true))", "\(drop.reason) \(path(ports: false))"]
+        if let fitting = candidates.first(where: { $0.count <= width }) { return fitting }
+        // The addresses first, then as much of the reason as fits.
+        let addresses = path(ports: false)
+        if addresses.count <= width { return String((addresses + " " + drop.reason).prefix(width)) }
+        guard width > 1 else { return String(addresses.prefix(width)) }
+        let keep = width - 1
+        return String(addresses.prefix(keep - keep / 2)) + glyphs.ellipsis + String(addresses.suffix(keep / 2))
     }
 
     func footer(_ model: ConsoleModel, _ state: ConsoleState, _ surface: Surface) {

@@ -43,6 +43,8 @@ public struct ConsoleState: Sendable {
     public var filter = ""
     public var sort = Sort.address
     public var paused = false
+    /// Seconds every rate is averaged over: 2, 10 or 40, as iftop's columns (`w` cycles).
+    public var rateWindow = CounterRate.windows[0]
     public var readOnly: Bool
     public var dialog: Dialog?
     /// Target id → the action waiting for the stream to confirm it ("drain", "register").
@@ -59,7 +61,7 @@ public struct ConsoleState: Sendable {
     public func visibleTargets(_ model: ConsoleModel) -> [ConsoleModel.Target] {
         let rows = model.targets.values.filter { filter.isEmpty || $0.address.contains(filter) || $0.state.contains(filter) || $0.id.contains(filter) }
         func rate(_ target: ConsoleModel.Target, _ which: KeyPath<ConsoleModel.Rates, CounterRate>) -> Double {
-            model.targetRates[target.id].flatMap { $0[keyPath: which].perSecond } ?? 0
+            model.targetRates[target.id].flatMap { $0[keyPath: which].perSecond(over: rateWindow) } ?? 0
         }
         let byAddress = { (a: ConsoleModel.Target, b: ConsoleModel.Target) in a.address.compare(b.address, options: .numeric) == .orderedAscending }
         switch sort {
@@ -97,6 +99,9 @@ public struct ConsoleState: Sendable {
         case .character("/"): dialog = .filter(text: filter)
         case .character("s"): sort = Sort.allCases[(Sort.allCases.firstIndex(of: sort)! + 1) % Sort.allCases.count]
         case .character("p"): paused.toggle()
+        case .character("w"):
+            let windows = CounterRate.windows
+            rateWindow = windows[((windows.firstIndex(of: rateWindow) ?? 0) + 1) % windows.count]
         case .character("t"): return [.nextTheme]
         case .character("c"): return [.captureDrops]
         case .character("d") where !readOnly:

@@ -57,11 +57,13 @@ public struct Glyphs: Sendable, Equatable {
     public let sparks: [Character]
     public let gaugeFull: Character, gaugeEmpty: Character
     public let arrowTo: String, arrowFrom: String, separator: String
+    /// Marks where the middle of a text that did not fit was cut.
+    public let ellipsis: String
 
     public static let unicode = Glyphs(horizontal: "─", vertical: "│", sparks: ["▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"],
-                                       gaugeFull: "█", gaugeEmpty: "░", arrowTo: "→", arrowFrom: "←", separator: " │ ")
+                                       gaugeFull: "█", gaugeEmpty: "░", arrowTo: "→", arrowFrom: "←", separator: " │ ", ellipsis: "…")
     public static let ascii = Glyphs(horizontal: "-", vertical: "|", sparks: ["_", ".", "-", "~", "=", "+", "*", "#"],
-                                     gaugeFull: "#", gaugeEmpty: ".", arrowTo: ">", arrowFrom: "<", separator: " | ")
+                                     gaugeFull: "#", gaugeEmpty: ".", arrowTo: ">", arrowFrom: "<", separator: " | ", ellipsis: "~")
 
     /// State words always go with a symbol, so state is never shown by colour alone.
     public func symbol(forState state: String) -> String {
