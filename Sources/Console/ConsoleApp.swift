@@ -34,6 +34,8 @@ public struct ConsoleApp {
         connection.start()
         defer { connection.stop() }
         let results = ActionResults()
+        let flowWatch = FlowWatch(socketPath: socketPath)
+        defer { flowWatch.watch(nil) }
         let surface = CursesSurface(theme: theme, environment: environment)
         defer { surface.end() }
         let screen = ConsoleScreen(glyphs: Glyphs.detect(environment: environment))
@@ -55,7 +57,7 @@ public struct ConsoleApp {
                             state.actionLog.append("theme \(theme.name)")
                         }
                     case .captureDrops:
-                        if let file = captureDrops(results: results) {
+                        if let file = capture("drops", query: [("drops", "1"), ("count", "1000"), ("duration", "60")], results: results) {
                             state.actionLog.append("capture: drops for up to 60 s or 1,000 packets to \(file) (c stops)")
                         } else {
                             results.stopCapture.store(true, ordering: .releasing)
@@ -63,6 +65,14 @@ public struct ConsoleApp {
                         }
                     case .drain(let target): perform("DeregisterTargets", target: target, label: "drain", results: results)
                     case .previewDrain(let target): previewDrain(target, results: results)
+                    case .watchFlows(let target): flowWatch.watch(target)
+                    case .captureFlow(let address, let port):
+                        // A flow without ports (ICMP, other protocols) is captured by its address alone.
+                        let filter = [("address", address)] + (port == 0 ? [] : [("port", String(port))])
+                        let file = capture("flow", query: filter + [("count", "1000"), ("duration", "60")], results: results)
+                        let what = port == 0 ? address : "\(address) port \(port)"
+                        state.actionLog.append(file.map { "capture: \(what) for up to 60 s or 1,000 packets to \($0)" }
+                                               ?? "capture: one runs already (c in the main screen stops it)")
                     case .register(let address):
                         perform("RegisterTargets", target: address, label: state.pending[address] ?? "register", results: results)
                     }
@@ -86,6 +96,7 @@ public struct ConsoleApp {
                     shown = connection.model.withLock { $0 }
                     state.confirm(from: shown)
                 }
+                if case .flows = state.dialog { shown.drillFlows = flowWatch.rows }
                 let uptime = shown.gwlbdStarted.map { Self.duration(Date().timeIntervalSince($0)) } ?? ""
                 screen.draw(shown, state, on: surface, uptime: uptime)
                 surface.show()
@@ -140,13 +151,16 @@ public struct ConsoleApp {
     /// Captures dropped packets to a pcapng file in the current directory (else /tmp), off the
     /// screen thread; the action log says where and, at the end, how many. Nil when one runs
     /// already (the caller stops it then).
-    private func captureDrops(results: ActionResults) -> String? {
+    /// Captures what `query` selects (`kind`: drops or a flow) to a pcapng file in the current
+    /// directory (else /tmp), off the screen thread; the action log says where and, at the end, how
+    /// many. Nil when one runs already (the caller stops it then).
+    private func capture(_ kind: String, query: [(String, String)], results: ActionResults) -> String? {
         guard results.capturing.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else {
             return nil
         }
         let formatter = DateFormatter()
         formatter.dateFormat = "yyyyMMdd-HHmmss"
-        let name = "gwlb-drops-\(formatter.string(from: Date())).pcapng"
+        let name = "gwlb-\(kind)-\(formatter.string(from: Date())).pcapng"
         let directory = access(".", W_OK) == 0 ? FileManager.default.currentDirectoryPath : NSTemporaryDirectory()
         let file = (directory as NSString).appendingPathComponent(name)
         let socketPath = self.socketPath
@@ -154,9 +168,10 @@ public struct ConsoleApp {
         Thread.detachNewThread {
             defer { results.capturing.store(false, ordering: .releasing) }
             do {
-                let summary = try PacketCapture.run(socketPath: socketPath, query: [("drops", "1"), ("count", "1000"), ("duration", "60")],
-                                                    path: file, exclusive: true, stop: { results.stopCapture.load(ordering: .acquiring) })
-                results.note("capture: \(summary.captured) dropped packet\(summary.captured == 1 ? "" : "s") in \(file)" + (summary.lost > 0 ? " (\(summary.lost) lost)" : ""))
+                let summary = try PacketCapture.run(socketPath: socketPath, query: query, path: file, exclusive: true,
+                                                    stop: { results.stopCapture.load(ordering: .acquiring) })
+                let what = kind == "drops" ? "dropped packet" : "packet"
+                results.note("capture: \(summary.captured) \(what)\(summary.captured == 1 ? "" : "s") in \(file)" + (summary.lost > 0 ? " (\(summary.lost) lost)" : ""))
             } catch {
                 results.note("capture failed: \(error)")
             }

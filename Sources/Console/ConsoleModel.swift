@@ -69,6 +69,8 @@ public struct ConsoleModel: Sendable {
     /// Interfaces of endpoints whose device is gone (they forward nothing).
     public var failedEndpoints: [String] = []
     public var healthEvents: [HealthEvent] = []
+    /// The drilled-into target's flows (the console copies them from its `FlowWatch`).
+    public var drillFlows: [FlowWatch.Row] = []
     public static let historyLength = 120
     public static let listLength = 200
 

@@ -30,14 +30,32 @@ public struct ConsoleScreen {
         row = targets(model, state, surface, row: row, lastRow: surface.height - bottomRows - 1, style: dim)
         lists(model, state, surface, row: surface.height - bottomRows, rows: bottomRows - 2, style: dim)
         footer(model, state, surface)
-        if let dialog = state.dialog { box(lines(for: dialog, model, state), surface) }
+        if let dialog = state.dialog { box(lines(for: dialog, model, state, height: surface.height - 4), surface) }
     }
 
     /// A dialog's lines; the last is its buttons or prompt.
-    func lines(for dialog: ConsoleState.Dialog, _ model: ConsoleModel, _ state: ConsoleState) -> (title: String, lines: [String]) {
+    func lines(for dialog: ConsoleState.Dialog, _ model: ConsoleModel, _ state: ConsoleState, height: Int = 20) -> (title: String, lines: [String]) {
         switch dialog {
+        case .flows(let id, let selection, let sort):
+            let rows = ConsoleState.sortedFlows(model.drillFlows, by: sort)
+            let address = model.targets[id]?.address ?? id
+            let widths = [6, 22, 22, 12, 7, 9, 9]
+            var lines = [" " + Self.row(["PROTO", "END A", "END B", "STATE", "AGE", "BYTES", "RATE"], widths: widths)]
+            // The selection stays in view: the window of rows scrolls with it.
+            let shown = max(1, height - 3)
+            let first = min(max(0, selection - shown + 1), max(0, rows.count - shown))
+            for (index, flow) in rows.enumerated().dropFirst(first).prefix(shown) {
+                func end(_ address: String, _ port: Int) -> String { port == 0 ? address : address.contains(":") ? "[\(address)]:\(port)" : "\(address):\(port)" }
+                let cells = [flow.proto, end(flow.addressA, flow.portA), end(flow.addressB, flow.portB), flow.state,
+                             ConsoleApp.duration(Double(flow.ageSeconds)), Self.count(Double(flow.bytes)), Self.bits(flow.bytesPerSecond)]
+                lines.append((index == selection ? glyphs.arrowTo : " ") + Self.row(cells, widths: widths))
+            }
+            if rows.isEmpty { lines.append(" (no flows yet: they come every 2 s)") }
+            lines += ["", "j/k move   s sort (rate, age, bytes)   c capture the selected flow   Esc back"]
+            return ("Flows on \(address) (\(rows.count)\(rows.count >= FlowWatch.limit ? "+" : "")) sort: \(sort.rawValue)", lines)
         case .help:
-            var lines = ["q quit    Tab next pane    j/k or arrows move    Enter details", "/ filter    s sort column    p pause    t next theme",
+            var lines = ["q quit    Tab next pane    j/k or arrows move    Enter the target's flows    i details",
+                         "/ filter    s sort column    p pause    t next theme",
                          "w rates over 2, 10 or 40 s",
                          "c capture drops to a pcapng file (c again stops)"]
             if !state.readOnly { lines.append("d drain the selected target    r register a target    u cancel a drain") }

@@ -17,6 +17,15 @@ public enum ConsoleAction: Equatable, Sendable {
     case captureDrops
     /// DeregisterTargets with gwlb's DryRun, for the drain dialog's preview.
     case previewDrain(target: String)
+    /// Poll this target's flows for the drill-down (nil: stop).
+    case watchFlows(target: String?)
+    /// Capture one flow (by an end's address and port) to a pcapng file.
+    case captureFlow(address: String, port: Int)
+}
+
+/// How the drill-down orders a target's flows.
+public enum FlowSort: String, CaseIterable, Sendable {
+    case rate, age, bytes
 }
 
 /// The console's own state: pane, selection, filter, sort, pause, dialogs, pending actions and
@@ -32,6 +41,8 @@ public struct ConsoleState: Sendable {
     public enum Dialog: Equatable, Sendable {
         case help
         case details(target: String)
+        /// A target's live flows: the selected row, the order.
+        case flows(target: String, selection: Int, sort: FlowSort)
         /// Cancel is focused first; draining the last healthy target needs its address typed.
         case drain(target: String, confirmFocused: Bool, typed: String, needsTyping: Bool)
         case register(text: String, error: String?)
@@ -95,7 +106,11 @@ public struct ConsoleState: Sendable {
         case .tab: pane = Pane.allCases[(Pane.allCases.firstIndex(of: pane)! + 1) % Pane.allCases.count]
         case .down, .character("j"): selection = min(max(0, count - 1), selection + 1)
         case .up, .character("k"): selection = max(0, selection - 1)
-        case .enter: if let target = selectedTarget(model) { dialog = .details(target: target.id) }
+        case .enter:
+            guard let target = selectedTarget(model) else { break }
+            dialog = .flows(target: target.id, selection: 0, sort: .rate)
+            return [.watchFlows(target: target.address)]
+        case .character("i"): if let target = selectedTarget(model) { dialog = .details(target: target.id) }
         case .character("/"): dialog = .filter(text: filter)
         case .character("s"): sort = Sort.allCases[(Sort.allCases.firstIndex(of: sort)! + 1) % Sort.allCases.count]
         case .character("p"): paused.toggle()
@@ -120,9 +135,38 @@ public struct ConsoleState: Sendable {
         return []
     }
 
+    /// A target's flows in the drill-down's order: fastest, oldest or biggest first.
+    public static func sortedFlows(_ rows: [FlowWatch.Row], by sort: FlowSort) -> [FlowWatch.Row] {
+        switch sort {
+        case .rate: rows.sorted { ($0.bytesPerSecond ?? -1, $0.bytes) > ($1.bytesPerSecond ?? -1, $1.bytes) }
+        case .age: rows.sorted { $0.ageSeconds > $1.ageSeconds }
+        case .bytes: rows.sorted { $0.bytes > $1.bytes }
+        }
+    }
+
     private mutating func handle(_ key: Key, in dialog: Dialog, model: ConsoleModel) -> [ConsoleAction] {
-        if key == .escape { self.dialog = nil; return [] }
+        if key == .escape {
+            self.dialog = nil
+            if case .flows = dialog { return [.watchFlows(target: nil)] }
+            return []
+        }
         switch dialog {
+        case .flows(let target, var selection, var sort):
+            let rows = Self.sortedFlows(model.drillFlows, by: sort)
+            switch key {
+            case .character("q"):
+                self.dialog = nil
+                return [.watchFlows(target: nil)]
+            case .down, .character("j"): selection = min(max(0, rows.count - 1), selection + 1)
+            case .up, .character("k"): selection = max(0, selection - 1)
+            case .character("s"): sort = FlowSort.allCases[(FlowSort.allCases.firstIndex(of: sort)! + 1) % FlowSort.allCases.count]
+            case .character("c"):
+                guard rows.indices.contains(selection) else { break }
+                let row = rows[selection]
+                return [.captureFlow(address: row.addressA, port: row.portA)]
+            default: break
+            }
+            self.dialog = .flows(target: target, selection: selection, sort: sort)
         case .help, .details:
             if key == .enter || key == .character("q") || key == .character("?") { self.dialog = nil }
         case .filter(var text):

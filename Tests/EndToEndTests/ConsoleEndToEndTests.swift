@@ -81,6 +81,29 @@ import Testing
         let comments = try captures.map { try Shell.execute(["tshark", "-r", NSTemporaryDirectory() + $0, "-T", "fields", "-e", "frame.comment"]).output }
         #expect(comments.contains("drop: oversize\n"), "\(captures) \(comments)")
 
+        // Enter on the ping's target: its live flows; c captures the selected one (Esc, then c in
+        // the main screen, stops the capture).
+        let pinged = try #require((try api.json(["flows", "--output", "json"])["flows"] as? [[String: Any]])?
+            .first { $0["protocol"] as? String == "icmp" }?["target"] as? String, "the ping's flow")
+        let position = try #require(["198.18.1.11", "198.18.1.12", "198.18.1.13"].firstIndex(of: pinged))
+        for _ in 0..<position { _ = try tmux(["send-keys", "-t", session, "j"]) }
+        _ = try tmux(["send-keys", "-t", session, "Enter"])
+        // The ping's flow in the drill-down (its state column says `active`; the drops pane has no state).
+        #expect(try APIDaemonFixture.eventually(6) {
+            try screen(session).contains("Flows on \(pinged) (") && screen(session).split(separator: "\n").contains { $0.contains("icmp") && $0.contains(" active ") }
+        }, "\((try? screen(session)) ?? "")")
+        _ = try tmux(["send-keys", "-t", session, "c"])
+        usleep(2_000_000)
+        _ = try tmux(["send-keys", "-t", session, "Escape"])
+        usleep(300_000)
+        _ = try tmux(["send-keys", "-t", session, "c"])
+        #expect(try APIDaemonFixture.eventually(5) { try screen(session).contains(" packets in ") }, "\((try? screen(session)) ?? "")")
+        let flowCaptures = try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory()).filter { $0.hasPrefix("gwlb-flow-") }
+        defer { for file in flowCaptures { try? FileManager.default.removeItem(atPath: NSTemporaryDirectory() + file) } }
+        let echoes = try flowCaptures.map { try Shell.execute(["tshark", "-r", NSTemporaryDirectory() + $0, "-Y", "icmp", "-T", "fields", "-e", "icmp.type"]).output }
+        #expect(echoes.joined().split(separator: "\n").count >= 10, "the ping's packets, both ways: \(flowCaptures) \(echoes)")
+        for _ in 0..<position { _ = try tmux(["send-keys", "-t", session, "k"]) }
+
         // r, an address, Enter: registered.
         _ = try tmux(["send-keys", "-t", session, "r"])
         _ = try tmux(["send-keys", "-t", session, "-l", "198.18.1.14"])

@@ -1,0 +1,74 @@
+import ControlClient
+import Foundation
+import Synchronization
+
+/// One target's live flows for the console's drill-down (Enter on a target): `/v1/flows` for that
+/// target every 2 seconds on a thread of its own while watched, each flow's byte rate from one poll
+/// to the next.
+public final class FlowWatch: Sendable {
+    public struct Row: Sendable, Equatable {
+        public var proto: String, addressA: String, portA: Int, addressB: String, portB: Int, state: String
+        public var ageSeconds: Int, packets: Int, bytes: Int
+        /// Bytes per second since the previous poll (nil on a flow's first).
+        public var bytesPerSecond: Double?
+
+        public init(proto: String, addressA: String, portA: Int, addressB: String, portB: Int, state: String, ageSeconds: Int, packets: Int,
+                    bytes: Int, bytesPerSecond: Double? = nil) {
+            (self.proto, self.addressA, self.portA, self.addressB, self.portB, self.state) = (proto, addressA, portA, addressB, portB, state)
+            (self.ageSeconds, self.packets, self.bytes, self.bytesPerSecond) = (ageSeconds, packets, bytes, bytesPerSecond)
+        }
+
+        var key: String { "\(proto) \(addressA) \(portA) \(addressB) \(portB)" }
+    }
+
+    /// Flows one poll reads at most per worker.
+    public static let limit = 500
+    let socketPath: String
+    private let watched = Mutex<(target: String?, generation: Int)>((nil, 0))
+    private let latest = Mutex<[Row]>([])
+
+    public init(socketPath: String) { self.socketPath = socketPath }
+
+    /// The rows of the last poll (empty while nothing is watched).
+    public var rows: [Row] { latest.withLock { $0 } }
+
+    /// Watches `target`'s flows from now on; nil stops.
+    public func watch(_ target: String?) {
+        let generation = watched.withLock { watched in
+            watched = (target, watched.generation + 1)
+            return watched.generation
+        }
+        latest.withLock { $0 = [] }
+        guard let target else { return }
+        Thread.detachNewThread { [self] in
+            var previous: [String: (bytes: Int, time: Double)] = [:]
+            while watched.withLock({ $0.generation }) == generation {
+                let now = ProcessInfo.processInfo.systemUptime
+                let target = target.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: ".:"))) ?? target
+                if let response = try? UnixHTTPClient(socketPath: socketPath, timeoutSeconds: 5).request("GET", "/v1/flows?target=\(target)&limit=\(Self.limit)"),
+                   response.status == 200, let answer = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any] {
+                    let rows = Self.rows(from: answer, previous: &previous, at: now)
+                    if watched.withLock({ $0.generation }) == generation { latest.withLock { $0 = rows } }
+                }
+                for _ in 0..<20 where watched.withLock({ $0.generation }) == generation { usleep(100_000) }
+            }
+        }
+    }
+
+    /// `/v1/flows`'s answer as rows, with rates against `previous` (which becomes this poll's).
+    static func rows(from answer: [String: Any], previous: inout [String: (bytes: Int, time: Double)], at time: Double) -> [Row] {
+        var seen: [String: (bytes: Int, time: Double)] = [:]
+        let rows = (answer["flows"] as? [[String: Any]] ?? []).map { flow in
+            var row = Row(proto: flow["protocol"] as? String ?? "?", addressA: flow["addressA"] as? String ?? "", portA: flow["portA"] as? Int ?? 0,
+                          addressB: flow["addressB"] as? String ?? "", portB: flow["portB"] as? Int ?? 0, state: flow["state"] as? String ?? "",
+                          ageSeconds: flow["ageSeconds"] as? Int ?? 0, packets: flow["packets"] as? Int ?? 0, bytes: flow["bytes"] as? Int ?? 0)
+            if let before = previous[row.key], time > before.time, row.bytes >= before.bytes {
+                row.bytesPerSecond = Double(row.bytes - before.bytes) / (time - before.time)
+            }
+            seen[row.key] = (row.bytes, time)
+            return row
+        }
+        previous = seen
+        return rows
+    }
+}
