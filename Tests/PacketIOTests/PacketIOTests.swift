@@ -62,12 +62,14 @@ import Wire
         _ = try GeneveSocket(bind: UDPPeer(address: IPv4Address(127, 0, 0, 1), port: port), reusePort: true)
     }
 
-    @Test func tunDeviceComesUpWithItsMTUAndGoesAwayWithIt() throws {
+    @Test func tunDeviceComesUpWithItsMTUAndOutlivesItsQueuesUntilRemoved() throws {
         guard geteuid() == 0 else {
             Issue.record("TUN devices need root (CI runs as root): run `sudo swift test`")
             return
         }
         let name = "gwt\(getpid() % 10000)\(Int.random(in: 10...99))"
+        // Never left behind in the host's namespace, whatever fails.
+        defer { _ = try? Self.ip(["link", "del", name]) }
         var device: TunDevice? = try TunDevice(name: name, queueCount: 2, mtu: 9001)
         #expect(device?.queues.count == 2)
         let shown = try Self.ip(["link", "show", name])
@@ -78,7 +80,15 @@ import Wire
         while reads < 100, buffer.withUnsafeMutableBytes({ device!.read(queue: 0, into: $0) }) != nil { reads += 1 }
         #expect(reads < 100)
         device = nil
-        #expect(try Self.ip(["link", "show", name]).contains("does not exist"), "closing the last queue removes the device")
+        // A device gwlbd made is persistent (a restarted gwlbd finds it, with its routes) and says so.
+        #expect(try Self.ip(["link", "show", name]).contains("alias \(TunDevice.alias)"), "the device outlives its queues")
+        #expect(TunDevice.removePersistent(name))
+        #expect(try Self.ip(["link", "show", name]).contains("does not exist"), "removed once its persistence ends")
+        // remove() on a live device: gone with its last queue.
+        device = try TunDevice(name: name, queueCount: 1, mtu: 1500)
+        device?.remove()
+        device = nil
+        #expect(try Self.ip(["link", "show", name]).contains("does not exist"), "remove() ends the device with its queues")
     }
 
     /// A device deleted under the worker (`ip link del`) answers every poll with an error at once:
@@ -90,6 +100,7 @@ import Wire
             return
         }
         let name = "gwd\(getpid() % 10000)\(Int.random(in: 10...99))"
+        defer { _ = try? Self.ip(["link", "del", name]) }
         let device = try TunDevice(name: name, queueCount: 1, mtu: 1500)
         let io = try SystemIO(endpoints: EndpointRegistry([device]), queue: 0,
                               socket: GeneveSocket(bind: UDPPeer(address: IPv4Address(127, 0, 0, 1), port: 0)))
