@@ -83,7 +83,7 @@ let package = Package(
         .executableTarget(name: "gwlb-allocations", dependencies: ["WorkerLoad", "DataPlane", "Flows", "PacketIO", "Wire", "CAllocationCounter"]),
         .executableTarget(name: "gwlb-bench", dependencies: [
             "Wire", "Flows", "PacketIO", "DataPlane", "ControlAPI", "ControlClient", "ControlPlane", "Store", "Daemon", "Appliance", "Lab",
-            "CAllocationCounter", "WorkerLoad",
+            "CAllocationCounter", "WorkerLoad", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"]),
         .testTarget(name: "FlowsTests", dependencies: ["Flows", "Wire", "TestSupport"]),
