@@ -11,25 +11,31 @@ import Glibc
 public final class DataPathProbeReplies: Sendable {
     /// The attachment id probes carry: random per process, so a datagram without it is no probe.
     public let key: UInt64
-    private let ring: Mutex<(tokens: [UInt64], next: Int)>
+    /// Each returned probe's token and the address it came back from.
+    private let ring: Mutex<(tokens: [(token: UInt64, from: IPv4Address)], next: Int)>
     /// Probes returned, for statistics.
     public let returned = Atomic<UInt64>(0)
 
     public init(capacity: Int = 4096, key: UInt64 = UInt64.random(in: 1 ... .max)) {
         self.key = key
-        ring = Mutex((Array(repeating: 0, count: capacity), 0))
+        ring = Mutex((Array(repeating: (0, IPv4Address(rawValue: 0)), count: capacity), 0))
     }
 
-    /// A worker saw a probe with `token` come back.
-    func received(token: UInt64) {
+    /// A worker saw a probe with `token` come back from `address`.
+    func received(token: UInt64, from address: IPv4Address) {
         returned.add(1, ordering: .relaxed)
         ring.withLock { ring in
-            ring.tokens[ring.next] = token
+            ring.tokens[ring.next] = (token, address)
             ring.next = (ring.next + 1) % ring.tokens.count
         }
     }
 
-    func contains(_ token: UInt64) -> Bool { ring.withLock { $0.tokens.contains(token) } }
+    /// Whether the probe with `token` came back from `address`: from the target it went through
+    /// (someone who saw the probe on the appliance network and sends it back from elsewhere does
+    /// not make a broken target look alive).
+    func contains(_ token: UInt64, from address: IPv4Address) -> Bool {
+        ring.withLock { $0.tokens.contains { $0.token == token && $0.from == address } }
+    }
 }
 
 /// Sends data-path probes from gwlbd's GENEVE address (a socket of its own, any source port: the
@@ -76,7 +82,7 @@ public final class DataPathProber: Sendable {
         }
         guard sent == length else { return .localError(errno) }
         while ContinuousClock.now - started < limit {
-            if replies.contains(token) {
+            if replies.contains(token, from: target) {
                 let elapsed = ContinuousClock.now - started
                 return .returned(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
             }

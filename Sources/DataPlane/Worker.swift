@@ -442,7 +442,7 @@ public final class Worker {
             // A health check's data-path probe names no endpoint: it ends here, noted for the prober.
             if metadata.endpointID == DataPathProbe.endpointID, let probeReplies, metadata.attachmentID == probeReplies.key,
                let token = DataPathProbe.token(inner, summary: summary) {
-                probeReplies.received(token: token)
+                probeReplies.received(token: token, from: peer.address)
                 return nil
             }
             record(.unknownEndpoint, summary, size: datagram.count, appliance: peer.address, packet: datagram, isGeneveDatagram: true)

@@ -23,11 +23,12 @@ import Wire
         harness.reflect(probe(key: harness.plane.probeReplies.key, token: 0xFEED))
         harness.run()
         #expect(harness.takeDelivered().isEmpty && harness.statistics.drops(.unknownEndpoint) == 0)
-        #expect(harness.plane.probeReplies.contains(0xFEED) && harness.plane.probeReplies.returned.load(ordering: .relaxed) == 1)
+        #expect(harness.plane.probeReplies.contains(0xFEED, from: Harness.appliances[0]) && harness.plane.probeReplies.returned.load(ordering: .relaxed) == 1)
+        #expect(!harness.plane.probeReplies.contains(0xFEED, from: Harness.appliances[1]), "a probe counts only from the target it went through")
         // Another key (another gwlbd's, or a forger's): not a probe of ours.
         harness.reflect(probe(key: harness.plane.probeReplies.key ^ 1, token: 0xBEEF))
         harness.run()
-        #expect(!harness.plane.probeReplies.contains(0xBEEF) && harness.statistics.drops(.unknownEndpoint) == 1)
+        #expect(!harness.plane.probeReplies.contains(0xBEEF, from: Harness.appliances[0]) && harness.statistics.drops(.unknownEndpoint) == 1)
     }
 
     @Test func theProbeIsAValidEchoRequestFromTheAddressToItself() throws {
@@ -67,7 +68,7 @@ import Wire
                 guard let metadata = try? AWSGeneveMetadata(parsing: bytes), metadata.attachmentID == replies.key else { return }
                 let inner = UnsafeRawBufferPointer(rebasing: bytes[metadata.innerOffset...])
                 if let summary = try? PacketSummary(parsing: inner), let token = DataPathProbe.token(inner, summary: summary) {
-                    replies.received(token: token)
+                    replies.received(token: token, from: IPv4Address(127, 0, 0, 1))
                 }
             }
         }
