@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The per-packet path allocates nothing: `gwlb-allocations` (a worker over in-memory I/O, UDP flows
 /// out to an appliance and back) is built with optimizations, as gwlbd runs (a debug build boxes
@@ -7,27 +8,14 @@ import Testing
 /// allocation on the worker's thread after the flows exist.
 @Suite struct NoAllocationTests {
     @Test func theWorkerAllocatesNothingPerPacket() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let build = try Self.run(["swift", "build", "-c", "release", "--product", "gwlb-allocations", "--scratch-path", ".build/allocations"], in: root)
+        let root = Program.packageRoot()
+        let env = URL(fileURLWithPath: "/usr/bin/env")
+        let build = try Program.run(env, ["swift", "build", "-c", "release", "--product", "gwlb-allocations", "--scratch-path", ".build/allocations"], in: root)
         try #require(build.status == 0, "the release build failed:\n\(build.output.suffix(3000))")
-        let check = try Self.run([".build/allocations/release/gwlb-allocations"], in: root)
+        let check = try Program.run(env, [".build/allocations/release/gwlb-allocations"], in: root)
         #expect(check.status == 0 && check.output.contains(" 0 heap allocations in "), "\(check.output)")
         // The counter is live: the same program unoptimized (built with the tests) counts plenty.
-        let debug = try Self.run([".build/debug/gwlb-allocations"], in: root)
+        let debug = try Program.run(env, [".build/debug/gwlb-allocations"], in: root)
         #expect(debug.status == 1 && !debug.output.contains(" 0 heap allocations in "), "the debug build should allocate: \(debug.output)")
-    }
-
-    static func run(_ arguments: [String], in directory: URL) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, text)
     }
 }

@@ -42,16 +42,10 @@ import Testing
         _ = try api.json(["modify-target-group", "--target-group-arn", tg, "--health-check-protocol", "HTTP", "--health-check-path", "/health"])
         #expect(try APIDaemonFixture.eventually(30) { try states() == ["unhealthy", "healthy"] }, "\((try? states()) ?? [])")
         #expect(try api.health(tg)[Lab.applianceAddress(1)]?.reason == "Target.ResponseCodeMismatch")
-        try lab.python(lab.lab.client, "import socket\nfor p in range(40):\n s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.sendto(b'x', ('\(Lab.serverAddress)', 7000 + p))")
-        usleep(500_000)
+        try lab.sendNewUDPFlows()
         // (The server's ICMP port-unreachable answers belong to the earlier ping's flow and stay on its appliance.)
-        func newFlows(_ number: Int) throws -> Int {
-            try lab.applianceFlows(number).filter { flow in
-                flow["protocol"] as? String == "udp" && [flow["portA"], flow["portB"]].contains { (7000..<7040).contains($0 as? Int ?? 0) }
-            }.count
-        }
-        #expect(try newFlows(1) == 0, "a new flow went to the unhealthy appliance")
-        #expect(try newFlows(2) == 40)
+        #expect(try lab.newUDPFlows(on: 1) == 0, "a new flow went to the unhealthy appliance")
+        #expect(try lab.newUDPFlows(on: 2) == 40)
 
         // SIGKILL mid-traffic (a ping every 0.1 s crosses it), restart: the configuration is back
         // (endpoint included), and so is forwarding, for the running ping as for new flows.

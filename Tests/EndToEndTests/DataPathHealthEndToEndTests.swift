@@ -59,14 +59,8 @@ import Testing
         sniffer.standardError = FileHandle.nullDevice
         try sniffer.run()
         usleep(1_500_000)
-        try lab.python(lab.lab.client, "import socket\nfor p in range(40):\n s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.sendto(b'x', ('\(Lab.serverAddress)', 7000 + p))")
-        usleep(500_000)
-        func newFlows(_ number: Int) throws -> Int {
-            try lab.applianceFlows(number).filter { flow in
-                flow["protocol"] as? String == "udp" && [flow["portA"], flow["portB"]].contains { (7000..<7040).contains($0 as? Int ?? 0) }
-            }.count
-        }
-        #expect(try newFlows(2) + newFlows(3) == 40, "every new flow on a target whose data path works")
+        try lab.sendNewUDPFlows()
+        #expect(try lab.newUDPFlows(on: 2) + lab.newUDPFlows(on: 3) == 40, "every new flow on a target whose data path works")
         let fields = String(decoding: sniffed.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(whereSeparator: \.isWhitespace)
         sniffer.waitUntilExit()
         // tshark lists the outer header's value first, then the inner packet's.

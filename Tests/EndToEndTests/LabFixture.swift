@@ -150,6 +150,20 @@ final class LabFixture {
         return try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any] ?? [:]
     }
 
+    /// Sends one UDP datagram from the client to each of `count` server ports from `firstPort` on:
+    /// that many new flows (nobody listens, so nothing comes back to confirm them).
+    func sendNewUDPFlows(count: Int = 40, firstPort: Int = 7000) throws {
+        _ = try python(lab.client, "import socket\nfor p in range(\(count)):\n s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.sendto(b'x', ('\(Lab.serverAddress)', \(firstPort) + p))")
+        usleep(500_000)
+    }
+
+    /// How many of `sendNewUDPFlows`' flows appliance `number` saw.
+    func newUDPFlows(on number: Int, count: Int = 40, firstPort: Int = 7000) throws -> Int {
+        try applianceFlows(number).filter { flow in
+            flow["protocol"] as? String == "udp" && [flow["portA"], flow["portB"]].contains { (firstPort..<(firstPort + count)).contains($0 as? Int ?? 0) }
+        }.count
+    }
+
     func applianceFlows(_ number: Int) throws -> [[String: Any]] {
         try applianceStatistics(number)["flows"] as? [[String: Any]] ?? []
     }

@@ -27,13 +27,7 @@ import Testing
         defer { checker.stop() }
         checker.update([HealthChecker.Target(id: "t", address: "127.0.0.1", port: server.port, kind: .http(path: "/", codes: Set(200...399)),
                                              intervalSeconds: 5, timeoutSeconds: 5, healthyThreshold: 2, unhealthyThreshold: 2, dataPath: true)])
-        func waitFor(_ condition: () -> Bool) -> Bool {
-            for _ in 0..<200 {
-                if condition() { return true }
-                Thread.sleep(forTimeInterval: 0.05)
-            }
-            return false
-        }
+        let waitFor = eventually
         #expect(waitFor { checker.states["t"]?.state == .healthy })
         #expect(checker.dataPathLatencies["t"] == 0.003, "the probe's round trip is kept like the check's latency")
         returns.store(false, ordering: .relaxed)
@@ -58,13 +52,7 @@ import Testing
         var target = HealthChecker.Target(id: "t", address: "127.0.0.1", port: server.port, kind: .tcp, intervalSeconds: 5, timeoutSeconds: 5,
                                           healthyThreshold: 2, unhealthyThreshold: 2)
         checker.update([target])
-        func waitFor(_ state: TargetHealthState.State) -> Bool {
-            for _ in 0..<200 {
-                if checker.states["t"]?.state == state { return true }
-                Thread.sleep(forTimeInterval: 0.05)
-            }
-            return false
-        }
+        func waitFor(_ state: TargetHealthState.State) -> Bool { eventually { checker.states["t"]?.state == state } }
         #expect(waitFor(.healthy))
         target.dataPath = true
         checker.update([target])

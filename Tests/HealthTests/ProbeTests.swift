@@ -96,13 +96,7 @@ final class TestServer: @unchecked Sendable {
         checker.update([HealthChecker.Target(id: "t", address: "127.0.0.1", port: server.port,
                                              kind: .http(path: "/", codes: Set(200...399)), intervalSeconds: 5, timeoutSeconds: 5,
                                              healthyThreshold: 2, unhealthyThreshold: 2)])
-        func waitFor(_ state: TargetHealthState.State) -> Bool {
-            for _ in 0..<200 {
-                if checker.states["t"]?.state == state { return true }
-                Thread.sleep(forTimeInterval: 0.05)
-            }
-            return false
-        }
+        func waitFor(_ state: TargetHealthState.State) -> Bool { eventually { checker.states["t"]?.state == state } }
         #expect(waitFor(.healthy))
         server.mode.withLock { $0 = .answer(500) }
         #expect(waitFor(.unhealthy))
@@ -112,4 +106,13 @@ final class TestServer: @unchecked Sendable {
         let seen = reports.withLock { $0.map(\.state) }
         #expect(seen.first == .initial && seen.contains(.unhealthy) && seen.last == .healthy, "\(seen)")
     }
+}
+
+/// Whether `condition` holds within 10 s (checked every 50 ms): the checkers run on their own threads.
+func eventually(_ condition: () -> Bool) -> Bool {
+    for _ in 0..<200 {
+        if condition() { return true }
+        Thread.sleep(forTimeInterval: 0.05)
+    }
+    return false
 }
