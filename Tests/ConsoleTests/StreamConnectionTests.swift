@@ -1,11 +1,12 @@
 import Foundation
 import Testing
 @testable import Console
+import TestTraits
 
 /// The console's stream client against a real Unix socket: a small Python server plays gwlbd's
 /// `/v1/stream` (hello, snapshot, a heartbeat every 0.2 s), is killed, and comes back with a new
 /// boot id; the client shows "disconnected" in between and goes live again on its own.
-@Suite struct StreamConnectionTests {
+@Suite(.blocking) struct StreamConnectionTests {
     final class FakeGwlbd {
         let process = Process()
 

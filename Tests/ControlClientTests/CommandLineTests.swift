@@ -9,6 +9,7 @@ import Telemetry
 import Synchronization
 import Testing
 @testable import ControlClient
+import TestTraits
 
 /// gwlbd's API server on a real Unix socket over a real SQLite store (health checks off), for
 /// clients to talk to. The server runs on Swift's cooperative threads (two here), so the blocking
@@ -83,7 +84,7 @@ func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
     }
 }
 
-@Suite struct CommandLineTests {
+@Suite(.blocking) struct CommandLineTests {
     /// AWS's five getting-started commands with `gwlb` in place of `aws elbv2`, over the socket.
     @Test func gettingStartedCommands() async throws {
         let api = try await APIServerFixture()

@@ -1,12 +1,13 @@
 import Foundation
 import Testing
 @testable import ControlClient
+import TestTraits
 
 /// `--query` against the reference: each expression is evaluated by gwlb's JMESPath and by Python's
 /// `jmespath` (the library the aws CLI runs, installed with it), on the same document; the answers
 /// must be equal (as JSON: key order aside, 1 equal to 1.0, true not 1), and an expression one
 /// refuses the other must refuse too.
-@Suite struct JMESPathDifferentialTests {
+@Suite(.blocking) struct JMESPathDifferentialTests {
     static let document = #"""
     {
       "TargetHealthDescriptions": [

@@ -94,7 +94,7 @@ final class ScriptedDataPlane: Sendable {
         #expect((snapshot["loadBalancer"] as? [String: Any])?["arn"] as? String == lb)
         #expect((snapshot["flows"] as? [String: Any])?["capacity"] as? Int == 2048)
         let targets = try #require(snapshot["targets"] as? [[String: Any]])
-        #expect(targets.map { $0["id"] as? String } == ["198.18.1.11", "198.18.1.12"])
+        try #require(targets.map { $0["id"] as? String } == ["198.18.1.11", "198.18.1.12"], "\(snapshot)")
         #expect(targets[0]["packetsToTarget"] as? Int == 10 && targets[0]["state"] as? String == "initial" && targets[0]["slot"] as? Int == 0)
         let rest = messages.dropFirst(2)
         #expect(rest.filter { $0["type"] as? String == "heartbeat" }.count >= 2)
@@ -107,7 +107,8 @@ final class ScriptedDataPlane: Sendable {
     func gettingStarted(_ api: APIServerFixture) async throws -> (lb: String, tg: String) {
         let lb = try #require(((try await api.json("create-load-balancer", ["--name", "lb", "--type", "gateway"]))["LoadBalancers"] as? [[String: Any]])?.first?["LoadBalancerArn"] as? String)
         let tg = try #require(((try await api.json("create-target-group", ["--name", "tg", "--protocol", "GENEVE", "--port", "6081"]))["TargetGroups"] as? [[String: Any]])?.first?["TargetGroupArn"] as? String)
-        _ = await api.gwlb("register-targets", ["--target-group-arn", tg, "--targets", "Id=198.18.1.11", "Id=198.18.1.12"])
+        let registered = await api.gwlb("register-targets", ["--target-group-arn", tg, "--targets", "Id=198.18.1.11", "Id=198.18.1.12"])
+        try #require(registered.code == 0, "register-targets: \(registered.output)")
         _ = try await api.json("create-listener", ["--load-balancer-arn", lb, "--default-actions", "Type=forward,TargetGroupArn=\(tg)"])
         _ = try await api.json("create-endpoint", ["--load-balancer-arn", lb, "--interface", "gwlbe0"])
         return (lb, tg)

@@ -1,12 +1,13 @@
 import Foundation
 import Testing
 import TestSupport
+import TestTraits
 
 /// The per-packet path allocates nothing: `gwlb-allocations` (a worker over in-memory I/O, UDP flows
 /// out to an appliance and back) is built with optimizations, as gwlbd runs (a debug build boxes
 /// what `-O` keeps on the stack, so only the release build says anything), and must count no heap
 /// allocation on the worker's thread after the flows exist.
-@Suite struct NoAllocationTests {
+@Suite(.blocking) struct NoAllocationTests {
     @Test func theWorkerAllocatesNothingPerPacket() throws {
         let root = Program.packageRoot()
         let env = URL(fileURLWithPath: "/usr/bin/env")

@@ -1,12 +1,13 @@
 import Foundation
 import Lab
 import Testing
+import TestTraits
 
 /// An attack on the signed TCP API from the appliance network's side of the router: 2,000 idle
 /// connections and 10,000 unauthenticated 1 MiB requests (bounded in count and time, loopback in
 /// the router's namespace). gwlbd keeps forwarding, the targets' health does not change, the
 /// Unix-socket API answers throughout, and the audit trail grows by less than 1 MiB.
-@Suite(.serialized) struct APILoadEndToEndTests {
+@Suite(.serialized, .blocking) struct APILoadEndToEndTests {
     @Test func idleConnectionsAndUnauthenticatedMegabytesChangeNothing() throws {
         let api = try APIDaemonFixture(appliances: 1)
         defer { api.tearDown() }

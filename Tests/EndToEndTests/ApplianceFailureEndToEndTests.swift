@@ -1,11 +1,12 @@
 import Foundation
 import Lab
 import Testing
+import TestTraits
 
 /// An appliance killed (SIGKILL) in the middle of steady traffic: its health checks fail, it turns
 /// unhealthy within interval × threshold (plus a check's timeout), new flows go to the other one,
 /// and the flows pinned to the other one lose nothing.
-@Suite(.serialized) struct ApplianceFailureEndToEndTests {
+@Suite(.serialized, .blocking) struct ApplianceFailureEndToEndTests {
     /// `steadyFlows HOST PORT FLOWS SECONDS FIRSTPORT`: FLOWS sockets bound to FIRSTPORT… each send a
     /// datagram every 50 ms for SECONDS; prints one line per flow: its port, sent, echoed.
     static let steadyFlows = """
@@ -56,8 +57,7 @@ import Testing
                           "--unhealthy-threshold-count", "\(threshold)"])
         func state(_ appliance: Int) throws -> String { try api.health(tg)[Lab.applianceAddress(appliance)]?.state ?? "" }
         #expect(try APIDaemonFixture.eventually(30) { try state(1) == "healthy" && state(2) == "healthy" })
-        try lab.background(lab.lab.server, ["python3", "-c", Programs.udpEcho, Lab.serverAddress, "5001"])
-        usleep(500_000)
+        try lab.serve(lab.lab.server, ["python3", "-c", Programs.udpEcho, Lab.serverAddress, "5001"], port: 5001, udp: true)
 
         // 20 steady flows for 25 s; appliance 1 dies 5 s in.
         let traffic = Process()

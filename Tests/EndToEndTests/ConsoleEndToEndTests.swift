@@ -1,11 +1,12 @@
 import Foundation
 import Lab
 import Testing
+import TestTraits
 
 /// `gwlb console` in tmux against a live gwlbd in the lab with traffic: the panes fill, `d` drains
 /// and `r` registers through the API, a killed and restarted gwlbd shows "disconnected" and then
 /// live data without restarting the console, and `TERM=vt100 LANG=C` draws ASCII only.
-@Suite(.serialized) struct ConsoleEndToEndTests {
+@Suite(.serialized, .blocking) struct ConsoleEndToEndTests {
     /// A tmux server of this test's own, so killing it touches no other session.
     let server = "gwlb-console-\(getpid())-\(UUID().uuidString.prefix(8))"
 

@@ -1,13 +1,14 @@
 import Foundation
 import Lab
 import Testing
+import TestTraits
 
 /// gwlbd in the API form (`--state-dir`, no configuration file): AWS's getting-started calls with
 /// the real `gwlb` CLI configure what the data plane does, health checks steer new flows, and a
 /// SIGKILLed gwlbd comes back with everything it acknowledged.
 ///
 ///   lab (client ─ router[gwlbd + API socket] ─ server, appliances 198.18.1.11-.13)
-@Suite(.serialized) struct ControlPlaneEndToEndTests {
+@Suite(.serialized, .blocking) struct ControlPlaneEndToEndTests {
     @Test func apiConfiguresForwardingAndSurvivesSIGKILL() throws {
         let api = try APIDaemonFixture()
         defer { api.tearDown() }

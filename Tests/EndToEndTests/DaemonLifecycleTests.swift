@@ -1,10 +1,11 @@
 import Foundation
 import Testing
+import TestTraits
 
 /// gwlbd's start and stop on real devices, each in a namespace of its own:
 ///
 ///   <unique netns>: lo 127.0.0.1 (GENEVE socket) │ gwlbd creates TUN <name>, which outlives it
-@Suite(.serialized) struct DaemonLifecycleTests {
+@Suite(.serialized, .blocking) struct DaemonLifecycleTests {
     /// A namespace and a configuration file for one test, removed afterwards.
     final class Sandbox {
         let namespace: String

@@ -1,13 +1,14 @@
 import Foundation
 import Lab
 import Testing
+import TestTraits
 
 /// Health checks through the data path: appliance 1 answers its HTTP checks but returns no GENEVE
 /// (a broken route behind a healthy check). AWS's checks keep it healthy and it black-holes new
 /// flows; with `health_check.data_path.enabled` it turns unhealthy (`Target.DataPathFailed`) within
 /// interval × threshold and new flows avoid it, while appliance 2, which returns GENEVE with outer
 /// UDP checksum 0 and TTL 2, and appliance 3 stay healthy. Real gwlbd, real appliances, the gwlb CLI.
-@Suite(.serialized) struct DataPathHealthEndToEndTests {
+@Suite(.serialized, .blocking) struct DataPathHealthEndToEndTests {
     @Test func aTargetThatReturnsNothingFailsTheDataPathCheck() throws {
         let api = try APIDaemonFixture(applianceOptions: [2: ["--odd-outer-headers"]])
         defer { api.tearDown() }

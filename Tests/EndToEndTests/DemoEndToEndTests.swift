@@ -1,10 +1,11 @@
 import Foundation
 import Lab
 import Testing
+import TestTraits
 
 /// `gwlb demo` as a newcomer runs it: with the console in tmux, and without it for scripts; what
 /// it builds carries traffic through every appliance, and nothing is left once it ends.
-@Suite(.serialized) struct DemoEndToEndTests {
+@Suite(.serialized, .blocking) struct DemoEndToEndTests {
     let prefix = "d\(String(UUID().uuidString.prefix(6)).lowercased())"
     var socket: String { "/tmp/\(prefix)-demo.sock" }
 

@@ -1,10 +1,11 @@
 import Foundation
 import Lab
 import Testing
+import TestTraits
 
 /// The state directory on a full disk (a 2 MiB tmpfs): changes fail with an error and change
 /// nothing, forwarding goes on, and once there is room again everything works.
-@Suite struct DiskFullEndToEndTests {
+@Suite(.blocking) struct DiskFullEndToEndTests {
     @Test func aFullDiskRefusesChangesAndForwardingGoesOn() throws {
         let api = try APIDaemonFixture(appliances: 1)
         defer { api.tearDown() }

@@ -1,10 +1,11 @@
 import Foundation
 import Lab
 import Testing
+import TestTraits
 
 /// Registering, deregistering, draining, rebalance and TCP resets, in the lab with the real `gwlb`
 /// CLI: where new and existing flows go, as the appliances' own counters see it.
-@Suite(.serialized) struct DrainingEndToEndTests {
+@Suite(.serialized, .blocking) struct DrainingEndToEndTests {
     /// UDP datagrams from the client to the server's port 7000, one flow per source port.
     func send(_ lab: LabFixture, from ports: [Int]) throws {
         try lab.python(lab.lab.client, """
@@ -105,14 +106,13 @@ import Testing
         ])
         let output = "/tmp/\(lab.lab.prefix)-tcp.out"
         defer { try? FileManager.default.removeItem(atPath: output) }
-        try lab.background(lab.lab.server, ["python3", "-c", """
+        try lab.serve(lab.lab.server, ["python3", "-c", """
             import socket
             s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('', 7100)); s.listen()
             while True:
                 c, _ = s.accept()
                 while (d := c.recv(100)): c.sendall(d)
-            """])
-        usleep(300_000)
+            """], port: 7100)
         try lab.background(lab.lab.client, ["python3", "-c", """
             import socket, time
             out = open('\(output)', 'w')

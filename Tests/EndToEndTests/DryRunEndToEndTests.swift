@@ -1,18 +1,19 @@
 import Foundation
 import Lab
 import Testing
+import TestTraits
 
 /// `gwlb deregister-targets --dry-run` against a live gwlbd: the flows it counts on the target are
 /// the ones `gwlb flows` lists there, nothing changes, and the real call's audit record keeps the
 /// same preview. Real gwlbd, real flows, the gwlb CLI (its `--query` included).
-@Suite(.serialized) struct DryRunEndToEndTests {
+@Suite(.serialized, .blocking) struct DryRunEndToEndTests {
     @Test func aDryRunCountsTheLiveFlowsAndChangesNothing() throws {
         let api = try APIDaemonFixture()
         defer { api.tearDown() }
         let lab = api.lab
         try api.start()
         let (_, tg) = try api.gettingStarted(targets: [1, 2, 3])
-        try lab.background(lab.lab.server, ["python3", "-c", Programs.udpEcho, Lab.serverAddress, "5001"])
+        try lab.serve(lab.lab.server, ["python3", "-c", Programs.udpEcho, Lab.serverAddress, "5001"], port: 5001, udp: true)
         try lab.python(lab.lab.client, "import socket\nfor p in range(60):\n s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('', 30000 + p)); s.sendto(b'x', ('\(Lab.serverAddress)', 5001))")
         let target = Lab.applianceAddress(1)
         func flowsOnTarget() throws -> Int { (try api.json(["flows", "--target", target, "--output", "json"])["flows"] as? [[String: Any]])?.count ?? -1 }

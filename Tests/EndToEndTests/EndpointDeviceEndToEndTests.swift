@@ -1,11 +1,12 @@
 import Foundation
 import Lab
 import Testing
+import TestTraits
 
 /// The endpoint's TUN device deleted under a running gwlbd (`ip link del gwlbe0`): the workers
 /// stop polling it instead of spinning on its errors, the endpoint shows as failed (API, stats,
 /// metrics), and gwlbd makes the device again as soon as the name is free.
-@Suite(.serialized) struct EndpointDeviceEndToEndTests {
+@Suite(.serialized, .blocking) struct EndpointDeviceEndToEndTests {
     @Test func aDeletedEndpointDeviceFailsVisiblyWithoutSpinningAndComesBack() throws {
         let fixture = try APIDaemonFixture(appliances: 1)
         defer { fixture.tearDown() }

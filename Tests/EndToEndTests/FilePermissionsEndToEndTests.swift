@@ -1,9 +1,10 @@
 import Foundation
 import Lab
 import Testing
+import TestTraits
 
 /// What gwlbd leaves on disk is private, and its socket open to one group only: `--socket-group`.
-@Suite struct FilePermissionsEndToEndTests {
+@Suite(.blocking) struct FilePermissionsEndToEndTests {
     static func status(_ path: String) -> stat? {
         var status = stat()
         return lstat(path, &status) == 0 ? status : nil

@@ -1,13 +1,14 @@
 import Foundation
 import Lab
 import Testing
+import TestTraits
 
 /// A closed TCP connection's entry leaves the table within the listener's closing timeout, while
 /// an open connection beside it stays; `gwlb flows` shows each one's state. Real curl, a real
 /// HTTP server, gwlbd in the API form.
 ///
 ///   lab (client ─ router[gwlbd] ─ server :80, appliance 198.18.1.11)
-@Suite(.serialized) struct FlowTimeoutsEndToEndTests {
+@Suite(.serialized, .blocking) struct FlowTimeoutsEndToEndTests {
     @Test func aClosedConnectionLeavesTheTableWithinTheClosingTimeout() throws {
         let api = try APIDaemonFixture()
         defer { api.tearDown() }
@@ -16,7 +17,7 @@ import Testing
         let (lb, _) = try api.gettingStarted(targets: [1])
         let listener = try APIDaemonFixture.first(try api.json(["describe-listeners", "--load-balancer-arn", lb]), "Listeners", "ListenerArn")
         _ = try api.json(["modify-listener-attributes", "--listener-arn", listener, "--attributes", "Key=tcp.closing_timeout.seconds,Value=5"])
-        try lab.background(lab.lab.server, ["python3", "-m", "http.server", "80", "--bind", Lab.serverAddress])
+        try lab.serve(lab.lab.server, ["python3", "-m", "http.server", "80", "--bind", Lab.serverAddress], port: 80)
         // An open connection from port 41001 that says nothing for 60 s.
         try lab.background(lab.lab.client, ["python3", "-c", """
             import socket, time

@@ -1,10 +1,11 @@
 import Foundation
 import Lab
 import Testing
+import TestTraits
 
 /// gwlbd on real TUN devices and sockets, with the reference appliances, in network namespaces.
 /// Each test builds its own lab (LabFixture) and removes it, also on failure.
-@Suite(.serialized) struct ForwardingEndToEndTests {
+@Suite(.serialized, .blocking) struct ForwardingEndToEndTests {
     @Test func pingTCPAndUDPCrossTheAppliancesInBothFamilies() throws {
         let lab = try LabFixture()
         defer { lab.tearDown() }
@@ -13,9 +14,8 @@ import Testing
             let ping = try lab.run(client, ["ping", "-c", "3", "-i", "0.2", "-W", "2", address])
             #expect(ping.status == 0 && ping.output.contains("3 received"), "ping \(address): \(ping.output)")
         }
-        try lab.background(server, ["python3", "-m", "http.server", "80", "--bind", "::"])
-        try lab.background(server, ["python3", "-c", Programs.udpEcho, "::", "5001"])
-        usleep(700_000)
+        try lab.serve(server, ["python3", "-m", "http.server", "80", "--bind", "::"], port: 80)
+        try lab.serve(server, ["python3", "-c", Programs.udpEcho, "::", "5001"], port: 5001, udp: true)
         for address in [Lab.serverAddress, "[\(Lab.serverAddress6)]"] {
             let curl = try lab.run(client, ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5", "--retry", "2",
                                             "http://\(address):80/"])
@@ -44,8 +44,7 @@ import Testing
     @Test func everyFlowStaysOnOneApplianceAndFlowsSpread() throws {
         let lab = try LabFixture()
         defer { lab.tearDown() }
-        try lab.background(lab.lab.server, ["python3", "-c", Programs.udpEcho, "0.0.0.0", "5002"])
-        usleep(500_000)
+        try lab.serve(lab.lab.server, ["python3", "-c", Programs.udpEcho, "0.0.0.0", "5002"], port: 5002, udp: true)
         let answered = try lab.python(lab.lab.client, Programs.udpClients, arguments: [Lab.serverAddress, "5002", "300", "2"])
         #expect(answered.output.trimmingCharacters(in: .whitespacesAndNewlines) == "600")
         var appliancesByFlow: [Int: [Int]] = [:]
@@ -96,9 +95,8 @@ import Testing
     @Test func applianceRuleBlocksOnlyItsTraffic() throws {
         let lab = try LabFixture(rules: ["tcp:23"])
         defer { lab.tearDown() }
-        try lab.background(lab.lab.server, ["python3", "-m", "http.server", "80"])
-        try lab.background(lab.lab.server, ["python3", "-m", "http.server", "23"])
-        usleep(700_000)
+        try lab.serve(lab.lab.server, ["python3", "-m", "http.server", "80"], port: 80)
+        try lab.serve(lab.lab.server, ["python3", "-m", "http.server", "23"], port: 23)
         let allowed = try lab.run(lab.lab.client, ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5", "http://\(Lab.serverAddress):80/"])
         #expect(allowed.output == "200")
         let blocked = try lab.run(lab.lab.client, ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "3", "http://\(Lab.serverAddress):23/"])

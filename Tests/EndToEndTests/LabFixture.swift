@@ -98,6 +98,19 @@ final class LabFixture {
         try process.run()
     }
 
+    /// Starts a server in a namespace and returns once it listens on `port` (TCP, or UDP with
+    /// `udp`): a fixed pause loses the race on a loaded machine, and the first connection or
+    /// datagram then meets a closed port.
+    func serve(_ namespace: String, _ arguments: [String], port: Int, udp: Bool = false) throws {
+        try background(namespace, arguments)
+        for _ in 0..<200 {
+            let sockets = try run(namespace, ["ss", "-H", udp ? "-lnu" : "-lnt", "sport = :\(port)"])
+            if sockets.status == 0, !sockets.output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return }
+            usleep(50_000)
+        }
+        throw Failure("\(arguments.joined(separator: " ")) in \(namespace) did not listen on port \(port) within 10 s")
+    }
+
     /// Starts tshark on appliance 1's link, writing the first `count` GENEVE datagrams that reach
     /// it (or what came in `seconds`) to `path`; it has started capturing when this returns.
     func captureGeneve(count: Int, seconds: Int, to path: String) throws -> Process {

@@ -1,9 +1,10 @@
 import Foundation
 import Lab
 import Testing
+import TestTraits
 
 /// `gwlb lab`: idempotent, and `down` removes everything, even after a crash.
-@Suite(.serialized) struct LabTests {
+@Suite(.serialized, .blocking) struct LabTests {
     func namespaces(_ prefix: String) throws -> [String] {
         try LabFixture.execute(["ip", "netns", "list"]).output.split(separator: "\n")
             .compactMap { $0.split(separator: " ").first.map(String.init) }.filter { $0.hasPrefix("\(prefix)-") }

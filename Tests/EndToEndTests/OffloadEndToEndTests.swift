@@ -2,11 +2,12 @@ import Foundation
 import Lab
 import Testing
 import TestSupport
+import TestTraits
 
 /// Bulk TCP through gwlbd with its offloads, measured by real clients: iperf3 with the links'
 /// default MSS (9001-byte links, so full segments are larger than gwlb's 8,500-byte limit) only
 /// works when path MTU discovery does, and ping shows the ICMP that makes it work.
-@Suite(.serialized) struct OffloadEndToEndTests {
+@Suite(.serialized, .blocking) struct OffloadEndToEndTests {
     /// iperf3 from the client to the server: received bits per second, or a failure with its output.
     static func iperf(_ lab: LabFixture, to address: String, seconds: Int, extra: [String] = []) throws -> Double {
         let result = try lab.run(lab.lab.client, ["timeout", "30", "iperf3", "-c", address, "-t", String(seconds), "-J"] + extra)
@@ -32,8 +33,7 @@ import TestSupport
         try Self.requireIperf()
         let lab = try LabFixture(appliances: 1)
         defer { lab.tearDown() }
-        try lab.background(lab.lab.server, ["iperf3", "-s"])
-        usleep(500_000)
+        try lab.serve(lab.lab.server, ["iperf3", "-s"], port: 5201)
         let capture = "/tmp/\(lab.lab.prefix)-bulk.pcapng"
         defer { try? FileManager.default.removeItem(atPath: capture) }
         let tshark = try lab.captureGeneve(count: 200, seconds: 20, to: capture)

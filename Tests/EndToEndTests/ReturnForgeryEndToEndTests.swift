@@ -1,12 +1,13 @@
 import Foundation
 import Lab
 import Testing
+import TestTraits
 
 /// Someone on the appliance network who spoofs an appliance's address and has seen one GENEVE
 /// header (here: sniffed off the appliance's link) sends that header back with a packet of another
 /// flow behind it, aimed at the client. gwlbd drops it (`return_flow_mismatch`) while the flow's
 /// own packets pass; with `innerFlowCheck` off, the forged packet reaches the client.
-@Suite(.serialized) struct ReturnForgeryEndToEndTests {
+@Suite(.serialized, .blocking) struct ReturnForgeryEndToEndTests {
     /// In the appliance's namespace: waits for the first GENEVE datagram from gwlbd, then sends its
     /// header back from the appliance's address twice: with a forged inner packet (198.18.66.6 →
     /// the client) and with a genuine reply of the flow (the server → the client).

@@ -1,10 +1,11 @@
 import Foundation
 import Lab
 import Testing
+import TestTraits
 
 /// gwlbd's signed TCP API over HTTPS in the lab: the unmodified aws CLI (from PyPI) manages it with
 /// `--endpoint-url` and a CA bundle; gwlbd refuses a credentials file others can read.
-@Suite(.serialized) struct SignedAPIEndToEndTests {
+@Suite(.serialized, .blocking) struct SignedAPIEndToEndTests {
     @Test func awsCLIOverHTTPS() throws {
         let api = try APIDaemonFixture(appliances: 1)
         defer { api.tearDown() }

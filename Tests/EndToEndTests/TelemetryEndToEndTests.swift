@@ -1,11 +1,12 @@
 import Foundation
 import Lab
 import Testing
+import TestTraits
 
 /// gwlbd's telemetry in the lab, after real traffic: Prometheus metrics that promtool accepts and
 /// whose per-target counts are what the appliances counted themselves, and an audit trail with
 /// every call of a scripted run.
-@Suite(.serialized) struct TelemetryEndToEndTests {
+@Suite(.serialized, .blocking) struct TelemetryEndToEndTests {
     /// A metric's value: the line that starts with `name{` and has every one of `labels`.
     static func value(_ text: String, _ name: String, _ labels: [String] = []) -> Double? {
         text.split(separator: "\n").first { line in
@@ -25,8 +26,7 @@ import Testing
         _ = try api.json(["modify-target-group", "--target-group-arn", tg, "--health-check-interval-seconds", "5",
                           "--health-check-timeout-seconds", "2", "--healthy-threshold-count", "2"])
         #expect(try APIDaemonFixture.eventually(20) { try api.health(tg).values.allSatisfy { $0.state == "healthy" } })
-        try lab.background(lab.lab.server, ["python3", "-c", Programs.udpEcho, "0.0.0.0", "5002"])
-        usleep(500_000)
+        try lab.serve(lab.lab.server, ["python3", "-c", Programs.udpEcho, "0.0.0.0", "5002"], port: 5002, udp: true)
         let answered = try lab.python(lab.lab.client, Programs.udpClients, arguments: [Lab.serverAddress, "5002", "60", "2"])
         #expect(answered.output.trimmingCharacters(in: .whitespacesAndNewlines) == "120")
         let tooBig = try lab.run(lab.lab.client, ["ping", "-c", "1", "-W", "1", "-M", "do", "-s", "8473", Lab.serverAddress])
@@ -129,8 +129,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: path) }
         try api.start(extra: ["--flow-log", path])
         _ = try api.gettingStarted(targets: [1, 2])  // initial targets: fail-open forwards meanwhile
-        try lab.background(lab.lab.server, ["python3", "-c", Programs.udpEcho, "0.0.0.0", "5002"])
-        usleep(500_000)
+        try lab.serve(lab.lab.server, ["python3", "-c", Programs.udpEcho, "0.0.0.0", "5002"], port: 5002, udp: true)
         let answered = try lab.python(lab.lab.client, Programs.udpClients, arguments: [Lab.serverAddress, "5002", "10", "2"])
         #expect(answered.output.trimmingCharacters(in: .whitespacesAndNewlines) == "20")
         _ = try lab.run(lab.lab.client, ["ping", "-c", "1", "-W", "1", "-M", "do", "-s", "8473", Lab.serverAddress])
@@ -202,8 +201,7 @@ import Testing
                                 && $0[1].hasPrefix(Lab.applianceAddress(1)) && $0[2] == "6081" }, "\(fields.output)")
 
         // A flow: one UDP datagram and its echo, each seen going to its target and coming back.
-        try lab.background(lab.lab.server, ["python3", "-c", Programs.udpEcho, "0.0.0.0", "5002"])
-        usleep(500_000)
+        try lab.serve(lab.lab.server, ["python3", "-c", Programs.udpEcho, "0.0.0.0", "5002"], port: 5002, udp: true)
         let flowCapture = try startCapture(api, ["--address", Lab.clientAddress, "--port", "5002", "-w", flow, "--count", "4"], log: log)
         let answered = try lab.python(lab.lab.client, Programs.udpClients, arguments: [Lab.serverAddress, "5002", "1", "1"])
         #expect(answered.output.trimmingCharacters(in: .whitespacesAndNewlines) == "1")

@@ -2,10 +2,11 @@ import Foundation
 import Synchronization
 import Testing
 @testable import Health
+import TestTraits
 
 /// The data-path probe behind a passed check: its loss makes a target unhealthy with its own
 /// reason; a failed check keeps the check's reason and sends no probe.
-@Suite struct DataPathCheckTests {
+@Suite(.blocking) struct DataPathCheckTests {
     @Test func lostProbesMakeATargetUnhealthyWithTheirOwnReason() {
         var machine = HealthStateMachine(healthyThreshold: 2, unhealthyThreshold: 2)
         machine.record(.success)

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Health
+import TestTraits
 
 /// A real TLS server on loopback (Python's http.server wrapped in ssl, with a self-signed
 /// certificate made by openssl): GET /ok answers 200, anything else 503.
@@ -62,7 +63,7 @@ final class TLSTestServer {
     }
 }
 
-@Suite struct HTTPSProbeTests {
+@Suite(.blocking) struct HTTPSProbeTests {
     @Test func httpsProbeSpeaksTLSAndMatchesTheStatus() throws {
         let server = try TLSTestServer()
         let codes = Set(200...399)

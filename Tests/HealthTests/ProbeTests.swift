@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import Health
+import TestTraits
 
 /// A real TCP server on loopback for probes: answers HTTP with its `mode`'s status, or (silent)
 /// accepts connections in the kernel's backlog and never answers.
@@ -66,7 +67,7 @@ final class TestServer: @unchecked Sendable {
     }
 }
 
-@Suite struct ProbeTests {
+@Suite(.blocking) struct ProbeTests {
     @Test func tcpProbeConnectsOrFails() throws {
         let server = try TestServer()
         #expect(Probe.run(.tcp, address: "127.0.0.1", port: server.port, timeout: 1) == .success)

@@ -3,10 +3,11 @@ import Testing
 import TestSupport
 import Wire
 @testable import PacketIO
+import TestTraits
 
 /// UDP GSO and GRO and the steering program on real sockets (loopback): what the kernel does with
 /// them, not what we think it does.
-@Suite struct OffloadIOTests {
+@Suite(.blocking) struct OffloadIOTests {
     static let loopback = IPv4Address(127, 0, 0, 1)
 
     /// Fills `batch` with `sizes.count` datagrams to `port`, each byte pattern telling which it is.

@@ -2,9 +2,10 @@ import Foundation
 import Testing
 import Wire
 @testable import PacketIO
+import TestTraits
 
 /// The real I/O parts: batched UDP on loopback, and a TUN device (root, as in CI).
-@Suite struct PacketIOTests {
+@Suite(.blocking) struct PacketIOTests {
     @Test func batchesGoOutAndComeBackInOneCallEach() throws {
         let receiver = try GeneveSocket(bind: UDPPeer(address: IPv4Address(127, 0, 0, 1), port: 0), reusePort: false)
         let port = try Self.boundPort(receiver)

@@ -3,10 +3,11 @@ import Resources
 import Testing
 import TestSupport
 @testable import Store
+import TestTraits
 
 /// A burst of 1,000 changes, each saved before it is acknowledged, a SIGKILL at a random point, and
 /// a restart: every acknowledged change is there, and nothing half-applied.
-@Suite struct DurabilityTests {
+@Suite(.blocking) struct DurabilityTests {
     @Test(arguments: 1...3)
     func killedMidBurstLosesNothingAcknowledged(run: Int) throws {
         let directory = NSTemporaryDirectory() + "gwlb-durability-\(UUID().uuidString)"

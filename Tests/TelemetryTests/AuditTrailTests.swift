@@ -1,8 +1,9 @@
 import Foundation
 import Testing
 @testable import Telemetry
+import TestTraits
 
-@Suite struct AuditTrailTests {
+@Suite(.blocking) struct AuditTrailTests {
     @Test func eachEventIsOneCloudTrailShapedLine() throws {
         let path = NSTemporaryDirectory() + "gwlb-audit-\(UUID().uuidString.prefix(8))/audit.log"
         defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
@@ -84,7 +85,7 @@ import Testing
     }
 }
 
-@Suite struct AuditTrailLinkTests {
+@Suite(.blocking) struct AuditTrailLinkTests {
     /// Whoever can write the trail's directory cannot point it elsewhere with a link.
     @Test func aLinkAtThePathIsRefused() throws {
         let directory = NSTemporaryDirectory() + "gwlb-audit-link-\(UUID().uuidString.prefix(8))"

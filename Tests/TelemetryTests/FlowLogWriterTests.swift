@@ -4,8 +4,9 @@ import Synchronization
 import Testing
 import Wire
 @testable import Telemetry
+import TestTraits
 
-@Suite struct FlowLogWriterTests {
+@Suite(.blocking) struct FlowLogWriterTests {
     let directory = NSTemporaryDirectory() + "gwlb-flowlog-\(UUID().uuidString.prefix(8))"
 
     init() throws { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }

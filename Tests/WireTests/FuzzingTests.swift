@@ -1,11 +1,12 @@
 import Foundation
 import Testing
 import TestSupport
+import TestTraits
 
 /// Every libFuzzer target (`.ci/fuzz`, README "Fuzzing") built with AddressSanitizer and run for a
 /// short time on its corpus: a parser of outside bytes that crashes, overruns or breaks its
 /// invariant fails the suite, with the input saved under .build/fuzz-crashes.
-@Suite struct FuzzingTests {
+@Suite(.blocking) struct FuzzingTests {
     @Test func everyFuzzTargetRunsWithoutACrash() throws {
         let root = Program.packageRoot()
         let (status, text) = try Program.run(root.appendingPathComponent(".ci/fuzz"), ["--seconds", "5"], in: root)

@@ -1,0 +1,56 @@
+import Dispatch
+import Foundation
+import Synchronization
+import Testing
+
+/// Runs a test (or every test of a suite) on threads of its own rather than on Swift's shared
+/// cooperative threads.
+///
+/// The cooperative pool is as wide as the machine has cores (two here), and every test of the
+/// process shares it. A test that blocks (waits for a process, sleeps between polls of a lab)
+/// holds one of its threads while it does; two such tests stall every other async test of the
+/// process, down to API servers whose clients then time out. Tests that block carry this trait.
+public struct OffCooperativePool: TestTrait, SuiteTrait, TestScoping {
+    public var isRecursive: Bool { true }
+
+    public func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
+        try await withTaskExecutorPreference(BlockingTestExecutor.shared) { try await function() }
+    }
+}
+
+extension Trait where Self == OffCooperativePool {
+    /// The test blocks its thread: keep it off the cooperative pool.
+    public static var blocking: Self { OffCooperativePool() }
+}
+
+/// A task executor with threads of its own, as many as the machine has cores: blocking tests take
+/// turns on them as they took turns on the cooperative threads (a lab per core at most, so the
+/// labs do not starve each other's timing), while the cooperative pool stays free for the rest.
+final class BlockingTestExecutor: TaskExecutor, @unchecked Sendable {
+    // @unchecked: the job queue is behind a mutex, the semaphore is thread-safe.
+    static let shared = BlockingTestExecutor(threads: max(2, ProcessInfo.processInfo.activeProcessorCount))
+    private let jobs = Mutex<[UnownedJob]>([])
+    private let waiting = DispatchSemaphore(value: 0)
+
+    init(threads: Int) {
+        for index in 0..<threads {
+            let thread = Thread { [unowned self] in self.work() }
+            thread.name = "blocking-tests-\(index)"
+            thread.start()
+        }
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        jobs.withLock { $0.append(job) }
+        waiting.signal()
+    }
+
+    private func work() {
+        while true {
+            waiting.wait()
+            let job = jobs.withLock { $0.removeFirst() }
+            job.runSynchronously(on: asUnownedTaskExecutor())
+        }
+    }
+}
