@@ -29,7 +29,7 @@ public struct ConsoleApp {
         var theme = (try? Theme.load(named: themeName, from: directories).theme) ?? Theme.builtIn
         // Connecting needs write permission on the socket: without it, watch only.
         let writable = access(socketPath, W_OK) == 0
-        var state = ConsoleState(readOnly: readOnly || !writable)
+        var state = ConsoleState(readOnly: readOnly || !writable, themeNames: themes)
         let connection = StreamConnection(socketPath: socketPath)
         connection.start()
         defer { connection.stop() }
@@ -65,7 +65,13 @@ public struct ConsoleApp {
                         }
                     case .drain(let target): perform("DeregisterTargets", target: target, label: "drain", results: results)
                     case .previewDrain(let target): previewDrain(target, results: results)
-                    case .watchFlows(let target): flowWatch.watch(target)
+                    case .watchFlows(let subject): flowWatch.watch(subject)
+                    case .setTheme(let name):
+                        if let loaded = try? Theme.load(named: name, from: directories).theme {
+                            theme = loaded
+                            surface.apply(theme)
+                            state.actionLog.append("theme \(theme.name)")
+                        }
                     case .captureFlow(let address, let port):
                         // A flow without ports (ICMP, other protocols) is captured by its address alone.
                         let filter = [("address", address)] + (port == 0 ? [] : [("port", String(port))])

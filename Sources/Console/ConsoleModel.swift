@@ -65,13 +65,16 @@ public struct ConsoleModel: Sendable {
     public var activeFlowHistory: [Int] = []
     /// Each target's packets per second to it, one value per sample (its sparkline).
     public var targetHistory: [String: [Int]] = [:]
+    /// Drops per second, one sample per update, for the history pane.
+    public var dropHistory: [Int] = []
     public var recentDrops: [Drop] = []
     /// Interfaces of endpoints whose device is gone (they forward nothing).
     public var failedEndpoints: [String] = []
     public var healthEvents: [HealthEvent] = []
     /// The drilled-into target's flows (the console copies them from its `FlowWatch`).
     public var drillFlows: [FlowWatch.Row] = []
-    public static let historyLength = 120
+    /// Samples kept per history (one per update, about a second each): five minutes.
+    public static let historyLength = 300
     public static let listLength = 200
 
     public init() {}
@@ -107,6 +110,7 @@ public struct ConsoleModel: Sendable {
         var model = ConsoleModel()
         model.activeFlowHistory = old.activeFlowHistory
         model.targetHistory = old.targetHistory
+        model.dropHistory = old.dropHistory
         return model
     }
 
@@ -170,6 +174,10 @@ public struct ConsoleModel: Sendable {
         }
         activeFlowHistory.append(flows["active"] ?? 0)
         if activeFlowHistory.count > Self.historyLength { activeFlowHistory.removeFirst() }
+        if let rate = dropRate.perSecond {
+            dropHistory.append(Int(rate.rounded()))
+            if dropHistory.count > Self.historyLength { dropHistory.removeFirst() }
+        }
     }
 
     /// Marks the data stale when three heartbeats are missing.

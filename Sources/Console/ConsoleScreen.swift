@@ -27,18 +27,25 @@ public struct ConsoleScreen {
         var row = 1
         row = flowTable(model, surface, row: row, style: dim, window: state.rateWindow)
         let bottomRows = surface.height >= 30 ? 12 : 7
-        row = targets(model, state, surface, row: row, lastRow: surface.height - bottomRows - 1, style: dim)
+        let lastTargetRow = surface.height - bottomRows - 1
+        row = targets(model, state, surface, row: row, lastRow: lastTargetRow, style: dim)
+        // A short target list leaves room: the history of each target's traffic and of the drops.
+        if lastTargetRow - row >= 3, !state.visibleTargets(model).isEmpty {
+            history(model, state, surface, row: row + 1, lastRow: lastTargetRow, style: dim)
+        }
         lists(model, state, surface, row: surface.height - bottomRows, rows: bottomRows - 2, style: dim)
         footer(model, state, surface)
-        if let dialog = state.dialog { box(lines(for: dialog, model, state, height: surface.height - 4), surface) }
+        if let dialog = state.dialog {
+            if case .command(let text, let message) = dialog { commandLine(text, message: message, surface) }
+            else { box(lines(for: dialog, model, state, height: surface.height - 4), surface) }
+        }
     }
 
     /// A dialog's lines; the last is its buttons or prompt.
     func lines(for dialog: ConsoleState.Dialog, _ model: ConsoleModel, _ state: ConsoleState, height: Int = 20) -> (title: String, lines: [String]) {
         switch dialog {
-        case .flows(let id, let selection, let sort):
+        case .flows(let subject, let selection, let sort):
             let rows = ConsoleState.sortedFlows(model.drillFlows, by: sort)
-            let address = model.targets[id]?.address ?? id
             let widths = [6, 22, 22, 12, 7, 9, 9]
             var lines = [" " + Self.row(["PROTO", "END A", "END B", "STATE", "AGE", "BYTES", "RATE"], widths: widths)]
             // The selection stays in view: the window of rows scrolls with it.
@@ -52,12 +59,18 @@ public struct ConsoleScreen {
             }
             if rows.isEmpty { lines.append(" (no flows yet: they come every 2 s)") }
             lines += ["", "j/k move   s sort (rate, age, bytes)   c capture the selected flow   Esc back"]
-            return ("Flows on \(address) (\(rows.count)\(rows.count >= FlowWatch.limit ? "+" : "")) sort: \(sort.rawValue)", lines)
+            let whose = switch subject {
+            case .target(let id, let address): "on \(model.targets[id]?.address ?? address)"
+            case .address(let address): "of \(address)"
+            }
+            return ("Flows \(whose) (\(rows.count)\(rows.count >= FlowWatch.limit ? "+" : "")) sort: \(sort.rawValue)", lines)
         case .help:
             var lines = ["q quit    Tab next pane    j/k or arrows move    Enter the target's flows    i details",
                          "/ filter    s sort column    p pause    t next theme",
                          "w rates over 2, 10 or 40 s",
-                         "c capture drops to a pcapng file (c again stops)"]
+                         "c capture drops to a pcapng file (c again stops)",
+                         ": command (Tab completes): target ADDR, flows ADDR, theme NAME, sort COLUMN,",
+                         "  filter TEXT, window 2|10|40, lb NAME, quit"]
             if !state.readOnly { lines.append("d drain the selected target    r register a target    u cancel a drain") }
             return ("Keys", lines + ["", "Esc or Enter closes"])
         case .details(let id):
@@ -87,6 +100,8 @@ public struct ConsoleScreen {
             return ("Register a target", ["IPv4 address: \(text)_"] + (error.map { ["", $0] } ?? []) + ["", "Enter registers, Esc cancels"])
         case .filter(let text):
             return ("Filter targets", ["address or state contains: \(text)_", "", "Enter applies (empty: all), Esc cancels"])
+        case .command(let text, _):
+            return ("Command", [":" + text])  // drawn on the bottom line, not in a box
         }
     }
 
@@ -202,6 +217,49 @@ public struct ConsoleScreen {
         return line
     }
 
+    /// Packets per second to each target and drops per second over the kept samples (five minutes
+    /// at most), as block graphs, newest on the right, each as tall as the free rows allow (up to
+    /// four); the targets share one scale so their graphs compare, the drops have their own.
+    func history(_ model: ConsoleModel, _ state: ConsoleState, _ surface: Surface, row: Int, lastRow: Int, style: String?) {
+        let width = surface.width - 20
+        let free = lastRow - row
+        let targets = state.visibleTargets(model).prefix(free - 1)
+        let height = max(1, min(4, free / (targets.count + 1)))
+        let series = targets.map { model.targetHistory[$0.id] ?? [] }
+        let samples = max(series.map { min($0.count, width) }.max() ?? 0, min(model.dropHistory.count, width))
+        let top = series.map { $0.suffix(width).max() ?? 0 }.max() ?? 0
+        title("History: pkt/s to each target (top \(Self.count(Double(top)))) and drops/s, last \(samples) updates", surface, row: row)
+        var line = row + 1
+        func plot(_ label: String, _ values: [Int], top: Int, rows: Int, style graphStyle: String) {
+            surface.put(String(label.prefix(17)), row: line + rows - 1, column: 1, style: style ?? "main_fg")
+            for (index, text) in graph(values, width: width, top: top, height: rows).enumerated() {
+                surface.put(text, row: line + index, column: 19, style: style ?? graphStyle)
+            }
+            line += rows
+        }
+        for (target, values) in zip(targets, series) where line + height - 1 <= lastRow - 1 {
+            plot(target.address, values, top: top, rows: height, style: "graph")
+        }
+        let drops = model.dropHistory.suffix(width).max() ?? 0
+        plot("drops/s " + Self.count(Double(drops)), model.dropHistory, top: drops, rows: min(height, lastRow - line + 1), style: "drop")
+    }
+
+    /// The last `width` values as bars against `top`, `height` rows tall (top row first), right-
+    /// aligned: eighths of a cell from the block glyphs, a blank where there is no sample yet, the
+    /// lowest block for zero.
+    func graph(_ values: [Int], width: Int, top: Int, height: Int = 1) -> [String] {
+        let shown = values.suffix(width)
+        let levels = glyphs.sparks.count
+        let eighths = shown.map { top > 0 ? ($0 * levels * height + top - 1) / top : 0 }
+        return (0..<height).reversed().map { level in
+            let cells = eighths.map { total -> Character in
+                let filled = min(levels, max(0, total - level * levels))
+                return filled > 0 ? glyphs.sparks[filled - 1] : level == 0 ? glyphs.sparks[0] : " "
+            }
+            return String(repeating: " ", count: width - shown.count) + String(cells)
+        }
+    }
+
     func lists(_ model: ConsoleModel, _ state: ConsoleState, _ surface: Surface, row: Int, rows: Int, style: String?) {
         let half = surface.width / 2
         let left = String(glyphs.horizontal) + " Recent drops "
@@ -244,10 +302,17 @@ public struct ConsoleScreen {
     }
 
     func footer(_ model: ConsoleModel, _ state: ConsoleState, _ surface: Surface) {
-        let keys = state.readOnly ? "?:help q:quit Tab:pane j/k:move /:filter s:sort p:pause t:theme c:capture  (read-only)"
-                                  : "?:help q:quit d:drain r:register u:undrain /:filter s:sort p:pause t:theme" + (surface.width >= 90 ? " c:capture" : "")
+        let keys = state.readOnly ? "?:help q:quit Tab:pane j/k:move /:filter ::command s:sort p:pause t:theme c:capture  (read-only)"
+                                  : "?:help q:quit d:drain r:register u:undrain /:filter s:sort p:pause t:theme" + (surface.width >= 90 ? " c:capture ::command" : "")
         let paused = state.paused ? "PAUSED  " : ""
         surface.put(String((paused + keys).prefix(surface.width)), row: surface.height - 1, column: 0, style: state.paused ? "pending" : "border")
+    }
+
+    /// Command mode's line, in place of the keys: what is typed, then Tab's candidates or the error.
+    func commandLine(_ text: String, message: String?, _ surface: Surface) {
+        let line = ":" + text + "_" + (message.map { "   " + $0 } ?? "")
+        surface.put(String(repeating: " ", count: surface.width), row: surface.height - 1, column: 0, style: "header_bg")
+        surface.put(String(line.suffix(surface.width)), row: surface.height - 1, column: 0, style: "header_fg")
     }
 
     // MARK: Formatting

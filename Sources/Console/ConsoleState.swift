@@ -17,10 +17,27 @@ public enum ConsoleAction: Equatable, Sendable {
     case captureDrops
     /// DeregisterTargets with gwlb's DryRun, for the drain dialog's preview.
     case previewDrain(target: String)
-    /// Poll this target's flows for the drill-down (nil: stop).
-    case watchFlows(target: String?)
+    /// Poll these flows for the drill-down (nil: stop).
+    case watchFlows(FlowSubject?)
     /// Capture one flow (by an end's address and port) to a pcapng file.
     case captureFlow(address: String, port: Int)
+    /// Switch to the theme of this name (`:theme NAME`).
+    case setTheme(String)
+}
+
+/// Whose flows the drill-down shows: a target's (Enter on it), or those with an address at either
+/// end (`:flows ADDRESS`).
+public enum FlowSubject: Equatable, Sendable {
+    case target(id: String, address: String)
+    case address(String)
+
+    /// `/v1/flows`' query parameter for it.
+    var query: (name: String, value: String) {
+        switch self {
+        case .target(_, let address): ("target", address)
+        case .address(let address): ("address", address)
+        }
+    }
 }
 
 /// How the drill-down orders a target's flows.
@@ -41,12 +58,14 @@ public struct ConsoleState: Sendable {
     public enum Dialog: Equatable, Sendable {
         case help
         case details(target: String)
-        /// A target's live flows: the selected row, the order.
-        case flows(target: String, selection: Int, sort: FlowSort)
+        /// Live flows (a target's, or an address's): the selected row, the order.
+        case flows(of: FlowSubject, selection: Int, sort: FlowSort)
         /// Cancel is focused first; draining the last healthy target needs its address typed.
         case drain(target: String, confirmFocused: Bool, typed: String, needsTyping: Bool)
         case register(text: String, error: String?)
         case filter(text: String)
+        /// `:` command mode: the line typed so far, and what the last Tab or Enter had to say.
+        case command(text: String, message: String?)
     }
 
     public var pane = Pane.targets
@@ -63,9 +82,12 @@ public struct ConsoleState: Sendable {
     public var actionLog: [String] = []
     /// What draining the dialog's target would do, once gwlbd answered the dry run.
     public var drainPreview: DrainPreview?
+    /// The themes `:theme` completes and accepts.
+    public var themeNames: [String]
 
-    public init(readOnly: Bool = false) {
+    public init(readOnly: Bool = false, themeNames: [String] = []) {
         self.readOnly = readOnly
+        self.themeNames = themeNames
     }
 
     /// The targets as the pane lists them: filtered, sorted.
@@ -108,10 +130,12 @@ public struct ConsoleState: Sendable {
         case .up, .character("k"): selection = max(0, selection - 1)
         case .enter:
             guard let target = selectedTarget(model) else { break }
-            dialog = .flows(target: target.id, selection: 0, sort: .rate)
-            return [.watchFlows(target: target.address)]
+            let subject = FlowSubject.target(id: target.id, address: target.address)
+            dialog = .flows(of: subject, selection: 0, sort: .rate)
+            return [.watchFlows(subject)]
         case .character("i"): if let target = selectedTarget(model) { dialog = .details(target: target.id) }
         case .character("/"): dialog = .filter(text: filter)
+        case .character(":"): dialog = .command(text: "", message: nil)
         case .character("s"): sort = Sort.allCases[(Sort.allCases.firstIndex(of: sort)! + 1) % Sort.allCases.count]
         case .character("p"): paused.toggle()
         case .character("w"):
@@ -147,16 +171,16 @@ public struct ConsoleState: Sendable {
     private mutating func handle(_ key: Key, in dialog: Dialog, model: ConsoleModel) -> [ConsoleAction] {
         if key == .escape {
             self.dialog = nil
-            if case .flows = dialog { return [.watchFlows(target: nil)] }
+            if case .flows = dialog { return [.watchFlows(nil)] }
             return []
         }
         switch dialog {
-        case .flows(let target, var selection, var sort):
+        case .flows(let subject, var selection, var sort):
             let rows = Self.sortedFlows(model.drillFlows, by: sort)
             switch key {
             case .character("q"):
                 self.dialog = nil
-                return [.watchFlows(target: nil)]
+                return [.watchFlows(nil)]
             case .down, .character("j"): selection = min(max(0, rows.count - 1), selection + 1)
             case .up, .character("k"): selection = max(0, selection - 1)
             case .character("s"): sort = FlowSort.allCases[(FlowSort.allCases.firstIndex(of: sort)! + 1) % FlowSort.allCases.count]
@@ -166,9 +190,18 @@ public struct ConsoleState: Sendable {
                 return [.captureFlow(address: row.addressA, port: row.portA)]
             default: break
             }
-            self.dialog = .flows(target: target, selection: selection, sort: sort)
+            self.dialog = .flows(of: subject, selection: selection, sort: sort)
         case .help, .details:
             if key == .enter || key == .character("q") || key == .character("?") { self.dialog = nil }
+        case .command(var text, _):
+            switch key {
+            case .enter: return run(text, model: model)
+            case .tab: self.dialog = complete(text, model: model)
+            case .backspace where text.isEmpty: self.dialog = nil
+            case .backspace: text = String(text.dropLast()); self.dialog = .command(text: text, message: nil)
+            case .character(let character): text.append(character); self.dialog = .command(text: text, message: nil)
+            default: break
+            }
         case .filter(var text):
             switch key {
             case .enter: filter = text; selection = 0; self.dialog = nil

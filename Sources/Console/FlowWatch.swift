@@ -2,8 +2,8 @@ import ControlClient
 import Foundation
 import Synchronization
 
-/// One target's live flows for the console's drill-down (Enter on a target): `/v1/flows` for that
-/// target every 2 seconds on a thread of its own while watched, each flow's byte rate from one poll
+/// Live flows for the console's drill-down (a target's, or an address's): `/v1/flows` for them
+/// every 2 seconds on a thread of its own while watched, each flow's byte rate from one poll
 /// to the next.
 public final class FlowWatch: Sendable {
     public struct Row: Sendable, Equatable {
@@ -24,7 +24,7 @@ public final class FlowWatch: Sendable {
     /// Flows one poll reads at most per worker.
     public static let limit = 500
     let socketPath: String
-    private let watched = Mutex<(target: String?, generation: Int)>((nil, 0))
+    private let watched = Mutex<(subject: FlowSubject?, generation: Int)>((nil, 0))
     private let latest = Mutex<[Row]>([])
 
     public init(socketPath: String) { self.socketPath = socketPath }
@@ -32,20 +32,20 @@ public final class FlowWatch: Sendable {
     /// The rows of the last poll (empty while nothing is watched).
     public var rows: [Row] { latest.withLock { $0 } }
 
-    /// Watches `target`'s flows from now on; nil stops.
-    public func watch(_ target: String?) {
+    /// Watches `subject`'s flows from now on; nil stops.
+    public func watch(_ subject: FlowSubject?) {
         let generation = watched.withLock { watched in
-            watched = (target, watched.generation + 1)
+            watched = (subject, watched.generation + 1)
             return watched.generation
         }
         latest.withLock { $0 = [] }
-        guard let target else { return }
+        guard let (parameter, value) = subject?.query else { return }
         Thread.detachNewThread { [self] in
             var previous: [String: (bytes: Int, time: Double)] = [:]
             while watched.withLock({ $0.generation }) == generation {
                 let now = ProcessInfo.processInfo.systemUptime
-                let target = target.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: ".:"))) ?? target
-                if let response = try? UnixHTTPClient(socketPath: socketPath, timeoutSeconds: 5).request("GET", "/v1/flows?target=\(target)&limit=\(Self.limit)"),
+                let value = value.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: ".:"))) ?? value
+                if let response = try? UnixHTTPClient(socketPath: socketPath, timeoutSeconds: 5).request("GET", "/v1/flows?\(parameter)=\(value)&limit=\(Self.limit)"),
                    response.status == 200, let answer = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any] {
                     let rows = Self.rows(from: answer, previous: &previous, at: now)
                     if watched.withLock({ $0.generation }) == generation { latest.withLock { $0 = rows } }
