@@ -1,3 +1,4 @@
+import ControlClient
 import Foundation
 
 /// What the console shows, built from gwlbd's `/v1/stream` (hello, snapshot, deltas, heartbeats).
@@ -91,9 +92,7 @@ public struct ConsoleModel: Sendable {
             bootID = boot
             version = message["version"] as? String ?? ""
             role = message["role"] as? String ?? ""
-            let parser = ISO8601DateFormatter()
-            parser.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-            gwlbdStarted = (message["startTime"] as? String).flatMap { parser.date(from: $0) }
+            gwlbdStarted = (message["startTime"] as? String).flatMap(Timestamp.date(from:))
             connection = .live
         case "snapshot":
             targets = [:]

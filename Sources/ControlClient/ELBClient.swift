@@ -137,9 +137,7 @@ public enum ResponseShapes {
 
     /// `2026-12-02T10:00:00.123Z` as the aws CLI prints timestamps: `2026-12-02T10:00:00.123000+00:00`.
     static func cliTimestamp(_ text: String) -> String {
-        let parser = ISO8601DateFormatter()
-        parser.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        guard let date = parser.date(from: text) ?? ISO8601DateFormatter().date(from: text) else { return text }
+        guard let date = Timestamp.date(from: text) else { return text }
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")
