@@ -10,6 +10,8 @@ public struct ConsoleApp {
     public var readOnly: Bool
     public var refreshSeconds: Double
     public var executable: String
+    /// Clicks select and sort, the wheel moves (off: the terminal keeps the mouse, to select text).
+    public var mouse = true
     /// Asked every pass: true ends the console as `q` would (the demo's Ctrl-C).
     public var shouldStop: @Sendable () -> Bool = { false }
 
@@ -36,7 +38,7 @@ public struct ConsoleApp {
         let results = ActionResults()
         let flowWatch = FlowWatch(socketPath: socketPath)
         defer { flowWatch.watch(nil) }
-        let surface = CursesSurface(theme: theme, environment: environment)
+        let surface = CursesSurface(theme: theme, environment: environment, mouse: mouse)
         defer { surface.end() }
         let screen = ConsoleScreen(glyphs: Glyphs.detect(environment: environment))
         var shown = connection.model.withLock { $0 }
@@ -104,7 +106,7 @@ public struct ConsoleApp {
                 }
                 if case .flows = state.dialog { shown.drillFlows = flowWatch.rows }
                 let uptime = shown.gwlbdStarted.map { Self.duration(Date().timeIntervalSince($0)) } ?? ""
-                screen.draw(shown, state, on: surface, uptime: uptime)
+                state.targetPane = screen.draw(shown, state, on: surface, uptime: uptime)
                 surface.show()
                 lastDraw = now
                 dirty = false

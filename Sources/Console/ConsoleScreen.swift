@@ -1,5 +1,18 @@
 import Foundation
 
+/// Where the targets pane was drawn: its column titles' row and each title's cells, and the rows
+/// of the targets shown (the first holds the first target of the pane's order).
+public struct TargetPaneLayout: Equatable, Sendable {
+    public struct Column: Equatable, Sendable {
+        public var columns: Range<Int>
+        public var sort: ConsoleState.Sort?
+    }
+
+    public var titleRow: Int
+    public var rows: Range<Int>
+    public var columns: [Column]
+}
+
 /// Draws the console's panes (README "The console") from the model onto a surface: header, flow table,
 /// targets, health transitions and recent drops, the action log, and a line of keys.
 public struct ConsoleScreen {
@@ -10,7 +23,9 @@ public struct ConsoleScreen {
         self.glyphs = glyphs
     }
 
-    public func draw(_ model: ConsoleModel, _ state: ConsoleState, on surface: Surface, uptime: String = "") {
+    /// Draws everything; returns where the targets pane went (for clicks), nil when not drawn.
+    @discardableResult
+    public func draw(_ model: ConsoleModel, _ state: ConsoleState, on surface: Surface, uptime: String = "") -> TargetPaneLayout? {
         surface.erase()
         guard surface.width >= Self.minimumSize.width, surface.height >= Self.minimumSize.height else {
             var message = Substring("terminal too small: \(surface.width)x\(surface.height), gwlb console needs \(Self.minimumSize.width)x\(Self.minimumSize.height)")
@@ -20,7 +35,7 @@ public struct ConsoleScreen {
                 message = message.dropFirst(surface.width)
                 row += 1
             }
-            return
+            return nil
         }
         let dim = model.connection == .live ? nil : "stale"
         header(model, surface, uptime: uptime, window: state.rateWindow)
@@ -28,7 +43,8 @@ public struct ConsoleScreen {
         row = flowTable(model, surface, row: row, style: dim, window: state.rateWindow)
         let bottomRows = surface.height >= 30 ? 12 : 7
         let lastTargetRow = surface.height - bottomRows - 1
-        row = targets(model, state, surface, row: row, lastRow: lastTargetRow, style: dim)
+        let layout: TargetPaneLayout
+        (row, layout) = targets(model, state, surface, row: row, lastRow: lastTargetRow, style: dim)
         // A short target list leaves room: the history of each target's traffic and of the drops.
         if lastTargetRow - row >= 3, !state.visibleTargets(model).isEmpty {
             history(model, state, surface, row: row + 1, lastRow: lastTargetRow, style: dim)
@@ -39,6 +55,7 @@ public struct ConsoleScreen {
             if case .command(let text, let message) = dialog { commandLine(text, message: message, surface) }
             else { box(lines(for: dialog, model, state, height: surface.height - 4), surface) }
         }
+        return layout
     }
 
     /// A dialog's lines; the last is its buttons or prompt.
@@ -176,13 +193,17 @@ public struct ConsoleScreen {
 
     static func milliseconds(_ value: Int?) -> String { value.map { $0 == 0 ? "<1ms" : "\($0)ms" } ?? "-" }
 
-    func targets(_ model: ConsoleModel, _ state: ConsoleState, _ surface: Surface, row: Int, lastRow: Int, style: String?) -> Int {
+    func targets(_ model: ConsoleModel, _ state: ConsoleState, _ surface: Surface, row: Int, lastRow: Int,
+                 style: String?) -> (Int, TargetPaneLayout) {
         let rows = state.visibleTargets(model), window = state.rateWindow
         title("Targets (\(rows.count))" + (state.filter.isEmpty ? "" : " filter: \(state.filter)") + " sort: \(state.sort.rawValue)"
               + " rates over \(Int(window)) s", surface, row: row)
         let wide = surface.width >= 100
         var columns = [("TARGET", 16), ("STATE", 13), ("REASON", wide ? 32 : 0), ("FLOWS", 7), ("PKT/S" + glyphs.arrowTo, 9),
                        ("B/S" + glyphs.arrowTo, 9), ("PKT/S" + glyphs.arrowFrom, 9), ("B/S" + glyphs.arrowFrom, 9)]
+        // The columns a click on their title sorts by, in order (the rest sort nothing).
+        let sorts: [ConsoleState.Sort?] = [.address, .state, .reason, .flows, .packetsTo, .bytesTo, .packetsFrom, .bytesFrom]
+        let sortable = zip(columns, sorts).filter { $0.0.1 > 0 }.map(\.1)
         columns = columns.filter { $0.1 > 0 }
         let check = surface.width - 2 - columns.map(\.1).reduce(0, +) >= 7
         if check { columns.append(("CHECK", 7)) }
@@ -214,7 +235,12 @@ public struct ConsoleScreen {
             line += 1
         }
         if rows.isEmpty { surface.put("no targets (gwlb register-targets, or r here)", row: line, column: 1, style: style ?? "stale") }
-        return line
+        var start = 1
+        let spans = columns.enumerated().map { index, column in
+            defer { start += column.1 }
+            return TargetPaneLayout.Column(columns: start..<(start + column.1), sort: index < sortable.count ? sortable[index] : nil)
+        }
+        return (line, TargetPaneLayout(titleRow: row + 1, rows: (row + 2)..<line, columns: spans))
     }
 
     /// Packets per second to each target and drops per second over the kept samples (five minutes

@@ -4,6 +4,8 @@ import Foundation
 public enum Key: Equatable, Sendable {
     case character(Character)
     case tab, enter, escape, up, down, left, right, backspace, f1
+    /// A left click at a cell of the screen (the wheel arrives as up and down).
+    case click(row: Int, column: Int)
 }
 
 /// What a key asks the console to do beyond its own state.
@@ -84,6 +86,8 @@ public struct ConsoleState: Sendable {
     public var drainPreview: DrainPreview?
     /// The themes `:theme` completes and accepts.
     public var themeNames: [String]
+    /// Where the targets pane was drawn last, for clicks.
+    public var targetPane: TargetPaneLayout?
 
     public init(readOnly: Bool = false, themeNames: [String] = []) {
         self.readOnly = readOnly
@@ -151,11 +155,29 @@ public struct ConsoleState: Sendable {
             drainPreview = nil
             return [.previewDrain(target: target.id)]
         case .character("r") where !readOnly: dialog = .register(text: "", error: nil)
+        case .click(let row, let column): return click(row: row, column: column, model: model)
         case .character("u") where !readOnly:
             guard let target = selectedTarget(model), target.state == "draining" else { break }
             return act(.register(address: target.id), target: target.id, label: "register (cancel drain)")
         default: break
         }
+        return []
+    }
+
+    /// A click on a column's title sorts by it; on a target selects it, and on the selected one
+    /// opens its flows (as Enter). Clicks elsewhere do nothing.
+    private mutating func click(row: Int, column: Int, model: ConsoleModel) -> [ConsoleAction] {
+        guard let pane = targetPane else { return [] }
+        if row == pane.titleRow {
+            if let sort = pane.columns.first(where: { $0.columns.contains(column) })?.sort { self.sort = sort }
+            return []
+        }
+        guard pane.rows.contains(row) else { return [] }
+        let index = row - pane.rows.lowerBound
+        guard index < visibleTargets(model).count else { return [] }
+        if self.pane == .targets && index == selection { return handle(.enter, model: model) }
+        self.pane = .targets
+        selection = index
         return []
     }
 

@@ -12,7 +12,9 @@ final class CursesSurface: Surface {
     /// return at once, forever, so the console ends instead of spinning.
     private(set) var hungUp = false
 
-    init(theme: Theme, environment: [String: String]) {
+    /// `mouse`: clicks select and sort, the wheel moves (`--no-mouse` leaves the mouse to the
+    /// terminal, for selecting text).
+    init(theme: Theme, environment: [String: String], mouse: Bool = true) {
         setlocale(LC_ALL, "")
         initscr()
         cbreak()
@@ -20,6 +22,7 @@ final class CursesSurface: Surface {
         keypad(gwlb_stdscr(), true)
         curs_set(0)
         timeout(0)
+        if mouse { _ = gwlb_enable_mouse() }
         var colors = -1
         if has_colors() {
             start_color()
@@ -102,6 +105,14 @@ final class CursesSurface: Surface {
             case gwlb_key_backspace(): return .backspace
             case gwlb_key_enter(): return .enter
             case gwlb_key_f1(): return .f1
+            case gwlb_key_mouse():
+                var row: Int32 = 0, column: Int32 = 0
+                switch gwlb_read_mouse(&row, &column) {
+                case 1: return .click(row: Int(row), column: Int(column))
+                case 4: return .up
+                case 5: return .down
+                default: return .some(nil)
+                }
             default: return .some(nil)
             }
         }

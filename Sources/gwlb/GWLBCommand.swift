@@ -60,9 +60,14 @@ struct ConsoleCommand: ParsableCommand {
     @Option(help: "Seconds between redraws.")
     var refresh = 1.0
 
+    @Flag(help: "Leave the mouse to the terminal (to select text) instead of clicks selecting targets and sorting columns.")
+    var noMouse = false
+
     func run() throws {
-        try ConsoleApp(socketPath: resolvedSocket(socket), themeName: theme, readOnly: readOnly, refreshSeconds: max(0.2, refresh),
-                       executable: CommandLine.selfExecutable).run()
+        var console = ConsoleApp(socketPath: resolvedSocket(socket), themeName: theme, readOnly: readOnly, refreshSeconds: max(0.2, refresh),
+                                 executable: CommandLine.selfExecutable)
+        console.mouse = !noMouse
+        try console.run()
     }
 }
 

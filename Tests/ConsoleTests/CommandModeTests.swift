@@ -151,3 +151,36 @@ import Testing
         #expect(model.gwlbdStarted?.timeIntervalSince1970 == 1_796_205_600)
     }
 }
+
+/// Clicks: a column's title sorts by it, a target's row selects it, the selected one opens its
+/// flows; the layout comes from the screen as drawn.
+@Suite struct MouseTests {
+    @Test func clicksSortSelectAndOpen() throws {
+        let model = ScreenTests.model()
+        var state = ConsoleState()
+        let surface = MemorySurface(width: 120, height: 40)
+        state.targetPane = ConsoleScreen(glyphs: .unicode).draw(model, state, on: surface)
+        let pane = try #require(state.targetPane)
+        let lines = surface.text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        // The layout agrees with what was drawn: the titles' row, and the rows of the three targets.
+        #expect(lines[pane.titleRow].hasPrefix(" TARGET "))
+        #expect(pane.rows.map { lines[$0].contains("198.18.1.1") } == [true, true, true])
+        func column(_ title: String) throws -> Int { try #require(lines[pane.titleRow].range(of: title)).lowerBound.utf16Offset(in: lines[pane.titleRow]) + 1 }
+
+        _ = state.handle(.click(row: pane.titleRow, column: try column("FLOWS")), model: model)
+        #expect(state.sort == .flows && state.visibleTargets(model).map(\.address) == ["198.18.1.12", "198.18.1.11", "198.18.1.13"])
+        _ = state.handle(.click(row: pane.titleRow, column: try column("CHECK")), model: model)
+        #expect(state.sort == .flows, "CHECK sorts nothing")
+        #expect(state.handle(.click(row: pane.rows.lowerBound + 2, column: 5), model: model) == [])
+        #expect(state.selection == 2 && state.selectedTarget(model)?.address == "198.18.1.13")
+        // The selected row again: its flows, as Enter.
+        #expect(state.handle(.click(row: pane.rows.lowerBound + 2, column: 5), model: model) == [.watchFlows(.target(id: "198.18.1.13", address: "198.18.1.13"))])
+        // Below the last target, and with a dialog open: nothing.
+        var other = ConsoleState()
+        other.targetPane = pane
+        #expect(other.handle(.click(row: pane.rows.upperBound + 1, column: 5), model: model) == [] && other.selection == 0)
+        other.dialog = .help
+        _ = other.handle(.click(row: pane.titleRow, column: try column("FLOWS")), model: model)
+        #expect(other.sort == .address && other.dialog == .help)
+    }
+}

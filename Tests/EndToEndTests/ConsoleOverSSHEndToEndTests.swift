@@ -4,8 +4,9 @@ import Testing
 
 /// The console as operators use it: over a real SSH connection. An OpenSSH server in the lab's
 /// router namespace (where gwlbd runs), `ssh -tt` in with `TERM=xterm-256color` and with
-/// `TERM=vt100`, the console drawn, a target drained from it, then the connection dropped (the
-/// client killed) while the console runs: the console process on the server side is gone.
+/// `TERM=vt100`, the console drawn, a target drained from it, a column sorted by a click, then the
+/// connection dropped (the client killed) while the console runs: the console process on the
+/// server side is gone.
 extension ConsoleEndToEndTests {
     /// A private sshd on 127.0.0.1:2222 inside the lab's router namespace: its own host key, root's login by a key
     /// made here, nothing else. Returns the client's key.
@@ -90,6 +91,13 @@ extension ConsoleEndToEndTests {
         _ = try tmux(["send-keys", "-t", session, "Tab", "Enter"])
         #expect(try APIDaemonFixture.eventually(5) { try api.health(tg)[Lab.applianceAddress(1)]?.state == "draining" })
         #expect(try APIDaemonFixture.eventually(5) { try screen(session).contains("drain 198.18.1.11: confirmed (draining)") }, "\((try? screen(session)) ?? "")")
+
+        // A click on the FLOWS title, as xterm reports it (SGR mouse mode, 1-based): sorted by flows.
+        let lines = try screen(session).split(separator: "\n", omittingEmptySubsequences: false)
+        let titleRow = try #require(lines.firstIndex { $0.hasPrefix(" TARGET ") }, "\(lines)")
+        let flowsColumn = try #require(lines[titleRow].range(of: "FLOWS")).lowerBound.utf16Offset(in: lines[titleRow])
+        _ = try tmux(["send-keys", "-t", session, "-l", "\u{1B}[<0;\(flowsColumn + 2);\(titleRow + 1)M\u{1B}[<0;\(flowsColumn + 2);\(titleRow + 1)m"])
+        #expect(try APIDaemonFixture.eventually(5) { try screen(session).contains("sort: flows") }, "\((try? screen(session)) ?? "")")
 
         // A second login with vt100: ASCII only.
         let ascii = "v\(lab.lab.prefix)"
