@@ -9,7 +9,7 @@ import Store
 import Wire
 
 /// `gwlb-bench console`: what `gwlb console` costs while it watches a busy gwlbd: its CPU and the
-/// bytes it writes to the terminal per second, at 1 Hz, in tmux at 120×40. Real parts: the API
+/// bytes it writes to the terminal per second, at 1 Hz, in tmux (120×40 unless told). Real parts: the API
 /// server on a Unix socket over a SQLite store with N targets registered, and the `gwlb` binary in
 /// a real terminal; the data plane is simulated so that every target's counters change every
 /// second (the stream's worst case: each delta carries every row). The baseline is the same console
@@ -17,17 +17,20 @@ import Wire
 struct ConsoleBenchmark {
     let targets: Int
     let seconds: Int
+    var width = 120
+    var height = 40
 
     func run() throws {
         guard (try? Shell.execute(["tmux", "-V"]).status) == 0 else { throw Failure("console needs tmux (apt-get install -y tmux)") }
         let gwlb = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("gwlb").path
         guard FileManager.default.isExecutableFile(atPath: gwlb) else { throw Failure("build gwlb first: swift build -c release") }
-        print("gwlb-bench console: gwlb console at 1 Hz in tmux 120x40, every target's counters changing each second, \(seconds) s each")
+        print("gwlb-bench console: gwlb console at 1 Hz in tmux \(width)x\(height), every target's counters changing each second, \(seconds) s each")
         let busy = try measure(targets: targets, gwlb: gwlb)
         let small = try measure(targets: 3, gwlb: gwlb)
         var report = Report()
         report.add("console CPU, \(targets) targets", busy.cpu, "%", baseline: ("3 targets", small.cpu), goal: "≤ 2 %")
         report.add("bytes to the terminal, \(targets) targets", busy.bytes, "B/s", baseline: ("3 targets", small.bytes), goal: "≤ 2 KB/s at 80×24")
+        if width != 120 || height != 40 { print("(at \(width)x\(height))") }
         report.print()
     }
 
@@ -76,7 +79,7 @@ struct ConsoleBenchmark {
 
         let tmux = "gwlb-bench-\(getpid())-\(count)"
         defer { _ = try? Shell.execute(["tmux", "-L", tmux, "kill-server"]) }
-        guard try Shell.launch(["tmux", "-L", tmux, "new-session", "-d", "-s", "console", "-x", "120", "-y", "40",
+        guard try Shell.launch(["tmux", "-L", tmux, "new-session", "-d", "-s", "console", "-x", String(width), "-y", String(height),
                                 "env LANG=C.UTF-8 TERM=xterm-256color \(gwlb) console --socket \(socketPath)"]) == 0 else {
             throw Failure("tmux new-session failed")
         }

@@ -95,8 +95,13 @@ struct GwlbBench: ParsableCommand {
             abstract: "gwlb console's CPU and terminal bytes per second at 1 Hz with N busy targets, against 3 targets (needs tmux).")
         @Option(help: "Busy targets.") var targets = 300
         @Option(help: "Seconds to watch.") var seconds = 30
-        func validate() throws { guard targets > 0, seconds > 0 else { throw ValidationError("--targets and --seconds must be above 0") } }
-        func run() throws { try ConsoleBenchmark(targets: targets, seconds: seconds).run() }
+        @Option(help: "The terminal's columns.") var width = 120
+        @Option(help: "The terminal's rows.") var height = 40
+        func validate() throws {
+            guard targets > 0, seconds > 0 else { throw ValidationError("--targets and --seconds must be above 0") }
+            guard width >= 60, height >= 16 else { throw ValidationError("the console needs at least 60x16") }
+        }
+        func run() throws { try ConsoleBenchmark(targets: targets, seconds: seconds, width: width, height: height).run() }
     }
 
     // The processes `forward`, `bulk` and `soak` start inside the lab.
