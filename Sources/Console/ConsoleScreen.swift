@@ -53,29 +53,36 @@ public struct ConsoleScreen {
         footer(model, state, surface)
         if let dialog = state.dialog {
             if case .command(let text, let message) = dialog { commandLine(text, message: message, surface) }
-            else { box(lines(for: dialog, model, state, height: surface.height - 4), surface) }
+            else { box(lines(for: dialog, model, state, height: surface.height - 4, width: surface.width - 6), surface) }
         }
         return layout
     }
 
     /// A dialog's lines; the last is its buttons or prompt.
-    func lines(for dialog: ConsoleState.Dialog, _ model: ConsoleModel, _ state: ConsoleState, height: Int = 20) -> (title: String, lines: [String]) {
+    /// `width`: the columns a line may use inside the box.
+    func lines(for dialog: ConsoleState.Dialog, _ model: ConsoleModel, _ state: ConsoleState, height: Int = 20,
+               width: Int = 114) -> (title: String, lines: [String]) {
         switch dialog {
         case .flows(let subject, let selection, let sort):
             let rows = ConsoleState.sortedFlows(model.drillFlows, by: sort)
-            let widths = [6, 22, 22, 12, 7, 9, 9]
-            var lines = [" " + Self.row(["PROTO", "END A", "END B", "STATE", "AGE", "BYTES", "RATE"], widths: widths)]
+            // Narrow screens (80 columns) keep both ends whole (an IPv4 address and port) and give up the age.
+            let narrow = width < 88
+            let widths = narrow ? [6, 18, 18, 12, 0, 8, 9] : [6, 22, 22, 12, 7, 9, 9]
+            let shownWidths = widths.filter { $0 > 0 }
+            func cells(_ all: [String]) -> [String] { zip(all, widths).filter { $0.1 > 0 }.map(\.0) }
+            var lines = [" " + Self.row(cells(["PROTO", "END A", "END B", "STATE", "AGE", "BYTES", "RATE"]), widths: shownWidths)]
             // The selection stays in view: the window of rows scrolls with it.
             let shown = max(1, height - 3)
             let first = min(max(0, selection - shown + 1), max(0, rows.count - shown))
             for (index, flow) in rows.enumerated().dropFirst(first).prefix(shown) {
                 func end(_ address: String, _ port: Int) -> String { port == 0 ? address : address.contains(":") ? "[\(address)]:\(port)" : "\(address):\(port)" }
-                let cells = [flow.proto, end(flow.addressA, flow.portA), end(flow.addressB, flow.portB), flow.state,
-                             ConsoleApp.duration(Double(flow.ageSeconds)), Self.count(Double(flow.bytes)), Self.bits(flow.bytesPerSecond)]
-                lines.append((index == selection ? glyphs.arrowTo : " ") + Self.row(cells, widths: widths))
+                let row = cells([flow.proto, end(flow.addressA, flow.portA), end(flow.addressB, flow.portB), flow.state,
+                                 ConsoleApp.duration(Double(flow.ageSeconds)), Self.count(Double(flow.bytes)), Self.bits(flow.bytesPerSecond)])
+                lines.append((index == selection ? glyphs.arrowTo : " ") + Self.row(row, widths: shownWidths))
             }
             if rows.isEmpty { lines.append(" (no flows yet: they come every 2 s)") }
-            lines += ["", "j/k move   s sort (rate, age, bytes)   c capture the selected flow   Esc back"]
+            lines += ["", narrow ? "j/k move  s sort (rate, age, bytes)  c capture the flow  Esc back"
+                                 : "j/k move   s sort (rate, age, bytes)   c capture the selected flow   Esc back"]
             let whose = switch subject {
             case .target(let id, let address): "on \(model.targets[id]?.address ?? address)"
             case .address(let address): "of \(address)"

@@ -38,7 +38,7 @@ import Testing
         #expect(state.dialog == .details(target: "198.18.1.11"), "i opens the details Enter used to")
     }
 
-    @Test func theDrillDownShowsEachFlowWithItsRate() {
+    @Test func theDrillDownShowsEachFlowWithItsRate() throws {
         var state = ConsoleState()
         _ = state.handle(.enter, model: model())
         let surface = MemorySurface(width: 120, height: 40)
@@ -50,6 +50,13 @@ import Testing
         #expect(udp != nil && tcp != nil && udp! < tcp!, "fastest first")
         #expect(lines.contains { $0.contains("→udp") && $0.contains("40.0kb/s") }, "the selected row, 5,000 B/s as bits")
         #expect(lines.contains { $0.contains("198.18.10.4 ") && $0.contains("200.0k") && $0.contains(" - ") }, "no rate on a first poll")
+        try ScreenTests().compare(text, "flows-120x40-utf8")
+        // :flows ADDRESS: the same pane, titled by the address.
+        var byAddress = ConsoleState()
+        byAddress.dialog = .flows(of: .address("198.18.10.2"), selection: 0, sort: .bytes)
+        let narrow = MemorySurface(width: 80, height: 24)
+        ConsoleScreen(glyphs: .ascii).draw(model(), byAddress, on: narrow)
+        try ScreenTests().compare(narrow.text, "flows-address-80x24-ascii")
     }
 
     @Test func ratesComeFromOnePollToTheNext() {
