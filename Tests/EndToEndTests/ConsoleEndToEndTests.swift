@@ -23,6 +23,12 @@ import TestTraits
         guard status == 0 else { throw LabFixture.Failure("tmux new-session exited \(status)") }
     }
 
+    static func requireTmux() throws {
+        guard (try? LabFixture.execute(["tmux", "-V"]).status) == 0 else {
+            throw LabFixture.Failure("this test needs tmux: apt-get install -y tmux (as .ci/run does)")
+        }
+    }
+
     /// Whether `pid` is a live process (a zombie waiting for its parent to reap it has ended).
     static func running(_ pid: pid_t) -> Bool {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
@@ -31,9 +37,7 @@ import TestTraits
     }
 
     @Test func consoleDrainsRegistersAndSurvivesARestart() throws {
-        guard (try? LabFixture.execute(["tmux", "-V"]).status) == 0 else {
-            throw LabFixture.Failure("this test needs tmux: apt-get install -y tmux (as .ci/run does)")
-        }
+        try Self.requireTmux()
         let api = try APIDaemonFixture()
         defer { api.tearDown() }
         let lab = api.lab

@@ -48,9 +48,7 @@ extension ConsoleEndToEndTests {
     }
 
     @Test func consoleOverSSHDrainsAndEndsWithTheConnection() throws {
-        guard (try? LabFixture.execute(["tmux", "-V"]).status) == 0 else {
-            throw LabFixture.Failure("this test needs tmux: apt-get install -y tmux (as .ci/run does)")
-        }
+        try Self.requireTmux()
         let api = try APIDaemonFixture()
         defer { api.tearDown() }
         let lab = api.lab
