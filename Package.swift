@@ -63,7 +63,8 @@ let package = Package(
             .product(name: "HummingbirdCore", package: "hummingbird"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
-        .target(name: "Daemon", dependencies: ["ControlInput", "Health", "Telemetry", "ControlAPI", "ControlPlane", "Resources", "Store", "DataPlane", "Flows", "PacketIO", "Wire"]),
+        .target(name: "Daemon", dependencies: ["ControlInput", "Health", "Telemetry", "ControlAPI", "ControlPlane", "Resources", "Store", "DataPlane", "Flows", "PacketIO", "Wire",
+                                               .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "gwlbd", dependencies: ["Daemon"]),
         .target(name: "Appliance", dependencies: ["Wire", "Flows", "PacketIO"]),
         .target(name: "Lab"),
@@ -108,7 +109,7 @@ let package = Package(
         .testTarget(name: "ControlClientTests", dependencies: ["TestTraits", "ControlInput", "Telemetry", "ControlClient", "ControlAPI", "ControlPlane", "Resources", "Store"]),
         .testTarget(name: "ConsoleTests", dependencies: ["TestTraits", "Console", "ControlClient", "ControlAPI", "ControlPlane", "DataPlane", "Store"]),
         .testTarget(name: "TelemetryTests", dependencies: ["TestTraits", "Telemetry", "DataPlane", "Wire"]),
-        .testTarget(name: "DaemonTests", dependencies: ["ControlInput", "Daemon", "ControlPlane", "DataPlane", "Flows", "PacketIO", "Wire"]),
+        .testTarget(name: "DaemonTests", dependencies: ["ControlInput", "Daemon", .product(name: "ArgumentParser", package: "swift-argument-parser"), "ControlPlane", "DataPlane", "Flows", "PacketIO", "Wire"]),
         // Real namespaces, TUN devices, sockets and clients; builds and runs the gwlb and gwlbd products.
         .testTarget(name: "EndToEndTests", dependencies: ["TestTraits", "Lab", "Daemon", "TestSupport", "gwlb", "gwlbd"]),
     ]

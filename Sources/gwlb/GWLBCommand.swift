@@ -30,7 +30,7 @@ struct GWLBCommand: ParsableCommand {
             Foundation.exit(ELBCommandLine.run(verb, Array(arguments.dropFirst())))
         }
         // gwlbd itself, with its own flags: what the demo starts in the lab's router.
-        if arguments.first == "gwlbd" { Foundation.exit(DaemonCommandLine.run(Array(arguments.dropFirst()))) }
+        if arguments.first == "gwlbd" { GwlbdCommand.main(Array(arguments.dropFirst())) }
         main(arguments)
     }
 }

@@ -1,4 +1,3 @@
 import Daemon
-import Foundation
 
-exit(DaemonCommandLine.run(Array(CommandLine.arguments.dropFirst())))
+GwlbdCommand.main()

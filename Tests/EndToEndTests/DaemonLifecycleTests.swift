@@ -104,6 +104,16 @@ import TestTraits
         #expect(try sandbox.interfaceExists())
     }
 
+    /// The real binaries refuse a flag without its value (once read as the default), through
+    /// `gwlbd` and `gwlb gwlbd` alike: usage status 64, the reason, nothing started.
+    @Test func aFlagWithoutItsValueIsRefused() throws {
+        for command in [[LabFixture.binary("gwlbd")], [LabFixture.binary("gwlb"), "gwlbd"]] {
+            let result = try LabFixture.execute(command + ["--state-dir", "/tmp/gwlb-never-made", "--socket"])
+            #expect(result.status == 64 && result.output.contains("Missing value for '--socket"), "\(command): \(result.status) \(result.output)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/gwlb-never-made"))
+    }
+
     @Test func sigintStopsToo() throws {
         let sandbox = try Sandbox()
         let daemon = try sandbox.startDaemon()

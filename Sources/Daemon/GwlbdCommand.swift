@@ -1,0 +1,107 @@
+import ArgumentParser
+import ControlAPI
+import ControlInput
+import Foundation
+import PacketIO
+import Store
+import Telemetry
+
+/// gwlbd's command line, for the `gwlbd` binary and for `gwlb gwlbd …` (the demo starts gwlbd from
+/// the `gwlb` binary, which is all `swift run gwlb demo` builds): a flag without its value, an
+/// unknown flag or a value out of range is refused with a usage message (exit 64), never read as
+/// the default.
+public struct GwlbdCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "gwlbd",
+        abstract: "The gateway load balancer's daemon: endpoints in, GENEVE to the appliances, the elbv2 API on a socket.",
+        usage: """
+            gwlbd --state-dir DIR --geneve-address A [--socket PATH [--socket-group GROUP]] [--api-listen HOST:PORT --api-credentials FILE …]
+            gwlbd --config FILE [--stats-file FILE] [--flow-log FILE …]
+            gwlbd --cleanup (--state-dir DIR | --config FILE)
+            """,
+        discussion: """
+            The first form is managed through the elbv2 API on --socket (default /run/gwlb/gwlb.sock) and keeps
+            its state in DIR, and with --api-listen also over TCP for the aws CLI and boto3 (SigV4 with the keys in
+            the credentials file, HTTPS with a certificate). Prometheus metrics are on the socket's /metrics, and
+            with --metrics-listen on TCP; every API call goes to the audit trail (default DIR/audit.log); with
+            --flow-log, VPC flow log records of every flow go to FILE (rotated at --flow-log-max-bytes, default
+            100 MiB, keeping 5). The second takes endpoints and targets from FILE (SIGHUP reloads the targets).
+            Endpoint devices gwlbd makes outlive it (routes into them stay across a restart); --cleanup removes
+            those of the endpoints in DIR's store or FILE, and exits.
+            """)
+
+    @Option(name: .customLong("config"), help: "gwlbd's configuration file (the file form).") var configurationPath: String?
+    @Option(help: "The address gwlbd's GENEVE socket binds (the API form).") var geneveAddress: String?
+    @Option(name: .customLong("state-dir"), help: "Where the API form keeps its store and audit trail.") var stateDirectory: String?
+    @Option(name: .customLong("socket"), help: "The API's Unix socket.") var socketPath = APIServer.defaultSocketPath
+    @Option(help: "The group the socket is opened to (mode 0660).") var socketGroup: String?
+    @Option(help: "The region in ARNs.") var region = "us-east-1"
+    @Option(help: "The account in ARNs.") var account = "123456789012"
+    @Option(name: .customLong("stats-file"), help: "A JSON file of the data plane's counters, rewritten each second.") var statisticsPath: String?
+    @Option(help: "HOST:PORT of the signed elbv2 API on TCP.") var apiListen: String?
+    @Option(help: "The access keys that may sign requests (needed with --api-listen).") var apiCredentials: String?
+    @Option(help: "PEM certificate chain: the TCP API speaks HTTPS (with --api-key).") var apiCertificate: String?
+    @Option(help: "PEM private key of --api-certificate.") var apiKey: String?
+    @Option(help: "HOST:PORT of Prometheus's scrape endpoint on TCP.") var metricsListen: String?
+    @Option(help: "The audit trail's file (default DIR/audit.log).") var auditLog: String?
+    @Option(name: .customLong("flow-log"), help: "VPC flow log records of every flow go to this file.") var flowLogPath: String?
+    @Option(help: "Flow log aggregation interval: 60 or 600 seconds.") var flowLogInterval: UInt32 = 60
+    @Option(help: "Flow log size at which it rotates (keeping 5), at least 4096.") var flowLogMaxBytes = 100 << 20
+    @Flag(help: "Remove the endpoint devices gwlbd made (of DIR's store or FILE), and exit.") var cleanup = false
+
+    public init() {}
+
+    public func validate() throws {
+        if cleanup, stateDirectory == nil, configurationPath == nil {
+            throw ValidationError("--cleanup needs --state-dir DIR or --config FILE (where the endpoints are)")
+        }
+        guard FlowLogOptions.intervals.contains(flowLogInterval) else {
+            throw ValidationError("--flow-log-interval must be 60 or 600 seconds (VPC's aggregation intervals)")
+        }
+        guard flowLogMaxBytes >= 4096 else { throw ValidationError("--flow-log-max-bytes must be a number of bytes, at least 4096") }
+        if apiListen != nil, apiCredentials == nil {
+            throw ValidationError("--api-listen needs --api-credentials FILE (the access keys that may sign requests)")
+        }
+        guard (apiCertificate == nil) == (apiKey == nil) else { throw ValidationError("HTTPS needs both --api-certificate and --api-key") }
+    }
+
+    public func run() throws {
+        if cleanup { throw ExitCode(Self.cleanup(configurationPath: configurationPath, stateDirectory: stateDirectory)) }
+        var telemetry = TelemetryOptions()
+        telemetry.metricsListen = metricsListen
+        telemetry.auditLog = auditLog
+        telemetry.flowLog = flowLogPath.map { FlowLogOptions(path: $0, interval: flowLogInterval, maxBytes: flowLogMaxBytes) }
+        let signedAPI = apiListen.map { listen in
+            SignedAPIOptions(listen: listen, credentialsPath: apiCredentials!, tls: apiCertificate.map { ($0, apiKey!) })
+        }
+        do {
+            try Daemon(configurationPath: configurationPath, geneveAddress: geneveAddress, statisticsPath: statisticsPath, stateDirectory: stateDirectory,
+                       socketPath: socketPath, region: region, account: account, signedAPI: signedAPI, telemetry: telemetry,
+                       socketGroup: socketGroup).run()
+        } catch {
+            FileHandle.standardError.write(Data("gwlbd: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+
+    /// `--cleanup`: removes the persistent devices of the endpoints gwlbd knows (the store's in
+    /// the API form, the file's otherwise) that gwlbd made; an operator's devices stay.
+    static func cleanup(configurationPath: String?, stateDirectory: String?) -> Int32 {
+        let interfaces: [String]
+        do {
+            if let stateDirectory {
+                interfaces = try CatalogStore(directory: stateDirectory).load()?.endpoints.map(\.interface) ?? []
+            } else {
+                interfaces = try DaemonConfiguration.load(path: configurationPath ?? "").endpoints.map(\.interface)
+            }
+        } catch {
+            FileHandle.standardError.write(Data("gwlbd: --cleanup: \(error)\n".utf8))
+            return 1
+        }
+        for interface in interfaces {
+            let removed = TunDevice.removePersistent(interface)
+            print(removed ? "removed \(interface)" : "left \(interface): not there, or not made by gwlbd")
+        }
+        return 0
+    }
+}
