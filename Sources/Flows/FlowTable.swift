@@ -1,39 +1,6 @@
 import CGWLBLinux
 import Wire
 
-/// Refers to one entry of a `FlowTable`; valid until the flow is removed.
-public struct FlowHandle: Hashable, Sendable {
-    public let index: Int
-}
-
-/// Where `insert` puts a new flow: the empty index slot the lookup ended on.
-public struct FlowInsertionPoint: Hashable, Sendable {
-    let slot: Int
-    let tag: UInt32
-}
-
-/// The result of looking a key up.
-public enum FlowLookup: Hashable, Sendable {
-    case found(FlowHandle)
-    /// No live flow; an expired one, if there was one, has been removed (and reported).
-    case absent(FlowInsertionPoint)
-}
-
-/// Totals since the table was made; `FlowTable.count` is the active flow count.
-public struct FlowTableCounters: Hashable, Sendable {
-    public var created: UInt64 = 0
-    public var expired: UInt64 = 0
-    /// New flows refused because the table was full (CloudWatch's RejectedFlowCount).
-    public var rejected: UInt64 = 0
-    /// Of those, TCP flows (CloudWatch's RejectedFlowCount_TCP).
-    public var rejectedTCP: UInt64 = 0
-    /// Flows removed by `remove` (reset, end of drain), not by expiry.
-    public var removed: UInt64 = 0
-    /// Active flows whose key says TCP or UDP (2-tuple keys carry no protocol: neither).
-    public var activeTCP = 0
-    public var activeUDP = 0
-}
-
 /// The flows one worker tracks: a fixed number of entries allocated at start, found through an
 /// open-addressing index (linear probing, 1.5 slots per entry, backward-shift deletion, no
 /// tombstones). Nothing is allocated per insert or lookup, and expiry happens in small steps
