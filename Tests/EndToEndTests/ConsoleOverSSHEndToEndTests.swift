@@ -41,9 +41,7 @@ extension ConsoleEndToEndTests {
         // its monitor thread then blocks in waitpid for good, hanging every later Process.
         let started = try Shell.launch(["ip", "netns", "exec", lab.lab.router, "/usr/sbin/sshd", "-f", "\(directory)/sshd_config"])
         guard started == 0 else { throw LabFixture.Failure("sshd exited \(started)") }
-        #expect(APIDaemonFixture.eventually(10) {
-            (try? lab.run(lab.lab.router, ["ss", "-H", "-lnt", "sport = :2222"]).output.isEmpty) == false
-        }, "sshd listens on 127.0.0.1:2222 in the router namespace")
+        try lab.waitUntilListening(lab.lab.router, port: 2222, what: "sshd")
         return "\(directory)/client"
     }
 

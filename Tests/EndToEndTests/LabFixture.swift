@@ -103,12 +103,17 @@ final class LabFixture {
     /// datagram then meets a closed port.
     func serve(_ namespace: String, _ arguments: [String], port: Int, udp: Bool = false) throws {
         try background(namespace, arguments)
+        try waitUntilListening(namespace, port: port, udp: udp, what: arguments.joined(separator: " "))
+    }
+
+    /// Returns once something in `namespace` listens on `port` (TCP, or UDP with `udp`); throws after 10 s.
+    func waitUntilListening(_ namespace: String, port: Int, udp: Bool = false, what: String) throws {
         for _ in 0..<200 {
             let sockets = try run(namespace, ["ss", "-H", udp ? "-lnu" : "-lnt", "sport = :\(port)"])
             if sockets.status == 0, !sockets.output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return }
             usleep(50_000)
         }
-        throw Failure("\(arguments.joined(separator: " ")) in \(namespace) did not listen on port \(port) within 10 s")
+        throw Failure("\(what) in \(namespace) did not listen on port \(port) within 10 s")
     }
 
     /// Starts tshark on appliance 1's link, writing the first `count` GENEVE datagrams that reach
