@@ -9,7 +9,7 @@ import Foundation
 ///     :sort COLUMN      sort the targets pane (address, state, reason, flows, pkt-out, bytes-out, pkt-back, bytes-back)
 ///     :filter TEXT      show the targets whose address, state or id contains TEXT (none: all)
 ///     :window SECONDS   rates over 2, 10 or 40 s
-///     :lb NAME          the load balancer to show
+///     :lb NAME|all      the load balancer whose targets to show, or every one's
 ///     :quit
 extension ConsoleState {
     public static let commands = ["filter", "flows", "lb", "quit", "sort", "target", "theme", "window"]
@@ -32,7 +32,7 @@ extension ConsoleState {
     /// What `command` takes, as Tab offers it.
     private func arguments(for command: String, model: ConsoleModel) -> [String] {
         let byAddress = { (a: String, b: String) in a.compare(b, options: .numeric) == .orderedAscending }
-        let targets = model.targets.values.map(\.address).sorted(by: byAddress)
+        let targets = Set(visibleTargets(model).map(\.address)).sorted(by: byAddress)
         switch command {
         case "target": return targets
         case "flows":
@@ -42,7 +42,7 @@ extension ConsoleState {
         case "theme": return themeNames
         case "sort": return Self.sortKeywords.map(\.0)
         case "window": return CounterRate.windows.map { String(Int($0)) }
-        case "lb": return model.loadBalancerName.map { [$0] } ?? []
+        case "lb": return model.loadBalancers + ["all"]
         default: return []
         }
     }
@@ -76,9 +76,12 @@ extension ConsoleState {
         case "q", "quit": return [.quit]
         case "target":
             if let missing = needs("a target's address") { return missing }
-            guard let target = model.targets.values.first(where: { $0.address == argument || $0.id == argument }) else {
+            // The shown load balancer's target first: the same address may serve two.
+            let candidates = model.targets.values.filter { $0.address == argument || $0.targetId == argument || $0.id == argument }
+            guard let target = candidates.first(where: { loadBalancer == nil || $0.loadBalancer == loadBalancer }) ?? candidates.first else {
                 return fail("no target \(argument)")
             }
+            if let shown = loadBalancer, shown != target.loadBalancer { loadBalancer = nil }
             if !visibleTargets(model).contains(where: { $0.id == target.id }) { filter = "" }
             pane = .targets
             selection = visibleTargets(model).firstIndex { $0.id == target.id } ?? 0
@@ -86,7 +89,7 @@ extension ConsoleState {
         case "flows":
             if let missing = needs("an address") { return missing }
             let subject: FlowSubject
-            if let target = model.targets.values.first(where: { $0.address == argument }) {
+            if let target = visibleTargets(model).first(where: { $0.address == argument }) {
                 subject = .target(id: target.id, address: target.address)
             } else {
                 guard Self.isIPv4(argument) || Self.isIPv6(argument) else { return fail("\(argument) is not an IPv4 or IPv6 address") }
@@ -111,11 +114,18 @@ extension ConsoleState {
             guard let seconds = Double(argument), CounterRate.windows.contains(seconds) else { return fail("rates are over 2, 10 or 40 s") }
             rateWindow = seconds
         case "lb":
-            if let missing = needs("a load balancer's name") { return missing }
-            // One gwlbd serves one load balancer: the name must be its own.
-            guard argument == model.loadBalancerName else {
-                return fail("this gwlbd serves \(model.loadBalancerName.map { "only \($0)" } ?? "no load balancer yet")")
+            if let missing = needs("a load balancer's name, or all") { return missing }
+            if argument == "all" {
+                loadBalancer = nil
+            } else {
+                guard model.loadBalancers.contains(argument) else {
+                    return fail(model.loadBalancers.isEmpty ? "gwlbd serves no load balancer yet"
+                                : "gwlbd serves \(model.loadBalancers.joined(separator: ", ")), not \(argument)")
+                }
+                // With one load balancer its name shows the same rows as all.
+                loadBalancer = model.loadBalancers.count > 1 ? argument : nil
             }
+            selection = 0
             actionLog.append("lb \(argument): shown")
         default:
             return fail("no command \(command) (commands: \(Self.commands.joined(separator: ", ")))")

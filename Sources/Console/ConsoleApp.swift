@@ -65,8 +65,13 @@ public struct ConsoleApp {
                             results.stopCapture.store(true, ordering: .releasing)
                             state.actionLog.append("capture: stopping")
                         }
-                    case .drain(let target): perform("DeregisterTargets", target: target, label: "drain", results: results)
-                    case .previewDrain(let target): previewDrain(target, results: results)
+                    case .drain(let key):
+                        let row = connection.model.withLock { $0.targets[key] }
+                        perform("DeregisterTargets", targetId: row?.targetId ?? key, loadBalancer: row?.loadBalancer, key: key,
+                                label: "drain", results: results)
+                    case .previewDrain(let key):
+                        let row = connection.model.withLock { $0.targets[key] }
+                        previewDrain(key, targetId: row?.targetId ?? key, loadBalancer: row?.loadBalancer, results: results)
                     case .watchFlows(let subject): flowWatch.watch(subject)
                     case .setTheme(let name):
                         if let loaded = try? Theme.load(named: name, from: directories).theme {
@@ -81,13 +86,15 @@ public struct ConsoleApp {
                         let what = port == 0 ? address : "\(address) port \(port)"
                         state.actionLog.append(file.map { "capture: \(what) for up to 60 s or 1,000 packets to \($0)" }
                                                ?? "capture: one runs already (c in the main screen stops it)")
-                    case .register(let address):
-                        perform("RegisterTargets", target: address, label: state.pending[address] ?? "register", results: results)
+                    case .register(let address, let balancer):
+                        let key = connection.model.withLock { $0.rowKey(loadBalancer: balancer, targetId: address) }
+                        perform("RegisterTargets", targetId: address, loadBalancer: balancer, key: key,
+                                label: state.pending[key] ?? "register", results: results)
                     }
                 }
             }
             for result in results.take() {
-                state.completed(result.label, target: result.target, error: result.error)
+                state.completed(result.label, target: result.target, error: result.error, model: connection.model.withLock { $0 })
                 dirty = true
             }
             if let preview = results.preview.withLock({ preview in defer { preview = nil }; return preview }) {
@@ -114,39 +121,51 @@ public struct ConsoleApp {
         }
     }
 
-    /// Runs an elbv2 call for `target` on the load balancer's target group, off the screen thread.
-    private func perform(_ action: String, target: String, label: String, results: ActionResults) {
+    /// Runs an elbv2 call for `targetId` on the target group of `loadBalancer` (nil or empty:
+    /// gwlbd's first), off the screen thread; the result names the target row `key`.
+    private func perform(_ action: String, targetId: String, loadBalancer: String?, key: String, label: String, results: ActionResults) {
         let socketPath = self.socketPath
         Thread.detachNewThread {
             let client = ELBClient(socketPath: socketPath, userAgent: "gwlb-console")
             var error: String?
             do {
-                _ = try client.call(action, [("TargetGroupArn", try Self.targetGroup(client, for: action)), ("Targets.member.1.Id", target)])
+                let group = try Self.targetGroup(client, loadBalancer: loadBalancer, for: action)
+                _ = try client.call(action, [("TargetGroupArn", group), ("Targets.member.1.Id", targetId)])
             } catch let failure {
                 error = "\(failure)"
             }
-            results.list.withLock { $0.append(ActionResults.Result(label: label, target: target, error: error)) }
+            results.list.withLock { $0.append(ActionResults.Result(label: label, target: key, error: error)) }
         }
     }
 
     /// Asks gwlbd what draining `target` would do (DeregisterTargets with DryRun), off the screen
     /// thread; the dialog shows the answer when it comes (a failure leaves the generic text).
-    private func previewDrain(_ target: String, results: ActionResults) {
+    private func previewDrain(_ key: String, targetId: String, loadBalancer: String?, results: ActionResults) {
         let socketPath = self.socketPath
         Thread.detachNewThread {
             let client = ELBClient(socketPath: socketPath, userAgent: "gwlb-console")
-            guard let group = try? Self.targetGroup(client, for: "DeregisterTargets"),
-                  let answer = try? client.call("DeregisterTargets", [("TargetGroupArn", group), ("Targets.member.1.Id", target), ("DryRun", "true")]),
-                  let preview = DrainPreview(target: target, answer: answer) else { return }
+            guard let group = try? Self.targetGroup(client, loadBalancer: loadBalancer, for: "DeregisterTargets"),
+                  let answer = try? client.call("DeregisterTargets", [("TargetGroupArn", group), ("Targets.member.1.Id", targetId), ("DryRun", "true")]),
+                  let preview = DrainPreview(target: key, answer: answer) else { return }
             results.preview.withLock { $0 = preview }
         }
     }
 
-    /// The target group of the load balancer gwlbd serves.
-    private static func targetGroup(_ client: ELBClient, for action: String) throws -> String {
-        let endpoints = try client.call("DescribeEndpoints", [])
-        guard case .array(let list)? = endpoints["Endpoints"], case .string(let balancer)? = list.first?["LoadBalancerArn"] else {
-            throw ELBClient.APIError(code: "NoLoadBalancer", message: "gwlbd serves no load balancer yet", action: action)
+    /// The target group of the load balancer named `name` (nil or empty: the first gwlbd serves).
+    private static func targetGroup(_ client: ELBClient, loadBalancer name: String?, for action: String) throws -> String {
+        let balancer: String
+        if let name, !name.isEmpty {
+            let found = try client.call("DescribeLoadBalancers", [("Names.member.1", name)])
+            guard case .array(let list)? = found["LoadBalancers"], case .string(let arn)? = list.first?["LoadBalancerArn"] else {
+                throw ELBClient.APIError(code: "LoadBalancerNotFound", message: "no load balancer \(name)", action: action)
+            }
+            balancer = arn
+        } else {
+            let endpoints = try client.call("DescribeEndpoints", [])
+            guard case .array(let list)? = endpoints["Endpoints"], case .string(let arn)? = list.first?["LoadBalancerArn"] else {
+                throw ELBClient.APIError(code: "NoLoadBalancer", message: "gwlbd serves no load balancer yet", action: action)
+            }
+            balancer = arn
         }
         let listeners = try client.call("DescribeListeners", [("LoadBalancerArn", balancer)])
         guard case .array(let items)? = listeners["Listeners"], case .array(let actions)? = items.first?["DefaultActions"],

@@ -15,7 +15,13 @@ public struct ConsoleModel: Sendable {
     }
 
     public struct Target: Sendable, Equatable {
+        /// The row's key in the stream: `LOADBALANCER/ID` (a target registered with two load
+        /// balancers is two rows), or the target id from a gwlbd that sends no key.
         public var id: String
+        /// The target's id in the API (its address, or an instance id).
+        public var targetId: String
+        /// The load balancer it is a target of (empty from a gwlbd that does not say).
+        public var loadBalancer: String
         public var address: String
         public var port: Int
         public var zone: String
@@ -52,7 +58,12 @@ public struct ConsoleModel: Sendable {
     public var role = ""
     /// When the gwlbd on the other end started (from its hello), for the header's uptime.
     public var gwlbdStarted: Date?
+    /// The first load balancer gwlbd serves.
     public var loadBalancerName: String?
+    /// Every load balancer gwlbd serves, by name (one when the stream lists none).
+    public var loadBalancers: [String] = []
+    /// True once the stream's target rows carry keys (`LOADBALANCER/ID`).
+    public var rowsKeyed = false
     public var lastSequence = 0
     public var lastMessageTime: Double = 0
     public var flows: [String: Int] = [:]
@@ -116,14 +127,19 @@ public struct ConsoleModel: Sendable {
     private mutating func merge(_ message: [String: Any], at time: Double) {
         if message.keys.contains("loadBalancer") {
             loadBalancerName = (message["loadBalancer"] as? [String: Any])?["name"] as? String
+            loadBalancers = loadBalancerName.map { [$0] } ?? []
         }
+        if let list = message["loadBalancers"] as? [[String: Any]] { loadBalancers = list.compactMap { $0["name"] as? String } }
         if let flows = message["flows"] as? [String: Int] { self.flows = flows }
         if let traffic = message["traffic"] as? [String: Int] { self.traffic = traffic }
         if let drops = message["drops"] as? [String: Int] { dropCounts = drops }
         if let failed = message["failedEndpoints"] as? [String] { failedEndpoints = failed }
         for row in message["targets"] as? [[String: Any]] ?? [] {
-            guard let id = row["id"] as? String else { continue }
-            targets[id] = Target(id: id, address: row["address"] as? String ?? id, port: row["port"] as? Int ?? 6081,
+            guard let targetId = row["id"] as? String else { continue }
+            let id = row["key"] as? String ?? targetId
+            if row["key"] != nil { rowsKeyed = true }
+            targets[id] = Target(id: id, targetId: targetId, loadBalancer: row["loadBalancer"] as? String ?? "",
+                                 address: row["address"] as? String ?? targetId, port: row["port"] as? Int ?? 6081,
                                  zone: row["zone"] as? String ?? "", state: row["state"] as? String ?? "unavailable",
                                  reason: row["reason"] as? String, activeFlows: row["activeFlows"] as? Int ?? 0,
                                  packetsToTarget: Self.counter(row["packetsToTarget"]), bytesToTarget: Self.counter(row["bytesToTarget"]),
@@ -143,11 +159,26 @@ public struct ConsoleModel: Sendable {
         }
         if recentDrops.count > Self.listLength { recentDrops.removeLast(recentDrops.count - Self.listLength) }
         for row in message["healthEvents"] as? [[String: Any]] ?? [] {
-            healthEvents.insert(HealthEvent(time: row["time"] as? String ?? "", target: row["target"] as? String ?? "",
+            let target = row["target"] as? String ?? ""
+            // With several load balancers an event names its own: the same target may serve two.
+            let named = loadBalancers.count > 1 ? (row["loadBalancer"] as? String).map { $0 + "/" + target } : nil
+            healthEvents.insert(HealthEvent(time: row["time"] as? String ?? "", target: named ?? target,
                                             state: row["state"] as? String ?? "", reason: row["reason"] as? String), at: 0)
         }
         if healthEvents.count > Self.listLength { healthEvents.removeLast(healthEvents.count - Self.listLength) }
         sampleRates(at: time)
+    }
+
+    /// The key the row of `targetId` in `loadBalancer` has (or will have, once registered).
+    public func rowKey(loadBalancer: String?, targetId: String) -> String {
+        guard rowsKeyed, let balancer = loadBalancer ?? loadBalancers.first else { return targetId }
+        return balancer + "/" + targetId
+    }
+
+    /// How the action log names a target row: its id, and its load balancer when there are several.
+    public func displayName(_ key: String) -> String {
+        guard let target = targets[key] else { return key }
+        return loadBalancers.count > 1 && !target.loadBalancer.isEmpty ? target.loadBalancer + "/" + target.targetId : target.targetId
     }
 
     /// Feeds every counter into its rate; called with each snapshot and delta.

@@ -38,7 +38,7 @@ public struct ConsoleScreen {
             return nil
         }
         let dim = model.connection == .live ? nil : "stale"
-        header(model, surface, uptime: uptime, window: state.rateWindow)
+        header(model, surface, uptime: uptime, window: state.rateWindow, shown: state.loadBalancer)
         var row = 1
         row = flowTable(model, surface, row: row, style: dim, window: state.rateWindow)
         let bottomRows = surface.height >= 30 ? 12 : 7
@@ -94,13 +94,13 @@ public struct ConsoleScreen {
                          "w rates over 2, 10 or 40 s",
                          "c capture drops to a pcapng file (c again stops)",
                          ": command (Tab completes): target ADDR, flows ADDR, theme NAME, sort COLUMN,",
-                         "  filter TEXT, window 2|10|40, lb NAME, quit"]
+                         "  filter TEXT, window 2|10|40, lb NAME|all, quit"]
             if !state.readOnly { lines.append("d drain the selected target    r register a target    u cancel a drain") }
             return ("Keys", lines + ["", "Esc or Enter closes"])
         case .details(let id):
             guard let target = model.targets[id] else { return ("Target", ["(gone)"]) }
             let rates = model.targetRates[id], window = state.rateWindow
-            return ("Target \(target.address)", [
+            return ("Target \(target.address)", (target.loadBalancer.isEmpty ? [] : ["lb         \(target.loadBalancer)"]) + [
                 "state      \(glyphs.symbol(forState: target.state)) \(target.state) \(target.reason ?? "")",
                 "zone       \(target.zone)   port \(target.port)",
                 "flows      \(Self.grouped(target.activeFlows)) pinned",
@@ -109,7 +109,8 @@ public struct ConsoleScreen {
             ])
         case .drain(let id, let confirmFocused, let typed, let needsTyping):
             let target = model.targets[id]
-            let others = model.targets.values.filter { $0.id != id && $0.state == "healthy" }.map(\.address).sorted()
+            let others = model.targets.values.filter { $0.id != id && $0.state == "healthy" && $0.loadBalancer == target?.loadBalancer }
+                .map(\.address).sorted()
             var lines = [
                 "\(Self.grouped(target?.activeFlows ?? 0)) flows are pinned to it: they keep flowing until the drain ends.",
                 "New flows go to: " + (others.isEmpty ? "no healthy target (fail-open to the registered ones)" : others.joined(separator: ", ")),
@@ -146,7 +147,8 @@ public struct ConsoleScreen {
 
     // MARK: Panes
 
-    func header(_ model: ConsoleModel, _ surface: Surface, uptime: String, window: Double) {
+    /// - Parameter shown: the load balancer `:lb` chose (nil: all of them).
+    func header(_ model: ConsoleModel, _ surface: Surface, uptime: String, window: Double, shown: String?) {
         let connection: String = switch model.connection {
         case .live: "live"
         case .connecting: "connecting"
@@ -155,7 +157,8 @@ public struct ConsoleScreen {
         }
         // Most important first; the rest as far as the width allows.
         let parts = [
-            "gwlb " + (model.loadBalancerName ?? "(no load balancer)"), connection,
+            "gwlb " + (shown ?? (model.loadBalancers.count > 1 ? "all \(model.loadBalancers.count) load balancers"
+                                 : model.loadBalancerName ?? "(no load balancer)")), connection,
             model.failedEndpoints.isEmpty ? nil : "ENDPOINT FAILED: " + model.failedEndpoints.joined(separator: ", "),
             "in \(Self.count(model.packetsInRate.perSecond(over: window)))pkt/s \(Self.bits(model.bytesInRate.perSecond(over: window)))",
             "new \(Self.count(model.newFlowRate.perSecond(over: window)))/s", "drops \(Self.count(model.dropRate.perSecond(over: window)))/s",

@@ -11,13 +11,15 @@ public enum Key: Equatable, Sendable {
 /// What a key asks the console to do beyond its own state.
 public enum ConsoleAction: Equatable, Sendable {
     case quit
-    /// DeregisterTargets for the target (it drains for the deregistration delay).
+    /// DeregisterTargets for the target row (its key: it names the load balancer too); it drains
+    /// for the deregistration delay.
     case drain(target: String)
-    /// RegisterTargets for an address (also how a drain is cancelled).
-    case register(address: String)
+    /// RegisterTargets for an address (also how a drain is cancelled), in the target group of the
+    /// load balancer named (nil: the first gwlbd serves).
+    case register(address: String, loadBalancer: String? = nil)
     case nextTheme
     case captureDrops
-    /// DeregisterTargets with gwlb's DryRun, for the drain dialog's preview.
+    /// DeregisterTargets with gwlb's DryRun, for the drain dialog's preview (a target row's key).
     case previewDrain(target: String)
     /// Poll these flows for the drill-down (nil: stop).
     case watchFlows(FlowSubject?)
@@ -77,9 +79,11 @@ public struct ConsoleState: Sendable {
     public var paused = false
     /// Seconds every rate is averaged over: 2, 10 or 40, as iftop's columns (`w` cycles).
     public var rateWindow = CounterRate.windows[0]
+    /// The load balancer whose targets are shown (`:lb NAME`); nil shows every one's.
+    public var loadBalancer: String?
     public var readOnly: Bool
     public var dialog: Dialog?
-    /// Target id → the action waiting for the stream to confirm it ("drain", "register").
+    /// Target row key → the action waiting for the stream to confirm it ("drain", "register").
     public var pending: [String: String] = [:]
     public var actionLog: [String] = []
     /// What draining the dialog's target would do, once gwlbd answered the dry run.
@@ -96,7 +100,10 @@ public struct ConsoleState: Sendable {
 
     /// The targets as the pane lists them: filtered, sorted.
     public func visibleTargets(_ model: ConsoleModel) -> [ConsoleModel.Target] {
-        let rows = model.targets.values.filter { filter.isEmpty || $0.address.contains(filter) || $0.state.contains(filter) || $0.id.contains(filter) }
+        let rows = model.targets.values.filter { target in
+            (loadBalancer == nil || target.loadBalancer == loadBalancer)
+                && (filter.isEmpty || target.address.contains(filter) || target.state.contains(filter) || target.id.contains(filter))
+        }
         func rate(_ target: ConsoleModel.Target, _ which: KeyPath<ConsoleModel.Rates, CounterRate>) -> Double {
             model.targetRates[target.id].flatMap { $0[keyPath: which].perSecond(over: rateWindow) } ?? 0
         }
@@ -149,7 +156,7 @@ public struct ConsoleState: Sendable {
         case .character("c"): return [.captureDrops]
         case .character("d") where !readOnly:
             guard let target = selectedTarget(model), target.state != "draining" else { break }
-            let healthy = model.targets.values.filter { $0.state == "healthy" }
+            let healthy = model.targets.values.filter { $0.state == "healthy" && $0.loadBalancer == target.loadBalancer }
             let last = target.state == "healthy" && healthy.count == 1
             dialog = .drain(target: target.id, confirmFocused: false, typed: "", needsTyping: last)
             drainPreview = nil
@@ -158,7 +165,8 @@ public struct ConsoleState: Sendable {
         case .click(let row, let column): return click(row: row, column: column, model: model)
         case .character("u") where !readOnly:
             guard let target = selectedTarget(model), target.state == "draining" else { break }
-            return act(.register(address: target.id), target: target.id, label: "register (cancel drain)")
+            return act(.register(address: target.targetId, loadBalancer: target.loadBalancer.isEmpty ? nil : target.loadBalancer),
+                       target: target.id, label: "register (cancel drain)", model: model)
         default: break
         }
         return []
@@ -239,7 +247,7 @@ public struct ConsoleState: Sendable {
                 let address = model.targets[target]?.address ?? target
                 guard !needsTyping || typed == address else { return [] }
                 self.dialog = nil
-                return act(.drain(target: target), target: target, label: "drain")
+                return act(.drain(target: target), target: target, label: "drain", model: model)
             case .backspace where needsTyping:
                 typed = String(typed.dropLast())
                 self.dialog = .drain(target: target, confirmFocused: confirmFocused, typed: typed, needsTyping: true)
@@ -256,7 +264,9 @@ public struct ConsoleState: Sendable {
                     return []
                 }
                 self.dialog = nil
-                return act(.register(address: text), target: text, label: "register")
+                let balancer = registeringLoadBalancer(model)
+                return act(.register(address: text, loadBalancer: balancer), target: model.rowKey(loadBalancer: balancer, targetId: text),
+                           label: "register", model: model)
             case .backspace: text = String(text.dropLast()); self.dialog = .register(text: text, error: nil)
             case .character(let character): text.append(character); self.dialog = .register(text: text, error: nil)
             default: break
@@ -266,19 +276,33 @@ public struct ConsoleState: Sendable {
     }
 
     /// Marks an action pending (until the stream shows its effect) and logs it.
-    private mutating func act(_ action: ConsoleAction, target: String, label: String) -> [ConsoleAction] {
+    private mutating func act(_ action: ConsoleAction, target: String, label: String, model: ConsoleModel) -> [ConsoleAction] {
         pending[target] = label
-        actionLog.append("\(label) \(target): pending")
+        actionLog.append("\(label) \(Self.name(target, model)): pending")
         return [action]
     }
 
+    /// The load balancer `r` registers into: the one shown, else the selected target's when
+    /// several are served (nil: gwlbd's first).
+    func registeringLoadBalancer(_ model: ConsoleModel) -> String? {
+        if let loadBalancer { return loadBalancer }
+        guard model.loadBalancers.count > 1, let target = selectedTarget(model), !target.loadBalancer.isEmpty else { return nil }
+        return target.loadBalancer
+    }
+
+    /// How the action log names a target row, also before the stream has it.
+    static func name(_ key: String, _ model: ConsoleModel) -> String {
+        model.targets[key] != nil ? model.displayName(key)
+            : model.loadBalancers.count > 1 ? key : String(key.split(separator: "/", maxSplits: 1).last ?? Substring(key))
+    }
+
     /// Records the API's answer to an action.
-    public mutating func completed(_ label: String, target: String, error: String?) {
+    public mutating func completed(_ label: String, target: String, error: String?, model: ConsoleModel) {
         if let error {
             pending[target] = nil
-            actionLog.append("\(label) \(target): failed: \(error)")
+            actionLog.append("\(label) \(Self.name(target, model)): failed: \(error)")
         } else {
-            actionLog.append("\(label) \(target): accepted")
+            actionLog.append("\(label) \(Self.name(target, model)): accepted")
         }
     }
 
@@ -290,7 +314,7 @@ public struct ConsoleState: Sendable {
             let confirmed = label == "drain" ? row.state == "draining" : row.state != "draining"
             if confirmed {
                 pending[target] = nil
-                actionLog.append("\(label) \(target): confirmed (\(row.state))")
+                actionLog.append("\(label) \(Self.name(target, model)): confirmed (\(row.state))")
             }
         }
     }

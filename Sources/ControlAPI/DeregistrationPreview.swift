@@ -34,7 +34,7 @@ struct DeregistrationPreview {
 
     /// Computes the preview of deregistering `ids` from `group` (nothing changes).
     static func compute(service: ControlPlaneService, group: ARN, ids: [String], instances: [String: String],
-                        flows: @Sendable (FlowQuery) -> [FlowRecord], slots: [UDPPeer?], now: Date = Date()) throws -> DeregistrationPreview {
+                        flows: @Sendable (FlowQuery) -> [FlowRecord], now: Date = Date()) throws -> DeregistrationPreview {
         let found = try service.read { try $0.targetGroup(group) }
         let delay = TimeInterval(found.attributes.int("deregistration_delay.timeout_seconds"))
         // The data plane as it would be once every drain ended: the targets gone, their slots retired.
@@ -44,12 +44,14 @@ struct DeregistrationPreview {
         }
         let atDrainEnd = found.attributes.bool("send_tcp_reset.on_deregistration.enabled") ? "reset"
             : found.attributes["target_failover.on_deregistration"] == "rebalance" ? "move" : "stay"
-        let selection = after.selection
+        let balancer = try service.read { catalog in catalog.listeners.first { $0.targetGroupArn == group }?.loadBalancerArn }
+        let selection = (balancer.flatMap { after.policy(loadBalancer: $0.description) } ?? .unserved).selection
         var targets: [Target] = []
         for id in ids {
             let address = found.targetType == "instance" ? instances[id] ?? id : id
             var target = Target(id: id, address: address, drainEnds: now.addingTimeInterval(delay), atDrainEnd: atDrainEnd)
-            if let slot = slots.firstIndex(where: { $0?.address.description == address }) {
+            let view = try service.targets(of: group).first { $0.registration.id == id }
+            if let view, let slot = service.slot(of: view, in: group) {
                 let records = flows(FlowQuery(target: TargetSlot(slot), limit: flowLimit))
                 target.flows = records.count
                 target.tcpFlows = records.count { $0.key.protocol == .tcp }

@@ -16,10 +16,9 @@ public struct ELBActions: Sendable {
     public let audit: AuditTrail?
     /// Why an endpoint (by interface) forwards nothing, when its device is gone; nil when it is in place.
     public var endpointFailure: @Sendable (String) -> String? = { _ in nil }
-    /// The live flows a query matches, and the data plane's target slots: what a deregistration
-    /// preview reads (none in tests that do not ask).
+    /// The live flows a query matches: what a deregistration preview reads (none in tests that
+    /// do not ask).
     public var flows: @Sendable (FlowQuery) -> [FlowRecord] = { _ in [] }
-    public var slots: @Sendable () -> [UDPPeer?] = { [] }
 
     /// Elements of an answer kept for the audit trail only: AWS's answer does not have them.
     static let auditOnly: Set<String> = ["DeregistrationPreview"]
@@ -204,7 +203,7 @@ public struct ELBActions: Sendable {
             // gwlb's DryRun: what would happen, from the live tables, and nothing changed. A real
             // call keeps the same preview in its audit record (not in AWS's answer).
             let preview = try DeregistrationPreview.compute(service: actions.service, group: arn, ids: targets, instances: actions.instances,
-                                                            flows: actions.flows, slots: actions.slots())
+                                                            flows: actions.flows)
             if try request.bool("DryRun") == true {
                 return [.value("DryRun", "true"), preview.xml.renamed("Preview")]
             }

@@ -14,11 +14,14 @@ public struct EventStream {
 
     /// Everything a snapshot holds; a delta holds the parts that changed.
     struct View: Equatable {
+        /// The first served load balancer (the one of protocol 1's first clients).
         var loadBalancer: [String: String]?
+        /// Every served load balancer, in the order of their first endpoint.
+        var loadBalancers: [[String: String]]
         var flows: [String: Int]
         var traffic: [String: Int]
         var drops: [String: Int]
-        /// By target id.
+        /// By `TargetRow.key`.
         var targets: [String: TargetRow]
         /// Interfaces of endpoints whose device is gone.
         var failedEndpoints: [String]
@@ -26,6 +29,8 @@ public struct EventStream {
 
     /// One target: registration, health and counters.
     struct TargetRow: Equatable {
+        /// The load balancer's name: a target is a row per load balancer it serves.
+        var loadBalancer: String
         var id: String, address: String, port: Int, state: String, reason: String?, slot: Int?, deregisteredTime: Date?
         var counters: TargetCounters
         /// The last health check's duration, in whole milliseconds.
@@ -33,9 +38,12 @@ public struct EventStream {
         /// The last data-path probe's round trip, in whole milliseconds.
         var dataPathMilliseconds: Int?
 
+        /// Unique in the stream: `LOADBALANCER/ID`.
+        var key: String { loadBalancer + "/" + id }
+
         var json: [String: Any] {
             var row: [String: Any] = [
-                "id": id, "address": address, "port": port, "zone": "local", "state": state,
+                "key": key, "loadBalancer": loadBalancer, "id": id, "address": address, "port": port, "zone": "local", "state": state,
                 "activeFlows": Int(counters.activeFlows), "newFlows": Int(counters.newFlows),
                 "packetsToTarget": Int(counters.packetsToTarget), "bytesToTarget": Int(counters.bytesToTarget),
                 "packetsFromTarget": Int(counters.packetsFromTarget), "bytesFromTarget": Int(counters.bytesFromTarget),
@@ -107,6 +115,7 @@ public struct EventStream {
     private func changes(_ view: View, previous: View?) -> [String: Any] {
         var message: [String: Any] = [:]
         if previous == nil || view.loadBalancer != previous?.loadBalancer { message["loadBalancer"] = view.loadBalancer ?? NSNull() }
+        if previous == nil || view.loadBalancers != previous?.loadBalancers { message["loadBalancers"] = view.loadBalancers }
         if view.flows != previous?.flows { message["flows"] = view.flows }
         if view.traffic != previous?.traffic { message["traffic"] = view.traffic }
         if view.drops != previous?.drops { message["drops"] = view.drops }
@@ -122,25 +131,29 @@ public struct EventStream {
 
     private func currentView() -> View {
         let statistics = observatory.statistics()
-        let slots = observatory.slots()
-        let balancer = service.read { catalog in catalog.servedLoadBalancer.flatMap { try? catalog.loadBalancer($0) } }
+        let served = service.servedBalancers
         var targets: [String: TargetRow] = [:]
-        if let group = service.servedTargetGroup, let views = try? service.targets(of: group) {
-            let latencies = service.checkLatencies, dataPathLatencies = service.dataPathLatencies
+        let latencies = service.checkLatencies, dataPathLatencies = service.dataPathLatencies
+        for (balancer, group) in served {
+            guard let group, let views = try? service.targets(of: group) else { continue }
             for view in views {
-                let slot = Observatory.slot(of: view, in: slots)
+                let slot = service.slot(of: view, in: group)
                 let counters = slot.flatMap { $0 < statistics.targets.count ? statistics.targets[$0] : nil } ?? TargetCounters()
-                targets[view.registration.id] = TargetRow(id: view.registration.id, address: view.address, port: view.registration.port,
-                                                          state: view.health.state.rawValue, reason: view.health.reason, slot: slot,
-                                                          deregisteredTime: view.registration.deregisteredTime, counters: counters,
-                                                          checkMilliseconds: latencies[view.registration.id].map { Int(($0 * 1000).rounded()) },
-                                                          dataPathMilliseconds: dataPathLatencies[view.registration.id].map { Int(($0 * 1000).rounded()) })
+                let key = ControlPlaneService.healthKey(group: group, target: view.registration.id)
+                let row = TargetRow(loadBalancer: balancer.name, id: view.registration.id, address: view.address,
+                                    port: view.registration.port, state: view.health.state.rawValue, reason: view.health.reason,
+                                    slot: slot, deregisteredTime: view.registration.deregisteredTime, counters: counters,
+                                    checkMilliseconds: latencies[key].map { Int(($0 * 1000).rounded()) },
+                                    dataPathMilliseconds: dataPathLatencies[key].map { Int(($0 * 1000).rounded()) })
+                targets[row.key] = row
             }
         }
+        let balancer = served.first?.balancer
         var drops: [String: Int] = [:]
         for reason in DropReason.allCases { drops[reason.name] = Int(statistics.drops(reason)) }
         return View(
             loadBalancer: balancer.map { ["name": $0.name, "arn": $0.arn.description] },
+            loadBalancers: served.map { ["name": $0.balancer.name, "arn": $0.balancer.arn.description] },
             flows: ["active": Int(statistics.activeFlows), "tcp": Int(statistics.activeTCPFlows), "udp": Int(statistics.activeUDPFlows),
                     "capacity": observatory.flowCapacity, "new": Int(statistics.newFlows),
                     "expired": Int(statistics.expiredFlows), "rejected": Int(statistics.rejectedFlows)],
@@ -161,8 +174,11 @@ public struct EventStream {
     private mutating func newHealthEvents() -> [[String: Any]] {
         let events = service.healthEvents.filter { $0.time > lastHealthEvent }
         if let newest = events.last { lastHealthEvent = newest.time }
+        var balancerNames: [String: String] = [:]
+        for (balancer, group) in service.servedBalancers { if let group { balancerNames[group.description] = balancer.name } }
         return events.map { event in
             var row: [String: Any] = ["time": ResourceXML.timestamp(event.time), "target": event.target, "state": event.to.state.rawValue]
+            if let balancer = balancerNames[event.targetGroup] { row["loadBalancer"] = balancer }
             if let reason = event.to.reason { row["reason"] = reason }
             if let from = event.from { row["from"] = from.state.rawValue }
             return row

@@ -29,7 +29,7 @@ public final class ControlPlaneService: Sendable {
         var version: UInt64 = 0
     }
 
-    private let state: Mutex<State>
+    let state: Mutex<State>
     private let store: CatalogStore
     let checker: HealthChecker
     let instances: [String: String]
@@ -112,7 +112,7 @@ public final class ControlPlaneService: Sendable {
         }
     }
 
-    /// What the health checker last found for each target (by target id).
+    /// What the health checker last found for each target (by `healthKey`).
     public var health: [String: TargetHealthState] { state.withLock { $0.health } }
 
     /// The most recent health changes, oldest first (at most `healthEventCapacity`).
@@ -125,11 +125,21 @@ public final class ControlPlaneService: Sendable {
         return try body(catalog)
     }
 
-    /// A target's health changed (from the health checker).
+    /// The key of a target's health: the same appliance in two target groups is checked by each
+    /// group's own health check.
+    public static func healthKey(group: ARN, target: String) -> String { group.description + " " + target }
+
+    static func splitHealthKey(_ key: String) -> (group: String, target: String) {
+        let parts = key.split(separator: " ", maxSplits: 1)
+        return parts.count == 2 ? (String(parts[0]), String(parts[1])) : ("", key)
+    }
+
+    /// A target's health changed (from the health checker), by `healthKey`.
     public func recordHealth(target: String, _ health: TargetHealthState) throws {
         try state.withLock { state in
             guard state.health[target] != health, checker.states[target] != nil else { return }
-            state.healthEvents.append(HealthEvent(time: Date(), target: target, from: state.health[target], to: health))
+            let (group, id) = Self.splitHealthKey(target)
+            state.healthEvents.append(HealthEvent(time: Date(), targetGroup: group, target: id, from: state.health[target], to: health))
             if state.healthEvents.count > Self.healthEventCapacity { state.healthEvents.removeFirst() }
             state.health[target] = health
             try republish(&state)
@@ -143,8 +153,7 @@ public final class ControlPlaneService: Sendable {
     }
 
     private func republish(_ state: inout State) throws {
-        let balancer = state.catalog.servedLoadBalancer
-        checker.update(healthCheckTargets(state.catalog, loadBalancer: balancer))
+        checker.update(healthCheckTargets(state.catalog))
         // Forget the health of targets no longer checked: re-registered ones start from initial.
         let checked = checker.states
         state.health = state.health.filter { checked[$0.key] != nil }
@@ -154,8 +163,7 @@ public final class ControlPlaneService: Sendable {
 
     private func compile(_ catalog: ResourceCatalog, attachments: [EndpointAttachment], compiler: inout SnapshotCompiler,
                          health: [String: TargetHealthState], version: UInt64) throws -> ForwardingSnapshot {
-        try compiler.compile(catalog, loadBalancer: catalog.servedLoadBalancer, endpoints: EndpointSlotTable.identities(attachments),
-                             health: health.mapValues(\.state), instances: instances, slotFlows: slotFlows(), now: Date(),
+        try compiler.compile(catalog, endpoints: attachments, health: health.mapValues(\.state), instances: instances, slotFlows: slotFlows(), now: Date(),
                              monotonicSeconds: Self.monotonicSeconds(),
                              version: version)
     }
@@ -180,10 +188,16 @@ public final class ControlPlaneService: Sendable {
         }
     }
 
-    /// The targets the load balancer's target group checks: registered, not draining, in use.
-    private func healthCheckTargets(_ catalog: ResourceCatalog, loadBalancer: ARN?) -> [HealthChecker.Target] {
-        guard let loadBalancer, let listener = catalog.listeners.first(where: { $0.loadBalancerArn == loadBalancer }),
-              let group = catalog.targetGroups.first(where: { $0.arn == listener.targetGroupArn }) else { return [] }
+    /// The targets the served load balancers' target groups check: registered, not draining.
+    private func healthCheckTargets(_ catalog: ResourceCatalog) -> [HealthChecker.Target] {
+        catalog.servedLoadBalancers.flatMap { balancer -> [HealthChecker.Target] in
+            guard let listener = catalog.listeners.first(where: { $0.loadBalancerArn == balancer }),
+                  let group = catalog.targetGroups.first(where: { $0.arn == listener.targetGroupArn }) else { return [] }
+            return healthCheckTargets(group)
+        }
+    }
+
+    private func healthCheckTargets(_ group: TargetGroup) -> [HealthChecker.Target] {
         let check = group.healthCheck
         let codes = HealthCheck.codes(check.effectiveMatcher) ?? Set(200...399)
         let kind: Probe.Kind = switch check.healthProtocol {
@@ -193,7 +207,7 @@ public final class ControlPlaneService: Sendable {
         }
         return group.targets.filter { $0.deregisteredTime == nil }.map { target in
             let address = group.targetType == "instance" ? instances[target.id] ?? target.id : target.id
-            return HealthChecker.Target(id: target.id, address: address, port: Int(check.port) ?? target.port, kind: kind,
+            return HealthChecker.Target(id: Self.healthKey(group: group.arn, target: target.id), address: address, port: Int(check.port) ?? target.port, kind: kind,
                                         intervalSeconds: check.intervalSeconds, timeoutSeconds: check.timeoutSeconds,
                                         healthyThreshold: check.healthyThreshold, unhealthyThreshold: check.unhealthyThreshold,
                                         dataPath: group.attributes.bool("health_check.data_path.enabled"))

@@ -2,16 +2,19 @@ import DataPlane
 import Resources
 
 /// An endpoint as the daemon attaches it: its slot (the data plane's number for it), the TUN
-/// device and the ids that go into GENEVE.
+/// device, the ids that go into GENEVE and the load balancer whose policy its traffic follows.
 public struct EndpointAttachment: Hashable, Sendable {
     public let slot: Int
     public let interface: String
     public let identity: EndpointIdentity
+    /// Nil for the first-form daemon's endpoints (its configuration file names no load balancer).
+    public let loadBalancer: ARN?
 
-    public init(slot: Int, interface: String, identity: EndpointIdentity) {
+    public init(slot: Int, interface: String, identity: EndpointIdentity, loadBalancer: ARN? = nil) {
         self.slot = slot
         self.interface = interface
         self.identity = identity
+        self.loadBalancer = loadBalancer
     }
 }
 
@@ -44,7 +47,8 @@ struct EndpointSlotTable: Sendable, Equatable {
             let slot: Int
             if let existing = next.ids.firstIndex(of: endpoint.id) { slot = existing } else { slot = try next.assign(endpoint.id) }
             attachments.append(EndpointAttachment(slot: slot, interface: endpoint.interface,
-                                                  identity: EndpointIdentity(endpointID: endpoint.endpointNumber, attachmentID: endpoint.attachmentNumber)))
+                                                  identity: EndpointIdentity(endpointID: endpoint.endpointNumber, attachmentID: endpoint.attachmentNumber),
+                                                  loadBalancer: endpoint.loadBalancerArn))
         }
         self = next
         return attachments
@@ -60,12 +64,5 @@ struct EndpointSlotTable: Sendable, Equatable {
         }
         ids[free] = id
         return free
-    }
-
-    /// The snapshot's endpoint list: identities by slot, nil for free slots.
-    static func identities(_ attachments: [EndpointAttachment]) -> [EndpointIdentity?] {
-        var identities = [EndpointIdentity?](repeating: nil, count: (attachments.map(\.slot).max() ?? -1) + 1)
-        for attachment in attachments { identities[attachment.slot] = attachment.identity }
-        return identities
     }
 }

@@ -7,26 +7,61 @@ import Resources
 import Wire
 
 /// Turns the control plane's state (resources, health, the time) into the data plane's
-/// `ForwardingSnapshot` for one gateway load balancer.
+/// `ForwardingSnapshot`: each endpoint follows its own load balancer's listener, target group and
+/// attributes, and all of them share one set of target slots.
 public struct SnapshotCompiler: Sendable {
     public var slots = TargetSlotTable()
 
     public init() {}
 
     /// - Parameters:
-    ///   - loadBalancer: the one the endpoints belong to; nil (not created yet) gives no targets.
-    ///   - health: the health state of each target by id (targets without one are `initial`).
+    ///   - endpoints: the attached endpoints; each names its load balancer, whose targets get slots.
+    ///   - health: the health state of each target by `ControlPlaneService.healthKey` (targets
+    ///     without one are `initial`).
     ///   - instances: instance id → IPv4 address, for `instance` target groups.
     ///   - slotFlows: live flows per target slot, as the data plane last published them (a slot of a
     ///     removed target is given to another only when none is left).
-    public mutating func compile(_ catalog: ResourceCatalog, loadBalancer: ARN?, endpoints: [EndpointIdentity?],
+    public mutating func compile(_ catalog: ResourceCatalog, endpoints: [EndpointAttachment],
                                  health: [String: TargetHealthState.State], instances: [String: String] = [:],
                                  slotFlows: [Int64] = [], now: Date, monotonicSeconds: UInt64, version: UInt64) throws -> ForwardingSnapshot {
-        let listener = loadBalancer.flatMap { arn in catalog.listeners.first { $0.loadBalancerArn == arn } }
-        let balancer = loadBalancer.flatMap { arn in catalog.loadBalancers.first { $0.arn == arn } }
-        let group = listener.flatMap { listener in catalog.targetGroups.first { $0.arn == listener.targetGroupArn } }
-        var registered: [(peer: UDPPeer, health: TargetHealth)] = []
-        if let group {
+        var balancers: [ARN] = []
+        for endpoint in endpoints {
+            if let balancer = endpoint.loadBalancer, !balancers.contains(balancer) { balancers.append(balancer) }
+        }
+        let plans = balancers.map { Plan(catalog, loadBalancer: $0, health: health, instances: instances, now: now) }
+        // One update for all: a slot is free only when no load balancer's target holds it.
+        let assigned = try slots.update(current: plans.flatMap { $0.registered.map(\.owner) }, now: monotonicSeconds, flows: slotFlows)
+        var policies: [ARN: BalancerPolicy] = [:]
+        var next = assigned[...]
+        for plan in plans {
+            let slots = next.prefix(plan.registered.count)
+            next = next.dropFirst(plan.registered.count)
+            policies[plan.loadBalancer] = plan.policy(slots: Array(slots), table: self.slots)
+        }
+        var identities = [EndpointIdentity?](repeating: nil, count: (endpoints.map(\.slot).max() ?? -1) + 1)
+        var endpointPolicies = [BalancerPolicy](repeating: .unserved, count: identities.count)
+        for endpoint in endpoints {
+            identities[endpoint.slot] = endpoint.identity
+            endpointPolicies[endpoint.slot] = endpoint.loadBalancer.flatMap { policies[$0] } ?? .unserved
+        }
+        return ForwardingSnapshot(version: version, endpoints: identities, targets: slots.peers, policies: endpointPolicies)
+    }
+
+    /// One load balancer's part of a snapshot: its targets as registered, then its policy once
+    /// they have slots.
+    struct Plan {
+        let loadBalancer: ARN
+        let listener: Listener?
+        let balancer: LoadBalancer?
+        let group: TargetGroup?
+        var registered: [(owner: SlotOwner, health: TargetHealth)] = []
+
+        init(_ catalog: ResourceCatalog, loadBalancer arn: ARN, health: [String: TargetHealthState.State], instances: [String: String], now: Date) {
+            loadBalancer = arn
+            listener = catalog.listeners.first { $0.loadBalancerArn == arn }
+            balancer = catalog.loadBalancers.first { $0.arn == arn }
+            group = listener.flatMap { listener in catalog.targetGroups.first { $0.arn == listener.targetGroupArn } }
+            guard let group else { return }
             let delay = TimeInterval(group.attributes.int("deregistration_delay.timeout_seconds"))
             for target in group.targets {
                 let addressText = group.targetType == "instance" ? instances[target.id] ?? target.id : target.id
@@ -37,31 +72,35 @@ public struct SnapshotCompiler: Sendable {
                     guard now.timeIntervalSince(deregistered) < delay else { continue }
                     state = .draining
                 } else {
-                    state = Self.dataPlaneHealth(health[target.id] ?? .initial)
+                    state = SnapshotCompiler.dataPlaneHealth(health[ControlPlaneService.healthKey(group: group.arn, target: target.id)] ?? .initial)
                 }
-                registered.append((UDPPeer(address: address, port: UInt16(target.port)), state))
+                registered.append((SlotOwner(group: group.arn.description, peer: UDPPeer(address: address, port: UInt16(target.port))), state))
             }
         }
-        let assigned = try slots.update(current: registered.map(\.peer), now: monotonicSeconds, flows: slotFlows)
-        var targets = zip(assigned, registered).map { (slot: $0, identity: Self.identity($1.peer), health: $1.health) }
-        // Slots of removed targets stay known as unused: their established flows keep their appliance.
-        for slot in slots.retired { if let peer = slots.peers[slot.index] { targets.append((slot, Self.identity(peer), .unused)) } }
 
-        let attributes = group?.attributes ?? Attributes(AttributeRules.targetGroup)
-        let policy = FailoverPolicy(
-            onDeregistration: attributes["target_failover.on_deregistration"] == "rebalance" ? .rebalance : .noRebalance,
-            onUnhealthy: attributes["target_failover.on_unhealthy"] == "rebalance" ? .rebalance : .noRebalance,
-            resetOnUnhealthy: attributes.bool("send_tcp_reset.on_unhealthy.enabled"),
-            resetOnDeregistration: attributes.bool("send_tcp_reset.on_deregistration.enabled"))
-        let keyMode: FlowKeyMode = !attributes.bool("stickiness.enabled") ? .fiveTuple
-            : attributes["stickiness.type"] == "source_ip_dest_ip" ? .twoTuple : .threeTuple
-        let timeouts = Self.timeouts(listener?.attributes ?? Attributes(AttributeRules.listener), keyMode: keyMode)
-        return ForwardingSnapshot(version: version, endpoints: endpoints, targets: slots.peers,
-                                  selection: TargetSelection(targets: targets, policy: policy), keyMode: keyMode,
-                                  timeouts: timeouts,
+        func policy(slots assigned: [TargetSlot], table: TargetSlotTable) -> BalancerPolicy {
+            var targets = zip(assigned, registered).map { (slot: $0, identity: SnapshotCompiler.identity($1.owner.peer), health: $1.health) }
+            // Slots of removed targets stay known as unused: their established flows keep their appliance.
+            for slot in table.retired {
+                if let owner = table.owners[slot.index], owner.group == group?.arn.description {
+                    targets.append((slot, SnapshotCompiler.identity(owner.peer), .unused))
+                }
+            }
+            let attributes = group?.attributes ?? Attributes(AttributeRules.targetGroup)
+            let failover = FailoverPolicy(
+                onDeregistration: attributes["target_failover.on_deregistration"] == "rebalance" ? .rebalance : .noRebalance,
+                onUnhealthy: attributes["target_failover.on_unhealthy"] == "rebalance" ? .rebalance : .noRebalance,
+                resetOnUnhealthy: attributes.bool("send_tcp_reset.on_unhealthy.enabled"),
+                resetOnDeregistration: attributes.bool("send_tcp_reset.on_deregistration.enabled"))
+            let keyMode: FlowKeyMode = !attributes.bool("stickiness.enabled") ? .fiveTuple
+                : attributes["stickiness.type"] == "source_ip_dest_ip" ? .twoTuple : .threeTuple
+            return BalancerPolicy(loadBalancer: loadBalancer.description, selection: TargetSelection(targets: targets, policy: failover),
+                                  keyMode: keyMode,
+                                  timeouts: SnapshotCompiler.timeouts(listener?.attributes ?? Attributes(AttributeRules.listener), keyMode: keyMode),
                                   resetWithoutFlow: listener?.attributes.bool("send_tcp_reset.on_idle_timeout.enabled") ?? false,
                                   pathMTUDiscovery: balancer?.attributes.bool("path_mtu_discovery.enabled") ?? true,
                                   innerFlowCheck: attributes.bool("inner_flow_check.enabled"))
+        }
     }
 
     /// The listener's timeouts. The TCP ones apply to five-tuple flows only: a two- or three-tuple

@@ -1,6 +1,8 @@
 import Foundation
 import Health
+import PacketIO
 import Resources
+import Wire
 
 /// A registered target as DescribeTargetHealth and the console show it.
 public struct TargetView: Hashable, Sendable {
@@ -13,6 +15,8 @@ public struct TargetView: Hashable, Sendable {
 /// A change of a target's health, as the health checker found it.
 public struct HealthEvent: Hashable, Sendable {
     public var time: Date
+    /// The target group's ARN: a target's health is its group's view of it.
+    public var targetGroup: String
     public var target: String
     public var from: TargetHealthState?
     public var to: TargetHealthState
@@ -30,22 +34,33 @@ extension ControlPlaneService {
                 let state: TargetHealthState
                 if target.deregisteredTime != nil { state = .deregistrationInProgress }
                 else if !inUse { state = .notInUse }
-                else { state = health[target.id] ?? .registrationInProgress }
+                else { state = health[Self.healthKey(group: group, target: target.id)] ?? .registrationInProgress }
                 let address = found.targetType == "instance" ? instances[target.id] ?? target.id : target.id
                 return TargetView(registration: target, address: address, health: state)
             }
         }
     }
 
-    /// How long each target's last health check took, in seconds, by target id.
+    /// How long each target's last health check took, in seconds, by `healthKey`.
     public var checkLatencies: [String: Double] { checker.latencies }
     /// The last data-path probe's round trip of each target that has one, in seconds.
     public var dataPathLatencies: [String: Double] { checker.dataPathLatencies }
 
-    /// The target group the served load balancer forwards to, if any.
-    public var servedTargetGroup: ARN? {
+    /// The load balancers the data plane serves, each with the target group its listener forwards to.
+    public var servedBalancers: [(balancer: LoadBalancer, group: ARN?)] {
         read { catalog in
-            catalog.servedLoadBalancer.flatMap { balancer in catalog.listeners.first { $0.loadBalancerArn == balancer }?.targetGroupArn }
+            catalog.servedLoadBalancers.compactMap { arn in
+                guard let balancer = try? catalog.loadBalancer(arn) else { return nil }
+                return (balancer, catalog.listeners.first { $0.loadBalancerArn == arn }?.targetGroupArn)
+            }
         }
+    }
+
+    /// The target slot of `view`, a target of `group`, in the data plane (nil when its load
+    /// balancer is not served).
+    public func slot(of view: TargetView, in group: ARN) -> Int? {
+        guard let address = IPv4Address(view.address) else { return nil }
+        let owner = SlotOwner(group: group.description, peer: UDPPeer(address: address, port: UInt16(clamping: view.registration.port)))
+        return state.withLock { $0.compiler.slots.slot(of: owner) }
     }
 }

@@ -192,7 +192,6 @@ public final class Daemon {
         var actions = ELBActions(service: service, instances: configuration.instances, audit: audit)
         actions.endpointFailure = { devices.failure(of: $0) }
         actions.flows = { plane.flows($0) }
-        actions.slots = { published.value.withLock { $0.targets } }
         var observatory = Observatory(plane: plane, flowCapacity: configuration.workers * configuration.flowsPerWorker) {
             published.value.withLock { $0.targets }
         }

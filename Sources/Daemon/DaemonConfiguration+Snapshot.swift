@@ -13,7 +13,7 @@ extension DaemonConfiguration {
     public func snapshot(version: UInt64, slots: inout TargetSlotTable, monotonicSeconds: UInt64,
                          slotFlows: [Int64] = []) throws -> ForwardingSnapshot {
         let peers = targets.map { UDPPeer(address: $0, port: Geneve.udpPort) }
-        let assigned = try slots.update(current: peers, now: monotonicSeconds, flows: slotFlows)
+        let assigned = try slots.update(current: peers.map { SlotOwner(peer: $0) }, now: monotonicSeconds, flows: slotFlows)
         let identity = { (peer: UDPPeer) in UInt64(peer.address.rawValue) << 16 | UInt64(peer.port) }
         var selectionTargets = zip(assigned, peers).map { (slot: $0, identity: identity($1), health: TargetHealth.healthy) }
         for slot in slots.retired { if let peer = slots.peers[slot.index] { selectionTargets.append((slot, identity(peer), .unused)) } }

@@ -61,7 +61,7 @@ public final class DataPlane: @unchecked Sendable {
         self.capture = capture
         let workers = (0..<count).map { index in
             Worker(index: index, workerCount: count, io: ios[index],
-                   table: FlowTable(capacity: configuration.flowsPerWorker, timeouts: snapshot.timeouts, hasher: hasher,
+                   table: FlowTable(capacity: configuration.flowsPerWorker, hasher: hasher,
                                     cookies: cookies, owner: UInt32(index), targetSlots: configuration.targetSlots),
                    mailbox: mailboxes[index], targetSlots: configuration.targetSlots, dropCapacity: configuration.dropCapacity,
                    flowLog: flowLogRings.isEmpty ? nil : (flowLogRings[index], configuration.flowLogInterval),

@@ -23,32 +23,29 @@ public final class ForwardingSnapshot: Sendable {
     public let endpoints: [EndpointIdentity?]
     /// Appliance addresses by target slot; nil for a free slot.
     public let targets: [UDPPeer?]
-    public let selection: TargetSelection
-    public let keyMode: FlowKeyMode
-    public let timeouts: FlowTimeouts
-    /// `send_tcp_reset.on_idle_timeout.enabled`: answer a TCP packet without a flow with a RST.
-    public let resetWithoutFlow: Bool
-    /// `path_mtu_discovery.enabled`: answer an oversize packet with ICMP naming `maximumInnerPacket`.
-    public let pathMTUDiscovery: Bool
-    /// `inner_flow_check.enabled`: a returned inner packet must belong to its cookie's flow.
-    public let innerFlowCheck: Bool
+    /// The policy of each endpoint slot's load balancer (`BalancerPolicy.unserved` for a free
+    /// slot); as many as `endpoints`. Endpoints of one load balancer share its policy's storage.
+    public let policies: [BalancerPolicy]
 
     /// README "gwlbd", MTU: larger inner packets are dropped.
     public static let maximumInnerPacket = 8500
 
-    public init(version: UInt64, endpoints: [EndpointIdentity?], targets: [UDPPeer?], selection: TargetSelection,
-                keyMode: FlowKeyMode = .fiveTuple, timeouts: FlowTimeouts = FlowTimeouts(), resetWithoutFlow: Bool = false,
-                pathMTUDiscovery: Bool = true, innerFlowCheck: Bool = true) {
+    public init(version: UInt64, endpoints: [EndpointIdentity?], targets: [UDPPeer?], policies: [BalancerPolicy]) {
         precondition(endpoints.count <= 255, "at most 255 endpoints")
+        precondition(policies.count == endpoints.count, "one policy per endpoint slot")
         self.version = version
         self.endpoints = endpoints
         self.targets = targets
-        self.selection = selection
-        self.keyMode = keyMode
-        self.timeouts = timeouts
-        self.resetWithoutFlow = resetWithoutFlow
-        self.pathMTUDiscovery = pathMTUDiscovery
-        self.innerFlowCheck = innerFlowCheck
+        self.policies = policies
+    }
+
+    /// Every endpoint under one load balancer's policy (the first-form daemon, tests).
+    public convenience init(version: UInt64, endpoints: [EndpointIdentity?], targets: [UDPPeer?], selection: TargetSelection,
+                            keyMode: FlowKeyMode = .fiveTuple, timeouts: FlowTimeouts = FlowTimeouts(), resetWithoutFlow: Bool = false,
+                            pathMTUDiscovery: Bool = true, innerFlowCheck: Bool = true) {
+        let policy = BalancerPolicy(selection: selection, keyMode: keyMode, timeouts: timeouts, resetWithoutFlow: resetWithoutFlow,
+                                    pathMTUDiscovery: pathMTUDiscovery, innerFlowCheck: innerFlowCheck)
+        self.init(version: version, endpoints: endpoints, targets: targets, policies: endpoints.map { _ in policy })
     }
 
     /// A snapshot of healthy targets at `addresses` (slots in order), for the first-form daemon and tests.
@@ -60,6 +57,11 @@ public final class ForwardingSnapshot: Sendable {
             policy: policy)
         self.init(version: version, endpoints: endpoints, targets: addresses.map { UDPPeer(address: $0, port: Geneve.udpPort) },
                   selection: selection, keyMode: keyMode, timeouts: timeouts)
+    }
+
+    /// The policy of the load balancer with ARN `loadBalancer`, if one of its endpoints is served.
+    public func policy(loadBalancer: String) -> BalancerPolicy? {
+        policies.first { $0.loadBalancer == loadBalancer }
     }
 
     /// The endpoint slot named by a returned packet's options; nil when none matches both ids.

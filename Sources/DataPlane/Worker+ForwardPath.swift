@@ -24,13 +24,19 @@ extension Worker {
                 batch.lengths[slot] = 0
                 continue
             }
-            guard packet.count <= ForwardingSnapshot.maximumInnerPacket else {
-                record(.oversize, summary, size: packet.count, endpoint: endpoint, packet: packet)
-                if snapshot.pathMTUDiscovery { sendPacketTooBig(answering: packet, summary, endpoint: endpoint) }
+            // A device read just before its endpoint was deleted, or adopted before its snapshot.
+            guard endpoint < snapshot.endpoints.count, snapshot.endpoints[endpoint] != nil else {
+                record(.unknownEndpoint, summary, size: summary.length, endpoint: endpoint, packet: packet)
                 batch.lengths[slot] = 0
                 continue
             }
-            let probe = tracker.probe(summary, mode: snapshot.keyMode, endpoint: UInt8(endpoint))
+            guard packet.count <= ForwardingSnapshot.maximumInnerPacket else {
+                record(.oversize, summary, size: packet.count, endpoint: endpoint, packet: packet)
+                if snapshot.policies[endpoint].pathMTUDiscovery { sendPacketTooBig(answering: packet, summary, endpoint: endpoint) }
+                batch.lengths[slot] = 0
+                continue
+            }
+            let probe = tracker.probe(summary, mode: snapshot.policies[endpoint].keyMode, endpoint: UInt8(endpoint))
             let owner = self.owner(ofHash: probe.hash)
             if owner != index {
                 hand(.fromEndpoint(endpoint), packet, to: owner, summary: summary, endpoint: endpoint)
@@ -67,12 +73,9 @@ extension Worker {
         let summary = summaries[slot]
         let endpoint = slotEndpoints[slot]
         let packet = UnsafeRawBufferPointer(batch.data(slot))
-        // A device read just before its endpoint was deleted, or adopted before its snapshot.
-        guard endpoint < snapshot.endpoints.count, let endpointIdentity = snapshot.endpoints[endpoint] else {
-            record(.unknownEndpoint, summary, size: summary.length, endpoint: endpoint, packet: packet)
-            return false
-        }
-        switch tracker.track(summary, probe: probes[slot], selection: snapshot.selection, now: time.seconds) {
+        // `forward` checked the endpoint against this same snapshot.
+        guard let endpointIdentity = snapshot.endpoints[endpoint] else { return false }
+        switch tracker.track(summary, probe: probes[slot], selection: snapshot.policies[endpoint].selection, now: time.seconds) {
         case .forward(let handle, let target, let cookie, let event):
             guard let peer = snapshot.target(target), target.index < counters.targets.count else {
                 tracker.table.remove(handle)
@@ -98,7 +101,7 @@ extension Worker {
             switch reason {
             case .tcpWithoutFlow:
                 record(.tcpWithoutFlow, summary, size: summary.length, endpoint: endpoint, packet: packet)
-                if snapshot.resetWithoutFlow { sendReset(answering: slot, batch, endpoint: endpoint) }
+                if snapshot.policies[endpoint].resetWithoutFlow { sendReset(answering: slot, batch, endpoint: endpoint) }
             case .flowTableFull: record(.flowTableFull, summary, size: summary.length, endpoint: endpoint, packet: packet)
             case .noTarget: record(.noTargets, summary, size: summary.length, endpoint: endpoint, packet: packet)
             }

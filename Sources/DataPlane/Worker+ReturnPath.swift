@@ -115,7 +115,8 @@ extension Worker {
             return nil
         }
         // A cookie vouches for its own flow only: another flow's packet behind it would be an injection.
-        guard !snapshot.innerFlowCheck || table[handle].key.admits(summary, mode: snapshot.keyMode) else {
+        guard !snapshot.policies[endpoint].innerFlowCheck
+                || table[handle].key.admits(summary, mode: snapshot.policies[endpoint].keyMode) else {
             record(.returnFlowMismatch, summary, size: summary.length, endpoint: endpoint, appliance: peer.address, packet: inner)
             return nil
         }

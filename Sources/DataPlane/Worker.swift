@@ -76,7 +76,7 @@ public final class Worker {
         tracker = FlowTracker(table: table)
         self.mailbox = mailbox
         snapshot = mailbox.snapshot.withLock { $0 }
-        table.timeouts = snapshot.timeouts
+        Self.applyTimeouts(of: snapshot, to: table)
         counters = DataPlaneStatistics(targetSlots: targetSlots)
         drops = DropRing(capacity: dropCapacity)
         let capacity = endpointBatch.capacity
@@ -175,7 +175,12 @@ public final class Worker {
         counters.snapshotPickupNanoseconds = now - mailbox.publishedAt.load(ordering: .relaxed)
         mailbox.pickedUpAt.store(now, ordering: .relaxed)
         mailbox.pickedUpVersion.store(snapshot.version, ordering: .releasing)
-        table.timeouts = snapshot.timeouts
+        Self.applyTimeouts(of: snapshot, to: table)
+    }
+
+    /// Each endpoint's flows live by its load balancer's timeouts.
+    static func applyTimeouts(of snapshot: ForwardingSnapshot, to table: FlowTable) {
+        for (endpoint, policy) in snapshot.policies.enumerated() { table.setTimeouts(policy.timeouts, endpoint: UInt8(endpoint)) }
     }
 
     /// Lists the flows a troubleshooting query asks for (a scan of the table: rare, never per packet).

@@ -15,7 +15,6 @@ public final class FlowTable {
     public static let maximumCapacity = (1 << 24) - 2
 
     public let capacity: Int
-    public var timeouts: FlowTimeouts
     public let hasher: FlowHasher
     public let cookies: FlowCookieCodec
     /// This table's worker number, carried in its cookies.
@@ -31,6 +30,9 @@ public final class FlowTable {
     public var onRelease: (FlowHandle, FlowEntry) -> Void = { _, _ in }
 
     private let entries: UnsafeMutablePointer<FlowEntry>
+    /// The idle timeouts of each endpoint slot's flows (its load balancer's listener), by the key's
+    /// endpoint: one fixed array, so expiry costs one load and a change allocates nothing.
+    private let endpointTimeouts: UnsafeMutableBufferPointer<FlowTimeouts>
     /// Live flows pinned to each target slot, kept where a flow's target is set or its entry freed,
     /// so the count is exact: a slot nobody's flow uses may go to another appliance.
     private let targetFlows: UnsafeMutableBufferPointer<Int>
@@ -52,7 +54,8 @@ public final class FlowTable {
                 cookies: FlowCookieCodec? = nil, owner: UInt32 = 0, targetSlots: Int = 1024) {
         precondition((1...Self.maximumCapacity).contains(capacity), "flow table capacity must be 1...\(Self.maximumCapacity)")
         self.capacity = capacity
-        self.timeouts = timeouts
+        endpointTimeouts = .allocate(capacity: Int(UInt8.max) + 1)
+        endpointTimeouts.initialize(repeating: timeouts)
         self.hasher = hasher
         self.cookies = cookies ?? .random(capacity: capacity)
         precondition(self.cookies.indexBits >= Int.bitWidth - (capacity - 1).leadingZeroBitCount,
@@ -68,10 +71,23 @@ public final class FlowTable {
     }
 
     deinit {
+        endpointTimeouts.deallocate()
         targetFlows.deallocate()
         HugePageMemory.free(entries)
         HugePageMemory.free(traffic)
         HugePageMemory.free(slots)
+    }
+
+    /// The timeouts flows of `endpoint` live by.
+    public func timeouts(endpoint: UInt8) -> FlowTimeouts { endpointTimeouts[Int(endpoint)] }
+
+    /// Sets the timeouts of `endpoint`'s flows; its live flows follow them from now on.
+    public func setTimeouts(_ timeouts: FlowTimeouts, endpoint: UInt8) { endpointTimeouts[Int(endpoint)] = timeouts }
+
+    /// True when `entry` has outlived its endpoint's timeout at `now`.
+    @inline(__always)
+    public func isExpired(_ entry: FlowEntry, now: UInt32) -> Bool {
+        endpointTimeouts[Int(entry.key.endpoint)].isExpired(entry, now: now)
     }
 
     /// Bytes this table allocated: entries, index and the traffic beside them.
@@ -130,7 +146,7 @@ public final class FlowTable {
             if value & Self.tagMask == tag {
                 let index = Int(value & Self.indexMask) - 1
                 if entries[index].key == key {
-                    guard timeouts.isExpired(entries[index], now: now) else { return .found(FlowHandle(index: index)) }
+                    guard isExpired(entries[index], now: now) else { return .found(FlowHandle(index: index)) }
                     expireEntry(index, slot: slot)
                     return .absent(insertionPoint(hash))
                 }
@@ -184,7 +200,7 @@ public final class FlowTable {
         guard fields.owner == owner, fields.index < highWater else { return nil }
         let entry = entries[fields.index]
         guard entry.flags.contains(.live), self.cookie(FlowHandle(index: fields.index)) == cookie else { return nil }
-        guard !timeouts.isExpired(entry, now: now) else {
+        guard !isExpired(entry, now: now) else {
             expireEntry(fields.index, slot: slot(of: fields.index))
             return nil
         }
@@ -281,7 +297,7 @@ public final class FlowTable {
         for _ in 0..<min(budget, highWater) {
             let index = hand
             hand = hand + 1 >= highWater ? 0 : hand + 1
-            if entries[index].flags.contains(.live), timeouts.isExpired(entries[index], now: now) {
+            if entries[index].flags.contains(.live), isExpired(entries[index], now: now) {
                 expireEntry(index, slot: slot(of: index))
                 expired += 1
             }

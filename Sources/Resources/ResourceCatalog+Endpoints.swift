@@ -1,11 +1,11 @@
 import Foundation
 
-/// Endpoints (gwlb's extension, README "Endpoints (gwlb's extension)"): one gwlbd serves one
-/// gateway load balancer, so every endpoint belongs to the same one.
+/// Endpoints (gwlb's extension, README "Endpoints (gwlb's extension)"): each belongs to one
+/// gateway load balancer; one gwlbd serves every load balancer that has an endpoint.
 extension ResourceCatalog {
     public mutating func createEndpoint(loadBalancer arn: ARN, interface: String, endpointId: String?, attachmentId: String?,
                                         newID: () -> String, now: Date) throws(ELBError) -> Endpoint {
-        let balancer = try loadBalancer(arn)
+        _ = try loadBalancer(arn)
         guard (1...15).contains(interface.utf8.count),
               interface.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
             throw .validation("Interface '\(interface)' must be 1-15 letters, digits, '-', '_' or '.' (a Linux interface name)")
@@ -17,9 +17,6 @@ extension ResourceCatalog {
         let attachment = attachmentId ?? "0x" + newID()
         guard Endpoint.number(attachment) != nil else {
             throw .validation("AttachmentId '\(attachment)' must be hex (0x…), at most 64 bits")
-        }
-        if let other = endpoints.first(where: { $0.loadBalancerArn != arn }) {
-            throw ELBError(.invalidConfigurationRequest, "This gwlbd serves load balancer '\(other.loadBalancerArn.name)' (endpoint \(other.id)); run another gwlbd for '\(balancer.name)'")
         }
         if let clash = endpoints.first(where: { $0.interface == interface || $0.endpointNumber == Endpoint.number(id) }) {
             throw ELBError(.duplicateEndpoint, "Endpoint \(clash.id) already uses interface \(clash.interface) or that endpoint id; choose another")
@@ -44,6 +41,11 @@ extension ResourceCatalog {
         endpoints.removeAll { $0.id == id }
     }
 
-    /// The load balancer the data plane serves: the one its endpoints belong to.
-    public var servedLoadBalancer: ARN? { endpoints.first?.loadBalancerArn }
+    /// The load balancers the data plane serves: those with an endpoint, in the order of their
+    /// first endpoint's creation.
+    public var servedLoadBalancers: [ARN] {
+        var served: [ARN] = []
+        for endpoint in endpoints where !served.contains(endpoint.loadBalancerArn) { served.append(endpoint.loadBalancerArn) }
+        return served
+    }
 }

@@ -23,14 +23,26 @@ public struct TargetSample: Sendable, Hashable {
     public static let unhealthyReasons = ["Target.FailedHealthChecks", "Target.ResponseCodeMismatch", "Target.Timeout", "Target.DataPathFailed"]
 }
 
+/// One served load balancer as the metrics see it.
+public struct BalancerSample: Sendable, Hashable {
+    /// CloudWatch's dimensions: `gwy/NAME/ID` and `targetgroup/NAME/ID` ("none" without one).
+    public var loadBalancer: String
+    public var targetGroup: String
+    public var targets: [TargetSample]
+
+    public init(loadBalancer: String, targetGroup: String, targets: [TargetSample]) {
+        self.loadBalancer = loadBalancer
+        self.targetGroup = targetGroup
+        self.targets = targets
+    }
+}
+
 /// What one flush of the metrics reads: the data plane's counters and the control plane's view.
 public struct MetricsSample: Sendable {
     public var statistics: DataPlaneStatistics
-    /// CloudWatch's dimensions: `gwy/NAME/ID`, `targetgroup/NAME/ID`, the zone.
-    public var loadBalancer: String
-    public var targetGroup: String
+    /// Every served load balancer: host counts and target series carry its dimensions.
+    public var balancers: [BalancerSample]
     public var zone: String
-    public var targets: [TargetSample]
     /// Monotonic seconds, for the peaks.
     public var time: Double
     /// The control plane's target slots, when there is one.
@@ -40,14 +52,26 @@ public struct MetricsSample: Sendable {
     /// Flow-log records lost to failed writes, when flow logs are on.
     public var flowLogRecordsLost: UInt64?
 
+    public init(statistics: DataPlaneStatistics, balancers: [BalancerSample], zone: String, time: Double) {
+        self.statistics = statistics
+        self.balancers = balancers
+        self.zone = zone
+        self.time = time
+    }
+
+    /// One load balancer's sample.
     public init(statistics: DataPlaneStatistics, loadBalancer: String, targetGroup: String, zone: String,
                 targets: [TargetSample], time: Double) {
-        self.statistics = statistics
-        self.loadBalancer = loadBalancer
-        self.targetGroup = targetGroup
-        self.zone = zone
-        self.targets = targets
-        self.time = time
+        self.init(statistics: statistics, balancers: [BalancerSample(loadBalancer: loadBalancer, targetGroup: targetGroup, targets: targets)],
+                  zone: zone, time: time)
+    }
+
+    /// The dimensions of gwlbd-wide series (flows, bytes, drops): the load balancer's when there
+    /// is one, `all` when several share the data plane, `none` before the first.
+    var processLabels: [(String, String)] {
+        let names = balancers.count == 1 ? (balancers[0].loadBalancer, balancers[0].targetGroup)
+            : balancers.isEmpty ? ("none", "none") : ("all", "all")
+        return [("load_balancer", names.0), ("target_group", names.1), ("availability_zone", zone)]
     }
 }
 
@@ -65,8 +89,9 @@ public final class MetricsExporter: Sendable {
         var meters: [String: CoreMetrics.Meter] = [:]
         var bytesPeak = PeakRate()
         var packetsPeak = PeakRate()
-        /// Series per target address, to drop those of targets that left.
-        var targetSeries: [String: Set<String>] = [:]
+        /// Series per target (load balancer and address) and per load balancer's host counts, to
+        /// drop those of targets and load balancers that left.
+        var ownedSeries: [String: Set<String>] = [:]
     }
 
     public init() {
@@ -78,7 +103,7 @@ public final class MetricsExporter: Sendable {
 
     public func flush(_ sample: MetricsSample) {
         let statistics = sample.statistics
-        let base = [("load_balancer", sample.loadBalancer), ("target_group", sample.targetGroup), ("availability_zone", sample.zone)]
+        let base = sample.processLabels
         state.withLock { state in
             set(&state, MetricNames.activeFlows, base, Double(statistics.activeFlows))
             count(&state, MetricNames.newFlows, base, statistics.newFlows)
@@ -90,12 +115,6 @@ public final class MetricsExporter: Sendable {
             count(&state, MetricNames.endpointsLost, base, statistics.endpointsLost)
             set(&state, MetricNames.failedEndpoints, base, Double(sample.failedEndpoints))
             if let lost = sample.flowLogRecordsLost { count(&state, MetricNames.flowLogRecordsLost, base, lost) }
-            set(&state, MetricNames.healthyHosts, base, Double(sample.targets.count { $0.state == "healthy" }))
-            set(&state, MetricNames.unhealthyHosts, base, Double(sample.targets.count { $0.state == "unhealthy" }))
-            for reason in TargetSample.unhealthyReasons {
-                set(&state, MetricNames.unhealthyHostsByReason, base + [("reason", reason)],
-                    Double(sample.targets.count { $0.state == "unhealthy" && $0.reason == reason }))
-            }
             set(&state, MetricNames.peakBytesPerSecond, base, state.bytesPeak.sample(total: statistics.endpointBytes, at: sample.time))
             set(&state, MetricNames.peakPacketsPerSecond, base, state.packetsPeak.sample(total: statistics.endpointPackets, at: sample.time))
             for reason in DropReason.allCases {
@@ -107,28 +126,53 @@ public final class MetricsExporter: Sendable {
                 }
             }
             var present = Set<String>()
-            for target in sample.targets where target.slot < statistics.targets.count {
-                let counters = statistics.targets[target.slot]
-                let labels = base + [("target", target.address)]
-                present.insert(target.address)
-                var series = Set<String>()
-                series.insert(count(&state, MetricNames.targetPackets, labels + [("direction", "to_target")], counters.packetsToTarget))
-                series.insert(count(&state, MetricNames.targetPackets, labels + [("direction", "from_target")], counters.packetsFromTarget))
-                series.insert(count(&state, MetricNames.targetBytes, labels + [("direction", "to_target")], counters.bytesToTarget))
-                series.insert(count(&state, MetricNames.targetBytes, labels + [("direction", "from_target")], counters.bytesFromTarget))
-                series.insert(count(&state, MetricNames.targetNewFlows, labels, counters.newFlows))
-                series.insert(set(&state, MetricNames.targetActiveFlows, labels, Double(max(counters.activeFlows, 0))))
-                state.targetSeries[target.address, default: []].formUnion(series)
+            for balancer in sample.balancers {
+                let dimensions = [("load_balancer", balancer.loadBalancer), ("target_group", balancer.targetGroup), ("availability_zone", sample.zone)]
+                present.insert(flushHosts(&state, balancer, dimensions))
+                for target in balancer.targets where target.slot < statistics.targets.count {
+                    present.insert(flushTarget(&state, target, statistics.targets[target.slot], dimensions))
+                }
             }
             // A target that left takes its series with it.
-            for (address, series) in state.targetSeries where !present.contains(address) {
+            for (target, series) in state.ownedSeries where !present.contains(target) {
                 for key in series {
                     state.counters.removeValue(forKey: key)?.metric.destroy()
                     state.meters.removeValue(forKey: key)?.destroy()
                 }
-                state.targetSeries[address] = nil
+                state.ownedSeries[target] = nil
             }
         }
+    }
+
+    /// HealthyHostCount and UnHealthyHostCount (in all, and by reason) of one load balancer;
+    /// returns the name its series are kept under.
+    private func flushHosts(_ state: inout State, _ balancer: BalancerSample, _ dimensions: [(String, String)]) -> String {
+        var series: Set<String> = [
+            set(&state, MetricNames.healthyHosts, dimensions, Double(balancer.targets.count { $0.state == "healthy" })),
+            set(&state, MetricNames.unhealthyHosts, dimensions, Double(balancer.targets.count { $0.state == "unhealthy" })),
+        ]
+        for reason in TargetSample.unhealthyReasons {
+            series.insert(set(&state, MetricNames.unhealthyHostsByReason, dimensions + [("reason", reason)],
+                              Double(balancer.targets.count { $0.state == "unhealthy" && $0.reason == reason })))
+        }
+        let name = Self.key("hosts", dimensions)
+        state.ownedSeries[name, default: []].formUnion(series)
+        return name
+    }
+
+    /// One target's series; returns the name its series are kept under.
+    private func flushTarget(_ state: inout State, _ target: TargetSample, _ counters: TargetCounters, _ dimensions: [(String, String)]) -> String {
+        let labels = dimensions + [("target", target.address)]
+        let name = Self.key("target", labels)
+        var series = Set<String>()
+        series.insert(count(&state, MetricNames.targetPackets, labels + [("direction", "to_target")], counters.packetsToTarget))
+        series.insert(count(&state, MetricNames.targetPackets, labels + [("direction", "from_target")], counters.packetsFromTarget))
+        series.insert(count(&state, MetricNames.targetBytes, labels + [("direction", "to_target")], counters.bytesToTarget))
+        series.insert(count(&state, MetricNames.targetBytes, labels + [("direction", "from_target")], counters.bytesFromTarget))
+        series.insert(count(&state, MetricNames.targetNewFlows, labels, counters.newFlows))
+        series.insert(set(&state, MetricNames.targetActiveFlows, labels, Double(max(counters.activeFlows, 0))))
+        state.ownedSeries[name, default: []].formUnion(series)
+        return name
     }
 
     /// Advances the counter `name` with `labels` to the running total `total`. A total that went

@@ -87,7 +87,7 @@ import Testing
             ("theme neon", "no theme neon (themes: default, mono, solarized)"),
             ("sort speed", "no column speed (columns: address, state, reason, flows, pkt-out, bytes-out, pkt-back, bytes-back)"),
             ("window 5", "rates are over 2, 10 or 40 s"),
-            ("lb other", "this gwlbd serves only my-load-balancer"),
+            ("lb other", "gwlbd serves my-load-balancer, not other"),
             ("drain 198.18.1.11", "no command drain (commands: filter, flows, lb, quit, sort, target, theme, window)"),
         ]
         for (line, message) in cases {

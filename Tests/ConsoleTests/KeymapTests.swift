@@ -68,7 +68,7 @@ import Testing
         var state = ConsoleState()
         _ = keys(&state, [.down, .down])
         #expect(keys(&state, [.character("u")]) == [.register(address: "198.18.1.13")])
-        state.completed("register (cancel drain)", target: "198.18.1.13", error: nil)
+        state.completed("register (cancel drain)", target: "198.18.1.13", error: nil, model: self.model)
         var model = self.model
         state.confirm(from: model)
         #expect(state.pending["198.18.1.13"] != nil, "still draining on the stream: pending")

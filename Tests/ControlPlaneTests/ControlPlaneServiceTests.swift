@@ -102,12 +102,12 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let published = Published()
         let service = try service(published)
-        #expect(published.last?.selection.placeNewFlow(placementHash: 1, random: 1) == Placement.none, "nothing configured yet")
+        #expect(published.last?.policies.isEmpty == true, "nothing configured yet")
         let group = try gettingStarted(service)
         #expect(published.last?.targets.compactMap { $0?.address.description } == ["198.18.1.11", "198.18.1.12"])
-        #expect(published.last?.selection.health == [.initial, .initial])
-        try service.recordHealth(target: "198.18.1.11", TargetHealthState.healthy)
-        #expect(published.last?.selection.health == [.healthy, .initial])
+        #expect(published.last?.policies.first?.selection.health == [.initial, .initial])
+        try service.recordHealth(target: ControlPlaneService.healthKey(group: group, target: "198.18.1.11"), TargetHealthState.healthy)
+        #expect(published.last?.policies.first?.selection.health == [.healthy, .initial])
         #expect(try CatalogStore(directory: directory).load()?.targetGroups.first?.arn == group, "stored before acknowledged")
     }
 
@@ -148,7 +148,7 @@ import Testing
         }
         try service.tick(now: Date().addingTimeInterval(1))
         #expect(service.read { $0.targetGroups[0].targets.map(\.id) } == ["198.18.1.11"])
-        #expect(published.last?.selection.health(of: TargetSlot(1)) == .unused, "its flows keep their appliance")
+        #expect(published.last?.policies.first?.selection.health(of: TargetSlot(1)) == .unused, "its flows keep their appliance")
     }
 
     /// Endpoints reach the daemon (which makes their devices) before they are stored, keep their
@@ -163,9 +163,10 @@ import Testing
             attached.withLock { $0.append(attachments) }
         }
         _ = try gettingStarted(service)
-        #expect(attached.withLock { $0.last } == [EndpointAttachment(slot: 0, interface: "gwlbe0", identity: EndpointIdentity(endpointID: 1, attachmentID: 2))])
+        let balancer = try #require(service.read { $0.servedLoadBalancers.first })
+        #expect(attached.withLock { $0.last } == [EndpointAttachment(slot: 0, interface: "gwlbe0", identity: EndpointIdentity(endpointID: 1, attachmentID: 2),
+                                                                     loadBalancer: balancer)])
         #expect(published.last?.endpoints == [EndpointIdentity(endpointID: 1, attachmentID: 2)])
-        let balancer = try #require(service.read { $0.servedLoadBalancer })
         _ = try service.perform { catalog, context in
             try catalog.createEndpoint(loadBalancer: balancer, interface: "gwlbe1", endpointId: "vpce-3", attachmentId: "0x4", newID: context.newID, now: context.now)
         }
@@ -202,7 +203,7 @@ import Testing
             _ = try catalog.createEndpoint(loadBalancer: lb.arn, interface: "gwlbe0", endpointId: nil, attachmentId: nil, newID: context.newID, now: context.now)
         }
         #expect(published.last?.targets.compactMap { $0?.address.description } == ["198.18.1.21"])
-        let group = try #require(service.servedTargetGroup)
+        let group = try #require(service.servedBalancers.first?.group)
         #expect(try service.targets(of: group).map(\.address) == ["198.18.1.21"])
     }
 }

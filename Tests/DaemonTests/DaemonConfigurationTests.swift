@@ -26,7 +26,7 @@ import Wire
         #expect(parsed.udpIdleTimeout == 120 && parsed.otherIdleTimeout == 120 && parsed.tcpClosingTimeout == 15)
         let timed = try configuration([], extra: #", "udpIdleTimeoutSeconds": 30, "otherIdleTimeoutSeconds": 40, "tcpClosingTimeoutSeconds": 5"#)
         var slots = TargetSlotTable()
-        #expect(try timed.snapshot(version: 1, slots: &slots, monotonicSeconds: 1).timeouts == FlowTimeouts(udp: 30, other: 40, tcpClosing: 5))
+        #expect(try timed.snapshot(version: 1, slots: &slots, monotonicSeconds: 1).policies[0].timeouts == FlowTimeouts(udp: 30, other: 40, tcpClosing: 5))
     }
 
     @Test(arguments: [
@@ -77,10 +77,10 @@ import Wire
         _ = try configuration(["198.18.1.11", "198.18.1.12", "198.18.1.13"]).snapshot(version: 1, slots: &slots, monotonicSeconds: 10)
         let second = try configuration(["198.18.1.13", "198.18.1.11", "198.18.1.14"]).snapshot(version: 2, slots: &slots, monotonicSeconds: 20)
         #expect(second.targets.map { $0?.address.description } == ["198.18.1.11", "198.18.1.12", "198.18.1.13", "198.18.1.14"])
-        #expect(second.selection.health(of: TargetSlot(1)) == .unused)
-        for slot in [0, 2, 3] { #expect(second.selection.health(of: TargetSlot(slot)) == .healthy) }
+        #expect(second.policies[0].selection.health(of: TargetSlot(1)) == .unused)
+        for slot in [0, 2, 3] { #expect(second.policies[0].selection.health(of: TargetSlot(slot)) == .healthy) }
         for hash in 0..<1000 {
-            guard case .target(let slot) = second.selection.placeNewFlow(placementHash: UInt64(hash) &* 0x9E37_79B9_7F4A_7C15, random: 0) else {
+            guard case .target(let slot) = second.policies[0].selection.placeNewFlow(placementHash: UInt64(hash) &* 0x9E37_79B9_7F4A_7C15, random: 0) else {
                 Issue.record("no placement")
                 return
             }

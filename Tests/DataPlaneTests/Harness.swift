@@ -35,8 +35,8 @@ final class Harness {
     static func snapshot(version: UInt64, targets: [IPv4Address], keyMode: FlowKeyMode = .fiveTuple,
                          resetWithoutFlow: Bool = false, innerFlowCheck: Bool = true) -> ForwardingSnapshot {
         let base = ForwardingSnapshot(version: version, endpoints: endpoints, healthyTargets: targets, keyMode: keyMode)
-        return ForwardingSnapshot(version: version, endpoints: endpoints, targets: base.targets, selection: base.selection,
-                                  keyMode: keyMode, timeouts: base.timeouts, resetWithoutFlow: resetWithoutFlow,
+        return ForwardingSnapshot(version: version, endpoints: endpoints, targets: base.targets, selection: base.policies[0].selection,
+                                  keyMode: keyMode, timeouts: base.policies[0].timeouts, resetWithoutFlow: resetWithoutFlow,
                                   innerFlowCheck: innerFlowCheck)
     }
 

@@ -251,13 +251,13 @@ import Wire
                 table.expire(now: clock.now, budget: Int.random(in: 1...16, using: &generator))
             }
             #expect(table.count == model.count, "count after step \(step)")
-            if let handle = model[key], !table.timeouts.isExpired(table[handle], now: clock.now) {
+            if let handle = model[key], !table.isExpired(table[handle], now: clock.now) {
                 #expect(table.find(key, now: clock.now) == handle)
             }
             if step % sweepInterval == 0 {
                 for n in 0..<universe {
                     let k = Fixtures.udpKey(n)
-                    if let handle = model[k], !table.timeouts.isExpired(table[handle], now: clock.now) {
+                    if let handle = model[k], !table.isExpired(table[handle], now: clock.now) {
                         #expect(table.find(k, now: clock.now) == handle)
                     } else if model[k] == nil {
                         #expect(table.find(k, now: clock.now) == nil)

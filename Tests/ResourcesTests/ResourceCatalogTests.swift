@@ -209,7 +209,7 @@ import Testing
     }
 }
 
-/// Endpoints, gwlb's extension: one load balancer per gwlbd, unique interfaces and ids.
+/// Endpoints, gwlb's extension: unique interfaces and ids; endpoints of several load balancers.
 @Suite struct EndpointRulesTests {
     @Test func endpointRules() throws {
         var rules = ResourceCatalogTests()
@@ -220,7 +220,7 @@ import Testing
         #expect(endpoint.id == "vpce-00123456789abcdef")
         #expect(endpoint.endpointNumber == 0x0123456789abcdef)
         #expect(endpoint.attachmentId == "0x0123456789abcdef")
-        #expect(catalog.servedLoadBalancer == lb.arn)
+        #expect(catalog.servedLoadBalancers == [lb.arn])
         let code = { (body: () throws -> Void) in rules.code(body) }
         #expect(code { _ = try catalog.createEndpoint(loadBalancer: lb.arn, interface: "gwlbe0", endpointId: "vpce-1", attachmentId: nil,
                                                       newID: { "1" }, now: now) } == .duplicateEndpoint)
@@ -229,8 +229,10 @@ import Testing
         #expect(code { _ = try catalog.createEndpoint(loadBalancer: lb.arn, interface: "gwlbe1", endpointId: "vpce-xyz", attachmentId: nil,
                                                       newID: { "1" }, now: now) } == .validationError)
         let other = try catalog.createLoadBalancer(name: "other", type: "gateway", subnets: [], ipAddressType: nil, tags: [], id: "00000000000000ff", now: now)
-        #expect(code { _ = try catalog.createEndpoint(loadBalancer: other.arn, interface: "gwlbe1", endpointId: nil, attachmentId: nil,
-                                                      newID: { "2" }, now: now) } == .invalidConfigurationRequest)
+        _ = try catalog.createEndpoint(loadBalancer: other.arn, interface: "gwlbe1", endpointId: nil, attachmentId: nil, newID: { "2" }, now: now)
+        #expect(catalog.servedLoadBalancers == [lb.arn, other.arn], "one gwlbd serves both, in the order of their first endpoint")
+        #expect(code { _ = try catalog.createEndpoint(loadBalancer: other.arn, interface: "gwlbe0", endpointId: nil, attachmentId: nil,
+                                                      newID: { "3" }, now: now) } == .duplicateEndpoint, "interfaces are unique across load balancers")
         #expect(code { try catalog.deleteLoadBalancer(lb.arn) } == .resourceInUse)
         #expect(code { _ = try catalog.endpoint("vpce-none") } == .endpointNotFound)
         catalog.deleteEndpoint(endpoint.id)
