@@ -36,6 +36,8 @@ public final class ControlPlaneService: Sendable {
     private let attach: @Sendable ([EndpointAttachment]) throws -> Void
     private let publish: @Sendable (ForwardingSnapshot) -> Void
     private let slotFlows: @Sendable () -> [Int64]
+    /// Where the slots and health outlive this process (nil: they do not).
+    private let shared: SharedFlowState?
 
     /// Restores the catalog from `store` (or starts an empty one for `region` and `account`),
     /// attaches its endpoints and publishes the first snapshot for the load balancer they belong to.
@@ -48,23 +50,33 @@ public final class ControlPlaneService: Sendable {
     ///     reused only when none is left).
     ///   - dataPathProbe: sends a probe through a target in GENEVE, for target groups with
     ///     `health_check.data_path.enabled`.
+    ///   - shared: the data plane's shared flow state: the target and endpoint slots and the
+    ///     targets' health are kept in its control record and resumed from it, so that a restarted
+    ///     gwlbd's snapshots name the same slots its taken-over flows do.
     public init(store: CatalogStore, region: String, account: String, instances: [String: String] = [:],
                 healthChecks: Bool = true, healthTimeScale: Double = 1, targetSlots: Int = 1024,
                 attach: @escaping @Sendable ([EndpointAttachment]) throws -> Void = { _ in },
                 slotFlows: @escaping @Sendable () -> [Int64] = { [] },
-                dataPathProbe: HealthChecker.DataPathProbe? = nil,
+                dataPathProbe: HealthChecker.DataPathProbe? = nil, shared: SharedFlowState? = nil,
                 publish: @escaping @Sendable (ForwardingSnapshot) -> Void) throws {
         self.store = store
         self.instances = instances
         self.attach = attach
         self.publish = publish
         self.slotFlows = slotFlows
+        self.shared = shared
         let forwarder = HealthReportForwarder()
         checker = HealthChecker(timeScale: healthTimeScale, dataPathProbe: dataPathProbe) { target, health in forwarder.forward(target, health) }
         if !healthChecks { checker.stop() }
         var compiler = SnapshotCompiler()
         compiler.slots = TargetSlotTable(capacity: targetSlots)
-        state = Mutex(State(catalog: try store.load() ?? ResourceCatalog(region: region, account: account), compiler: compiler))
+        var initial = State(catalog: try store.load() ?? ResourceCatalog(region: region, account: account), compiler: compiler)
+        if let resumed = ResumableState(record: shared?.readControlRecord()) {
+            initial.compiler.slots = resumed.targetSlotTable(capacity: targetSlots)
+            initial.endpointSlots = resumed.endpointSlotTable
+            initial.health = resumed.targetHealth
+        }
+        state = Mutex(initial)
         try state.withLock { state in
             state.attachments = try state.endpointSlots.update(state.catalog.endpoints, now: Self.monotonicSeconds())
             try attach(state.attachments)
@@ -153,12 +165,15 @@ public final class ControlPlaneService: Sendable {
     }
 
     private func republish(_ state: inout State) throws {
-        checker.update(healthCheckTargets(state.catalog))
+        checker.update(healthCheckTargets(state.catalog), resuming: state.health)
         // Forget the health of targets no longer checked: re-registered ones start from initial.
         let checked = checker.states
         state.health = state.health.filter { checked[$0.key] != nil }
         state.version += 1
         publish(try compile(state.catalog, attachments: state.attachments, compiler: &state.compiler, health: state.health, version: state.version))
+        if let shared {
+            shared.writeControlRecord(ResumableState(targets: state.compiler.slots, endpoints: state.endpointSlots, health: state.health).record)
+        }
     }
 
     private func compile(_ catalog: ResourceCatalog, attachments: [EndpointAttachment], compiler: inout SnapshotCompiler,

@@ -28,7 +28,15 @@ struct EndpointSlotTable: Sendable, Equatable {
     static let reuseDelay: UInt64 = 6_600
     private(set) var ids: [String?] = []
     /// When each slot of a deleted endpoint was given up (monotonic seconds).
-    private var releasedAt: [Int: UInt64] = [:]
+    private(set) var releasedAt: [Int: UInt64] = [:]
+
+    init() {}
+
+    /// A table as an earlier process left it.
+    init(ids: [String?], releasedAt: [Int: UInt64]) {
+        self.ids = Array(ids.prefix(Limits.endpoints))
+        self.releasedAt = releasedAt.filter { $0.key < self.ids.count }
+    }
 
     /// Slots for `endpoints`, in their order; assigns new ones, releases those of endpoints gone.
     /// Throws, changing nothing, when no slot is free.

@@ -33,6 +33,17 @@ public struct TargetSlotTable: Hashable, Sendable {
 
     public init(capacity: Int = 1024) { self.capacity = capacity }
 
+    /// A table as an earlier process left it (`releaseTimes` in monotonic seconds, which hold
+    /// across processes within one boot).
+    public init(capacity: Int, owners: [SlotOwner?], releaseTimes: [Int: UInt64]) {
+        self.capacity = capacity
+        self.owners = Array(owners.prefix(capacity))
+        releasedAt = releaseTimes.filter { $0.key < self.owners.count }
+    }
+
+    /// When each slot without a current target was given up.
+    public var releaseTimes: [Int: UInt64] { releasedAt }
+
     /// Assigns slots for `current` (keeping every existing one), releases slots of targets no longer
     /// current, and returns the slots of the current targets in `current`'s order. A released slot
     /// is free again once `flows` (live flows per slot, as the data plane last published them; a

@@ -29,6 +29,8 @@ public final class Daemon {
     public let account: String
     public let signedAPI: SignedAPIOptions?
     public let telemetry: TelemetryOptions
+    /// The file the flows outlive gwlbd in (the API form; nil: they do not).
+    public let sharedStatePath: String?
     private let metrics = MetricsExporter()
     private var configuration: DaemonConfiguration
     private var slots = TargetSlotTable()
@@ -36,8 +38,11 @@ public final class Daemon {
     /// - Parameter geneveAddress: the address to take GENEVE on, over the file's (needed without one).
     public init(configurationPath: String?, geneveAddress: String? = nil, statisticsPath: String?, stateDirectory: String? = nil,
                 socketPath: String = APIServer.defaultSocketPath, region: String = "us-east-1", account: String = "123456789012",
-                signedAPI: SignedAPIOptions? = nil, telemetry: TelemetryOptions = TelemetryOptions(), socketGroup: String? = nil) throws {
+                signedAPI: SignedAPIOptions? = nil, telemetry: TelemetryOptions = TelemetryOptions(), socketGroup: String? = nil,
+                sharedStatePath: String? = nil) throws {
         self.configurationPath = configurationPath
+        if sharedStatePath != nil, stateDirectory == nil { throw StartupError(description: "--shared-state needs --state-dir (the API form)") }
+        self.sharedStatePath = sharedStatePath
         self.socketGroup = socketGroup
         self.signedAPI = signedAPI
         self.telemetry = telemetry
@@ -109,8 +114,14 @@ public final class Daemon {
         }
         var planeConfiguration = DataPlaneConfiguration(flowsPerWorker: configuration.flowsPerWorker)
         planeConfiguration.flowLogInterval = telemetry.flowLog?.interval ?? 0
-        let plane = DataPlane(configuration: planeConfiguration,
-                              ios: ios, snapshot: try configuration.snapshot(version: 1, slots: &slots, monotonicSeconds: Self.monotonicSeconds()))
+        let shared = try sharedStatePath.map { path in
+            try SharedFlowState(path: path, layout: SharedFlowState.Layout(workers: workers, flowsPerWorker: configuration.flowsPerWorker,
+                                                                            targetSlots: planeConfiguration.targetSlots))
+        }
+        let plane = DataPlane(configuration: planeConfiguration, ios: ios,
+                              snapshot: try configuration.snapshot(version: 1, slots: &slots, monotonicSeconds: Self.monotonicSeconds()),
+                              shared: shared)
+        if let shared { log(Self.describe(shared, flows: plane.statistics().activeFlows)) }
         let published = LatestSnapshot(plane.workers[0].snapshot)
         let flowLog = try telemetry.flowLog.map { options in
             var options = options
@@ -120,17 +131,20 @@ public final class Daemon {
                 return Int(slot) < endpoints.count ? endpoints[Int(slot)].map(Self.endpointName) ?? "-" : "-"
             }
         }
-        plane.start()
         flowLog?.start()
         if let flowLog { log("flow logs (VPC version 2, \(flowLog.options.interval) s) to \(flowLog.options.path)") }
         var service: ControlPlaneService?
         var observatory: Observatory?
         if let stateDirectory {
+            // The workers start once the control plane published its first snapshot: a taken-over
+            // flow's packets find their endpoint and target from the first one they read.
             (service, observatory) = try startControlPlane(stateDirectory, plane: plane, devices: devices, published: published, verifier: verifier,
-                                                           socketGID: socketGID, flowLog: flowLog)
+                                                           socketGID: socketGID, flowLog: flowLog, shared: shared)
+            plane.start()
             let endpoints = devices.registry.current.compactMap { $0?.name }
             log("API on \(socketPath), state in \(stateDirectory), GENEVE on \(configuration.geneve), \(workers) workers; endpoints: \(endpoints.isEmpty ? "none yet (gwlb create-endpoint)" : endpoints.joined(separator: ", "))")
         } else {
+            plane.start()
             log("forwarding: \(configuration.endpoints.map(\.interface).joined(separator: ", ")) → \(configuration.targets.count) targets via \(configuration.geneve), \(workers) workers")
         }
 
@@ -162,6 +176,23 @@ public final class Daemon {
         _ = (devices, ios.count)  // devices and sockets live until the workers stopped
     }
 
+    /// The log line that says how the flow state started.
+    static func describe(_ shared: SharedFlowState, flows: Int64) -> String {
+        switch shared.start {
+        case .created: "shared flow state: \(shared.path) created"
+        case .resumed: "shared flow state: resumed \(flows) flows from \(shared.path)"
+        case .cold(let reason): "shared flow state: \(shared.path) could not be taken over (\(reason)); starting cold, every flow new"
+        }
+    }
+
+    /// Where the API form keeps its flows by default: one file per state directory under /dev/shm.
+    public static func defaultSharedStatePath(stateDirectory: String) -> String {
+        let absolute = URL(fileURLWithPath: stateDirectory).standardizedFileURL.path
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in absolute.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+        return "/dev/shm/gwlbd-" + String(hash, radix: 16)
+    }
+
     /// Health checks' data-path probe, through `prober`.
     static func dataPathProbe(_ prober: DataPathProber) -> HealthChecker.DataPathProbe {
         { address, timeout in
@@ -176,7 +207,8 @@ public final class Daemon {
 
     /// The control plane over the store in `directory`, publishing to `plane`, and its API server.
     private func startControlPlane(_ directory: String, plane: DataPlane, devices: EndpointDevices, published: LatestSnapshot,
-                                   verifier: SignatureV4Verifier?, socketGID: gid_t?, flowLog: FlowLogWriter?) throws -> (ControlPlaneService, Observatory) {
+                                   verifier: SignatureV4Verifier?, socketGID: gid_t?, flowLog: FlowLogWriter?,
+                                   shared: SharedFlowState?) throws -> (ControlPlaneService, Observatory) {
         let store = try CatalogStore(directory: directory)
         // A state directory made by hand, or by an older gwlbd, becomes private too.
         chmod(directory, 0o700)
@@ -184,7 +216,8 @@ public final class Daemon {
                                               attach: { try devices.attach($0) },
                                               slotFlows: { plane.statistics().targets.map(\.activeFlows) },
                                               dataPathProbe: Self.dataPathProbe(DataPathProber(address: configuration.geneve.address,
-                                                                                              replies: plane.probeReplies))) { snapshot in
+                                                                                              replies: plane.probeReplies)),
+                                              shared: shared) { snapshot in
             published.value.withLock { $0 = snapshot }
             plane.publish(snapshot)
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ControlAPI
 import ControlInput
+import DataPlane
 import Foundation
 import PacketIO
 import Store
@@ -47,9 +48,17 @@ public struct GwlbdCommand: ParsableCommand {
     @Option(name: .customLong("flow-log"), help: "VPC flow log records of every flow go to this file.") var flowLogPath: String?
     @Option(help: "Flow log aggregation interval: 60 or 600 seconds.") var flowLogInterval: UInt32 = 60
     @Option(help: "Flow log size at which it rotates (keeping 5), at least 4096.") var flowLogMaxBytes = 100 << 20
-    @Flag(help: "Remove the endpoint devices gwlbd made (of DIR's store or FILE), and exit.") var cleanup = false
+    @Option(help: ArgumentHelp("The file every flow outlives gwlbd in (API form), or none.",
+                               discussion: "Default /dev/shm/gwlbd-HASH, one per state directory.")) var sharedState: String?
+    @Flag(help: "Remove the endpoint devices gwlbd made (of DIR's store or FILE) and its shared flow state, and exit.") var cleanup = false
 
     public init() {}
+
+    /// The shared flow state's file: the API form's default, or `--shared-state` (none: nil).
+    var sharedStatePath: String? {
+        if sharedState == "none" { return nil }
+        return sharedState ?? stateDirectory.map { Daemon.defaultSharedStatePath(stateDirectory: $0) }
+    }
 
     public func validate() throws {
         if cleanup, stateDirectory == nil, configurationPath == nil {
@@ -66,7 +75,10 @@ public struct GwlbdCommand: ParsableCommand {
     }
 
     public func run() throws {
-        if cleanup { throw ExitCode(Self.cleanup(configurationPath: configurationPath, stateDirectory: stateDirectory)) }
+        if cleanup {
+            if let path = sharedStatePath { SharedFlowState.remove(path: path) }
+            throw ExitCode(Self.cleanup(configurationPath: configurationPath, stateDirectory: stateDirectory))
+        }
         var telemetry = TelemetryOptions()
         telemetry.metricsListen = metricsListen
         telemetry.auditLog = auditLog
@@ -77,7 +89,7 @@ public struct GwlbdCommand: ParsableCommand {
         do {
             try Daemon(configurationPath: configurationPath, geneveAddress: geneveAddress, statisticsPath: statisticsPath, stateDirectory: stateDirectory,
                        socketPath: socketPath, region: region, account: account, signedAPI: signedAPI, telemetry: telemetry,
-                       socketGroup: socketGroup).run()
+                       socketGroup: socketGroup, sharedStatePath: sharedStatePath).run()
         } catch {
             FileHandle.standardError.write(Data("gwlbd: \(error)\n".utf8))
             throw ExitCode.failure

@@ -39,18 +39,26 @@ public final class DataPlane: @unchecked Sendable {
     let capture: CaptureControl
     private let mailboxes: [WorkerMailbox]
     private let stopFlag = Atomic<Bool>(false)
+    /// Kept for as long as the tables use its memory.
+    private let shared: SharedFlowState?
     /// Serializes `flows` (control side, never per packet); holds the last query's id.
     private let flowQueries = Mutex<UInt64>(0)
     private var threads: [pthread_t] = []
 
-    /// One worker per I/O (per core, normally); the first snapshot to run with.
-    public init(configuration: DataPlaneConfiguration, ios: [any WorkerIO], snapshot: ForwardingSnapshot) {
+    /// One worker per I/O (per core, normally); the first snapshot to run with. With `shared`, the
+    /// flow tables live in its memory (and take over the flows an earlier gwlbd left there), with
+    /// its hash and cookie keys, so that gwlbd's returns and flows stay valid.
+    public init(configuration: DataPlaneConfiguration, ios: [any WorkerIO], snapshot: ForwardingSnapshot,
+                shared: SharedFlowState? = nil) {
         precondition(!ios.isEmpty && ios.count <= 64, "1-64 workers")
         let count = ios.count
         let ownerBits = Self.ownerBits(workers: count)
         // Shared by all tables: any worker can tell a flow's owner from its hash or its cookie.
-        let hasher = FlowHasher.random()
-        let cookies = FlowCookieCodec.random(capacity: configuration.flowsPerWorker, ownerBits: ownerBits)
+        precondition(shared.map { $0.layout == SharedFlowState.Layout(workers: count, flowsPerWorker: configuration.flowsPerWorker,
+                                                                       targetSlots: configuration.targetSlots) } ?? true,
+                     "shared flow state of another layout")
+        let hasher = shared?.hasher ?? FlowHasher.random()
+        let cookies = shared?.cookies ?? FlowCookieCodec.random(capacity: configuration.flowsPerWorker, ownerBits: ownerBits)
         let mailboxes = (0..<count).map { _ in
             WorkerMailbox(snapshot: snapshot, targetSlots: configuration.targetSlots, dropCapacity: configuration.dropCapacity)
         }
@@ -61,13 +69,14 @@ public final class DataPlane: @unchecked Sendable {
         self.capture = capture
         let workers = (0..<count).map { index in
             Worker(index: index, workerCount: count, io: ios[index],
-                   table: FlowTable(capacity: configuration.flowsPerWorker, hasher: hasher,
-                                    cookies: cookies, owner: UInt32(index), targetSlots: configuration.targetSlots),
+                   table: FlowTable(capacity: configuration.flowsPerWorker, hasher: hasher, cookies: cookies, owner: UInt32(index),
+                                    targetSlots: configuration.targetSlots, memory: shared?.tableMemory(worker: index)),
                    mailbox: mailboxes[index], targetSlots: configuration.targetSlots, dropCapacity: configuration.dropCapacity,
                    flowLog: flowLogRings.isEmpty ? nil : (flowLogRings[index], configuration.flowLogInterval),
                    capture: (capture, capture.rings[index]))
         }
         self.workers = workers
+        self.shared = shared
         // ring[from][to]: the producer is `from`, the consumer `to`.
         let rings = (0..<count).map { from in
             (0..<count).map { to in from == to ? nil : HandoffRing(capacity: configuration.handoffCapacity) }
@@ -79,6 +88,9 @@ public final class DataPlane: @unchecked Sendable {
             worker.peerMailboxes = mailboxes.enumerated().map { $0.offset == worker.index ? nil : $0.element }
             worker.probeReplies = probeReplies
         }
+        // Counters from the start: a taken-over table has flows before its worker first runs, and the
+        // control side frees a target slot only when they say none is left on it.
+        for worker in workers { worker.publish() }
     }
 
     /// Bits of a flow cookie that name its owner among `workers` workers.

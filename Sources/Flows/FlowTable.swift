@@ -30,6 +30,8 @@ public final class FlowTable {
     public var onRelease: (FlowHandle, FlowEntry) -> Void = { _, _ in }
 
     private let entries: UnsafeMutablePointer<FlowEntry>
+    /// False when the entries live in memory someone else provided (and frees).
+    private let ownsEntries: Bool
     /// The idle timeouts of each endpoint slot's flows (its load balancer's listener), by the key's
     /// endpoint: one fixed array, so expiry costs one load and a change allocates nothing.
     private let endpointTimeouts: UnsafeMutableBufferPointer<FlowTimeouts>
@@ -50,8 +52,10 @@ public final class FlowTable {
     private static let tagMask: UInt32 = 0xFF00_0000
     private static let indexMask: UInt32 = 0x00FF_FFFF
 
+    /// - Parameter memory: where the entries and their traffic live (shared memory that outlives
+    ///   the process, `SharedFlowState`); nil allocates them here.
     public init(capacity: Int, timeouts: FlowTimeouts = FlowTimeouts(), hasher: FlowHasher = .random(),
-                cookies: FlowCookieCodec? = nil, owner: UInt32 = 0, targetSlots: Int = 1024) {
+                cookies: FlowCookieCodec? = nil, owner: UInt32 = 0, targetSlots: Int = 1024, memory: FlowTableMemory? = nil) {
         precondition((1...Self.maximumCapacity).contains(capacity), "flow table capacity must be 1...\(Self.maximumCapacity)")
         self.capacity = capacity
         endpointTimeouts = .allocate(capacity: Int(UInt8.max) + 1)
@@ -62,20 +66,51 @@ public final class FlowTable {
                      "cookie codec too small for the table")
         self.owner = owner
         slotCount = capacity + capacity / 2 + 1
-        entries = HugePageMemory.allocate(FlowEntry.self, count: capacity)
-        traffic = HugePageMemory.allocate(FlowTraffic.self, count: capacity)
+        ownsEntries = memory == nil
+        entries = memory?.entries ?? HugePageMemory.allocate(FlowEntry.self, count: capacity)
+        traffic = memory?.traffic ?? HugePageMemory.allocate(FlowTraffic.self, count: capacity)
         slots = HugePageMemory.allocate(UInt32.self, count: slotCount)
         slots.initialize(repeating: 0, count: slotCount)
         targetFlows = .allocate(capacity: targetSlots)
         targetFlows.initialize(repeating: 0)
+        if memory?.adopt == true { adoptEntries() }
     }
 
     deinit {
         endpointTimeouts.deallocate()
         targetFlows.deallocate()
-        HugePageMemory.free(entries)
-        HugePageMemory.free(traffic)
+        if ownsEntries {
+            HugePageMemory.free(entries)
+            HugePageMemory.free(traffic)
+        }
         HugePageMemory.free(slots)
+    }
+
+    /// Takes over the live flows an earlier process left in shared memory: everything but the
+    /// entries and their traffic (the index, the free list, the counts) is rebuilt from them, so
+    /// a process killed at any instruction leaves nothing to repair. Entries never used are zero
+    /// (not live); the rest of the table below the last live entry becomes the free list, lowest
+    /// first, each keeping its generation so a reused entry still gets a new cookie.
+    private func adoptEntries() {
+        var last = -1
+        for index in 0..<capacity where entries[index].flags.contains(.live) { last = index }
+        highWater = last + 1
+        for index in stride(from: highWater - 1, through: 0, by: -1) where !entries[index].flags.contains(.live) {
+            entries[index].lastSeen = freeHead
+            freeHead = UInt32(index)
+        }
+        for index in 0..<highWater where entries[index].flags.contains(.live) {
+            let key = entries[index].key
+            guard case .absent(let point) = lookup(key, hash: hasher.hash(key), now: 0) else {
+                // The same key twice (a process killed between two writes): keep the first.
+                entries[index].flags = []
+                continue
+            }
+            slots[point.slot] = point.tag | UInt32(index + 1)
+            countTarget(entries[index].target, 1)
+            count += 1
+            countProtocol(of: key, 1)
+        }
     }
 
     /// The timeouts flows of `endpoint` live by.

@@ -30,3 +30,18 @@ public struct FlowTableCounters: Hashable, Sendable {
     public var activeTCP = 0
     public var activeUDP = 0
 }
+
+/// Memory a `FlowTable` keeps its entries and their traffic in when it does not allocate them:
+/// `capacity` of each, zero where never used. `adopt`: the entries hold an earlier process's
+/// flows, which the table takes over.
+public struct FlowTableMemory {
+    public let entries: UnsafeMutablePointer<FlowEntry>
+    public let traffic: UnsafeMutablePointer<FlowTraffic>
+    public let adopt: Bool
+
+    public init(entries: UnsafeMutablePointer<FlowEntry>, traffic: UnsafeMutablePointer<FlowTraffic>, adopt: Bool) {
+        self.entries = entries
+        self.traffic = traffic
+        self.adopt = adopt
+    }
+}

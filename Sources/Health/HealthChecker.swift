@@ -87,9 +87,10 @@ public final class HealthChecker: Sendable {
 
     public func stop() { stopped.store(true, ordering: .relaxed) }
 
-    /// The targets to check from now on: new ones start from `initial`, ones whose check changed
-    /// start over (but not for the data-path probe alone), ones no longer listed are forgotten.
-    public func update(_ targets: [Target]) {
+    /// The targets to check from now on: new ones start from `initial` (or their state in
+    /// `resuming`, after a restart), ones whose check changed start over (but not for the
+    /// data-path probe alone), ones no longer listed are forgotten.
+    public func update(_ targets: [Target], resuming: [String: TargetHealthState] = [:]) {
         tracked.withLock { tracked in
             var next: [String: Tracked] = [:]
             for target in targets {
@@ -100,9 +101,10 @@ public final class HealthChecker: Sendable {
                     if !target.dataPath { existing.dataPathLatency = nil }
                     next[target.id] = existing
                 } else {
-                    next[target.id] = Tracked(target: target, machine: HealthStateMachine(healthyThreshold: target.healthyThreshold,
-                                                                                          unhealthyThreshold: target.unhealthyThreshold),
-                                              nextProbe: .now)
+                    let machine = HealthStateMachine(healthyThreshold: target.healthyThreshold, unhealthyThreshold: target.unhealthyThreshold,
+                                                     state: tracked[target.id] == nil ? resuming[target.id] ?? .registrationInProgress
+                                                                                      : .registrationInProgress)
+                    next[target.id] = Tracked(target: target, machine: machine, nextProbe: .now)
                 }
             }
             tracked = next

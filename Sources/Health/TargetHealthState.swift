@@ -63,9 +63,11 @@ public struct HealthStateMachine: Hashable, Sendable {
     public let healthyThreshold: Int
     public let unhealthyThreshold: Int
 
-    public init(healthyThreshold: Int, unhealthyThreshold: Int) {
+    /// - Parameter state: where to start: a restarted gwlbd resumes its targets' last states.
+    public init(healthyThreshold: Int, unhealthyThreshold: Int, state: TargetHealthState = .registrationInProgress) {
         self.healthyThreshold = healthyThreshold
         self.unhealthyThreshold = unhealthyThreshold
+        self.state = state
     }
 
     /// Feeds one result; returns the new state when it changed.

@@ -10,12 +10,15 @@ final class APIDaemonFixture {
     let state: String
     let socket: String
     let logPath: String
+    /// gwlbd's shared flow state, which outlives it (removed with the lab).
+    let sharedState: String
     private(set) var daemon: Process?
 
     init(appliances: Int = 3, rules: [String] = [], applianceOptions: [Int: [String]] = [:]) throws {
         lab = try LabFixture(appliances: appliances, rules: rules, applianceOptions: applianceOptions, startDaemon: false)
         let prefix = lab.lab.prefix
         (state, socket, logPath) = ("/tmp/\(prefix)-state", "/tmp/\(prefix).sock", "/tmp/\(prefix)-gwlbd.log")
+        sharedState = "/dev/shm/\(prefix)-flows"
     }
 
     deinit { tearDown() }
@@ -23,7 +26,7 @@ final class APIDaemonFixture {
     func tearDown() {
         stop()
         lab.tearDown()
-        for path in [state, socket, logPath] { try? FileManager.default.removeItem(atPath: path) }
+        for path in [state, socket, logPath, sharedState] { try? FileManager.default.removeItem(atPath: path) }
     }
 
     /// Starts gwlbd in the router namespace; returns once its API answers (a socket file alone may
@@ -33,7 +36,7 @@ final class APIDaemonFixture {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["ip", "netns", "exec", lab.lab.router] + launcher + [LabFixture.binary("gwlbd"), "--state-dir", state, "--socket", socket,
-                             "--geneve-address", Lab.geneveAddress] + extra
+                             "--geneve-address", Lab.geneveAddress, "--shared-state", sharedState] + extra
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = FileHandle(forWritingAtPath: logPath)
         log?.seekToEndOfFile()
