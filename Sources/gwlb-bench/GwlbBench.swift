@@ -13,7 +13,7 @@ struct GwlbBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gwlb-bench",
         abstract: "gwlb's benchmarks: each figure next to a baseline measured in the same run (build with -c release).",
-        subcommands: [Flows.self, Worker.self, Forward.self, Bulk.self, Soak.self, Snapshot.self, Console.self,
+        subcommands: [Flows.self, Worker.self, Forward.self, Bulk.self, Soak.self, Restart.self, Snapshot.self, Console.self,
                       ForwardSend.self, ForwardSink.self, Bare.self, DaemonProcess.self, ApplianceProcess.self])
 
     static func releaseNote() {
@@ -69,6 +69,17 @@ struct GwlbBench: ParsableCommand {
             try GwlbBench.requireRoot("bulk")
             let cases = quick ? BulkBenchmark.allCases.filter { $0.streams == 1 && $0.mss == nil } : BulkBenchmark.allCases
             try BulkBenchmark(seconds: seconds, repetitions: repetitions).run(cases: cases)
+        }
+    }
+
+    struct Restart: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "gwlbd killed with SIGKILL and restarted under TCP connections and a UDP probe (root), with the shared flow state against without it.")
+        @Option(help: "Long-lived TCP connections.") var connections = 200
+        func validate() throws { guard connections > 0 else { throw ValidationError("--connections must be above 0") } }
+        func run() throws {
+            try GwlbBench.requireRoot("restart")
+            try RestartBenchmark(connections: connections).run()
         }
     }
 

@@ -1,0 +1,224 @@
+import Foundation
+import Lab
+
+/// `gwlb-bench restart`: gwlbd (API form) killed with SIGKILL and started again under load, as a
+/// crash under systemd's `Restart=always` would: 200 long-lived TCP connections exchanging a
+/// message every 50 ms each, and a UDP probe every millisecond. Measured with the shared flow
+/// state (the new gwlbd takes the flows over) against the baseline of the same restart without
+/// it (`--shared-state none`, what gwlbd did before: every flow starts anew, mid-connection TCP
+/// is dropped). Reports the connections that carried on, resets, the probe's longest gap and its
+/// losses, and how long after the new process started forwarding resumed.
+struct RestartBenchmark {
+    let connections: Int
+    let executable = CommandLine.selfExecutable
+    var binaries: String { (executable as NSString).deletingLastPathComponent }
+
+    /// In the server: a TCP echo server on PORT.
+    static let tcpEcho = """
+        import selectors, socket, sys
+        sel = selectors.DefaultSelector()
+        listener = socket.socket(); listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(('0.0.0.0', int(sys.argv[1]))); listener.listen(1024); sel.register(listener, selectors.EVENT_READ)
+        while True:
+            for key, _ in sel.select():
+                if key.fileobj is listener:
+                    connection, _ = listener.accept(); sel.register(connection, selectors.EVENT_READ)
+                else:
+                    try:
+                        data = key.fileobj.recv(65536)
+                    except OSError:
+                        data = b''
+                    if data: key.fileobj.sendall(data)
+                    else: sel.unregister(key.fileobj); key.fileobj.close()
+        """
+
+    /// In the client: `HOST PORT CONNECTIONS SECONDS`: each connection sends a numbered 100-byte
+    /// message every 50 ms and waits for its echo (3 s at most); prints how many carried on to the
+    /// end, resets, timeouts and mismatches as JSON.
+    static let tcpClients = """
+        import json, selectors, socket, sys, time
+        host, port, count, seconds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+        sockets = [socket.create_connection((host, port), timeout=10) for _ in range(count)]
+        for s in sockets: s.setblocking(False)
+        alive, resets, timeouts, mismatches, exchanges = set(range(count)), 0, 0, 0, 0
+        end = time.time() + seconds
+        round = 0
+        while time.time() < end and alive:
+            started = time.time()
+            expected, received = {}, {}
+            for n in list(alive):
+                message = ('%05d-%08d-' % (n, round)).encode().ljust(100, b'x')
+                try:
+                    sockets[n].send(message); expected[n] = message; received[n] = b''
+                except ConnectionResetError:
+                    resets += 1; alive.discard(n)
+            deadline = time.time() + 3
+            sel = selectors.DefaultSelector()
+            for n in expected: sel.register(sockets[n], selectors.EVENT_READ, n)
+            while expected and time.time() < deadline:
+                for key, _ in sel.select(max(0, deadline - time.time())):
+                    n = key.data
+                    try:
+                        chunk = sockets[n].recv(100 - len(received[n]))
+                    except ConnectionResetError:
+                        resets += 1; alive.discard(n); sel.unregister(sockets[n]); expected.pop(n); continue
+                    if not chunk:
+                        resets += 1; alive.discard(n); sel.unregister(sockets[n]); expected.pop(n); continue
+                    received[n] += chunk
+                    if len(received[n]) == 100:
+                        if received[n] != expected[n]: mismatches += 1
+                        exchanges += 1; sel.unregister(sockets[n]); expected.pop(n)
+            for n in expected: timeouts += 1; alive.discard(n)
+            sel.close()
+            round += 1
+            time.sleep(max(0, started + 0.05 - time.time()))
+        print(json.dumps({'alive': len(alive), 'resets': resets, 'timeouts': timeouts, 'mismatches': mismatches, 'exchanges': exchanges}))
+        """
+
+    /// In the client: `HOST PORT SECONDS`: a numbered UDP datagram every millisecond.
+    static let udpProbe = """
+        import socket, struct, sys, time
+        host, port, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        start = time.time(); n = 0
+        while time.time() < start + seconds:
+            s.sendto(struct.pack('!Q', n), (host, port)); n += 1
+            time.sleep(max(0, start + n * 0.001 - time.time()))
+        print(n)
+        """
+
+    /// In the server: `ADDRESS PORT SECONDS`: the probes' arrival times (wall clock); prints how
+    /// many came, the longest gap between two and when it ended, as JSON.
+    static let udpSink = """
+        import json, socket, sys, time
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        s.bind((sys.argv[1], int(sys.argv[2]))); s.settimeout(0.5)
+        end = time.time() + float(sys.argv[3])
+        count, last, gap, gapEnd = 0, None, 0.0, 0.0
+        while time.time() < end:
+            try:
+                s.recv(64)
+            except socket.timeout:
+                continue
+            now = time.time(); count += 1
+            if last is not None and now - last > gap: gap, gapEnd = now - last, now
+            last = now
+        print(json.dumps({'received': count, 'gap': gap, 'gapEnd': gapEnd}))
+        """
+
+    struct Outcome {
+        var alive = 0, resets = 0, timeouts = 0, mismatches = 0
+        var probesSent = 0, probesReceived = 0
+        var longestGap = 0.0
+        /// From the new process's start to the first probe after the gap.
+        var resumedAfterStart = 0.0
+        var logLine = ""
+    }
+
+    func run() throws {
+        let gwlbd = binaries + "/gwlbd", gwlb = binaries + "/gwlb"
+        for binary in [gwlbd, gwlb] where !FileManager.default.isExecutableFile(atPath: binary) {
+            throw BenchmarkError("restart needs \(binary): swift build -c release")
+        }
+        let lab = Lab(prefix: "gwlbrst", applianceCount: 2)
+        defer { lab.down() }
+        try lab.up(executable: executable, workers: 2)
+        let state = "\(lab.stateDirectory)/state", socket = "\(lab.stateDirectory)/gwlb.sock", log = "\(lab.stateDirectory)/gwlbd.log"
+        let shared = "\(lab.stateDirectory)/flows"
+        let helper = ForwardBenchmark(seconds: 1, workers: 2, repetitions: 1)
+        func startDaemon(sharing: Bool) throws -> Process {
+            let daemon = Process()
+            daemon.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            daemon.arguments = ["ip", "netns", "exec", lab.router, gwlbd, "--state-dir", state, "--socket", socket,
+                                "--geneve-address", Lab.geneveAddress, "--shared-state", sharing ? shared : "none"]
+            _ = FileManager.default.createFile(atPath: log, contents: nil)
+            let handle = FileHandle(forWritingAtPath: log)
+            daemon.standardOutput = handle
+            daemon.standardError = handle
+            try daemon.run()
+            return daemon
+        }
+        func call(_ arguments: [String]) throws -> [String: Any] {
+            let output = try lab.exec(lab.router, [gwlb] + arguments + ["--socket", socket])
+            return (try? JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any]) ?? [:]
+        }
+        var daemon = try startDaemon(sharing: true)
+        defer { daemon.terminate(); daemon.waitUntilExit() }
+        for _ in 0..<50 where (try? call(["describe-load-balancers"])) == nil { usleep(200_000) }
+        let lb = ((try call(["create-load-balancer", "--name", "restart", "--type", "gateway"])["LoadBalancers"]
+            as? [[String: Any]])?.first?["LoadBalancerArn"] as? String) ?? ""
+        let tg = ((try call(["create-target-group", "--name", "restart", "--protocol", "GENEVE", "--port", "6081",
+                             "--health-check-interval-seconds", "5", "--healthy-threshold-count", "2"])["TargetGroups"]
+            as? [[String: Any]])?.first?["TargetGroupArn"] as? String) ?? ""
+        _ = try call(["register-targets", "--target-group-arn", tg, "--targets", "Id=\(Lab.applianceAddress(1))", "Id=\(Lab.applianceAddress(2))"])
+        _ = try call(["create-listener", "--load-balancer-arn", lb, "--default-actions", "Type=forward,TargetGroupArn=\(tg)"])
+        _ = try call(["create-endpoint", "--load-balancer-arn", lb, "--interface", Lab.endpointInterface,
+                      "--endpoint-id", Lab.endpointID, "--attachment-id", Lab.attachmentID])
+        for _ in 0..<60 {
+            let health = (try call(["describe-target-health", "--target-group-arn", tg])["TargetHealthDescriptions"] as? [[String: Any]]) ?? []
+            if health.count == 2, health.allSatisfy({ ($0["TargetHealth"] as? [String: Any])?["State"] as? String == "healthy" }) { break }
+            sleep(1)
+        }
+        let echo = try helper.start(lab.server, ["python3", "-c", Self.tcpEcho, "5050"])
+        defer { echo.terminate() }
+        for _ in 0..<50 where !((try? lab.exec(lab.server, ["ss", "-Hlnt", "sport = :5050"])) ?? "").contains("5050") { usleep(100_000) }
+        print("gwlb-bench restart: lab \(lab.prefix), 2 appliances, gwlbd with 2 workers; \(connections) TCP connections (a message every 50 ms each) and a UDP probe every 1 ms; gwlbd killed with SIGKILL and started again")
+
+        func measure(sharing: Bool) throws -> Outcome {
+            let seconds = 12.0
+            let clientOutput = Pipe(), probeOutput = Pipe(), sinkOutput = Pipe()
+            let sink = try helper.start(lab.server, ["python3", "-c", Self.udpSink, Lab.serverAddress, "5051", String(seconds + 2)], output: sinkOutput)
+            usleep(300_000)
+            let clients = try helper.start(lab.client, ["python3", "-c", Self.tcpClients, Lab.serverAddress, "5050", String(connections), String(seconds)],
+                                           output: clientOutput)
+            let probe = try helper.start(lab.client, ["python3", "-c", Self.udpProbe, Lab.serverAddress, "5051", String(seconds)], output: probeOutput)
+            sleep(4)
+            kill(daemon.processIdentifier, SIGKILL)
+            daemon.waitUntilExit()
+            // `ip netns exec` is the process killed; gwlbd itself is its child after exec: the same pid.
+            let started = Date().timeIntervalSince1970
+            daemon = try startDaemon(sharing: sharing)
+            let clientText = String(decoding: clientOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let probeText = String(decoding: probeOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let sinkText = String(decoding: sinkOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            for process in [clients, probe, sink] { process.waitUntilExit() }
+            var outcome = Outcome()
+            if let result = try? JSONSerialization.jsonObject(with: Data(clientText.utf8)) as? [String: Any] {
+                outcome.alive = result["alive"] as? Int ?? 0
+                outcome.resets = result["resets"] as? Int ?? 0
+                outcome.timeouts = result["timeouts"] as? Int ?? 0
+                outcome.mismatches = result["mismatches"] as? Int ?? 0
+            } else {
+                throw BenchmarkError("the TCP clients printed no result: \(clientText)")
+            }
+            outcome.probesSent = Int(probeText.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+            if let result = try? JSONSerialization.jsonObject(with: Data(sinkText.utf8)) as? [String: Any] {
+                outcome.probesReceived = result["received"] as? Int ?? 0
+                outcome.longestGap = result["gap"] as? Double ?? 0
+                outcome.resumedAfterStart = (result["gapEnd"] as? Double ?? started) - started
+            }
+            outcome.logLine = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n")
+                .first { $0.contains("shared flow state") }.map(String.init) ?? "(no shared flow state)"
+            // Let the connections of this round end before the next.
+            sleep(2)
+            return outcome
+        }
+        let shared = try measure(sharing: true)
+        let baseline = try measure(sharing: false)
+        var report = Report()
+        let without = "restart without it"
+        report.add("TCP connections carrying on to the end", Double(shared.alive), "conn", baseline: (without, Double(baseline.alive)))
+        report.add("connections reset", Double(shared.resets), "conn", baseline: (without, Double(baseline.resets)))
+        report.add("connections stalled (3 s without an echo)", Double(shared.timeouts), "conn", baseline: (without, Double(baseline.timeouts)))
+        report.add("echoes that came back wrong", Double(shared.mismatches), "msg", baseline: (without, Double(baseline.mismatches)))
+        report.add("UDP probe: longest gap", shared.longestGap * 1000, "ms", baseline: (without, baseline.longestGap * 1000))
+        report.add("forwarding back, after the new gwlbd started", shared.resumedAfterStart * 1000, "ms",
+                   baseline: (without, baseline.resumedAfterStart * 1000), goal: "<= 1000 ms")
+        report.add("UDP probes lost (of \(shared.probesSent), \(baseline.probesSent))", Double(shared.probesSent - shared.probesReceived), "pkt",
+                   baseline: (without, Double(baseline.probesSent - baseline.probesReceived)))
+        report.print()
+        print("new gwlbd, with it: \(shared.logLine)")
+        print("new gwlbd, without: \(baseline.logLine)")
+    }
+}
