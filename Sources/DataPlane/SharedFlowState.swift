@@ -111,7 +111,28 @@ public final class SharedFlowState: @unchecked Sendable {
         let (entries, traffic) = Self.tableOffsets(worker: worker, layout: layout)
         return FlowTableMemory(entries: (base + entries).bindMemory(to: FlowEntry.self, capacity: layout.flowsPerWorker),
                                traffic: (base + traffic).bindMemory(to: FlowTraffic.self, capacity: layout.flowsPerWorker),
-                               adopt: start == .resumed)
+                               adopt: start == .resumed, written: start == .resumed ? writtenEntries(from: entries) : 0)
+    }
+
+    /// Linux's lseek whences (Glibc exports them only with _GNU_SOURCE).
+    static let seekData: Int32 = 3, seekHole: Int32 = 4
+
+    /// How many entries from `offset` on the file holds data for: the end of its last data extent
+    /// there (SEEK_DATA/SEEK_HOLE; the rest are holes, never written, zero). A table takes over
+    /// only those: reading a hole of a shared mapping would give it a page, so scanning a whole
+    /// million-entry table would fill 64 MiB per worker and take a third of a second.
+    private func writtenEntries(from offset: Int) -> Int {
+        let end = offset + layout.flowsPerWorker * MemoryLayout<FlowEntry>.stride
+        var position = off_t(offset), written = offset
+        while Int(position) < end {
+            let data = lseek(descriptor, position, Self.seekData)
+            guard data >= 0, Int(data) < end else { break }
+            let hole = lseek(descriptor, data, Self.seekHole)
+            guard hole > data else { return layout.flowsPerWorker }  // cannot tell: read them all
+            written = min(end, Int(hole))
+            position = hole
+        }
+        return (written - offset + MemoryLayout<FlowEntry>.stride - 1) / MemoryLayout<FlowEntry>.stride
     }
 
     /// Removes the file (`gwlbd --cleanup`, or a test when done).

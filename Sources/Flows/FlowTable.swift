@@ -73,7 +73,7 @@ public final class FlowTable {
         slots.initialize(repeating: 0, count: slotCount)
         targetFlows = .allocate(capacity: targetSlots)
         targetFlows.initialize(repeating: 0)
-        if memory?.adopt == true { adoptEntries() }
+        if let memory, memory.adopt { adoptEntries(written: min(memory.written, capacity)) }
     }
 
     deinit {
@@ -91,9 +91,9 @@ public final class FlowTable {
     /// a process killed at any instruction leaves nothing to repair. Entries never used are zero
     /// (not live); the rest of the table below the last live entry becomes the free list, lowest
     /// first, each keeping its generation so a reused entry still gets a new cookie.
-    private func adoptEntries() {
+    private func adoptEntries(written: Int) {
         var last = -1
-        for index in 0..<capacity where entries[index].flags.contains(.live) { last = index }
+        for index in 0..<written where entries[index].flags.contains(.live) { last = index }
         highWater = last + 1
         for index in stride(from: highWater - 1, through: 0, by: -1) where !entries[index].flags.contains(.live) {
             entries[index].lastSeen = freeHead

@@ -33,15 +33,18 @@ public struct FlowTableCounters: Hashable, Sendable {
 
 /// Memory a `FlowTable` keeps its entries and their traffic in when it does not allocate them:
 /// `capacity` of each, zero where never used. `adopt`: the entries hold an earlier process's
-/// flows, which the table takes over.
+/// flows, which the table takes over; `written`: entries from there on were never written (zero),
+/// so taking over need not read (and so populate) them.
 public struct FlowTableMemory {
     public let entries: UnsafeMutablePointer<FlowEntry>
     public let traffic: UnsafeMutablePointer<FlowTraffic>
     public let adopt: Bool
+    public let written: Int
 
-    public init(entries: UnsafeMutablePointer<FlowEntry>, traffic: UnsafeMutablePointer<FlowTraffic>, adopt: Bool) {
+    public init(entries: UnsafeMutablePointer<FlowEntry>, traffic: UnsafeMutablePointer<FlowTraffic>, adopt: Bool, written: Int) {
         self.entries = entries
         self.traffic = traffic
         self.adopt = adopt
+        self.written = written
     }
 }

@@ -50,6 +50,9 @@ public struct Lab: Sendable {
     public static func applianceAddress(_ number: Int) -> String { "198.18.1.\(10 + number)" }
     public var stateDirectory: String { "/run/gwlb-lab/\(prefix)" }
     public var daemonConfigurationPath: String { "\(stateDirectory)/gwlbd.json" }
+    /// Where a gwlbd in this lab keeps its flows across restarts (`--shared-state`): in memory
+    /// (/dev/shm, a tmpfs), removed by `down()`.
+    public var sharedStatePath: String { "/dev/shm/gwlb-lab-\(prefix)-flows" }
     public var namespaces: [String] { [client, router, server] + (1...max(1, applianceCount)).map(appliance) }
 
     /// Builds the topology (after removing any leftover of the same prefix), writes gwlbd's
@@ -131,6 +134,7 @@ public struct Lab: Sendable {
         if !left.isEmpty { Shell.attempt(["kill", "-KILL"] + left) }
         for namespace in ours { Shell.attempt(["ip", "netns", "del", namespace]) }
         try? FileManager.default.removeItem(atPath: stateDirectory)
+        try? FileManager.default.removeItem(atPath: sharedStatePath)
     }
 
     /// One line per namespace: whether it exists, and what runs in it.

@@ -3,10 +3,10 @@ import Lab
 
 /// `gwlb-bench restart`: gwlbd (API form) killed with SIGKILL and started again under load, as a
 /// crash under systemd's `Restart=always` would: 200 long-lived TCP connections exchanging a
-/// message every 50 ms each, and a UDP probe every millisecond. Measured with the shared flow
+/// message every 50 ms each, and a ping every 5 ms. Measured with the shared flow
 /// state (the new gwlbd takes the flows over) against the baseline of the same restart without
 /// it (`--shared-state none`, what gwlbd did before: every flow starts anew, mid-connection TCP
-/// is dropped). Reports the connections that carried on, resets, the probe's longest gap and its
+/// is dropped). Reports the connections that carried on, resets, the pings' longest gap and their
 /// losses, and how long after the new process started forwarding resumed.
 struct RestartBenchmark {
     let connections: Int
@@ -75,45 +75,19 @@ struct RestartBenchmark {
         print(json.dumps({'alive': len(alive), 'resets': resets, 'timeouts': timeouts, 'mismatches': mismatches, 'exchanges': exchanges}))
         """
 
-    /// In the client: `HOST PORT SECONDS`: a numbered UDP datagram every millisecond.
-    static let udpProbe = """
-        import socket, struct, sys, time
-        host, port, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        start = time.time(); n = 0
-        while time.time() < start + seconds:
-            s.sendto(struct.pack('!Q', n), (host, port)); n += 1
-            time.sleep(max(0, start + n * 0.001 - time.time()))
-        print(n)
-        """
-
-    /// In the server: `ADDRESS PORT SECONDS`: the probes' arrival times (wall clock); prints how
-    /// many came, the longest gap between two and when it ended, as JSON.
-    static let udpSink = """
-        import json, socket, sys, time
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-        s.bind((sys.argv[1], int(sys.argv[2]))); s.settimeout(0.5)
-        end = time.time() + float(sys.argv[3])
-        count, last, gap, gapEnd = 0, None, 0.0, 0.0
-        while time.time() < end:
-            try:
-                s.recv(64)
-            except socket.timeout:
-                continue
-            now = time.time(); count += 1
-            if last is not None and now - last > gap: gap, gapEnd = now - last, now
-            last = now
-        print(json.dumps({'received': count, 'gap': gap, 'gapEnd': gapEnd}))
-        """
-
     struct Outcome {
         var alive = 0, resets = 0, timeouts = 0, mismatches = 0
         var probesSent = 0, probesReceived = 0
         var longestGap = 0.0
-        /// From the new process's start to the first probe after the gap.
+        /// The gap between echoes the kill fell in.
+        var restartGap = 0.0
+        /// From the new process's start to the first echo after the restart's gap.
         var resumedAfterStart = 0.0
         var logLine = ""
+        /// The new gwlbd's drops by reason.
+        var drops = ""
+        /// The probe's gaps over 20 ms, from the kill.
+        var gaps = ""
     }
 
     func run() throws {
@@ -125,13 +99,13 @@ struct RestartBenchmark {
         defer { lab.down() }
         try lab.up(executable: executable, workers: 2)
         let state = "\(lab.stateDirectory)/state", socket = "\(lab.stateDirectory)/gwlb.sock", log = "\(lab.stateDirectory)/gwlbd.log"
-        let shared = "\(lab.stateDirectory)/flows"
+        let sharedPath = lab.sharedStatePath
         let helper = ForwardBenchmark(seconds: 1, workers: 2, repetitions: 1)
         func startDaemon(sharing: Bool) throws -> Process {
             let daemon = Process()
             daemon.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             daemon.arguments = ["ip", "netns", "exec", lab.router, gwlbd, "--state-dir", state, "--socket", socket,
-                                "--geneve-address", Lab.geneveAddress, "--shared-state", sharing ? shared : "none"]
+                                "--geneve-address", Lab.geneveAddress, "--shared-state", sharing ? sharedPath : "none"]
             _ = FileManager.default.createFile(atPath: log, contents: nil)
             let handle = FileHandle(forWritingAtPath: log)
             daemon.standardOutput = handle
@@ -163,26 +137,27 @@ struct RestartBenchmark {
         let echo = try helper.start(lab.server, ["python3", "-c", Self.tcpEcho, "5050"])
         defer { echo.terminate() }
         for _ in 0..<50 where !((try? lab.exec(lab.server, ["ss", "-Hlnt", "sport = :5050"])) ?? "").contains("5050") { usleep(100_000) }
-        print("gwlb-bench restart: lab \(lab.prefix), 2 appliances, gwlbd with 2 workers; \(connections) TCP connections (a message every 50 ms each) and a UDP probe every 1 ms; gwlbd killed with SIGKILL and started again")
+        print("gwlb-bench restart: lab \(lab.prefix), 2 appliances, gwlbd with 2 workers; \(connections) TCP connections (a message every 50 ms each) and a ping every 5 ms; gwlbd killed with SIGKILL and started again")
 
         func measure(sharing: Bool) throws -> Outcome {
             let seconds = 12.0
-            let clientOutput = Pipe(), probeOutput = Pipe(), sinkOutput = Pipe()
-            let sink = try helper.start(lab.server, ["python3", "-c", Self.udpSink, Lab.serverAddress, "5051", String(seconds + 2)], output: sinkOutput)
-            usleep(300_000)
+            let clientOutput = Pipe(), probeOutput = Pipe()
             let clients = try helper.start(lab.client, ["python3", "-c", Self.tcpClients, Lab.serverAddress, "5050", String(connections), String(seconds)],
                                            output: clientOutput)
-            let probe = try helper.start(lab.client, ["python3", "-c", Self.udpProbe, Lab.serverAddress, "5051", String(seconds)], output: probeOutput)
+            // The probe: ping's echoes every 5 ms, each reply stamped with its arrival (-D).
+            let probe = try helper.start(lab.client, ["ping", "-n", "-D", "-i", "0.005", "-W", "1", "-w", String(Int(seconds)), Lab.serverAddress],
+                                         output: probeOutput)
             sleep(4)
+            let killed = Date().timeIntervalSince1970
             kill(daemon.processIdentifier, SIGKILL)
             daemon.waitUntilExit()
             // `ip netns exec` is the process killed; gwlbd itself is its child after exec: the same pid.
             let started = Date().timeIntervalSince1970
             daemon = try startDaemon(sharing: sharing)
+            print("  killed, new gwlbd started \(Int((started - killed) * 1000)) ms after the kill")
             let clientText = String(decoding: clientOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             let probeText = String(decoding: probeOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            let sinkText = String(decoding: sinkOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            for process in [clients, probe, sink] { process.waitUntilExit() }
+            for process in [clients, probe] { process.waitUntilExit() }
             var outcome = Outcome()
             if let result = try? JSONSerialization.jsonObject(with: Data(clientText.utf8)) as? [String: Any] {
                 outcome.alive = result["alive"] as? Int ?? 0
@@ -192,14 +167,28 @@ struct RestartBenchmark {
             } else {
                 throw BenchmarkError("the TCP clients printed no result: \(clientText)")
             }
-            outcome.probesSent = Int(probeText.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
-            if let result = try? JSONSerialization.jsonObject(with: Data(sinkText.utf8)) as? [String: Any] {
-                outcome.probesReceived = result["received"] as? Int ?? 0
-                outcome.longestGap = result["gap"] as? Double ?? 0
-                outcome.resumedAfterStart = (result["gapEnd"] as? Double ?? started) - started
+            // "[1764770000.123456] 64 bytes from …: icmp_seq=7 …" per echo, then "N packets transmitted, M received".
+            let replies = probeText.split(separator: "\n").compactMap { line -> Double? in
+                guard line.hasPrefix("["), line.contains("icmp_seq="), let close = line.firstIndex(of: "]") else { return nil }
+                return Double(line[line.index(after: line.startIndex)..<close])
             }
+            if let summary = probeText.split(separator: "\n").first(where: { $0.contains("packets transmitted") }) {
+                let numbers = summary.split(separator: " ").compactMap { Int($0) }
+                if numbers.count >= 2 { (outcome.probesSent, outcome.probesReceived) = (numbers[0], numbers[1]) }
+            }
+            let gaps = zip(replies, replies.dropFirst()).filter { $1 - $0 > 0.02 }
+            let longest = gaps.max { $0.1 - $0.0 < $1.1 - $1.0 } ?? (started, started)
+            outcome.longestGap = longest.1 - longest.0
+            // The gap the kill falls in: its end is when forwarding came back.
+            let across = gaps.first { $0.0 <= killed && $0.1 > killed } ?? (killed, killed)
+            outcome.restartGap = across.1 - across.0
+            outcome.resumedAfterStart = max(0, across.1 - started)
+            outcome.gaps = gaps.map { String(format: "%.0f–%.0f ms", ($0.0 - killed) * 1000, ($0.1 - killed) * 1000) }.joined(separator: ", ")
             outcome.logLine = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n")
                 .first { $0.contains("shared flow state") }.map(String.init) ?? "(no shared flow state)"
+            let stats = (try? lab.exec(lab.router, ["curl", "-s", "--unix-socket", socket, "http://localhost/v1/stats"])) ?? ""
+            let drops = ((try? JSONSerialization.jsonObject(with: Data(stats.utf8)) as? [String: Any])?["drops"] as? [String: Int]) ?? [:]
+            outcome.drops = drops.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
             // Let the connections of this round end before the next.
             sleep(2)
             return outcome
@@ -212,13 +201,14 @@ struct RestartBenchmark {
         report.add("connections reset", Double(shared.resets), "conn", baseline: (without, Double(baseline.resets)))
         report.add("connections stalled (3 s without an echo)", Double(shared.timeouts), "conn", baseline: (without, Double(baseline.timeouts)))
         report.add("echoes that came back wrong", Double(shared.mismatches), "msg", baseline: (without, Double(baseline.mismatches)))
-        report.add("UDP probe: longest gap", shared.longestGap * 1000, "ms", baseline: (without, baseline.longestGap * 1000))
+        report.add("ping: gap across the restart", shared.restartGap * 1000, "ms", baseline: (without, baseline.restartGap * 1000))
+        report.add("ping: longest gap in the whole run", shared.longestGap * 1000, "ms", baseline: (without, baseline.longestGap * 1000))
         report.add("forwarding back, after the new gwlbd started", shared.resumedAfterStart * 1000, "ms",
                    baseline: (without, baseline.resumedAfterStart * 1000), goal: "<= 1000 ms")
-        report.add("UDP probes lost (of \(shared.probesSent), \(baseline.probesSent))", Double(shared.probesSent - shared.probesReceived), "pkt",
+        report.add("pings lost (of \(shared.probesSent), \(baseline.probesSent))", Double(shared.probesSent - shared.probesReceived), "pkt",
                    baseline: (without, Double(baseline.probesSent - baseline.probesReceived)))
         report.print()
-        print("new gwlbd, with it: \(shared.logLine)")
-        print("new gwlbd, without: \(baseline.logLine)")
+        print("new gwlbd, with it: \(shared.logLine); drops: \(shared.drops.isEmpty ? "none" : shared.drops); probe gaps from the kill: \(shared.gaps)")
+        print("new gwlbd, without: \(baseline.logLine); drops: \(baseline.drops.isEmpty ? "none" : baseline.drops); probe gaps from the kill: \(baseline.gaps)")
     }
 }

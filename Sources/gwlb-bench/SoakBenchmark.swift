@@ -89,7 +89,7 @@ struct SoakBenchmark {
         let state = "\(lab.stateDirectory)/state", socket = "\(lab.stateDirectory)/gwlb.sock"
         let forward = ForwardBenchmark(seconds: 1, workers: 2, repetitions: 1)
         let daemon = try forward.start(lab.router, [gwlbd, "--state-dir", state, "--socket", socket, "--geneve-address", Lab.geneveAddress,
-                                                        "--shared-state", "\(lab.stateDirectory)/flows"])
+                                                        "--shared-state", lab.sharedStatePath])
         defer { daemon.terminate(); daemon.waitUntilExit() }
         func call(_ arguments: [String]) throws -> [String: Any] {
             let output = try lab.exec(lab.router, [gwlb] + arguments + ["--socket", socket])

@@ -115,8 +115,8 @@ final class Demo: @unchecked Sendable {
         // setsid: out of the terminal's process group, so Ctrl-C reaches the demo only, which stops it in order.
         process.arguments = ["ip", "netns", "exec", lab.router, "setsid", executable, "gwlbd", "--state-dir", lab.stateDirectory + "/state",
                              "--socket", socket, "--geneve-address", Lab.geneveAddress, "--flow-log", lab.stateDirectory + "/flow.log",
-                             // In the lab's directory, so that `gwlb lab down` removes it with the rest.
-                             "--shared-state", lab.stateDirectory + "/flows"]
+                             // The lab's, so that `gwlb lab down` removes it with the rest.
+                             "--shared-state", lab.sharedStatePath]
         let log = lab.stateDirectory + "/gwlbd.log"
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         process.standardOutput = FileHandle(forWritingAtPath: log)
