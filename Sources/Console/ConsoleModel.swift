@@ -83,6 +83,8 @@ public struct ConsoleModel: Sendable {
     /// Interfaces of endpoints whose device is gone (they forward nothing).
     public var failedEndpoints: [String] = []
     public var healthEvents: [HealthEvent] = []
+    /// One note per new gwlbd seen on the socket after the first (`restartNote`), oldest first.
+    public var restarts: [String] = []
     /// The drilled-into target's flows (the console copies them from its `FlowWatch`).
     public var drillFlows: [FlowWatch.Row] = []
     /// Samples kept per history (one per update, about a second each): five minutes.
@@ -99,7 +101,9 @@ public struct ConsoleModel: Sendable {
         switch message["type"] as? String {
         case "hello":
             let boot = message["bootId"] as? String ?? ""
+            let restarted = !bootID.isEmpty && boot != bootID
             if boot != bootID { self = ConsoleModel.fresh(keepingHistoryOf: self) }
+            if restarted { restarts.append(Self.restartNote(message)) }
             bootID = boot
             version = message["version"] as? String ?? ""
             role = message["role"] as? String ?? ""
@@ -121,7 +125,20 @@ public struct ConsoleModel: Sendable {
         model.activeFlowHistory = old.activeFlowHistory
         model.targetHistory = old.targetHistory
         model.dropHistory = old.dropHistory
+        model.restarts = old.restarts
         return model
+    }
+
+    /// What the action log says of a new gwlbd on the socket: its version and what became of the
+    /// flows (taken over from the shared flow state, or not).
+    static func restartNote(_ hello: [String: Any]) -> String {
+        let version = hello["version"] as? String ?? "?"
+        let flows: String = switch hello["flowState"] as? String {
+        case "resumed": "took over \(hello["flowsTakenOver"] as? Int ?? 0) flows"
+        case "cold": "started cold (\(hello["flowStateReason"] as? String ?? "another layout")), every flow new"
+        default: "every flow new"
+        }
+        return "gwlbd restarted (\(version)): \(flows)"
     }
 
     private mutating func merge(_ message: [String: Any], at time: Double) {

@@ -90,6 +90,8 @@ public struct ConsoleState: Sendable {
     public var drainPreview: DrainPreview?
     /// The themes `:theme` completes and accepts.
     public var themeNames: [String]
+    /// How many of the model's restart notes are in the action log.
+    var restartsLogged = 0
     /// Where the targets pane was drawn last, for clicks.
     public var targetPane: TargetPaneLayout?
 
@@ -309,6 +311,9 @@ public struct ConsoleState: Sendable {
     /// Clears pending marks the stream has confirmed: a drained target shows `draining`, a
     /// registered one appears (any state but draining).
     public mutating func confirm(from model: ConsoleModel) {
+        // Restarts of gwlbd go to the action log once each.
+        if model.restarts.count > restartsLogged { actionLog += model.restarts.dropFirst(restartsLogged) }
+        restartsLogged = model.restarts.count
         for (target, label) in pending {
             guard let row = model.targets[target] else { continue }
             let confirmed = label == "drain" ? row.state == "draining" : row.state != "draining"

@@ -42,7 +42,8 @@ public final class StreamConnection: Sendable {
                 model.withLock { $0.connection = .disconnected(reason) }
             }
             if received { pause = 0.5 }
-            let deadline = clock() + pause
+            // Jittered: consoles that lost the same gwlbd do not all come back in the same instant.
+            let deadline = clock() + pause * Double.random(in: 0.75...1.25)
             while clock() < deadline, !stopped.load(ordering: .relaxed) { usleep(50_000) }
             pause = min(5, pause * 2)
         }

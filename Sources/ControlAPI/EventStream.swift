@@ -71,11 +71,16 @@ public struct EventStream {
 
     /// The opening `hello` and `snapshot`.
     mutating func opening(role: String) -> [[String: Any]] {
-        let hello: [String: Any] = [
+        var hello: [String: Any] = [
             "type": "hello", "seq": next(), "protocol": Self.protocolVersion, "version": GWLBVersion.current,
             "bootId": observatory.bootID, "capabilities": Self.capabilities, "role": role,
             "startTime": ResourceXML.timestamp(observatory.startTime),
         ]
+        if let state = observatory.flowState {
+            hello["flowState"] = state.start
+            hello["flowsTakenOver"] = state.flowsTakenOver
+            if let reason = state.reason { hello["flowStateReason"] = reason }
+        }
         let view = currentView()
         var snapshot = changes(view, previous: nil)
         snapshot["type"] = "snapshot"

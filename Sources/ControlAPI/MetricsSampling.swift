@@ -24,6 +24,7 @@ extension Observatory {
         sample.targetSlots = service.targetSlots
         sample.failedEndpoints = failedEndpoints().count
         sample.flowLogRecordsLost = flowLogRecordsLost()
+        sample.processStart = (startTime.timeIntervalSince1970, flowState?.flowsTakenOver ?? 0)
         return sample
     }
 }

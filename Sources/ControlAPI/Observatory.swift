@@ -18,6 +18,9 @@ public struct Observatory: Sendable {
     /// Changes at every start of gwlbd: a client that sees a new one starts from a fresh snapshot.
     public var bootID: String
     public var startTime: Date
+    /// How this gwlbd's flow state began: `created`, `resumed` (with the flows it took over) or
+    /// `cold` (with why an earlier one's could not be taken over); nil without a shared state.
+    public var flowState: (start: String, flowsTakenOver: Int, reason: String?)?
     /// Drop and flow captures (`gwlb capture`); a data plane without them refuses.
     /// A capture's session number, or nil when another runs (or there is no data plane).
     public var startCapture: @Sendable (CaptureFilter) -> UInt64? = { _ in nil }

@@ -121,7 +121,8 @@ public final class Daemon {
         let plane = DataPlane(configuration: planeConfiguration, ios: ios,
                               snapshot: try configuration.snapshot(version: 1, slots: &slots, monotonicSeconds: Self.monotonicSeconds()),
                               shared: shared)
-        if let shared { log(Self.describe(shared, flows: plane.statistics().activeFlows)) }
+        let flowsTakenOver = shared?.start == .resumed ? Int(plane.statistics().activeFlows) : 0
+        if let shared { log(Self.describe(shared, flows: flowsTakenOver)) }
         let published = LatestSnapshot(plane.workers[0].snapshot)
         let flowLog = try telemetry.flowLog.map { options in
             var options = options
@@ -139,7 +140,8 @@ public final class Daemon {
             // The workers start once the control plane published its first snapshot: a taken-over
             // flow's packets find their endpoint and target from the first one they read.
             (service, observatory) = try startControlPlane(stateDirectory, plane: plane, devices: devices, published: published, verifier: verifier,
-                                                           socketGID: socketGID, flowLog: flowLog, shared: shared)
+                                                           socketGID: socketGID, flowLog: flowLog, shared: shared,
+                                                           flowsTakenOver: flowsTakenOver)
             plane.start()
             let endpoints = devices.registry.current.compactMap { $0?.name }
             log("API on \(socketPath), state in \(stateDirectory), GENEVE on \(configuration.geneve), \(workers) workers; endpoints: \(endpoints.isEmpty ? "none yet (gwlb create-endpoint)" : endpoints.joined(separator: ", "))")
@@ -177,7 +179,7 @@ public final class Daemon {
     }
 
     /// The log line that says how the flow state started.
-    static func describe(_ shared: SharedFlowState, flows: Int64) -> String {
+    static func describe(_ shared: SharedFlowState, flows: Int) -> String {
         switch shared.start {
         case .created: "shared flow state: \(shared.path) created"
         case .resumed: "shared flow state: resumed \(flows) flows from \(shared.path)"
@@ -208,7 +210,7 @@ public final class Daemon {
     /// The control plane over the store in `directory`, publishing to `plane`, and its API server.
     private func startControlPlane(_ directory: String, plane: DataPlane, devices: EndpointDevices, published: LatestSnapshot,
                                    verifier: SignatureV4Verifier?, socketGID: gid_t?, flowLog: FlowLogWriter?,
-                                   shared: SharedFlowState?) throws -> (ControlPlaneService, Observatory) {
+                                   shared: SharedFlowState?, flowsTakenOver: Int) throws -> (ControlPlaneService, Observatory) {
         let store = try CatalogStore(directory: directory)
         // A state directory made by hand, or by an older gwlbd, becomes private too.
         chmod(directory, 0o700)
@@ -229,6 +231,13 @@ public final class Daemon {
             published.value.withLock { $0.targets }
         }
         observatory.geneveAddress = configuration.geneve.address.description
+        observatory.flowState = shared.map { shared in
+            switch shared.start {
+            case .created: ("created", 0, nil)
+            case .resumed: ("resumed", flowsTakenOver, nil)
+            case .cold(let reason): ("cold", 0, reason)
+            }
+        }
         observatory.targetSlots = { [weak service] in service?.targetSlots }
         observatory.failedEndpoints = { devices.failedInterfaces }
         if let flowLog { observatory.flowLogRecordsLost = { flowLog.recordsLost } }

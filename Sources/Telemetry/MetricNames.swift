@@ -24,6 +24,10 @@ public enum MetricNames {
     public static let failedEndpoints = "gwlb_failed_endpoints"
     public static let endpointsLost = "gwlb_endpoint_devices_lost_total"
     public static let flowLogRecordsLost = "gwlb_flow_log_records_lost_total"
+    /// Prometheus's own name (client libraries export it): a restart resets every counter, and
+    /// this says when, for `rate()` and `increase()` and for dashboards.
+    public static let processStartTime = "process_start_time_seconds"
+    public static let flowsTakenOver = "gwlb_flows_taken_over"
 
     /// Each metric's HELP line, naming the CloudWatch metric it carries.
     public static let help: [String: String] = [
@@ -47,6 +51,8 @@ public enum MetricNames {
         failedEndpoints: "Endpoints that forward nothing: their TUN device was deleted and is not back yet.",
         endpointsLost: "Times a worker found an endpoint's TUN device deleted under gwlbd (and stopped polling it).",
         flowLogRecordsLost: "Flow-log records that could not be written (a full disk, an I/O error).",
+        processStartTime: "When gwlbd started, in seconds since the Unix epoch (its counters start from zero then).",
+        flowsTakenOver: "Flows this gwlbd took over at start from the shared flow state an earlier gwlbd left (0 when it started cold).",
         targetSlots: "The data plane's target slots: held by a current target, retired (their target left, flows may still use them), free.",
     ]
 }

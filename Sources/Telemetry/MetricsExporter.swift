@@ -51,6 +51,8 @@ public struct MetricsSample: Sendable {
     public var failedEndpoints = 0
     /// Flow-log records lost to failed writes, when flow logs are on.
     public var flowLogRecordsLost: UInt64?
+    /// When gwlbd started (seconds since the epoch), and how many flows it took over then.
+    public var processStart: (time: Double, flowsTakenOver: Int)?
 
     public init(statistics: DataPlaneStatistics, balancers: [BalancerSample], zone: String, time: Double) {
         self.statistics = statistics
@@ -105,27 +107,11 @@ public final class MetricsExporter: Sendable {
         let statistics = sample.statistics
         let base = sample.processLabels
         state.withLock { state in
-            set(&state, MetricNames.activeFlows, base, Double(statistics.activeFlows))
-            count(&state, MetricNames.newFlows, base, statistics.newFlows)
-            count(&state, MetricNames.processedBytes, base, statistics.endpointBytes)
-            count(&state, MetricNames.processedPackets, base, statistics.endpointPackets)
-            count(&state, MetricNames.rejectedFlows, base, statistics.rejectedFlows)
-            count(&state, MetricNames.rejectedTCPFlows, base, statistics.rejectedTCPFlows)
-            count(&state, MetricNames.resetsSent, base, statistics.resetsSent)
-            count(&state, MetricNames.endpointsLost, base, statistics.endpointsLost)
-            set(&state, MetricNames.failedEndpoints, base, Double(sample.failedEndpoints))
-            if let lost = sample.flowLogRecordsLost { count(&state, MetricNames.flowLogRecordsLost, base, lost) }
-            set(&state, MetricNames.peakBytesPerSecond, base, state.bytesPeak.sample(total: statistics.endpointBytes, at: sample.time))
-            set(&state, MetricNames.peakPacketsPerSecond, base, state.packetsPeak.sample(total: statistics.endpointPackets, at: sample.time))
-            for reason in DropReason.allCases {
-                count(&state, MetricNames.drops, base + [("reason", reason.name)], statistics.drops(reason))
+            var present: Set<String> = [flushProcess(&state, sample, base)]
+            if let start = sample.processStart {
+                set(&state, MetricNames.processStartTime, [], start.time)
+                set(&state, MetricNames.flowsTakenOver, [("availability_zone", sample.zone)], Double(start.flowsTakenOver))
             }
-            if let slots = sample.targetSlots {
-                for (name, value) in [("current", slots.current), ("retired", slots.retired), ("free", slots.capacity - slots.current - slots.retired)] {
-                    set(&state, MetricNames.targetSlots, base + [("state", name)], Double(value))
-                }
-            }
-            var present = Set<String>()
             for balancer in sample.balancers {
                 let dimensions = [("load_balancer", balancer.loadBalancer), ("target_group", balancer.targetGroup), ("availability_zone", sample.zone)]
                 present.insert(flushHosts(&state, balancer, dimensions))
@@ -133,7 +119,8 @@ public final class MetricsExporter: Sendable {
                     present.insert(flushTarget(&state, target, statistics.targets[target.slot], dimensions))
                 }
             }
-            // A target that left takes its series with it.
+            // A target or load balancer that left takes its series with it, as do gwlbd's own
+            // series under labels it no longer uses.
             for (target, series) in state.ownedSeries where !present.contains(target) {
                 for key in series {
                     state.counters.removeValue(forKey: key)?.metric.destroy()
@@ -142,6 +129,37 @@ public final class MetricsExporter: Sendable {
                 state.ownedSeries[target] = nil
             }
         }
+    }
+
+    /// The series of gwlbd as a whole, under `base`; returns the name they are kept under (when
+    /// `base` changes, with the load balancers served, the old labels' series go).
+    private func flushProcess(_ state: inout State, _ sample: MetricsSample, _ base: [(String, String)]) -> String {
+        let statistics = sample.statistics
+        var series: Set<String> = [
+            set(&state, MetricNames.activeFlows, base, Double(statistics.activeFlows)),
+            count(&state, MetricNames.newFlows, base, statistics.newFlows),
+            count(&state, MetricNames.processedBytes, base, statistics.endpointBytes),
+            count(&state, MetricNames.processedPackets, base, statistics.endpointPackets),
+            count(&state, MetricNames.rejectedFlows, base, statistics.rejectedFlows),
+            count(&state, MetricNames.rejectedTCPFlows, base, statistics.rejectedTCPFlows),
+            count(&state, MetricNames.resetsSent, base, statistics.resetsSent),
+            count(&state, MetricNames.endpointsLost, base, statistics.endpointsLost),
+            set(&state, MetricNames.failedEndpoints, base, Double(sample.failedEndpoints)),
+            set(&state, MetricNames.peakBytesPerSecond, base, state.bytesPeak.sample(total: statistics.endpointBytes, at: sample.time)),
+            set(&state, MetricNames.peakPacketsPerSecond, base, state.packetsPeak.sample(total: statistics.endpointPackets, at: sample.time)),
+        ]
+        if let lost = sample.flowLogRecordsLost { series.insert(count(&state, MetricNames.flowLogRecordsLost, base, lost)) }
+        for reason in DropReason.allCases {
+            series.insert(count(&state, MetricNames.drops, base + [("reason", reason.name)], statistics.drops(reason)))
+        }
+        if let slots = sample.targetSlots {
+            for (name, value) in [("current", slots.current), ("retired", slots.retired), ("free", slots.capacity - slots.current - slots.retired)] {
+                series.insert(set(&state, MetricNames.targetSlots, base + [("state", name)], Double(value)))
+            }
+        }
+        let name = Self.key("process", base)
+        state.ownedSeries[name, default: []].formUnion(series)
+        return name
     }
 
     /// HealthyHostCount and UnHealthyHostCount (in all, and by reason) of one load balancer;

@@ -48,4 +48,23 @@ import Testing
         #expect(model.recentDrops.map(\.reason) == ["unknown_flow", "oversize"])
         #expect(model.healthEvents.first?.reason == "Target.Timeout")
     }
+
+    /// A new gwlbd on the socket (a new boot id) is noted once in the action log, with what became
+    /// of the flows; the first hello is not a restart.
+    @Test func aRestartIsNotedWithItsFlows() {
+        var model = ConsoleModel()
+        var state = ConsoleState()
+        model.apply(["type": "hello", "seq": 1, "bootId": "a", "version": "0.4.0", "flowState": "created", "flowsTakenOver": 0], at: 0)
+        state.confirm(from: model)
+        #expect(model.restarts.isEmpty && state.actionLog.isEmpty)
+        model.apply(["type": "hello", "seq": 1, "bootId": "b", "version": "0.4.1", "flowState": "resumed", "flowsTakenOver": 202], at: 5)
+        model.apply(["type": "hello", "seq": 1, "bootId": "c", "version": "0.4.1", "flowState": "cold",
+                     "flowStateReason": "built for 1048576 flows per worker, this gwlbd has 65536"], at: 9)
+        model.apply(["type": "hello", "seq": 1, "bootId": "d", "version": "0.4.1"], at: 12)
+        state.confirm(from: model)
+        state.confirm(from: model)
+        #expect(state.actionLog == ["gwlbd restarted (0.4.1): took over 202 flows",
+                                    "gwlbd restarted (0.4.1): started cold (built for 1048576 flows per worker, this gwlbd has 65536), every flow new",
+                                    "gwlbd restarted (0.4.1): every flow new"])
+    }
 }

@@ -102,6 +102,13 @@ import TestTraits
         let drops = try api.observe("/v1/stats")["drops"] as? [String: Any]
         #expect(drops?["tcp_without_flow"] as? Int == 0, "mid-connection segments all found their flow: \(drops ?? [:])")
         #expect(try states() == ["healthy", "healthy", "healthy"], "health resumed, not restarted from initial")
+        // The stream's hello (what the console notes) and the metrics say what the new gwlbd took over.
+        let hello = try LabFixture.execute(["curl", "-sN", "--max-time", "1", "--unix-socket", api.socket, "http://localhost/v1/stream"]).output
+            .split(separator: "\n").first.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(hello?["flowState"] as? String == "resumed" && (hello?["flowsTakenOver"] as? Int ?? 0) == flows, "\(hello ?? [:])")
+        let metrics = try LabFixture.execute(["curl", "-s", "--max-time", "3", "--unix-socket", api.socket, "http://localhost/metrics"]).output
+        #expect(metrics.contains("gwlb_flows_taken_over{availability_zone=\"local\"} \(flows)") && metrics.contains("process_start_time_seconds "),
+                "\(metrics.prefix(600))")
 
         // Every connection stayed on one appliance (each appliance lists the flows it saw).
         let ports = Set((result["ports"] as? [Int]) ?? [])

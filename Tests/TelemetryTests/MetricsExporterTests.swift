@@ -84,4 +84,45 @@ import Testing
         // A total that goes back (gwlbd restarted) starts a new window instead of a negative rate.
         #expect(peak.sample(total: 5, at: 82) == 0)
     }
+
+    /// Counters start from zero in a new gwlbd: the start time says when (Prometheus's own name),
+    /// and how many flows it took over from the one before.
+    @Test func theProcessStartIsExported() {
+        let exporter = MetricsExporter()
+        var start = sample(DataPlaneStatistics(targetSlots: 1), targets: [], time: 0)
+        start.processStart = (1_796_205_600, 202)
+        exporter.flush(start)
+        let text = exporter.exposition()
+        #expect(value(text, "process_start_time_seconds") == 1_796_205_600)
+        #expect(value(text, #"gwlb_flows_taken_over{availability_zone="local"}"#) == 202)
+    }
+
+    /// Several load balancers: host counts and target series carry each one's dimensions; the
+    /// series of gwlbd as a whole say "all"; a load balancer that leaves takes its series along.
+    @Test func severalLoadBalancersEachHaveTheirSeries() {
+        let exporter = MetricsExporter()
+        var statistics = DataPlaneStatistics(targetSlots: 3)
+        statistics.activeFlows = 4
+        statistics.targets[0].packetsToTarget = 10
+        statistics.targets[2].packetsToTarget = 30
+        let east = BalancerSample(loadBalancer: "gwy/east/1", targetGroup: "targetgroup/e/2",
+                                  targets: [TargetSample(slot: 0, address: "198.18.1.11", state: "healthy")])
+        let west = BalancerSample(loadBalancer: "gwy/west/3", targetGroup: "targetgroup/w/4",
+                                  targets: [TargetSample(slot: 2, address: "198.18.1.11", state: "unhealthy", reason: "Target.Timeout")])
+        exporter.flush(MetricsSample(statistics: statistics, balancers: [east, west], zone: "local", time: 0))
+        var text = exporter.exposition()
+        let eastLabels = #"load_balancer="gwy/east/1",target_group="targetgroup/e/2",availability_zone="local""#
+        let westLabels = #"load_balancer="gwy/west/3",target_group="targetgroup/w/4",availability_zone="local""#
+        #expect(value(text, "gwlb_healthy_hosts{\(eastLabels)}") == 1 && value(text, "gwlb_healthy_hosts{\(westLabels)}") == 0)
+        #expect(value(text, "gwlb_unhealthy_hosts{\(westLabels)}") == 1)
+        #expect(value(text, #"gwlb_target_packets_total{\#(eastLabels),target="198.18.1.11",direction="to_target"}"#) == 10)
+        #expect(value(text, #"gwlb_target_packets_total{\#(westLabels),target="198.18.1.11",direction="to_target"}"#) == 30,
+                "the same appliance in two load balancers: two series")
+        #expect(value(text, #"gwlb_active_flows{load_balancer="all",target_group="all",availability_zone="local"}"#) == 4)
+        exporter.flush(MetricsSample(statistics: statistics, balancers: [east], zone: "local", time: 1))
+        text = exporter.exposition()
+        #expect(value(text, "gwlb_healthy_hosts{\(westLabels)}") == nil && !text.contains("gwy/west/3"), "west's series left with it")
+        #expect(value(text, "gwlb_active_flows{\(eastLabels)}") == 4, "one load balancer: its own labels again")
+        #expect(!text.contains(#"load_balancer="all""#), "no stale series under the labels of two")
+    }
 }
