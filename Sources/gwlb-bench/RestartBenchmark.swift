@@ -13,25 +13,6 @@ struct RestartBenchmark {
     let executable = CommandLine.selfExecutable
     var binaries: String { (executable as NSString).deletingLastPathComponent }
 
-    /// In the server: a TCP echo server on PORT.
-    static let tcpEcho = """
-        import selectors, socket, sys
-        sel = selectors.DefaultSelector()
-        listener = socket.socket(); listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(('0.0.0.0', int(sys.argv[1]))); listener.listen(1024); sel.register(listener, selectors.EVENT_READ)
-        while True:
-            for key, _ in sel.select():
-                if key.fileobj is listener:
-                    connection, _ = listener.accept(); sel.register(connection, selectors.EVENT_READ)
-                else:
-                    try:
-                        data = key.fileobj.recv(65536)
-                    except OSError:
-                        data = b''
-                    if data: key.fileobj.sendall(data)
-                    else: sel.unregister(key.fileobj); key.fileobj.close()
-        """
-
     /// In the client: `HOST PORT CONNECTIONS SECONDS`: each connection sends a numbered 100-byte
     /// message every 50 ms and waits for its echo (3 s at most); prints how many carried on to the
     /// end, resets, timeouts and mismatches as JSON.
@@ -134,7 +115,7 @@ struct RestartBenchmark {
             if health.count == 2, health.allSatisfy({ ($0["TargetHealth"] as? [String: Any])?["State"] as? String == "healthy" }) { break }
             sleep(1)
         }
-        let echo = try helper.start(lab.server, ["python3", "-c", Self.tcpEcho, "5050"])
+        let echo = try helper.start(lab.server, ["python3", "-c", LabPrograms.tcpEcho, "5050"])
         defer { echo.terminate() }
         for _ in 0..<50 where !((try? lab.exec(lab.server, ["ss", "-Hlnt", "sport = :5050"])) ?? "").contains("5050") { usleep(100_000) }
         print("gwlb-bench restart: lab \(lab.prefix), 2 appliances, gwlbd with 2 workers; \(connections) TCP connections (a message every 50 ms each) and a ping every 5 ms; gwlbd killed with SIGKILL and started again")

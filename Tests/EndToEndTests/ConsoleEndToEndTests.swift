@@ -77,10 +77,16 @@ import TestTraits
         // c captures drops until c again: an oversize ping lands in the file with its reason.
         _ = try tmux(["send-keys", "-t", session, "c"])
         #expect(try APIDaemonFixture.eventually(3) { try screen(session).contains("capture: drops") }, "\((try? screen(session)) ?? "")")
-        usleep(300_000)
-        _ = try lab.run(lab.lab.client, ["ping", "-c", "1", "-W", "1", "-M", "do", "-s", "8473", Lab.serverAddress])
+        // The console says "capture" when it asks; gwlbd's capture starts a moment later (on a
+        // loaded machine, later than a fixed pause): an oversize ping every half second, three.
+        for _ in 0..<3 {
+            usleep(500_000)
+            _ = try lab.run(lab.lab.client, ["ping", "-c", "1", "-W", "1", "-M", "do", "-s", "8473", Lab.serverAddress])
+        }
         _ = try tmux(["send-keys", "-t", session, "c"])
-        #expect(try APIDaemonFixture.eventually(5) { try screen(session).contains("capture: 1 dropped packet in") }, "\((try? screen(session)) ?? "")")
+        #expect(try APIDaemonFixture.eventually(5) {
+            try screen(session).split(separator: "\n").contains { $0.contains("capture: ") && $0.contains(" dropped packet") && !$0.contains("capture: 0 ") }
+        }, "\((try? screen(session)) ?? "")")
         let captures = try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory()).filter { $0.hasPrefix("gwlb-drops-") }
         defer { for file in captures { try? FileManager.default.removeItem(atPath: NSTemporaryDirectory() + file) } }
         let comments = try captures.map { try Shell.execute(["tshark", "-r", NSTemporaryDirectory() + $0, "-T", "fields", "-e", "frame.comment"]).output }

@@ -9,25 +9,6 @@ import TestTraits
 @Suite(.serialized, .blocking) struct CrashRestartEndToEndTests {
     static let port = 5050
 
-    /// An echo server: every byte back, on every connection.
-    static let server = """
-        import selectors, socket
-        sel = selectors.DefaultSelector()
-        listener = socket.socket(); listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(('0.0.0.0', \(port))); listener.listen(256); sel.register(listener, selectors.EVENT_READ)
-        while True:
-            for key, _ in sel.select():
-                if key.fileobj is listener:
-                    connection, _ = listener.accept(); sel.register(connection, selectors.EVENT_READ)
-                else:
-                    try:
-                        data = key.fileobj.recv(65536)
-                    except OSError:
-                        data = b''
-                    if data: key.fileobj.sendall(data)
-                    else: sel.unregister(key.fileobj); key.fileobj.close()
-        """
-
     /// 50 connections, each sending a numbered 100-byte message and reading it back, round after
     /// round, for `seconds`; prints what it saw as JSON (resets, mismatches, other errors).
     static func client(seconds: Int) -> String {
@@ -72,10 +53,7 @@ import TestTraits
                           "--health-check-timeout-seconds", "2", "--healthy-threshold-count", "2", "--unhealthy-threshold-count", "2"])
         func states() throws -> [String] { try api.health(tg).sorted { $0.key < $1.key }.map(\.value.state) }
         #expect(try APIDaemonFixture.eventually(30) { try states() == ["healthy", "healthy", "healthy"] }, "\((try? states()) ?? [])")
-        let program = "/tmp/\(lab.lab.prefix)-echo.py"
-        defer { try? FileManager.default.removeItem(atPath: program) }
-        try Self.server.write(toFile: program, atomically: true, encoding: .utf8)
-        try lab.serve(lab.lab.server, ["python3", program], port: Self.port)
+        try lab.serve(lab.lab.server, ["python3", "-c", LabPrograms.tcpEcho, String(Self.port)], port: Self.port)
 
         let client = Process()
         client.executableURL = URL(fileURLWithPath: "/usr/bin/env")
