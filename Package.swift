@@ -79,7 +79,7 @@ let package = Package(
         .executableTarget(name: "gwlb", dependencies: [
             "Appliance", "Console", "ControlClient", "Daemon", "Lab", "Wire", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .target(name: "TestSupport", dependencies: ["Wire", "Flows", "Resources"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Wire", "Flows", "Resources", "Lab"], path: "Tests/TestSupport"),
         // The `.blocking` trait: tests that block their thread run off Swift's cooperative pool.
         .target(name: "TestTraits", path: "Tests/TestTraits"),
         // Saves scripted changes until killed: the store's durability test runs it.
@@ -97,18 +97,18 @@ let package = Package(
         ]),
         .testTarget(name: "WireTests", dependencies: ["TestTraits", "Wire", "TestSupport"]),
         .testTarget(name: "FlowsTests", dependencies: ["Flows", "Wire", "TestSupport"]),
-        .testTarget(name: "PacketIOTests", dependencies: ["TestTraits", "PacketIO", "Wire", "TestSupport"]),
+        .testTarget(name: "PacketIOTests", dependencies: ["TestTraits", "Lab", "PacketIO", "Wire", "TestSupport"]),
         .testTarget(name: "DataPlaneTests", dependencies: ["TestTraits", "DataPlane", "Flows", "PacketIO", "Wire", "TestSupport"]),
         .testTarget(name: "ResourcesTests", dependencies: ["Resources"]),
-        .testTarget(name: "HealthTests", dependencies: ["TestTraits", "Health"]),
-        .testTarget(name: "StoreTests", dependencies: ["TestTraits", "Store", "Resources", "TestSupport", "StoreCrashProbe"]),
+        .testTarget(name: "HealthTests", dependencies: ["TestTraits", "Lab", "Health"]),
+        .testTarget(name: "StoreTests", dependencies: ["TestTraits", "Lab", "Store", "Resources", "TestSupport", "StoreCrashProbe"]),
         .testTarget(name: "ControlPlaneTests", dependencies: ["ControlPlane", "Health", "Resources", "Store", "DataPlane", "Flows", "PacketIO", "Wire"]),
         .testTarget(name: "ControlAPITests", dependencies: [
             "ControlInput", "Telemetry", "ControlAPI", "ControlPlane", "Resources", "Store", "Health", "DataPlane", .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .testTarget(name: "ControlClientTests", dependencies: ["TestTraits", "ControlInput", "Telemetry", "ControlClient", "ControlAPI", "ControlPlane", "Resources", "Store"]),
-        .testTarget(name: "ConsoleTests", dependencies: ["TestTraits", "Console", "ControlClient", "ControlAPI", "ControlPlane", "DataPlane", "Store"]),
-        .testTarget(name: "TelemetryTests", dependencies: ["TestTraits", "Telemetry", "DataPlane", "Wire"]),
+        .testTarget(name: "ControlClientTests", dependencies: ["TestTraits", "Lab", "ControlInput", "Telemetry", "ControlClient", "ControlAPI", "ControlPlane", "Resources", "Store"]),
+        .testTarget(name: "ConsoleTests", dependencies: ["TestTraits", "Lab", "Console", "ControlClient", "ControlAPI", "ControlPlane", "DataPlane", "Store"]),
+        .testTarget(name: "TelemetryTests", dependencies: ["TestTraits", "Lab", "Telemetry", "DataPlane", "Wire"]),
         .testTarget(name: "DaemonTests", dependencies: ["ControlInput", "Daemon", .product(name: "ArgumentParser", package: "swift-argument-parser"), "ControlPlane", "DataPlane", "Flows", "PacketIO", "Wire"]),
         // Real namespaces, TUN devices, sockets and clients; builds and runs the gwlb and gwlbd products.
         .testTarget(name: "EndToEndTests", dependencies: ["TestTraits", "Lab", "Daemon", "TestSupport", "gwlb", "gwlbd"]),

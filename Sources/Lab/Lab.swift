@@ -191,17 +191,11 @@ public struct Lab: Sendable {
     private func startAppliance(_ number: Int, executable: String, rules: [String], options: [String]) throws {
         let log = "\(stateDirectory)/app\(number).log"
         _ = FileManager.default.createFile(atPath: log, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         // setsid: the appliance outlives `gwlb lab up` and its terminal.
-        process.arguments = ["ip", "netns", "exec", appliance(number), "setsid", executable, "appliance",
-                             "--listen", Self.applianceAddress(number), "--health-port", String(Self.applianceHealthPort)]
-            + rules.flatMap { ["--drop", $0] } + options
-        let handle = FileHandle(forWritingAtPath: log)
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        _ = try ChildProcess(["ip", "netns", "exec", appliance(number), "setsid", executable, "appliance",
+                              "--listen", Self.applianceAddress(number), "--health-port", String(Self.applianceHealthPort)]
+                             + rules.flatMap { ["--drop", $0] } + options,
+                             output: .file(log), errors: .file(log))
     }
 
     private func waitForAppliances() throws {

@@ -59,7 +59,7 @@ struct ForwardBenchmark {
     /// One run: sink in the server, sender in the client, and `path` (gwlb-bench arguments) in the
     /// router, or plain routing when nil.
     func measure(_ lab: Lab, size: Int, path: [String]?) throws -> Result {
-        var forwarder: Process?
+        var forwarder: ChildProcess?
         if let path {
             let process = try start(lab.router, [executable] + path)
             forwarder = process
@@ -67,35 +67,29 @@ struct ForwardBenchmark {
             guard process.isRunning else { throw BenchmarkError("forwarder \(path[0]) did not start") }
         }
         defer { forwarder?.terminate(); forwarder?.waitUntilExit() }
-        let sinkOutput = Pipe()
-        let sink = try start(lab.server, [executable, "forward-sink"], output: sinkOutput)
+        let sink = try start(lab.server, [executable, "forward-sink"], capture: true)
         usleep(300_000)
         let cpuBefore = Self.busyCPUSeconds()
         let processBefore = forwarder.map { Self.processCPUSeconds($0.processIdentifier) } ?? 0
         let start = ForwardTraffic.monotonicSeconds()
         let sender = try self.start(lab.client, [executable, "forward-send", "--to", Lab.serverAddress, "--size", String(size),
-                                                 "--seconds", String(seconds)], output: Pipe())
+                                                 "--seconds", String(seconds)], capture: true)
         sender.waitUntilExit()
         sink.waitUntilExit()
         let elapsed = ForwardTraffic.monotonicSeconds() - start - 1  // the sink waits one idle second
         let cpu = Self.busyCPUSeconds() - cpuBefore
         let processCPU = (forwarder.map { Self.processCPUSeconds($0.processIdentifier) } ?? 0) - processBefore
-        let delivered = Double(String(decoding: sinkOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let delivered = Double(String(decoding: sink.standardOutput!.readDataToEndOfFile(), as: UTF8.self)
             .trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
         guard delivered > 0 else { throw BenchmarkError("nothing arrived at the server (\(path?.first ?? "kernel routing"), \(size) B)") }
         return Result(packetsPerSecond: delivered / max(elapsed, seconds), cpuPerPacket: cpu / delivered * 1e6,
                       processCPUPerPacket: path == nil ? .nan : processCPU / delivered * 1e6)
     }
 
-    /// Starts a process in a namespace; its output goes to `output`, or nowhere.
-    func start(_ namespace: String, _ arguments: [String], output: Pipe? = nil) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["ip", "netns", "exec", namespace] + arguments
-        if let output { process.standardOutput = output } else { process.standardOutput = FileHandle.nullDevice }
-        process.standardError = output == nil ? FileHandle.nullDevice : FileHandle.standardError
-        try process.run()
-        return process
+    /// Starts a process in a namespace. With `capture`, its output can be read from its
+    /// `standardOutput` and its errors show on ours; without, both go nowhere.
+    func start(_ namespace: String, _ arguments: [String], capture: Bool = false) throws -> ChildProcess {
+        try ChildProcess(["ip", "netns", "exec", namespace] + arguments, output: capture ? .pipe : .null, errors: capture ? .inherit : .null)
     }
 
     /// Kernel routing: without the router's policy rules, packets go straight from uplink to app.

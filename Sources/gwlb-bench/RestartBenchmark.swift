@@ -82,17 +82,10 @@ struct RestartBenchmark {
         let state = "\(lab.stateDirectory)/state", socket = "\(lab.stateDirectory)/gwlb.sock", log = "\(lab.stateDirectory)/gwlbd.log"
         let sharedPath = lab.sharedStatePath
         let helper = ForwardBenchmark(seconds: 1, workers: 2, repetitions: 1)
-        func startDaemon(sharing: Bool) throws -> Process {
-            let daemon = Process()
-            daemon.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            daemon.arguments = ["ip", "netns", "exec", lab.router, gwlbd, "--state-dir", state, "--socket", socket,
-                                "--geneve-address", Lab.geneveAddress, "--shared-state", sharing ? sharedPath : "none"]
-            _ = FileManager.default.createFile(atPath: log, contents: nil)
-            let handle = FileHandle(forWritingAtPath: log)
-            daemon.standardOutput = handle
-            daemon.standardError = handle
-            try daemon.run()
-            return daemon
+        func startDaemon(sharing: Bool) throws -> ChildProcess {
+            try ChildProcess(["ip", "netns", "exec", lab.router, gwlbd, "--state-dir", state, "--socket", socket,
+                              "--geneve-address", Lab.geneveAddress, "--shared-state", sharing ? sharedPath : "none"],
+                             output: .file(log), errors: .file(log))
         }
         func call(_ arguments: [String]) throws -> [String: Any] {
             let output = try lab.exec(lab.router, [gwlb] + arguments + ["--socket", socket])
@@ -122,22 +115,23 @@ struct RestartBenchmark {
 
         func measure(sharing: Bool) throws -> Outcome {
             let seconds = 12.0
-            let clientOutput = Pipe(), probeOutput = Pipe()
             let clients = try helper.start(lab.client, ["python3", "-c", Self.tcpClients, Lab.serverAddress, "5050", String(connections), String(seconds)],
-                                           output: clientOutput)
+                                           capture: true)
             // The probe: ping's echoes every 5 ms, each reply stamped with its arrival (-D).
             let probe = try helper.start(lab.client, ["ping", "-n", "-D", "-i", "0.005", "-W", "1", "-w", String(Int(seconds)), Lab.serverAddress],
-                                         output: probeOutput)
+                                         capture: true)
+            // Read as it comes: ping's thousands of lines would fill the pipe and stall it.
+            let probeReader = Shell.PipeReader(probe.standardOutput!)
             sleep(4)
             let killed = Date().timeIntervalSince1970
-            kill(daemon.processIdentifier, SIGKILL)
+            daemon.signal(SIGKILL)
             daemon.waitUntilExit()
             // `ip netns exec` is the process killed; gwlbd itself is its child after exec: the same pid.
             let started = Date().timeIntervalSince1970
             daemon = try startDaemon(sharing: sharing)
             print("  killed, new gwlbd started \(Int((started - killed) * 1000)) ms after the kill")
-            let clientText = String(decoding: clientOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            let probeText = String(decoding: probeOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let clientText = String(decoding: clients.standardOutput!.readDataToEndOfFile(), as: UTF8.self)
+            let probeText = String(decoding: probeReader.wait(), as: UTF8.self)
             for process in [clients, probe] { process.waitUntilExit() }
             var outcome = Outcome()
             if let result = try? JSONSerialization.jsonObject(with: Data(clientText.utf8)) as? [String: Any] {

@@ -116,9 +116,8 @@ struct SoakBenchmark {
         // The flows start once the echo server listens: a datagram before that is the kernel's
         // port unreachable (NoPorts), a loss of the harness's, not gwlbd's.
         for _ in 0..<50 where !((try? lab.exec(lab.server, ["ss", "-Hlun", "sport = :5001"])) ?? "").contains("5001") { usleep(100_000) }
-        let longOutput = Pipe(), shortOutput = Pipe()
-        let long = try forward.start(lab.client, ["python3", "-c", Self.longFlows, Lab.serverAddress, "5001", "20", String(seconds)], output: longOutput)
-        let short = try forward.start(lab.client, ["python3", "-c", Self.shortFlows, Lab.serverAddress, "20000", "1000", String(seconds)], output: shortOutput)
+        let long = try forward.start(lab.client, ["python3", "-c", Self.longFlows, Lab.serverAddress, "5001", "20", String(seconds)], capture: true)
+        let short = try forward.start(lab.client, ["python3", "-c", Self.shortFlows, Lab.serverAddress, "20000", "1000", String(seconds)], capture: true)
         // The real console, in a tmux server of the soak's own (120×40), for the whole run.
         let tmux = ["tmux", "-L", "\(lab.prefix)-soak"]
         guard try Shell.launch(tmux + ["new-session", "-d", "-s", "console", "-x", "120", "-y", "40", "\(gwlb) console --socket \(socket)"]) == 0 else {
@@ -166,9 +165,9 @@ struct SoakBenchmark {
         }
         long.waitUntilExit()
         short.waitUntilExit()
-        let flows = String(decoding: longOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
+        let flows = String(decoding: long.standardOutput!.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
             .map { $0.split(separator: " ").compactMap { Int($0) } }.filter { $0.count == 2 }
-        let shortCount = String(decoding: shortOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let shortCount = String(decoding: short.standardOutput!.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         let statistics = try JSONSerialization.jsonObject(with: Data(try lab.exec(lab.router, ["curl", "-s", "--unix-socket", socket, "http://localhost/v1/stats"]).utf8))
             as? [String: Any] ?? [:]
 

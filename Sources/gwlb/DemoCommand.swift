@@ -77,7 +77,7 @@ final class Demo: @unchecked Sendable {
     // @unchecked: used from the demo's main thread only.
     let lab: Lab
     let socket: String
-    private var gwlbd: Process?
+    private var gwlbd: ChildProcess?
     /// Set once the demo starts building: before that there is nothing of its own to remove.
     private var built = false
     private var tornDown = false
@@ -110,20 +110,13 @@ final class Demo: @unchecked Sendable {
     }
 
     private func startDaemon(_ executable: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        // setsid: out of the terminal's process group, so Ctrl-C reaches the demo only, which stops it in order.
-        process.arguments = ["ip", "netns", "exec", lab.router, "setsid", executable, "gwlbd", "--state-dir", lab.stateDirectory + "/state",
-                             "--socket", socket, "--geneve-address", Lab.geneveAddress, "--flow-log", lab.stateDirectory + "/flow.log",
-                             // The lab's, so that `gwlb lab down` removes it with the rest.
-                             "--shared-state", lab.sharedStatePath]
         let log = lab.stateDirectory + "/gwlbd.log"
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
-        process.standardOutput = FileHandle(forWritingAtPath: log)
-        process.standardError = FileHandle(forWritingAtPath: log)
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        gwlbd = process
+        // setsid: out of the terminal's process group, so Ctrl-C reaches the demo only, which stops it in order.
+        gwlbd = try ChildProcess(["ip", "netns", "exec", lab.router, "setsid", executable, "gwlbd", "--state-dir", lab.stateDirectory + "/state",
+                                  "--socket", socket, "--geneve-address", Lab.geneveAddress, "--flow-log", lab.stateDirectory + "/flow.log",
+                                  // The lab's, so that `gwlb lab down` removes it with the rest.
+                                  "--shared-state", lab.sharedStatePath],
+                                 output: .file(log), errors: .file(log))
     }
 
     private func waitForAPI() throws -> ELBClient {
@@ -162,13 +155,7 @@ final class Demo: @unchecked Sendable {
     /// A long-running program in a namespace, out of the terminal's process group; the lab's
     /// removal ends it.
     private func background(_ namespace: String, _ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["ip", "netns", "exec", namespace, "setsid"] + arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        _ = try ChildProcess(["ip", "netns", "exec", namespace, "setsid"] + arguments)
     }
 
     /// Per appliance: its health, new flows and packets each way, from gwlbd's API.

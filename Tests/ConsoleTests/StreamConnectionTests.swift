@@ -1,4 +1,5 @@
 import Foundation
+import Lab
 import Testing
 @testable import Console
 import TestTraits
@@ -8,11 +9,10 @@ import TestTraits
 /// boot id; the client shows "disconnected" in between and goes live again on its own.
 @Suite(.blocking) struct StreamConnectionTests {
     final class FakeGwlbd {
-        let process = Process()
+        let process: ChildProcess
 
         init(socket: String, boot: String) throws {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", "-c", """
+            process = try ChildProcess(["python3", "-c", """
                 import json, os, socketserver, sys, time
                 path, boot = sys.argv[1], sys.argv[2]
                 if os.path.exists(path): os.unlink(path)
@@ -33,14 +33,11 @@ import TestTraits
                             time.sleep(0.2)
                 class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer): daemon_threads = True
                 Server(path, Stream).serve_forever()
-                """, socket, boot]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+                """, socket, boot])
         }
 
         func kill() {
-            Glibc.kill(process.processIdentifier, SIGKILL)
+            process.signal(SIGKILL)
             process.waitUntilExit()
         }
     }

@@ -1,6 +1,7 @@
 import ControlAPI
 import ControlClient
 import Foundation
+import Lab
 import Telemetry
 import Testing
 import TestTraits
@@ -15,9 +16,6 @@ import TestTraits
     /// Runs a program with the test's credentials; exit status, standard output, standard error.
     static func run(_ arguments: [String], secret: String = AWSClientTests.secret) async -> (status: Int32, output: String, errors: String) {
         await offPool {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = arguments
             var environment = ProcessInfo.processInfo.environment
             environment["AWS_ACCESS_KEY_ID"] = key
             environment["AWS_SECRET_ACCESS_KEY"] = secret
@@ -25,14 +23,7 @@ import TestTraits
             environment["AWS_CONFIG_FILE"] = "/dev/null"
             environment["AWS_SHARED_CREDENTIALS_FILE"] = "/dev/null"
             environment["AWS_EC2_METADATA_DISABLED"] = "true"
-            process.environment = environment
-            let output = Pipe(), errors = Pipe()
-            process.standardOutput = output
-            process.standardError = errors
-            do { try process.run() } catch { return (-1, "", "cannot run \(arguments[0]): \(error)") }
-            let out = output.fileHandleForReading.readDataToEndOfFile(), err = errors.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+            do { return try Shell.execute(arguments, environment: environment) } catch { return (-1, "", "\(error)") }
         }
     }
 

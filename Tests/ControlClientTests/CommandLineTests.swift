@@ -31,7 +31,9 @@ final class APIServerFixture: @unchecked Sendable {
         self.actions = actions
         let socketPath = self.socketPath
         servers.append(Task.detached { try await APIServer.run(socketPath: socketPath, actions: actions, observatory: observatory) })
-        for _ in 0..<500 where !FileManager.default.fileExists(atPath: socketPath) { try await Task.sleep(for: .milliseconds(10)) }
+        // Up to 20 s: the server starts on the shared threads, which another test
+        // (apiAnswersWhileSwiftsSharedThreadsAreBlocked) holds for 4 s on purpose.
+        for _ in 0..<2000 where !FileManager.default.fileExists(atPath: socketPath) { try await Task.sleep(for: .milliseconds(10)) }
         guard FileManager.default.fileExists(atPath: socketPath) else { throw UnixHTTPClient.ConnectionError(description: "the API server did not start") }
     }
 
@@ -50,7 +52,7 @@ final class APIServerFixture: @unchecked Sendable {
                 port.withLock { $0 = bound }
             }
         })
-        for _ in 0..<500 where port.withLock({ $0 }) == nil { try await Task.sleep(for: .milliseconds(10)) }
+        for _ in 0..<2000 where port.withLock({ $0 }) == nil { try await Task.sleep(for: .milliseconds(10)) }
         guard let bound = port.withLock({ $0 }) else { throw UnixHTTPClient.ConnectionError(description: "the TCP API did not start") }
         return bound
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Lab
 import Testing
 @testable import ControlClient
 import TestTraits
@@ -105,18 +106,9 @@ import TestTraits
                     out.append({"error": type(error).__name__})
             print(json.dumps(out))
             """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script, path]
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let problem = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0, let answers = try JSONSerialization.jsonObject(with: data) as? [[String: Any]] else {
-            throw JMESPath.Invalid(description: "Python's jmespath did not run (pip install awscli installs it, as .ci/run does): \(problem)")
+        let result = try Shell.execute(["python3", "-c", script, path])
+        guard result.status == 0, let answers = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [[String: Any]] else {
+            throw JMESPath.Invalid(description: "Python's jmespath did not run (pip install awscli installs it, as .ci/run does): \(result.errors)")
         }
         return answers
     }

@@ -12,7 +12,7 @@ final class APIDaemonFixture {
     let logPath: String
     /// gwlbd's shared flow state, which outlives it (removed with the lab).
     let sharedState: String
-    private(set) var daemon: Process?
+    private(set) var daemon: ChildProcess?
 
     init(appliances: Int = 3, rules: [String] = [], applianceOptions: [Int: [String]] = [:]) throws {
         lab = try LabFixture(appliances: appliances, rules: rules, applianceOptions: applianceOptions, startDaemon: false)
@@ -33,22 +33,15 @@ final class APIDaemonFixture {
     /// be a killed predecessor's).
     /// `launcher` runs gwlbd (e.g. `prlimit --nofile=…`); it must exec it in place.
     func start(extra: [String] = [], launcher: [String] = []) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["ip", "netns", "exec", lab.lab.router] + launcher + [LabFixture.binary("gwlbd"), "--state-dir", state, "--socket", socket,
-                             "--geneve-address", Lab.geneveAddress, "--shared-state", sharedState] + extra
-        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        let log = FileHandle(forWritingAtPath: logPath)
-        log?.seekToEndOfFile()
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
+        let process = try ChildProcess(["ip", "netns", "exec", lab.lab.router] + launcher + [LabFixture.binary("gwlbd"), "--state-dir", state, "--socket", socket,
+                                        "--geneve-address", Lab.geneveAddress, "--shared-state", sharedState] + extra,
+                                       output: .file(logPath), errors: .file(logPath))
         daemon = process
         for _ in 0..<100 {
             if (try? gwlb(["describe-load-balancers"]).status) == 0 { return }
             usleep(100_000)
         }
-        throw LabFixture.Failure("gwlbd (API form) did not answer on \(socket): \(log.map { _ in (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" } ?? "")")
+        throw LabFixture.Failure("gwlbd (API form) did not answer on \(socket): \((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "")")
     }
 
     func stop() {
@@ -60,7 +53,7 @@ final class APIDaemonFixture {
 
     func kill() {
         guard let daemon else { return }
-        Glibc.kill(daemon.processIdentifier, SIGKILL)
+        daemon.signal(SIGKILL)
         daemon.waitUntilExit()
         self.daemon = nil
     }

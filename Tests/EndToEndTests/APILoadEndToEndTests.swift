@@ -53,13 +53,7 @@ import TestTraits
             for thread in threads: thread.join(max(0.1, deadline - time.time()))
             print('requests', sent[0], 'idle', len(idle))
             """
-        let attacker = Process()
-        attacker.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        attacker.arguments = ["ip", "netns", "exec", lab.lab.router, "python3", "-c", attack]
-        let output = Pipe()
-        attacker.standardOutput = output
-        attacker.standardError = FileHandle.nullDevice
-        try attacker.run()
+        let attacker = try ChildProcess(["ip", "netns", "exec", lab.lab.router, "python3", "-c", attack], output: .pipe)
 
         // Meanwhile: the socket answers, traffic crosses the appliance.
         var slowest = 0.0
@@ -72,7 +66,7 @@ import TestTraits
             if ping.output.contains("1 received") { pings += 1 } else { Issue.record("a ping was lost during the attack: \(ping.output)") }
             usleep(200_000)
         }
-        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let printed = String(decoding: attacker.standardOutput!.readDataToEndOfFile(), as: UTF8.self)
         #expect(printed.hasPrefix("requests 10000"), "\(printed)")
         #expect(pings > 0)
         // 100 ms is the goal on an idle machine; here the attacker shares the two cores.

@@ -60,12 +60,8 @@ import TestTraits
         try lab.serve(lab.lab.server, ["python3", "-c", Programs.udpEcho, Lab.serverAddress, "5001"], port: 5001, udp: true)
 
         // 20 steady flows for 25 s; appliance 1 dies 5 s in.
-        let traffic = Process()
-        traffic.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        traffic.arguments = ["ip", "netns", "exec", lab.lab.client, "python3", "-c", Self.steadyFlows, Lab.serverAddress, "5001", "20", "25", "41000"]
-        let output = Pipe()
-        traffic.standardOutput = output
-        try traffic.run()
+        let traffic = try ChildProcess(["ip", "netns", "exec", lab.lab.client, "python3", "-c", Self.steadyFlows, Lab.serverAddress, "5001", "20", "25", "41000"],
+                                       output: .pipe)
         sleep(3)
         let pinned = try Self.targets(api, ports: 41000..<41020)
         #expect(pinned.count == 20 && Set(pinned.values).count == 2, "the flows spread over both appliances: \(pinned)")
@@ -88,7 +84,7 @@ import TestTraits
         #expect(newTargets.count == 30 && Set(newTargets) == [Lab.applianceAddress(2)], "\(newTargets)")
 
         traffic.waitUntilExit()
-        let counts = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
+        let counts = String(decoding: traffic.standardOutput!.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
             .map { $0.split(separator: " ").compactMap { Int($0) } }.filter { $0.count == 3 }
         #expect(counts.count == 20)
         for row in counts where pinned[row[0]] == Lab.applianceAddress(2) {

@@ -50,16 +50,12 @@ import TestTraits
 
         // SIGKILL mid-traffic (a ping every 0.1 s crosses it), restart: the configuration is back
         // (endpoint included), and so is forwarding, for the running ping as for new flows.
-        let pinger = Process()
-        pinger.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        pinger.arguments = ["ip", "netns", "exec", lab.lab.client, "ping", "-n", "-c", "150", "-i", "0.1", "-W", "1", Lab.serverAddress]
-        let pings = Pipe()
-        pinger.standardOutput = pings
-        try pinger.run()
+        let pinger = try ChildProcess(["ip", "netns", "exec", lab.lab.client, "ping", "-n", "-c", "150", "-i", "0.1", "-W", "1", Lab.serverAddress],
+                                      output: .pipe)
         usleep(1_500_000)
         api.kill()
         try api.start()
-        let pingOutput = String(decoding: pings.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let pingOutput = String(decoding: pinger.standardOutput!.readDataToEndOfFile(), as: UTF8.self)
         pinger.waitUntilExit()
         let answered = pingOutput.split(separator: "\n").compactMap { line in
             line.split(separator: " ").first { $0.hasPrefix("icmp_seq=") }.flatMap { Int($0.dropFirst("icmp_seq=".count)) }

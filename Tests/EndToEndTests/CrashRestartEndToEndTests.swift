@@ -55,13 +55,11 @@ import TestTraits
         #expect(try APIDaemonFixture.eventually(30) { try states() == ["healthy", "healthy", "healthy"] }, "\((try? states()) ?? [])")
         try lab.serve(lab.lab.server, ["python3", "-c", LabPrograms.tcpEcho, String(Self.port)], port: Self.port)
 
-        let client = Process()
-        client.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        client.arguments = ["ip", "netns", "exec", lab.lab.client, "python3", "-c", Self.client(seconds: 12)]
         let output = Pipe()
-        client.standardOutput = output
-        client.standardError = output
-        try client.run()
+        let client = try ChildProcess(["ip", "netns", "exec", lab.lab.client, "python3", "-c", Self.client(seconds: 12)],
+                                      output: .descriptor(output.fileHandleForWriting.fileDescriptor),
+                                      errors: .descriptor(output.fileHandleForWriting.fileDescriptor))
+        try output.fileHandleForWriting.close()
         usleep(4_000_000)
         api.kill()
         let restarted = Date()

@@ -1,4 +1,5 @@
 import Foundation
+import Lab
 import Testing
 import TestTraits
 
@@ -44,14 +45,9 @@ import TestTraits
                                    + [LabFixture.binary("gwlbd"), "--config", configurationPath, "--stats-file", statisticsPath])
         }
 
-        func startDaemon() throws -> Process {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["ip", "netns", "exec", namespace, LabFixture.binary("gwlbd"), "--config", configurationPath,
-                                 "--stats-file", statisticsPath]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+        func startDaemon() throws -> ChildProcess {
+            let process = try ChildProcess(["ip", "netns", "exec", namespace, LabFixture.binary("gwlbd"), "--config", configurationPath,
+                                            "--stats-file", statisticsPath])
             for _ in 0..<100 where !FileManager.default.fileExists(atPath: statisticsPath) { usleep(50_000) }
             return process
         }

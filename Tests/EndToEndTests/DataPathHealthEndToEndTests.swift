@@ -51,18 +51,13 @@ import TestTraits
         #expect(stream.contains("\"dataPathMs\""), "\(stream.prefix(2000))")
 
         // New flows go to appliances 2 and 3 only; tshark shows appliance 2's returns as odd as promised.
-        let sniffer = Process()
-        sniffer.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        sniffer.arguments = ["ip", "netns", "exec", lab.lab.appliance(2), "tshark", "-i", "eth0", "-c", "1", "-a", "duration:15",
-                             "-f", "udp and src host \(Lab.applianceAddress(2)) and dst port 6081", "-T", "fields", "-e", "ip.ttl", "-e", "udp.checksum"]
-        let sniffed = Pipe()
-        sniffer.standardOutput = sniffed
-        sniffer.standardError = FileHandle.nullDevice
-        try sniffer.run()
+        let sniffer = try ChildProcess(["ip", "netns", "exec", lab.lab.appliance(2), "tshark", "-i", "eth0", "-c", "1", "-a", "duration:15",
+                                        "-f", "udp and src host \(Lab.applianceAddress(2)) and dst port 6081", "-T", "fields", "-e", "ip.ttl", "-e", "udp.checksum"],
+                                       output: .pipe)
         usleep(1_500_000)
         try lab.sendNewUDPFlows()
         #expect(try lab.newUDPFlows(on: 2) + lab.newUDPFlows(on: 3) == 40, "every new flow on a target whose data path works")
-        let fields = String(decoding: sniffed.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(whereSeparator: \.isWhitespace)
+        let fields = String(decoding: sniffer.standardOutput!.readDataToEndOfFile(), as: UTF8.self).split(whereSeparator: \.isWhitespace)
         sniffer.waitUntilExit()
         // tshark lists the outer header's value first, then the inner packet's.
         let outer = fields.map { $0.split(separator: ",").first.map(String.init) ?? "" }

@@ -53,13 +53,11 @@ import TestTraits
 
     @Test func withoutTheConsoleTrafficCrossesEveryApplianceAndNothingIsLeft() throws {
         defer { Lab(prefix: prefix).down() }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: LabFixture.binary("gwlb"))
-        process.arguments = ["demo", "--no-console", "--duration", "20", "--prefix", prefix, "--socket", socket]
         let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
+        let process = try ChildProcess([LabFixture.binary("gwlb"), "demo", "--no-console", "--duration", "20", "--prefix", prefix, "--socket", socket],
+                                       output: .descriptor(output.fileHandleForWriting.fileDescriptor),
+                                       errors: .descriptor(output.fileHandleForWriting.fileDescriptor))
+        try output.fileHandleForWriting.close()
         let collected = Shell.PipeReader(output.fileHandleForReading)
         // Targets turn healthy after two 5-second checks; traffic reaches every appliance.
         #expect(APIDaemonFixture.eventually(18) { ((try? health()) ?? []) == ["healthy", "healthy", "healthy"] }, "\((try? health()) ?? [])")

@@ -11,7 +11,7 @@ import TestSupport
 final class LabFixture {
     let lab: Lab
     let statisticsPath: String
-    private var daemon: Process?
+    private var daemon: ChildProcess?
     private static let counter = Counter()
 
     /// Builds the lab and starts gwlbd. `rules` go to every appliance, `applianceOptions[N]` to appliance N.
@@ -49,15 +49,8 @@ final class LabFixture {
 
     /// Starts gwlbd in the router namespace and waits until it forwards.
     func start() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["ip", "netns", "exec", lab.router, Self.binary("gwlbd"), "--config", lab.daemonConfigurationPath,
-                             "--stats-file", statisticsPath]
-        let log = FileHandle(forWritingAtPath: "/dev/null")
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
-        daemon = process
+        daemon = try ChildProcess(["ip", "netns", "exec", lab.router, Self.binary("gwlbd"), "--config", lab.daemonConfigurationPath,
+                                   "--stats-file", statisticsPath])
         for _ in 0..<100 {
             if FileManager.default.fileExists(atPath: statisticsPath) { return }
             usleep(50_000)
@@ -69,9 +62,8 @@ final class LabFixture {
     func stopDaemon() -> Int32 {
         guard let daemon else { return -1 }
         daemon.terminate()
-        daemon.waitUntilExit()
         self.daemon = nil
-        return daemon.terminationStatus
+        return daemon.waitUntilExit()
     }
 
     // MARK: Running things in the lab
@@ -90,12 +82,7 @@ final class LabFixture {
 
     /// Starts a long-running command in a namespace (a server); it ends with the lab.
     func background(_ namespace: String, _ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["ip", "netns", "exec", namespace] + arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        _ = try ChildProcess(["ip", "netns", "exec", namespace] + arguments)
     }
 
     /// Starts a server in a namespace and returns once it listens on `port` (TCP, or UDP with
@@ -118,14 +105,9 @@ final class LabFixture {
 
     /// Starts tshark on appliance 1's link, writing the first `count` GENEVE datagrams that reach
     /// it (or what came in `seconds`) to `path`; it has started capturing when this returns.
-    func captureGeneve(count: Int, seconds: Int, to path: String) throws -> Process {
-        let tshark = Process()
-        tshark.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        tshark.arguments = ["ip", "netns", "exec", lab.appliance(1), "tshark", "-q", "-i", "eth0", "-f", "udp dst port 6081",
-                            "-c", String(count), "-a", "duration:\(seconds)", "-w", path]
-        tshark.standardOutput = FileHandle.nullDevice
-        tshark.standardError = FileHandle.nullDevice
-        try tshark.run()
+    func captureGeneve(count: Int, seconds: Int, to path: String) throws -> ChildProcess {
+        let tshark = try ChildProcess(["ip", "netns", "exec", lab.appliance(1), "tshark", "-q", "-i", "eth0", "-f", "udp dst port 6081",
+                                       "-c", String(count), "-a", "duration:\(seconds)", "-w", path])
         usleep(1_500_000)
         return tshark
     }

@@ -64,15 +64,10 @@ import TestTraits
     """#
 
     func attempt(_ lab: LabFixture) throws -> String {
-        let forger = Process()
-        forger.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        forger.arguments = ["ip", "netns", "exec", lab.lab.appliance(1), "python3", "-c", Self.forger,
-                            Lab.applianceAddress(1), Lab.geneveAddress, Lab.clientAddress]
-        let output = Pipe()
-        forger.standardOutput = output
-        try forger.run()
+        let forger = try ChildProcess(["ip", "netns", "exec", lab.lab.appliance(1), "python3", "-c", Self.forger,
+                                       Lab.applianceAddress(1), Lab.geneveAddress, Lab.clientAddress], output: .pipe)
         // Sniffing before the client sends.
-        let ready = output.fileHandleForReading.availableData
+        let ready = forger.standardOutput!.availableData
         #expect(String(decoding: ready, as: UTF8.self).contains("ready"))
         let received = try lab.python(lab.lab.client, Self.client, arguments: [Lab.clientAddress, Lab.serverAddress])
         forger.waitUntilExit()

@@ -77,18 +77,14 @@ import TestTraits
         #expect(try APIDaemonFixture.eventually(5) { try healthyHosts() == ["my-load-balancer": 2, "west": 1] }, "\((try? healthyHosts()) ?? [:])")
 
         // West goes away while a ping crosses east: not one echo lost, east's health unchanged.
-        let pinger = Process()
-        pinger.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        pinger.arguments = ["ip", "netns", "exec", lab.lab.client, "ping", "-n", "-c", "40", "-i", "0.1", "-W", "1", Lab.serverAddress]
-        let pings = Pipe()
-        pinger.standardOutput = pings
-        try pinger.run()
+        let pinger = try ChildProcess(["ip", "netns", "exec", lab.lab.client, "ping", "-n", "-c", "40", "-i", "0.1", "-W", "1", Lab.serverAddress],
+                                      output: .pipe)
         usleep(1_000_000)
         _ = try api.json(["delete-endpoint", "--endpoint-id", endpoint])
         _ = try api.json(["delete-listener", "--listener-arn", listener])
         _ = try api.json(["delete-load-balancer", "--load-balancer-arn", west])
         _ = try api.json(["delete-target-group", "--target-group-arn", westGroup])
-        let output = String(decoding: pings.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let output = String(decoding: pinger.standardOutput!.readDataToEndOfFile(), as: UTF8.self)
         pinger.waitUntilExit()
         #expect(output.contains("40 received"), "\(output)")
         #expect(try states(eastGroup) == ["healthy", "healthy"])

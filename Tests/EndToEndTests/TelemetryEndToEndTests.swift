@@ -153,20 +153,16 @@ import TestTraits
     }
 
     /// Starts `gwlb capture ARGUMENTS --socket S` in the background; returns once gwlbd runs it.
-    func startCapture(_ api: APIDaemonFixture, _ arguments: [String], log: String) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: LabFixture.binary("gwlb"))
-        process.arguments = ["capture"] + arguments + ["--socket", api.socket]
+    func startCapture(_ api: APIDaemonFixture, _ arguments: [String], log: String) throws -> ChildProcess {
         _ = FileManager.default.createFile(atPath: log, contents: nil)
-        process.standardOutput = FileHandle(forWritingAtPath: log)
-        process.standardError = FileHandle(forWritingAtPath: log)
-        try process.run()
+        let process = try ChildProcess([LabFixture.binary("gwlb"), "capture"] + arguments + ["--socket", api.socket],
+                                       output: .file(log), errors: .file(log))
         let running = APIDaemonFixture.eventually(5) { ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("capturing to") }
         guard running else { throw LabFixture.Failure("gwlb capture did not start: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")") }
         return process
     }
 
-    func waitForExit(_ process: Process, seconds: Double) -> Bool {
+    func waitForExit(_ process: ChildProcess, seconds: Double) -> Bool {
         APIDaemonFixture.eventually(seconds) { !process.isRunning }
     }
 

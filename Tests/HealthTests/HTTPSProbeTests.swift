@@ -1,4 +1,5 @@
 import Foundation
+import Lab
 import Testing
 @testable import Health
 import TestTraits
@@ -7,26 +8,18 @@ import TestTraits
 /// certificate made by openssl): GET /ok answers 200, anything else 503.
 final class TLSTestServer {
     let port: Int
-    private let process = Process()
+    private let process: ChildProcess
     private let directory = NSTemporaryDirectory() + "gwlb-tls-\(UUID().uuidString.prefix(8))"
 
     init() throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let (certificate, key) = (directory + "/cert.pem", directory + "/key.pem")
-        let openssl = Process()
-        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        openssl.arguments = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=appliance", "-days", "1",
-                             "-keyout", key, "-out", certificate]
-        openssl.standardOutput = FileHandle.nullDevice
-        openssl.standardError = FileHandle.nullDevice
-        try openssl.run()
-        openssl.waitUntilExit()
-        guard openssl.terminationStatus == 0 else {
+        let openssl = try ChildProcess(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=appliance", "-days", "1",
+                                        "-keyout", key, "-out", certificate])
+        guard openssl.waitUntilExit() == 0 else {
             throw CocoaError(.fileNoSuchFile, userInfo: [NSLocalizedDescriptionKey: "openssl could not make a certificate (apt-get install openssl)"])
         }
-        let output = Pipe()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", """
+        process = try ChildProcess(["python3", "-c", """
             import http.server, ssl, time
             class Handler(http.server.BaseHTTPRequestHandler):
                 def do_GET(self):
@@ -44,12 +37,11 @@ final class TLSTestServer {
             server.socket = context.wrap_socket(server.socket, server_side=True)
             print(server.server_address[1], flush=True)
             server.serve_forever()
-            """]
-        process.standardOutput = output
-        try process.run()
-        let line = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
+            """], output: .pipe)
+        let line = String(decoding: process.standardOutput!.availableData, as: UTF8.self)
         guard let port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines)) else {
-            process.terminate()
+            process.signal(SIGKILL)
+            process.waitUntilExit()
             throw CocoaError(.fileNoSuchFile, userInfo: [NSLocalizedDescriptionKey: "the TLS test server did not start: \(line)"])
         }
         self.port = port
@@ -57,7 +49,7 @@ final class TLSTestServer {
 
     deinit {
         // SIGKILL: the test process's threads may block SIGTERM, and a child inherits that mask.
-        kill(process.processIdentifier, SIGKILL)
+        process.signal(SIGKILL)
         process.waitUntilExit()
         try? FileManager.default.removeItem(atPath: directory)
     }

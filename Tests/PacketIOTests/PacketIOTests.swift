@@ -1,4 +1,5 @@
 import Foundation
+import Lab
 import Testing
 import Wire
 @testable import PacketIO
@@ -128,15 +129,7 @@ import TestTraits
     }
 
     static func ip(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["ip"] + arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        let result = try Shell.execute(["ip"] + arguments)
+        return result.output + result.errors
     }
 }

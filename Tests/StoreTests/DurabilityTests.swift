@@ -1,4 +1,5 @@
 import Foundation
+import Lab
 import Resources
 import Testing
 import TestSupport
@@ -12,17 +13,12 @@ import TestTraits
     func killedMidBurstLosesNothingAcknowledged(run: Int) throws {
         let directory = NSTemporaryDirectory() + "gwlb-durability-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let probe = Process()
-        probe.executableURL = URL(fileURLWithPath: BuiltProducts.path("StoreCrashProbe"))
-        probe.arguments = [directory, "1000"]
-        let output = Pipe()
-        probe.standardOutput = output
-        try probe.run()
+        let probe = try ChildProcess([BuiltProducts.path("StoreCrashProbe"), directory, "1000"], output: .pipe)
         // Read acknowledgements until a random one, then kill without warning.
         let killAt = Int.random(in: 20...600)
         var acknowledged = 0
         var buffer = Data()
-        let reader = output.fileHandleForReading
+        let reader = probe.standardOutput!
         while acknowledged < killAt {
             let chunk = reader.availableData
             guard !chunk.isEmpty else { break }
@@ -30,7 +26,7 @@ import TestTraits
             let lines = String(decoding: buffer, as: UTF8.self).split(separator: "\n")
             acknowledged = lines.compactMap { $0.hasPrefix("acked ") ? Int($0.dropFirst(6)) : nil }.max() ?? acknowledged
         }
-        kill(probe.processIdentifier, SIGKILL)
+        probe.signal(SIGKILL)
         probe.waitUntilExit()
         #expect(acknowledged >= killAt, "the probe stopped early: \(String(decoding: buffer, as: UTF8.self).suffix(200))")
 

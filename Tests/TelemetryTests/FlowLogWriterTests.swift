@@ -1,5 +1,6 @@
 import DataPlane
 import Foundation
+import Lab
 import Synchronization
 import Testing
 import Wire
@@ -87,12 +88,7 @@ import TestTraits
     }
 
     static func run(_ arguments: [String]) -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        guard (try? process.run()) != nil else { return -1 }
-        process.waitUntilExit()
-        return process.terminationStatus
+        (try? ChildProcess(arguments).waitUntilExit()) ?? -1
     }
 
     @Test func aFullRingMarksItsIntervalSkipData() throws {
