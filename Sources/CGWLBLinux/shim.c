@@ -4,6 +4,8 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <string.h>
+#include <errno.h>
+#include <unistd.h>
 #include <linux/filter.h>
 #include "CGWLBLinux.h"
 
@@ -65,4 +67,46 @@ int gwlb_udp_gro_segment_size(struct msghdr *message) {
 int gwlb_attach_reuseport_cbpf(int fd, const void *code, unsigned short count) {
     struct sock_fprog program = { .len = count, .filter = (struct sock_filter *)code };
     return setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &program, sizeof program);
+}
+
+long gwlb_send_descriptors(int fd, const void *data, unsigned long length, const int *descriptors, int count) {
+    if (count < 0 || count > 250) { errno = EINVAL; return -1; }
+    char control[CMSG_SPACE(250 * sizeof(int))];
+    struct iovec vector = { .iov_base = (void *)data, .iov_len = length };
+    struct msghdr message = { .msg_iov = &vector, .msg_iovlen = 1 };
+    if (count > 0) {
+        memset(control, 0, sizeof(control));
+        message.msg_control = control;
+        message.msg_controllen = CMSG_SPACE(count * sizeof(int));
+        struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+        header->cmsg_level = SOL_SOCKET;
+        header->cmsg_type = SCM_RIGHTS;
+        header->cmsg_len = CMSG_LEN(count * sizeof(int));
+        memcpy(CMSG_DATA(header), descriptors, count * sizeof(int));
+    }
+    return sendmsg(fd, &message, MSG_NOSIGNAL);
+}
+
+long gwlb_receive_descriptors(int fd, void *data, unsigned long capacity, int *descriptors, int descriptor_capacity, int *received) {
+    char control[CMSG_SPACE(250 * sizeof(int))];
+    struct iovec vector = { .iov_base = data, .iov_len = capacity };
+    struct msghdr message = { .msg_iov = &vector, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control) };
+    *received = 0;
+    long count = recvmsg(fd, &message, MSG_CMSG_CLOEXEC);
+    if (count < 0) return count;
+    for (struct cmsghdr *header = CMSG_FIRSTHDR(&message); header != NULL; header = CMSG_NXTHDR(&message, header)) {
+        if (header->cmsg_level != SOL_SOCKET || header->cmsg_type != SCM_RIGHTS) continue;
+        int n = (int)((header->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+        int *incoming = (int *)CMSG_DATA(header);
+        for (int i = 0; i < n; i++) {
+            if (*received < descriptor_capacity) descriptors[(*received)++] = incoming[i];
+            else close(incoming[i]);  /* more than asked for: not leaked */
+        }
+    }
+    if (message.msg_flags & MSG_CTRUNC) { errno = EMSGSIZE; return -1; }
+    return count;
+}
+
+int gwlb_accept(int fd) {
+    return accept4(fd, NULL, NULL, SOCK_CLOEXEC);
 }

@@ -138,6 +138,9 @@ public struct ConsoleModel: Sendable {
         case "cold": "started cold (\(hello["flowStateReason"] as? String ?? "another layout")), every flow new"
         default: "every flow new"
         }
+        if let predecessor = hello["upgradedFrom"] as? [String: Any] {
+            return "gwlbd upgraded to \(version) (from \(predecessor["version"] as? String ?? "?"), pid \(predecessor["pid"] as? Int ?? 0)) without a gap: \(flows)"
+        }
         return "gwlbd restarted (\(version)): \(flows)"
     }
 

@@ -49,10 +49,12 @@ public enum APIServer {
     }
 
     /// Serves until the task is cancelled.
-    /// The socket is created under gwlbd's umask (0077: nobody else can connect while it is set
-    /// up), then given to `group` if any and opened to it (0660).
+    /// The socket is created beside `socketPath` under gwlbd's umask (0077: nobody else can connect
+    /// while it is set up), given to `group` if any and opened to it (0660), then renamed into
+    /// place: a gwlbd taking over from another replaces its socket in one step, so every client
+    /// reaches one or the other. `onRunning` runs once it is in place.
     public static func run(socketPath: String, actions: ELBActions, observatory: Observatory, metrics: MetricsExporter? = nil,
-                           group: gid_t? = nil) async throws {
+                           group: gid_t? = nil, onRunning: @escaping @Sendable () -> Void = {}) async throws {
         let router = Router(context: CallerContext.self)
         if let metrics { router.get("/metrics") { _, _ in exposition(metrics) } }
         router.post("/") { request, context -> Response in
@@ -107,10 +109,14 @@ public enum APIServer {
                 try await writer.finish(nil)
             })
         }
-        let application = Application(router: router, configuration: .init(address: .unixDomainSocket(path: socketPath)),
+        let binding = "\(socketPath).\(getpid())"
+        unlink(binding)
+        let application = Application(router: router, configuration: .init(address: .unixDomainSocket(path: binding)),
                                       onServerRunning: { _ in
-                                          if let group { chown(socketPath, uid_t.max, group) }
-                                          chmod(socketPath, 0o660)
+                                          if let group { chown(binding, uid_t.max, group) }
+                                          chmod(binding, 0o660)
+                                          rename(binding, socketPath)
+                                          onRunning()
                                       })
         try await withTaskExecutorPreference(executor) {
             try await application.runService(gracefulShutdownSignals: [])

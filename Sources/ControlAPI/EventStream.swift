@@ -81,6 +81,9 @@ public struct EventStream {
             hello["flowsTakenOver"] = state.flowsTakenOver
             if let reason = state.reason { hello["flowStateReason"] = reason }
         }
+        if let predecessor = observatory.upgradedFrom {
+            hello["upgradedFrom"] = ["version": predecessor.version, "pid": Int(predecessor.pid)] as [String: Any]
+        }
         let view = currentView()
         var snapshot = changes(view, previous: nil)
         snapshot["type"] = "snapshot"

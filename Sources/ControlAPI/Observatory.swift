@@ -21,6 +21,8 @@ public struct Observatory: Sendable {
     /// How this gwlbd's flow state began: `created`, `resumed` (with the flows it took over) or
     /// `cold` (with why an earlier one's could not be taken over); nil without a shared state.
     public var flowState: (start: String, flowsTakenOver: Int, reason: String?)?
+    /// The gwlbd this one took over from without a gap (`gwlbd --takeover`), if it did.
+    public var upgradedFrom: (version: String, pid: Int32)?
     /// Drop and flow captures (`gwlb capture`); a data plane without them refuses.
     /// A capture's session number, or nil when another runs (or there is no data plane).
     public var startCapture: @Sendable (CaptureFilter) -> UInt64? = { _ in nil }

@@ -31,8 +31,27 @@ public struct ELBClient: Sendable {
         }
     }
 
+    /// How long `call` keeps retrying a request gwlbd did not take: `ServiceUnavailable` (a gwlbd
+    /// handing over to its successor changes nothing meanwhile) or a connection closed before any
+    /// answer. AWS's SDKs and the aws CLI retry both the same way, with backoff.
+    public var retrySeconds = 10.0
+
     /// Runs `action` with Query `parameters` (in order) and returns its result element as JSON.
     public func call(_ action: String, _ parameters: [(String, String)]) throws -> JSONValue {
+        let deadline = Date().addingTimeInterval(retrySeconds)
+        var pause = 0.05
+        while true {
+            do {
+                return try callOnce(action, parameters)
+            } catch let error as UnixHTTPClient.ConnectionError where error.unanswered && Date().addingTimeInterval(pause) < deadline {
+            } catch let error as APIError where error.code == "ServiceUnavailable" && Date().addingTimeInterval(pause) < deadline {
+            }
+            usleep(UInt32(pause * 1_000_000))
+            pause = min(pause * 2, 1)
+        }
+    }
+
+    private func callOnce(_ action: String, _ parameters: [(String, String)]) throws -> JSONValue {
         let form = ([("Action", action), ("Version", "2015-12-01")] + parameters)
             .map { "\(Self.formEncode($0.0))=\(Self.formEncode($0.1))" }.joined(separator: "&")
         let response = try http.request("POST", "/", body: Data(form.utf8), contentType: "application/x-www-form-urlencoded; charset=utf-8")

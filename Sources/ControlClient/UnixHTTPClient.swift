@@ -30,7 +30,15 @@ public struct UnixHTTPClient: Sendable {
     /// Why a request did not get an answer, said so an operator knows what to do.
     public struct ConnectionError: Error, CustomStringConvertible {
         public let description: String
-        public init(description: String) { self.description = description }
+        /// The request got no answer at all: gwlbd closed the connection before a byte of one. A
+        /// gwlbd handing over to its successor does that to connections it accepted but will not
+        /// serve, having acted on nothing; one that crashed may have acted. Either way the request
+        /// can be sent again: elbv2's calls are idempotent, which is why botocore retries them too.
+        public var unanswered: Bool
+        public init(description: String, unanswered: Bool = false) {
+            self.description = description
+            self.unanswered = unanswered
+        }
     }
 
     public func request(_ method: String, _ path: String, body: Data = Data(), contentType: String? = nil) throws -> Response {
@@ -53,20 +61,26 @@ public struct UnixHTTPClient: Sendable {
             return Response(status: head.status, headers: head.headers, body: Data())
         }
         let head = try connection.readHead()
-        let body: Data
-        if head.headers["transfer-encoding"]?.lowercased() == "chunked" {
-            var collected = Data()
-            while let chunk = try connection.readChunk() { collected.append(chunk) }
-            body = collected
-        } else if let text = head.headers["content-length"] {
-            guard let length = Int(text), length >= 0, text.allSatisfy(\.isASCII) else {
-                throw UnixHTTPClient.ConnectionError(description: "bad Content-Length '\(text.prefix(40))'")
+        do {
+            let body: Data
+            if head.headers["transfer-encoding"]?.lowercased() == "chunked" {
+                var collected = Data()
+                while let chunk = try connection.readChunk() { collected.append(chunk) }
+                body = collected
+            } else if let text = head.headers["content-length"] {
+                guard let length = Int(text), length >= 0, text.allSatisfy(\.isASCII) else {
+                    throw UnixHTTPClient.ConnectionError(description: "bad Content-Length '\(text.prefix(40))'")
+                }
+                body = try connection.read(exactly: length)
+            } else {
+                body = try connection.readToEnd()
             }
-            body = try connection.read(exactly: length)
-        } else {
-            body = try connection.readToEnd()
+            return Response(status: head.status, headers: head.headers, body: body)
+        } catch var error as UnixHTTPClient.ConnectionError {
+            // Cut off mid-answer: gwlbd may have acted on the request.
+            error.unanswered = false
+            throw error
         }
-        return Response(status: head.status, headers: head.headers, body: body)
     }
 
     /// Opens a streaming GET and calls `line` for each newline-terminated line of the body until
@@ -173,7 +187,9 @@ private final class Connection {
         let terminator = Data("\r\n\r\n".utf8)
         while buffer.range(of: terminator) == nil {
             guard buffer.count <= 65_536 else { throw UnixHTTPClient.ConnectionError(description: "gwlbd's answer has a head longer than 64 KiB") }
-            guard let more = try receive() else { throw UnixHTTPClient.ConnectionError(description: "gwlbd closed the connection before answering") }
+            guard let more = try receive() else {
+                throw UnixHTTPClient.ConnectionError(description: "gwlbd closed the connection before answering", unanswered: buffer.isEmpty)
+            }
             buffer.append(more)
         }
         let end = buffer.range(of: terminator)!
@@ -253,6 +269,9 @@ private final class Connection {
     }
 
     private func failure(_ call: String) -> UnixHTTPClient.ConnectionError {
-        UnixHTTPClient.ConnectionError(description: "\(call) on \(socketPath): \(String(cString: strerror(errno)))")
+        let reason = errno
+        // A reset before any answer came: see `unanswered` (a reset mid-answer is cleared by the caller).
+        return UnixHTTPClient.ConnectionError(description: "\(call) on \(socketPath): \(String(cString: strerror(reason)))",
+                                              unanswered: buffer.isEmpty && (reason == ECONNRESET || reason == EPIPE))
     }
 }

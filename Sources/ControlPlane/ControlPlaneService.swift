@@ -27,6 +27,8 @@ public final class ControlPlaneService: Sendable {
         var health: [String: TargetHealthState] = [:]
         var healthEvents: [HealthEvent] = []
         var version: UInt64 = 0
+        /// A takeover is under way: nothing changes until `thaw()` (or the process ends).
+        var frozen = false
     }
 
     let state: Mutex<State>
@@ -93,6 +95,7 @@ public final class ControlPlaneService: Sendable {
             var catalog = state.catalog
             let result = try operation(&catalog, Context(now: Date()))
             guard catalog != state.catalog else { return result }
+            guard !state.frozen else { throw Self.frozenError }
             // The data plane must be able to take the change before it is stored: a change the
             // snapshot cannot hold (no target slot left) is refused and changes nothing.
             var trial = state.compiler
@@ -124,6 +127,17 @@ public final class ControlPlaneService: Sendable {
         }
     }
 
+    static let frozenError = ELBError(.serviceUnavailable, "gwlbd is handing over to a new gwlbd (an upgrade); no change was made: try again in a moment")
+
+    /// Stops every change for a takeover: a call that would change something fails with
+    /// `ServiceUnavailable` (AWS's SDKs, the aws CLI and `gwlb` retry it), health reports and
+    /// draining steps are not applied. Returns once a change in progress has finished, so the
+    /// store and the shared control record hold everything this process acknowledged.
+    public func freeze() { state.withLock { $0.frozen = true } }
+
+    /// Changes apply again (a takeover that did not complete).
+    public func thaw() { state.withLock { $0.frozen = false } }
+
     /// What the health checker last found for each target (by `healthKey`).
     public var health: [String: TargetHealthState] { state.withLock { $0.health } }
 
@@ -149,7 +163,7 @@ public final class ControlPlaneService: Sendable {
     /// A target's health changed (from the health checker), by `healthKey`.
     public func recordHealth(target: String, _ health: TargetHealthState) throws {
         try state.withLock { state in
-            guard state.health[target] != health, checker.states[target] != nil else { return }
+            guard !state.frozen, state.health[target] != health, checker.states[target] != nil else { return }
             let (group, id) = Self.splitHealthKey(target)
             state.healthEvents.append(HealthEvent(time: Date(), targetGroup: group, target: id, from: state.health[target], to: health))
             if state.healthEvents.count > Self.healthEventCapacity { state.healthEvents.removeFirst() }
@@ -161,6 +175,7 @@ public final class ControlPlaneService: Sendable {
     /// Periodic work: targets whose deregistration delay has passed leave their group (a change,
     /// so the data plane gets a new snapshot; nothing is recompiled when nothing changed).
     public func tick(now: Date = Date()) throws {
+        guard !(state.withLock { $0.frozen }) else { return }
         _ = try perform { catalog, _ in catalog.removeDrained(now: now) }
     }
 

@@ -31,7 +31,11 @@ public final class Daemon {
     public let telemetry: TelemetryOptions
     /// The file the flows outlive gwlbd in (the API form; nil: they do not).
     public let sharedStatePath: String?
+    /// Take over from the gwlbd running on the same socket (`--takeover`) instead of starting anew.
+    public let takeover: Bool
     private let metrics = MetricsExporter()
+    /// Where a takeover of this gwlbd stands: running, frozen (handing over) or handed over.
+    private let handover = Handover()
     private var configuration: DaemonConfiguration
     private var slots = TargetSlotTable()
 
@@ -39,8 +43,10 @@ public final class Daemon {
     public init(configurationPath: String?, geneveAddress: String? = nil, statisticsPath: String?, stateDirectory: String? = nil,
                 socketPath: String = APIServer.defaultSocketPath, region: String = "us-east-1", account: String = "123456789012",
                 signedAPI: SignedAPIOptions? = nil, telemetry: TelemetryOptions = TelemetryOptions(), socketGroup: String? = nil,
-                sharedStatePath: String? = nil) throws {
+                sharedStatePath: String? = nil, takeover: Bool = false) throws {
         self.configurationPath = configurationPath
+        self.takeover = takeover
+        if takeover, stateDirectory == nil { throw StartupError(description: "--takeover needs --state-dir (the API form)") }
         if sharedStatePath != nil, stateDirectory == nil { throw StartupError(description: "--shared-state needs --state-dir (the API form)") }
         self.sharedStatePath = sharedStatePath
         self.socketGroup = socketGroup
@@ -76,7 +82,6 @@ public final class Daemon {
         guard geteuid() == 0 else {
             throw StartupError(description: "gwlbd must run as root: it creates TUN devices and binds the GENEVE port (sudo gwlbd …)")
         }
-        try Self.checkPortIsFree(configuration.geneve)
         Self.raiseDescriptorLimit()
         // Everything gwlbd creates (state directory, database, audit trail, socket) starts private;
         // the socket is opened to its group on purpose once it listens.
@@ -89,21 +94,38 @@ public final class Daemon {
         let verifier = try signedAPI.map { SignatureV4Verifier(region: region, credentials: try CredentialsFile.load(path: $0.credentialsPath)) }
         _ = try signedAPI?.hostAndPort()
         _ = try telemetry.metricsListen.map { try ListenAddress.parse($0, option: "--metrics-listen") }
-        if stateDirectory != nil { try APIServer.claim(socketPath: socketPath) }
+        let workers = configuration.workers
+        let own = Takeover.Request(version: GWLBVersion.current, pid: getpid(), workers: workers, geneve: configuration.geneve.description,
+                                   offloads: configuration.offloads, sharedState: sharedStatePath)
+        // From here on a predecessor is frozen with its workers stopped: anything that fails ends
+        // this process, which closes the connection, and the predecessor takes everything back.
+        let predecessor = try takeover ? TakeoverClient(path: Takeover.socketPath(apiSocket: socketPath), request: own) : nil
+        if let predecessor {
+            log("took over from gwlbd \(predecessor.offer.version) (pid \(predecessor.offer.pid)): \(predecessor.offer.endpoints.count) endpoint devices, \(workers) GENEVE sockets")
+        } else {
+            try Self.checkPortIsFree(configuration.geneve)
+            if stateDirectory != nil { try APIServer.claim(socketPath: socketPath) }
+        }
         // Signals go to this thread only: block them before the workers start, then wait for them.
         var signals = sigset_t()
         sigemptyset(&signals)
         for signal in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&signals, signal) }
         pthread_sigmask(SIG_BLOCK, &signals, nil)
 
-        let workers = configuration.workers
         let devices = EndpointDevices(queueCount: workers, mtu: configuration.endpointMTU, offloads: configuration.offloads)
-        try devices.attach(configuration.endpoints.enumerated().map { EndpointAttachment(slot: $0.offset, interface: $0.element.interface,
-                                                                                          identity: $0.element.identity) })
-        // Bound in worker order: socket N of the SO_REUSEPORT group is worker N's.
+        if let predecessor {
+            devices.adopt(Self.devices(of: predecessor))
+        } else {
+            try devices.attach(configuration.endpoints.enumerated().map { EndpointAttachment(slot: $0.offset, interface: $0.element.interface,
+                                                                                              identity: $0.element.identity) })
+        }
+        // Bound in worker order: socket N of the SO_REUSEPORT group is worker N's (a predecessor's
+        // come in that order).
         let ios = try (0..<workers).map { worker in
             try SystemIO(endpoints: devices.registry, queue: worker,
-                         socket: GeneveSocket(bind: configuration.geneve, reusePort: true, batchCapacity: 64, offloads: configuration.offloads))
+                         socket: predecessor.map { GeneveSocket(adopting: $0.sockets[worker], local: configuration.geneve, batchCapacity: 64,
+                                                                offloads: configuration.offloads) }
+                             ?? GeneveSocket(bind: configuration.geneve, reusePort: true, batchCapacity: 64, offloads: configuration.offloads))
         }
         if configuration.offloads, workers > 1 {
             do {
@@ -139,10 +161,20 @@ public final class Daemon {
         if let stateDirectory {
             // The workers start once the control plane published its first snapshot: a taken-over
             // flow's packets find their endpoint and target from the first one they read.
+            let apiRunning = DispatchSemaphore(value: 0)
             (service, observatory) = try startControlPlane(stateDirectory, plane: plane, devices: devices, published: published, verifier: verifier,
                                                            socketGID: socketGID, flowLog: flowLog, shared: shared,
-                                                           flowsTakenOver: flowsTakenOver)
+                                                           flowsTakenOver: flowsTakenOver, predecessor: predecessor?.offer) { apiRunning.signal() }
             plane.start()
+            if let predecessor {
+                // The predecessor exits on `started`: its API answers until this one's is in place.
+                if apiRunning.wait(timeout: .now() + 10) == .timedOut { log("the API did not start within 10 s") }
+                try predecessor.started()
+                log("forwarding: gwlbd pid \(predecessor.offer.pid) handed over and exits")
+            }
+            if let service {
+                try startTakeoverServer(service: service, plane: plane, devices: devices, ios: ios, flowLog: flowLog, shared: shared, own: own)
+            }
             let endpoints = devices.registry.current.compactMap { $0?.name }
             log("API on \(socketPath), state in \(stateDirectory), GENEVE on \(configuration.geneve), \(workers) workers; endpoints: \(endpoints.isEmpty ? "none yet (gwlb create-endpoint)" : endpoints.joined(separator: ", "))")
         } else {
@@ -154,6 +186,8 @@ public final class Daemon {
         while true {
             let received = sigtimedwait(&signals, nil, &timeout)
             if received == SIGINT || received == SIGTERM { break }
+            // While handing over, the successor-to-be owns what happens next.
+            guard handover.state == .running else { continue }
             if received == SIGHUP {
                 if service == nil {
                     let snapshot = reload(plane, current: published.value.withLock { $0 })
@@ -170,12 +204,83 @@ public final class Daemon {
             if let service, let observatory { metrics.flush(observatory.metricsSample(service)) }
             writeStatistics(plane, published.value.withLock { $0 })
         }
+        if handover.state == .handedOver {
+            // The successor forwards, answers on the socket and writes the statistics now.
+            log("exiting: handed over")
+            return
+        }
         log("stopping")
         plane.stop()
         flowLog?.stop()
         writeStatistics(plane, published.value.withLock { $0 })
-        if stateDirectory != nil { try? FileManager.default.removeItem(atPath: socketPath) }
+        if stateDirectory != nil {
+            try? FileManager.default.removeItem(atPath: socketPath)
+            try? FileManager.default.removeItem(atPath: Takeover.socketPath(apiSocket: socketPath))
+        }
         _ = (devices, ios.count)  // devices and sockets live until the workers stopped
+    }
+
+    /// Where a takeover of this gwlbd stands; the takeover thread sets it, the main loop reads it.
+    final class Handover: Sendable {
+        enum State: UInt8, AtomicRepresentable { case running, frozen, handedOver }
+        private let value = Atomic<State>(.running)
+        var state: State { value.load(ordering: .acquiring) }
+        func set(_ state: State) { value.store(state, ordering: .releasing) }
+    }
+
+    /// The endpoint devices a predecessor handed over, by slot.
+    static func devices(of predecessor: TakeoverClient) -> [TunDevice?] {
+        var devices = [TunDevice?](repeating: nil, count: (predecessor.offer.endpoints.map(\.slot).max() ?? -1) + 1)
+        for (endpoint, queues) in zip(predecessor.offer.endpoints, predecessor.queues) {
+            devices[endpoint.slot] = TunDevice(adopting: queues, name: endpoint.interface, offloadFlags: endpoint.offloadFlags)
+        }
+        return devices
+    }
+
+    /// Waits for a successor (`gwlbd --takeover`) and hands over to it: see `Takeover`.
+    private func startTakeoverServer(service: ControlPlaneService, plane: DataPlane, devices: EndpointDevices, ios: [SystemIO],
+                                     flowLog: FlowLogWriter?, shared: SharedFlowState?, own: Takeover.Request) throws {
+        let handover = self.handover
+        let sockets = ios.map(\.socket.descriptor)
+        let log: @Sendable (String) -> Void = { FileHandle.standardError.write(Data("gwlbd: \($0)\n".utf8)) }
+        let steps = TakeoverServer.Steps(own: own, freeze: {
+            handover.set(.frozen)
+            service.freeze()
+            plane.stop()
+            flowLog?.stop()
+            shared?.unlock()
+            // A device a worker found deleted is not handed over: the successor makes it again.
+            let endpoints = devices.registry.current.enumerated().compactMap { slot, device in
+                device.flatMap { $0.isLost ? nil : $0 }.map { (slot, $0) }
+            }
+            var offer = Takeover.Offer(version: own.version, pid: own.pid, workers: own.workers)
+            offer.endpoints = endpoints.map { Takeover.Offer.Endpoint(slot: $0.0, interface: $0.1.name, offloadFlags: $0.1.offloadFlags) }
+            let descriptors = sockets + endpoints.flatMap(\.1.queues)
+            log("handing over: workers stopped with \(plane.statistics().activeFlows) flows, control plane frozen")
+            return (offer, descriptors)
+        }, thaw: { reason in
+            log("the takeover did not complete (\(reason)); carrying on")
+            if let shared {
+                var locked = shared.relock()
+                for _ in 0..<50 where !locked {
+                    usleep(100_000)
+                    locked = shared.relock()
+                }
+                guard locked else {
+                    log("the new gwlbd holds \(shared.path): this one cannot carry on; exiting")
+                    exit(1)
+                }
+            }
+            flowLog?.start()
+            plane.start()
+            service.thaw()
+            handover.set(.running)
+        }, handedOver: { successor in
+            log("handed over to gwlbd \(successor.version) (pid \(successor.pid))")
+            handover.set(.handedOver)
+            kill(getpid(), SIGTERM)
+        }, log: log)
+        _ = try TakeoverServer(path: Takeover.socketPath(apiSocket: socketPath), steps: steps)
     }
 
     /// The log line that says how the flow state started.
@@ -210,7 +315,8 @@ public final class Daemon {
     /// The control plane over the store in `directory`, publishing to `plane`, and its API server.
     private func startControlPlane(_ directory: String, plane: DataPlane, devices: EndpointDevices, published: LatestSnapshot,
                                    verifier: SignatureV4Verifier?, socketGID: gid_t?, flowLog: FlowLogWriter?,
-                                   shared: SharedFlowState?, flowsTakenOver: Int) throws -> (ControlPlaneService, Observatory) {
+                                   shared: SharedFlowState?, flowsTakenOver: Int, predecessor: Takeover.Offer?,
+                                   onAPIRunning: @escaping @Sendable () -> Void) throws -> (ControlPlaneService, Observatory) {
         let store = try CatalogStore(directory: directory)
         // A state directory made by hand, or by an older gwlbd, becomes private too.
         chmod(directory, 0o700)
@@ -224,9 +330,10 @@ public final class Daemon {
             plane.publish(snapshot)
         }
         let audit = try AuditTrail(path: telemetry.auditLog ?? (directory as NSString).appendingPathComponent("audit.log"))
-        var actions = ELBActions(service: service, instances: configuration.instances, audit: audit)
-        actions.endpointFailure = { devices.failure(of: $0) }
-        actions.flows = { plane.flows($0) }
+        var configuredActions = ELBActions(service: service, instances: configuration.instances, audit: audit)
+        configuredActions.endpointFailure = { devices.failure(of: $0) }
+        configuredActions.flows = { plane.flows($0) }
+        let actions = configuredActions
         var observatory = Observatory(plane: plane, flowCapacity: configuration.workers * configuration.flowsPerWorker) {
             published.value.withLock { $0.targets }
         }
@@ -238,42 +345,60 @@ public final class Daemon {
             case .cold(let reason): ("cold", 0, reason)
             }
         }
+        observatory.upgradedFrom = predecessor.map { ($0.version, $0.pid) }
         observatory.targetSlots = { [weak service] in service?.targetSlots }
         observatory.failedEndpoints = { devices.failedInterfaces }
         if let flowLog { observatory.flowLogRecordsLost = { flowLog.recordsLost } }
         let socketPath = self.socketPath
+        let takingOver = predecessor != nil
         if let signedAPI, let verifier {
             let (host, port) = try signedAPI.hostAndPort()
-            Task.detached {
-                do {
-                    try await APIServer.runTCP(host: host, port: port, actions: actions, verifier: verifier, tls: signedAPI.tls) { _ in }
-                } catch {
-                    FileHandle.standardError.write(Data("gwlbd: the signed API on \(signedAPI.listen) stopped: \(error)\n".utf8))
-                }
+            let name = "the signed API on \(signedAPI.listen)", tls = signedAPI.tls
+            let listener: @Sendable () async throws -> Void = {
+                try await APIServer.runTCP(host: host, port: port, actions: actions, verifier: verifier, tls: tls) { _ in }
             }
+            Task.detached { await Daemon.serve(name, takingOver: takingOver, listener) }
             log("signed elbv2 API (SigV4, region \(region)) on \(signedAPI.tls == nil ? "http" : "https")://\(signedAPI.listen)")
         }
         let metrics = self.metrics
+        let observed = observatory
         Task.detached {
             do {
-                try await APIServer.run(socketPath: socketPath, actions: actions, observatory: observatory, metrics: metrics, group: socketGID)
+                try await APIServer.run(socketPath: socketPath, actions: actions, observatory: observed, metrics: metrics, group: socketGID,
+                                        onRunning: onAPIRunning)
             } catch {
                 FileHandle.standardError.write(Data("gwlbd: the API server stopped: \(error)\n".utf8))
             }
         }
         if let listen = telemetry.metricsListen {
             let (host, port) = try ListenAddress.parse(listen, option: "--metrics-listen")
-            Task.detached {
-                do {
-                    try await APIServer.runMetrics(host: host, port: port, metrics: metrics)
-                } catch {
-                    FileHandle.standardError.write(Data("gwlbd: the metrics listener on \(listen) stopped: \(error)\n".utf8))
-                }
-            }
+            let name = "the metrics listener on \(listen)"
+            let listener: @Sendable () async throws -> Void = { try await APIServer.runMetrics(host: host, port: port, metrics: metrics) }
+            Task.detached { await Daemon.serve(name, takingOver: takingOver, listener) }
             log("Prometheus metrics on http://\(listen)/metrics")
         }
         log("audit trail: \(audit.path)")
         return (service, observatory)
+    }
+
+    /// Runs the TCP listener `serve` until it stops, and logs why. When `takingOver`, the
+    /// predecessor holds the port until it exits, just after this gwlbd said it runs: a listener
+    /// that fails within 10 s of the start is started again.
+    static func serve(_ name: String, takingOver: Bool, _ listener: @escaping @Sendable () async throws -> Void) async {
+        let start = ContinuousClock.now
+        while true {
+            do {
+                try await listener()
+                return
+            } catch {
+                if takingOver, ContinuousClock.now - start < .seconds(10) {
+                    try? await Task.sleep(for: .milliseconds(100))
+                    continue
+                }
+                FileHandle.standardError.write(Data("gwlbd: \(name) stopped: \(error)\n".utf8))
+                return
+            }
+        }
     }
 
     /// Another socket on the port (even one with SO_REUSEPORT) makes a plain bind fail: that is a

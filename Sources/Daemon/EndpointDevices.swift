@@ -20,6 +20,11 @@ final class EndpointDevices: Sendable {
         self.offloads = offloads
     }
 
+    /// Starts with `devices` (by slot), another gwlbd's queues taken over: `attach` then keeps them.
+    func adopt(_ devices: [TunDevice?]) {
+        lock.withLock { _ in registry.set(devices) }
+    }
+
     /// Makes the devices match `attachments`; on failure nothing changes.
     func attach(_ attachments: [EndpointAttachment]) throws {
         try lock.withLock { _ in

@@ -18,6 +18,7 @@ public struct GwlbdCommand: ParsableCommand {
         usage: """
             gwlbd --state-dir DIR --geneve-address A [--socket PATH [--socket-group GROUP]] [--api-listen HOST:PORT --api-credentials FILE …]
             gwlbd --config FILE [--stats-file FILE] [--flow-log FILE …]
+            gwlbd --state-dir DIR --geneve-address A … --takeover
             gwlbd --cleanup (--state-dir DIR | --config FILE)
             """,
         discussion: """
@@ -50,6 +51,8 @@ public struct GwlbdCommand: ParsableCommand {
     @Option(help: "Flow log size at which it rotates (keeping 5), at least 4096.") var flowLogMaxBytes = 100 << 20
     @Option(help: ArgumentHelp("The file every flow outlives gwlbd in (API form), or none.",
                                discussion: "Default /dev/shm/gwlbd-HASH, one per state directory.")) var sharedState: String?
+    @Flag(help: ArgumentHelp("Take over from the gwlbd running on --socket without a gap (an upgrade), with the same options.",
+                             discussion: "It hands over its endpoint queues, GENEVE sockets and flows, then exits.")) var takeover = false
     @Flag(help: "Remove the endpoint devices gwlbd made (of DIR's store or FILE) and its shared flow state, and exit.") var cleanup = false
 
     public init() {}
@@ -68,6 +71,8 @@ public struct GwlbdCommand: ParsableCommand {
             throw ValidationError("--flow-log-interval must be 60 or 600 seconds (VPC's aggregation intervals)")
         }
         guard flowLogMaxBytes >= 4096 else { throw ValidationError("--flow-log-max-bytes must be a number of bytes, at least 4096") }
+        if takeover, stateDirectory == nil { throw ValidationError("--takeover needs --state-dir DIR (the API form)") }
+        if takeover, cleanup { throw ValidationError("--takeover and --cleanup exclude each other") }
         if apiListen != nil, apiCredentials == nil {
             throw ValidationError("--api-listen needs --api-credentials FILE (the access keys that may sign requests)")
         }
@@ -89,7 +94,7 @@ public struct GwlbdCommand: ParsableCommand {
         do {
             try Daemon(configurationPath: configurationPath, geneveAddress: geneveAddress, statisticsPath: statisticsPath, stateDirectory: stateDirectory,
                        socketPath: socketPath, region: region, account: account, signedAPI: signedAPI, telemetry: telemetry,
-                       socketGroup: socketGroup, sharedStatePath: sharedStatePath).run()
+                       socketGroup: socketGroup, sharedStatePath: sharedStatePath, takeover: takeover).run()
         } catch {
             FileHandle.standardError.write(Data("gwlbd: \(error)\n".utf8))
             throw ExitCode.failure

@@ -147,6 +147,7 @@ public final class DataPlane: @unchecked Sendable {
     public func start() {
         precondition(threads.isEmpty, "data plane already started")
         stopFlag.store(false, ordering: .relaxed)
+        for worker in workers { worker.io.setReading(true) }
         for worker in workers {
             let context = Unmanaged.passRetained(ThreadContext(worker: worker, plane: self))
             var thread = pthread_t()
@@ -160,12 +161,21 @@ public final class DataPlane: @unchecked Sendable {
         }
     }
 
-    /// Stops the threads and waits for them; counters are published one last time.
+    /// Stops the threads and waits for them, after every packet already read was sent on (nothing
+    /// new is read); counters are published one last time. `start()` may run them again.
     public func stop() {
         stopFlag.store(true, ordering: .relaxed)
         for worker in workers { worker.io.wakeUp() }
+        let wasRunning = !threads.isEmpty
         for thread in threads { pthread_join(thread, nil) }
         threads = []
+        // A worker that finished early may have been handed packets by one still finishing: with
+        // the threads gone, this thread completes every worker's remaining work (reads are off).
+        var working = wasRunning
+        while working {
+            working = false
+            for worker in workers { while worker.runOnce(at: .now()) { working = true } }
+        }
         // The open interval's records, so a stop loses no traffic from the flow log.
         for worker in workers { worker.flushFlowLog() }
     }

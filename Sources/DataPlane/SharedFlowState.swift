@@ -135,6 +135,13 @@ public final class SharedFlowState: @unchecked Sendable {
         return (written - offset + MemoryLayout<FlowEntry>.stride - 1) / MemoryLayout<FlowEntry>.stride
     }
 
+    /// Lets another gwlbd open the file (a takeover: this process's workers have stopped and its
+    /// control plane is frozen, so nothing here writes to it any more).
+    public func unlock() { _ = flock(descriptor, LOCK_UN) }
+
+    /// Takes the file back after a takeover that did not complete; false if another gwlbd has it.
+    public func relock() -> Bool { flock(descriptor, LOCK_EX | LOCK_NB) == 0 }
+
     /// Removes the file (`gwlbd --cleanup`, or a test when done).
     public static func remove(path: String) { unlink(path) }
 

@@ -159,6 +159,10 @@ public final class Worker {
             if inboxes.allSatisfy(\.isEmpty) { io.waitForInput(timeoutMilliseconds: 100) }
             mailbox.sleeping.store(false, ordering: .relaxed)
         }
+        // Finish what was read: the rest of a super-packet, packets handed over (new ones wait in
+        // the devices' and socket's queues for whoever reads them next: this gwlbd or its successor).
+        io.setReading(false)
+        while runOnce(at: .now()) {}
         publish()
     }
 

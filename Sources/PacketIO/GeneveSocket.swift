@@ -33,7 +33,7 @@ public final class GeneveSocket {
     public private(set) var lastGSOMessages = 0
 
     /// Binds `local`; `batchCapacity` is the largest batch `receive`/`send` will handle.
-    public init(bind local: UDPPeer, reusePort: Bool = true, batchCapacity: Int = 64, offloads: Bool = false) throws(PacketIOError) {
+    public convenience init(bind local: UDPPeer, reusePort: Bool = true, batchCapacity: Int = 64, offloads: Bool = false) throws(PacketIOError) {
         let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw PacketIOError.system("socket", "UDP") }
         var one: Int32 = 1
@@ -52,7 +52,13 @@ public final class GeneveSocket {
             _ = close(fd)
             throw error
         }
-        descriptor = fd
+        self.init(adopting: fd, local: local, batchCapacity: batchCapacity, offloads: offloads)
+    }
+
+    /// Takes over `descriptor`, a socket bound to `local` with the options above (another gwlbd's,
+    /// received in a takeover): it is closed with this object.
+    public init(adopting descriptor: Int32, local: UDPPeer, batchCapacity: Int = 64, offloads: Bool = false) {
+        self.descriptor = descriptor
         self.local = local
         self.offloads = offloads
         capacity = batchCapacity

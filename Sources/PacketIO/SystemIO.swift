@@ -31,6 +31,8 @@ public final class SystemIO: WorkerIO {
     /// Super-packets read, and the segments cut from them.
     public private(set) var superPackets: UInt64 = 0
     public private(set) var superPacketSegments: UInt64 = 0
+    /// False while the data plane stops: only what was read already is handed out.
+    private var reading = true
 
     final class StagedRead {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: TunDevice.maximumRead, alignment: 64)
@@ -91,7 +93,7 @@ public final class SystemIO: WorkerIO {
             return
         }
         var count = 0
-        while count < batch.capacity, let length = device.read(queue: queue, into: batch.readArea(count)) {
+        while reading, count < batch.capacity, let length = device.read(queue: queue, into: batch.readArea(count)) {
             batch.offsets[count] = batch.headroom
             batch.lengths[count] = length
             count += 1
@@ -105,7 +107,7 @@ public final class SystemIO: WorkerIO {
         var count = 0
         while count < batch.capacity {
             if stage.length == 0 {
-                guard let length = device.read(queue: queue, into: stage.buffer) else { break }
+                guard reading, let length = device.read(queue: queue, into: stage.buffer) else { break }
                 stage.length = length
                 stage.nextSegment = 0
             }
@@ -150,8 +152,14 @@ public final class SystemIO: WorkerIO {
     }
 
     public func receiveDatagrams(into batch: PacketBatch) {
+        guard reading else {
+            batch.count = 0
+            return
+        }
         socket.receive(into: batch)
     }
+
+    public func setReading(_ reading: Bool) { self.reading = reading }
 
     public func sendDatagrams(_ batch: PacketBatch) -> Int {
         socket.send(batch)

@@ -98,6 +98,15 @@ public final class TunDevice: @unchecked Sendable {
         }
     }
 
+    /// Takes over the queues another gwlbd opened on device `name` (received in a takeover), with
+    /// the offloads it enabled; the device's MTU, alias and persistence stay as they are. The
+    /// descriptors close with this object.
+    public init(adopting queues: [Int32], name: String, offloadFlags: UInt32) {
+        self.name = name
+        self.queues = queues
+        self.offloadFlags = offloadFlags
+    }
+
     deinit {
         queues.forEach { _ = close($0) }
     }

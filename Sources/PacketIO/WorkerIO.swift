@@ -35,11 +35,17 @@ public protocol WorkerIO: AnyObject {
 
     /// Makes a `waitForInput` in progress (or the next one) return at once; any thread may call it.
     func wakeUp()
+
+    /// Stops (false) or resumes taking new packets from the devices and the socket. What was read
+    /// already (the rest of a super-packet) is still handed out: a stop then loses nothing read.
+    func setReading(_ reading: Bool)
 }
 
 extension WorkerIO {
     /// Most I/O has a fixed set of endpoints.
     public func refreshEndpoints() {}
+
+    public func setReading(_ reading: Bool) {}
 
     public var acceptsSuperPackets: Bool { false }
 

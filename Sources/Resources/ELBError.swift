@@ -21,6 +21,8 @@ public struct ELBError: Error, Hashable, Sendable, CustomStringConvertible {
         case validationError = "ValidationError"
         case healthUnavailable = "HealthUnavailable"
         case priorRequestNotComplete = "PriorRequestNotComplete"
+        /// gwlbd is handing over to a new process (a takeover): clients retry, as AWS's SDKs do on 503.
+        case serviceUnavailable = "ServiceUnavailable"
         // gwlb's endpoint extension, named the way AWS names its resource errors.
         case endpointNotFound = "EndpointNotFound"
         case duplicateEndpoint = "DuplicateEndpoint"
@@ -41,6 +43,7 @@ public struct ELBError: Error, Hashable, Sendable, CustomStringConvertible {
             switch self {
             case .healthUnavailable: 500
             case .priorRequestNotComplete: 429
+            case .serviceUnavailable: 503
             case .missingAuthenticationToken, .signatureDoesNotMatch, .invalidClientTokenId: 403
             default: 400
             }

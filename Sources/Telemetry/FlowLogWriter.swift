@@ -78,7 +78,9 @@ public final class FlowLogWriter: @unchecked Sendable {
 
     deinit { if descriptor >= 0 { close(descriptor) } }
 
+    /// Starts the writer's thread (again, after `stop`: a takeover that did not complete).
     public func start() {
+        stopping.store(false, ordering: .releasing)
         let thread = Thread { [self] in
             while !stopping.load(ordering: .acquiring) {
                 pass(now: Self.now())

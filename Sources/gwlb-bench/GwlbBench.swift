@@ -74,7 +74,7 @@ struct GwlbBench: ParsableCommand {
 
     struct Restart: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "gwlbd killed with SIGKILL and restarted under TCP connections and a UDP probe (root), with the shared flow state against without it.")
+            abstract: "gwlbd upgraded (--takeover) and killed and restarted under TCP connections, iperf3 and a ping (root), against a run without either.")
         @Option(help: "Long-lived TCP connections.") var connections = 200
         func validate() throws { guard connections > 0 else { throw ValidationError("--connections must be above 0") } }
         func run() throws {

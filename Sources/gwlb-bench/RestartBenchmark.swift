@@ -1,13 +1,15 @@
 import Foundation
 import Lab
 
-/// `gwlb-bench restart`: gwlbd (API form) killed with SIGKILL and started again under load, as a
-/// crash under systemd's `Restart=always` would: 200 long-lived TCP connections exchanging a
-/// message every 50 ms each, and a ping every 5 ms. Measured with the shared flow
-/// state (the new gwlbd takes the flows over) against the baseline of the same restart without
-/// it (`--shared-state none`, what gwlbd did before: every flow starts anew, mid-connection TCP
-/// is dropped). Reports the connections that carried on, resets, the pings' longest gap and their
-/// losses, and how long after the new process started forwarding resumed.
+/// `gwlb-bench restart`: gwlbd (API form) replaced under load: 200 long-lived TCP connections
+/// exchanging a message every 50 ms each, a single-stream iperf3 and a ping every 5 ms. Four runs:
+/// no restart at all (what the load alone does: the noise floor), an upgrade (`gwlbd --takeover`:
+/// the new process is handed the devices, sockets and flows), a crash (SIGKILL, then started again
+/// as systemd's `Restart=always` would) with the shared flow state, and the same crash without it
+/// (`--shared-state none`, what every restart did before the flows outlived gwlbd). Reports the
+/// connections that carried on, resets, the packets lost (ping, TCP retransmissions, the kernel's
+/// drops at the endpoint device and the GENEVE sockets, gwlbd's own), the pings' longest gap and
+/// iperf3's dip: the time at full rate its 100 ms intervals fell short by.
 struct RestartBenchmark {
     let connections: Int
     let executable = CommandLine.selfExecutable
@@ -56,19 +58,33 @@ struct RestartBenchmark {
         print(json.dumps({'alive': len(alive), 'resets': resets, 'timeouts': timeouts, 'mismatches': mismatches, 'exchanges': exchanges}))
         """
 
+    enum Mode: CustomStringConvertible {
+        case steady, upgrade, crash(sharing: Bool)
+        var description: String {
+            switch self {
+            case .steady: "no restart"
+            case .upgrade: "upgrade"
+            case .crash(let sharing): sharing ? "crash" : "crash, no shared state"
+            }
+        }
+    }
+
     struct Outcome {
         var alive = 0, resets = 0, timeouts = 0, mismatches = 0
         var probesSent = 0, probesReceived = 0
         var longestGap = 0.0
-        /// The gap between echoes the kill fell in.
-        var restartGap = 0.0
-        /// From the new process's start to the first echo after the restart's gap.
-        var resumedAfterStart = 0.0
+        /// The ping gap the event fell in, and from the new process's start to its end.
+        var eventGap = 0.0, resumedAfterStart = 0.0
+        /// iperf3: the median rate of its 100 ms intervals, and the time at that rate by which
+        /// the intervals fell short of it (their dip).
+        var medianGigabits = 0.0, dip = 0.0
+        var retransmits = 0
+        /// The router's kernel counters: endpoint-device transmit drops (packets for gwlbd that
+        /// found no room in its queue, or no reader) and UDP receive-buffer errors (GENEVE returns).
+        var deviceDrops = 0, socketDrops = 0
+        /// gwlbd's drops by reason over the run (the old process's before the event, the new one's after).
+        var drops: [String: Int] = [:]
         var logLine = ""
-        /// The new gwlbd's drops by reason.
-        var drops = ""
-        /// The probe's gaps over 20 ms, from the kill.
-        var gaps = ""
     }
 
     func run() throws {
@@ -76,15 +92,16 @@ struct RestartBenchmark {
         for binary in [gwlbd, gwlb] where !FileManager.default.isExecutableFile(atPath: binary) {
             throw BenchmarkError("restart needs \(binary): swift build -c release")
         }
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/iperf3") else { throw BenchmarkError("restart needs iperf3: apt-get install -y iperf3") }
         let lab = Lab(prefix: "gwlbrst", applianceCount: 2)
         defer { lab.down() }
         try lab.up(executable: executable, workers: 2)
         let state = "\(lab.stateDirectory)/state", socket = "\(lab.stateDirectory)/gwlb.sock", log = "\(lab.stateDirectory)/gwlbd.log"
         let sharedPath = lab.sharedStatePath
         let helper = ForwardBenchmark(seconds: 1, workers: 2, repetitions: 1)
-        func startDaemon(sharing: Bool) throws -> ChildProcess {
+        func startDaemon(sharing: Bool, takeover: Bool = false) throws -> ChildProcess {
             try ChildProcess(["ip", "netns", "exec", lab.router, gwlbd, "--state-dir", state, "--socket", socket,
-                              "--geneve-address", Lab.geneveAddress, "--shared-state", sharing ? sharedPath : "none"],
+                              "--geneve-address", Lab.geneveAddress, "--shared-state", sharing ? sharedPath : "none"] + (takeover ? ["--takeover"] : []),
                              output: .file(log), errors: .file(log))
         }
         func call(_ arguments: [String]) throws -> [String: Any] {
@@ -111,79 +128,172 @@ struct RestartBenchmark {
         let echo = try helper.start(lab.server, ["python3", "-c", LabPrograms.tcpEcho, "5050"])
         defer { echo.terminate() }
         for _ in 0..<50 where !((try? lab.exec(lab.server, ["ss", "-Hlnt", "sport = :5050"])) ?? "").contains("5050") { usleep(100_000) }
-        print("gwlb-bench restart: lab \(lab.prefix), 2 appliances, gwlbd with 2 workers; \(connections) TCP connections (a message every 50 ms each) and a ping every 5 ms; gwlbd killed with SIGKILL and started again")
+        print("gwlb-bench restart: lab \(lab.prefix), 2 appliances, gwlbd with 2 workers; \(connections) TCP connections (a message every 50 ms each), a single-stream iperf3 and a ping every 5 ms for 12 s; at 4 s gwlbd is upgraded (--takeover) or killed with SIGKILL and started again")
 
-        func measure(sharing: Bool) throws -> Outcome {
+        func gwlbdDrops() -> [String: Int] {
+            let stats = (try? lab.exec(lab.router, ["curl", "-s", "--max-time", "5", "--unix-socket", socket, "http://localhost/v1/stats"])) ?? ""
+            return ((try? JSONSerialization.jsonObject(with: Data(stats.utf8)) as? [String: Any])?["drops"] as? [String: Int]) ?? [:]
+        }
+        func kernelDrops() throws -> (device: Int, socket: Int) {
+            (try Self.deviceDrops(lab), try Self.udpReceiveBufferErrors(lab))
+        }
+
+        func measure(_ mode: Mode, iperfPort: Int) throws -> Outcome {
             let seconds = 12.0
+            let iperfServer = try helper.start(lab.server, ["iperf3", "-s", "-1", "-p", String(iperfPort)])
+            defer { iperfServer.terminate() }
+            for _ in 0..<50 where !((try? lab.exec(lab.server, ["ss", "-Hlnt", "sport = :\(iperfPort)"])) ?? "").contains("\(iperfPort)") { usleep(100_000) }
+            let (deviceBefore, socketBefore) = try kernelDrops()
             let clients = try helper.start(lab.client, ["python3", "-c", Self.tcpClients, Lab.serverAddress, "5050", String(connections), String(seconds)],
                                            capture: true)
+            let bulk = try helper.start(lab.client, ["iperf3", "-c", Lab.serverAddress, "-p", String(iperfPort), "-t", String(Int(seconds)),
+                                                     "-i", "0.1", "-J"], capture: true)
             // The probe: ping's echoes every 5 ms, each reply stamped with its arrival (-D).
             let probe = try helper.start(lab.client, ["ping", "-n", "-D", "-i", "0.005", "-W", "1", "-w", String(Int(seconds)), Lab.serverAddress],
                                          capture: true)
-            // Read as it comes: ping's thousands of lines would fill the pipe and stall it.
-            let probeReader = Shell.PipeReader(probe.standardOutput!)
+            // Read as they come: ping's thousands of lines would fill the pipe and stall it.
+            let probeReader = Shell.PipeReader(probe.standardOutput!), bulkReader = Shell.PipeReader(bulk.standardOutput!)
             sleep(4)
-            let killed = Date().timeIntervalSince1970
-            daemon.signal(SIGKILL)
-            daemon.waitUntilExit()
-            // `ip netns exec` is the process killed; gwlbd itself is its child after exec: the same pid.
-            let started = Date().timeIntervalSince1970
-            daemon = try startDaemon(sharing: sharing)
-            print("  killed, new gwlbd started \(Int((started - killed) * 1000)) ms after the kill")
+            var outcome = Outcome()
+            let dropsBefore = gwlbdDrops()
+            let event = Date().timeIntervalSince1970
+            var started = event
+            switch mode {
+            case .steady:
+                break
+            case .upgrade:
+                let successor = try startDaemon(sharing: true, takeover: true)
+                // The old gwlbd exits once the new one said it runs.
+                for _ in 0..<400 where daemon.isRunning && successor.isRunning { usleep(50_000) }
+                guard !daemon.isRunning, successor.isRunning else {
+                    throw BenchmarkError("the takeover did not complete; gwlbd's log: \(log)")
+                }
+                daemon.waitUntilExit()
+                daemon = successor
+            case .crash(let sharing):
+                daemon.signal(SIGKILL)
+                daemon.waitUntilExit()
+                // `ip netns exec` is the process killed; gwlbd itself is its child after exec: the same pid.
+                started = Date().timeIntervalSince1970
+                daemon = try startDaemon(sharing: sharing)
+            }
             let clientText = String(decoding: clients.standardOutput!.readDataToEndOfFile(), as: UTF8.self)
             let probeText = String(decoding: probeReader.wait(), as: UTF8.self)
-            for process in [clients, probe] { process.waitUntilExit() }
-            var outcome = Outcome()
-            if let result = try? JSONSerialization.jsonObject(with: Data(clientText.utf8)) as? [String: Any] {
-                outcome.alive = result["alive"] as? Int ?? 0
-                outcome.resets = result["resets"] as? Int ?? 0
-                outcome.timeouts = result["timeouts"] as? Int ?? 0
-                outcome.mismatches = result["mismatches"] as? Int ?? 0
-            } else {
+            // A connection the restart broke leaves iperf3 waiting for its end; interrupted, it
+            // reports what it measured.
+            for _ in 0..<50 where bulk.isRunning { usleep(100_000) }
+            if bulk.isRunning { bulk.signal(SIGINT) }
+            let bulkText = String(decoding: bulkReader.wait(), as: UTF8.self)
+            for process in [clients, probe, bulk] { process.waitUntilExit() }
+            guard let result = try? JSONSerialization.jsonObject(with: Data(clientText.utf8)) as? [String: Any] else {
                 throw BenchmarkError("the TCP clients printed no result: \(clientText)")
             }
-            // "[1764770000.123456] 64 bytes from …: icmp_seq=7 …" per echo, then "N packets transmitted, M received".
-            let replies = probeText.split(separator: "\n").compactMap { line -> Double? in
-                guard line.hasPrefix("["), line.contains("icmp_seq="), let close = line.firstIndex(of: "]") else { return nil }
-                return Double(line[line.index(after: line.startIndex)..<close])
-            }
-            if let summary = probeText.split(separator: "\n").first(where: { $0.contains("packets transmitted") }) {
-                let numbers = summary.split(separator: " ").compactMap { Int($0) }
-                if numbers.count >= 2 { (outcome.probesSent, outcome.probesReceived) = (numbers[0], numbers[1]) }
-            }
-            let gaps = zip(replies, replies.dropFirst()).filter { $1 - $0 > 0.02 }
-            let longest = gaps.max { $0.1 - $0.0 < $1.1 - $1.0 } ?? (started, started)
-            outcome.longestGap = longest.1 - longest.0
-            // The gap the kill falls in: its end is when forwarding came back.
-            let across = gaps.first { $0.0 <= killed && $0.1 > killed } ?? (killed, killed)
-            outcome.restartGap = across.1 - across.0
-            outcome.resumedAfterStart = max(0, across.1 - started)
-            outcome.gaps = gaps.map { String(format: "%.0f–%.0f ms", ($0.0 - killed) * 1000, ($0.1 - killed) * 1000) }.joined(separator: ", ")
+            outcome.alive = result["alive"] as? Int ?? 0
+            outcome.resets = result["resets"] as? Int ?? 0
+            outcome.timeouts = result["timeouts"] as? Int ?? 0
+            outcome.mismatches = result["mismatches"] as? Int ?? 0
+            (outcome.medianGigabits, outcome.dip, outcome.retransmits) = Self.bulkDip(bulkText, seconds: seconds)
+            Self.readProbe(probeText, event: event, started: started, into: &outcome)
+            let (deviceAfter, socketAfter) = try kernelDrops()
+            (outcome.deviceDrops, outcome.socketDrops) = (deviceAfter - deviceBefore, socketAfter - socketBefore)
+            // The same process's counters only grow; a new process's start from zero.
+            outcome.drops = gwlbdDrops().merging(mode.isRestart ? dropsBefore : [:], uniquingKeysWith: +).filter { $0.value > 0 }
             outcome.logLine = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n")
-                .first { $0.contains("shared flow state") }.map(String.init) ?? "(no shared flow state)"
-            let stats = (try? lab.exec(lab.router, ["curl", "-s", "--unix-socket", socket, "http://localhost/v1/stats"])) ?? ""
-            let drops = ((try? JSONSerialization.jsonObject(with: Data(stats.utf8)) as? [String: Any])?["drops"] as? [String: Int]) ?? [:]
-            outcome.drops = drops.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+                .last { $0.contains("shared flow state") || $0.contains("took over") }.map(String.init) ?? "-"
             // Let the connections of this round end before the next.
             sleep(2)
             return outcome
         }
-        let shared = try measure(sharing: true)
-        let baseline = try measure(sharing: false)
-        var report = Report()
-        let without = "restart without it"
-        report.add("TCP connections carrying on to the end", Double(shared.alive), "conn", baseline: (without, Double(baseline.alive)))
-        report.add("connections reset", Double(shared.resets), "conn", baseline: (without, Double(baseline.resets)))
-        report.add("connections stalled (3 s without an echo)", Double(shared.timeouts), "conn", baseline: (without, Double(baseline.timeouts)))
-        report.add("echoes that came back wrong", Double(shared.mismatches), "msg", baseline: (without, Double(baseline.mismatches)))
-        report.add("ping: gap across the restart", shared.restartGap * 1000, "ms", baseline: (without, baseline.restartGap * 1000))
-        report.add("ping: longest gap in the whole run", shared.longestGap * 1000, "ms", baseline: (without, baseline.longestGap * 1000))
-        report.add("forwarding back, after the new gwlbd started", shared.resumedAfterStart * 1000, "ms",
-                   baseline: (without, baseline.resumedAfterStart * 1000), goal: "<= 1000 ms")
-        report.add("pings lost (of \(shared.probesSent), \(baseline.probesSent))", Double(shared.probesSent - shared.probesReceived), "pkt",
-                   baseline: (without, Double(baseline.probesSent - baseline.probesReceived)))
-        report.print()
-        print("new gwlbd, with it: \(shared.logLine); drops: \(shared.drops.isEmpty ? "none" : shared.drops); probe gaps from the kill: \(shared.gaps)")
-        print("new gwlbd, without: \(baseline.logLine); drops: \(baseline.drops.isEmpty ? "none" : baseline.drops); probe gaps from the kill: \(baseline.gaps)")
+        let modes: [Mode] = [.upgrade, .crash(sharing: true), .crash(sharing: false), .steady]
+        let outcomes = try modes.enumerated().map { index, mode in
+            let outcome = try measure(mode, iperfPort: 5201 + index)
+            print("  \(mode): done")
+            return outcome
+        }
+        Self.printTable(modes: modes, outcomes: outcomes, connections: connections)
+        for (mode, outcome) in zip(modes, outcomes) {
+            let drops = outcome.drops.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            print("\(mode): gwlbd's drops: \(drops.isEmpty ? "none" : drops); log: \(outcome.logLine)")
+        }
     }
+
+    static func printTable(modes: [Mode], outcomes: [Outcome], connections: Int) {
+        func pad(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(0, width - text.count)) }
+        func ms(_ seconds: Double) -> String { seconds.isNaN ? "-" : "\(Int((seconds * 1000).rounded())) ms" }
+        let rows: [(String, (Outcome) -> String)] = [
+            ("TCP connections carrying on (of \(connections))", { "\($0.alive)" }),
+            ("connections reset / stalled 3 s", { "\($0.resets) / \($0.timeouts)" }),
+            ("echoes that came back wrong", { "\($0.mismatches)" }),
+            ("iperf3: median rate (100 ms intervals)", { String(format: "%.2f Gbit/s", $0.medianGigabits) }),
+            ("iperf3: dip (time at full rate lost)", { ms($0.dip) }),
+            ("iperf3: TCP retransmissions", { "\($0.retransmits)" }),
+            ("pings lost", { "\($0.probesSent - $0.probesReceived) of \($0.probesSent)" }),
+            ("ping: gap across the event", { ms($0.eventGap) }),
+            ("ping: longest gap in the run", { ms($0.longestGap) }),
+            ("forwarding back after the new gwlbd started", { ms($0.resumedAfterStart) }),
+            ("endpoint device: kernel tx drops", { "\($0.deviceDrops)" }),
+            ("GENEVE sockets: kernel receive-buffer drops", { "\($0.socketDrops)" }),
+            ("gwlbd's own drops", { "\($0.drops.values.reduce(0, +))" }),
+        ]
+        print(pad("figure", 46) + modes.map { pad($0.description, 24) }.joined())
+        for (name, value) in rows { print(pad(name, 46) + outcomes.map { pad(value($0), 24) }.joined()) }
+    }
+
+    /// iperf3's `-i 0.1 -J` report: the median rate of its intervals after the first second (slow
+    /// start) and the dip, Σ max(0, median − rate) / median × interval, an interval it never
+    /// reported (a stalled or broken connection) counting whole; and the sender's retransmissions.
+    static func bulkDip(_ text: String, seconds: Double) -> (gigabits: Double, dip: Double, retransmits: Int) {
+        guard let json = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { return (0, .nan, 0) }
+        let intervals = ((json["intervals"] as? [[String: Any]]) ?? []).compactMap { $0["sum"] as? [String: Any] }
+            .compactMap { sum -> (start: Double, length: Double, bits: Double)? in
+                guard let start = sum["start"] as? Double, let length = sum["seconds"] as? Double, let bits = sum["bits_per_second"] as? Double,
+                      start >= 1, start + length <= seconds - 0.05 else { return nil }
+                return (start, length, bits)
+            }
+        let rates = intervals.map(\.bits).sorted()
+        guard !rates.isEmpty else { return (0, .nan, 0) }
+        let median = rates[rates.count / 2]
+        let reported = intervals.reduce(0) { $0 + $1.length }
+        let missing = max(0, (seconds - 1.1) - reported)
+        let dip = intervals.reduce(missing) { $0 + max(0, median - $1.bits) / median * $1.length }
+        let retransmits = ((json["end"] as? [String: Any])?["sum_sent"] as? [String: Any])?["retransmits"] as? Int ?? 0
+        return (median / 1e9, dip, retransmits)
+    }
+
+    /// Ping's `-D` lines, "[1764770000.123456] 64 bytes from …: icmp_seq=7 …" per echo, then
+    /// "N packets transmitted, M received": losses, the longest gap, the one the event fell in.
+    static func readProbe(_ text: String, event: Double, started: Double, into outcome: inout Outcome) {
+        let replies = text.split(separator: "\n").compactMap { line -> Double? in
+            guard line.hasPrefix("["), line.contains("icmp_seq="), let close = line.firstIndex(of: "]") else { return nil }
+            return Double(line[line.index(after: line.startIndex)..<close])
+        }
+        if let summary = text.split(separator: "\n").first(where: { $0.contains("packets transmitted") }) {
+            let numbers = summary.split(separator: " ").compactMap { Int($0) }
+            if numbers.count >= 2 { (outcome.probesSent, outcome.probesReceived) = (numbers[0], numbers[1]) }
+        }
+        let gaps = zip(replies, replies.dropFirst()).map { (from: $0, to: $1) }
+        outcome.longestGap = gaps.map { $0.to - $0.from }.max() ?? .nan
+        let across = gaps.first { $0.from <= event && $0.to > event }
+        outcome.eventGap = across.map { $0.to - $0.from } ?? .nan
+        outcome.resumedAfterStart = across.map { max(0, $0.to - started) } ?? .nan
+    }
+
+    /// The endpoint device's transmit drops in the router.
+    static func deviceDrops(_ lab: Lab) throws -> Int {
+        let output = try lab.exec(lab.router, ["ip", "-s", "-j", "link", "show", Lab.endpointInterface])
+        let links = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [[String: Any]]
+        return ((links?.first?["stats64"] as? [String: Any])?["tx"] as? [String: Any])?["dropped"] as? Int ?? 0
+    }
+
+    /// The router's UDP `RcvbufErrors` (/proc/net/snmp is per network namespace).
+    static func udpReceiveBufferErrors(_ lab: Lab) throws -> Int {
+        let lines = try lab.exec(lab.router, ["cat", "/proc/net/snmp"]).split(separator: "\n").filter { $0.hasPrefix("Udp:") }
+        guard lines.count >= 2 else { return 0 }
+        let fields = zip(lines[0].split(separator: " "), lines[1].split(separator: " "))
+        return fields.first { $0.0 == "RcvbufErrors" }.flatMap { Int($0.1) } ?? 0
+    }
+}
+
+extension RestartBenchmark.Mode {
+    var isRestart: Bool { if case .steady = self { false } else { true } }
 }

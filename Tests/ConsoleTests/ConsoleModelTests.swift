@@ -61,10 +61,13 @@ import Testing
         model.apply(["type": "hello", "seq": 1, "bootId": "c", "version": "0.4.1", "flowState": "cold",
                      "flowStateReason": "built for 1048576 flows per worker, this gwlbd has 65536"], at: 9)
         model.apply(["type": "hello", "seq": 1, "bootId": "d", "version": "0.4.1"], at: 12)
+        model.apply(["type": "hello", "seq": 1, "bootId": "e", "version": "0.5.0", "flowState": "resumed", "flowsTakenOver": 7,
+                     "upgradedFrom": ["version": "0.4.1", "pid": 4242]], at: 15)
         state.confirm(from: model)
         state.confirm(from: model)
         #expect(state.actionLog == ["gwlbd restarted (0.4.1): took over 202 flows",
                                     "gwlbd restarted (0.4.1): started cold (built for 1048576 flows per worker, this gwlbd has 65536), every flow new",
-                                    "gwlbd restarted (0.4.1): every flow new"])
+                                    "gwlbd restarted (0.4.1): every flow new",
+                                    "gwlbd upgraded to 0.5.0 (from 0.4.1, pid 4242) without a gap: took over 7 flows"])
     }
 }

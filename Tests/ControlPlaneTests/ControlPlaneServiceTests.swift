@@ -207,3 +207,30 @@ import Testing
         #expect(try service.targets(of: group).map(\.address) == ["198.18.1.21"])
     }
 }
+
+extension ControlPlaneServiceTests {
+    /// While a takeover is under way nothing changes: a change is refused with
+    /// ServiceUnavailable and leaves the catalog, the store and the snapshots as they were; a call
+    /// that changes nothing still succeeds; health reports wait. After `thaw()` all apply again.
+    @Test func aFrozenControlPlaneRefusesChangesAndKeepsEverything() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let published = Published()
+        let service = try service(published)
+        func createGroup(_ name: String) throws {
+            _ = try service.perform { catalog, context in
+                try catalog.createTargetGroup(name: name, protocol: "GENEVE", port: 6081, vpcId: nil, targetType: "ip",
+                                              healthCheck: HealthCheck(), tags: [], id: context.newID())
+            }
+        }
+        try createGroup("before")
+        let catalog = service.read { $0 }, snapshots = published.count
+        service.freeze()
+        #expect { try createGroup("during") } throws: { ($0 as? ELBError)?.code == .serviceUnavailable }
+        #expect(service.read { $0 } == catalog && published.count == snapshots, "nothing of the refused call was kept")
+        try createGroup("before")   // the same group again: no change, answered as AWS does
+        #expect(try CatalogStore(directory: directory).load() == catalog, "the store holds what was acknowledged, nothing more")
+        service.thaw()
+        try createGroup("during")
+        #expect(service.read { $0.targetGroups.map(\.name) }.sorted() == ["before", "during"])
+    }
+}

@@ -33,8 +33,7 @@ final class APIDaemonFixture {
     /// be a killed predecessor's).
     /// `launcher` runs gwlbd (e.g. `prlimit --nofile=…`); it must exec it in place.
     func start(extra: [String] = [], launcher: [String] = []) throws {
-        let process = try ChildProcess(["ip", "netns", "exec", lab.lab.router] + launcher + [LabFixture.binary("gwlbd"), "--state-dir", state, "--socket", socket,
-                                        "--geneve-address", Lab.geneveAddress, "--shared-state", sharedState] + extra,
+        let process = try ChildProcess(Array(command([]).prefix(4)) + launcher + command(extra).dropFirst(4),
                                        output: .file(logPath), errors: .file(logPath))
         daemon = process
         for _ in 0..<100 {
@@ -42,6 +41,27 @@ final class APIDaemonFixture {
             usleep(100_000)
         }
         throw LabFixture.Failure("gwlbd (API form) did not answer on \(socket): \((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "")")
+    }
+
+    /// gwlbd's command line in the router namespace, as `start` runs it.
+    func command(_ extra: [String]) -> [String] {
+        ["ip", "netns", "exec", lab.lab.router, LabFixture.binary("gwlbd"), "--state-dir", state, "--socket", socket,
+         "--geneve-address", Lab.geneveAddress, "--shared-state", sharedState] + extra
+    }
+
+    /// Starts a second gwlbd with `--takeover` (and `extra`) beside the running one; returns the
+    /// old one's exit status once it has exited, handing over. The new one is `daemon` from then.
+    func takeOver(extra: [String] = []) throws -> Int32 {
+        guard let old = daemon else { throw LabFixture.Failure("no gwlbd to take over from") }
+        let successor = try ChildProcess(command(["--takeover"] + extra), output: .file(logPath), errors: .file(logPath))
+        for _ in 0..<300 where old.isRunning { usleep(50_000) }
+        guard !old.isRunning else {
+            successor.signal(SIGKILL)
+            successor.waitUntilExit()
+            throw LabFixture.Failure("the old gwlbd still runs 15 s into the takeover: \((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "")")
+        }
+        daemon = successor
+        return old.waitUntilExit()
     }
 
     func stop() {
@@ -118,6 +138,12 @@ final class APIDaemonFixture {
             throw LabFixture.Failure("GET \(path) gave no JSON object: \(output)")
         }
         return object
+    }
+
+    /// The first line of /v1/stream: the hello that says which gwlbd answers and how its flow state began.
+    func hello() throws -> [String: Any]? {
+        try LabFixture.execute(["curl", "-sN", "--max-time", "1", "--unix-socket", socket, "http://localhost/v1/stream"]).output
+            .split(separator: "\n").first.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
     }
 
     /// The audit trail's events (state/audit.log), oldest first.

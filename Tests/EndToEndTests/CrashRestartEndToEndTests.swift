@@ -79,21 +79,14 @@ import TestTraits
         #expect(drops?["tcp_without_flow"] as? Int == 0, "mid-connection segments all found their flow: \(drops ?? [:])")
         #expect(try states() == ["healthy", "healthy", "healthy"], "health resumed, not restarted from initial")
         // The stream's hello (what the console notes) and the metrics say what the new gwlbd took over.
-        let hello = try LabFixture.execute(["curl", "-sN", "--max-time", "1", "--unix-socket", api.socket, "http://localhost/v1/stream"]).output
-            .split(separator: "\n").first.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let hello = try api.hello()
         #expect(hello?["flowState"] as? String == "resumed" && (hello?["flowsTakenOver"] as? Int ?? 0) == flows, "\(hello ?? [:])")
         let metrics = try LabFixture.execute(["curl", "-s", "--max-time", "3", "--unix-socket", api.socket, "http://localhost/metrics"]).output
         #expect(metrics.contains("gwlb_flows_taken_over{availability_zone=\"local\"} \(flows)") && metrics.contains("process_start_time_seconds "),
                 "\(metrics.prefix(600))")
 
         // Every connection stayed on one appliance (each appliance lists the flows it saw).
-        let ports = Set((result["ports"] as? [Int]) ?? [])
-        var seenOn: [Int: Set<Int>] = [:]
-        for appliance in 1...3 {
-            for flow in try lab.applianceFlows(appliance) where flow["protocol"] as? String == "tcp" {
-                for end in [flow["portA"], flow["portB"]].compactMap({ $0 as? Int }) where ports.contains(end) { seenOn[end, default: []].insert(appliance) }
-            }
-        }
+        let seenOn = try lab.appliancesCarrying(tcpPorts: Set((result["ports"] as? [Int]) ?? []))
         #expect(seenOn.count == 50 && seenOn.values.allSatisfy { $0.count == 1 }, "\(seenOn.filter { $0.value.count != 1 })")
 
         // Another flow-table size: the file cannot be taken over; gwlbd says why, starts cold and forwards.

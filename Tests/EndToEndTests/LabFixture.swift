@@ -168,6 +168,17 @@ final class LabFixture {
         try applianceStatistics(number)["flows"] as? [[String: Any]] ?? []
     }
 
+    /// For each of these TCP ports (one end of a connection), the appliances that saw its flow.
+    func appliancesCarrying(tcpPorts ports: Set<Int>, of appliances: ClosedRange<Int> = 1...3) throws -> [Int: Set<Int>] {
+        var seenOn: [Int: Set<Int>] = [:]
+        for appliance in appliances {
+            for flow in try applianceFlows(appliance) where flow["protocol"] as? String == "tcp" {
+                for end in [flow["portA"], flow["portB"]].compactMap({ $0 as? Int }) where ports.contains(end) { seenOn[end, default: []].insert(appliance) }
+            }
+        }
+        return seenOn
+    }
+
     /// Path of a product built next to the test bundle.
     static func binary(_ name: String) -> String { BuiltProducts.path(name) }
 
