@@ -73,12 +73,14 @@ struct RestartBenchmark {
         var alive = 0, resets = 0, timeouts = 0, mismatches = 0
         var probesSent = 0, probesReceived = 0
         var longestGap = 0.0
-        /// The ping gap the event fell in, and from the new process's start to its end.
-        var eventGap = 0.0, resumedAfterStart = 0.0
-        /// iperf3: the median rate of its 100 ms intervals, and the time at that rate by which
-        /// the intervals fell short of it (their dip).
+        /// The longest ping gap ending in the 3 s after the event (the forwarding stall), and for
+        /// a crash, from the new process's start to that gap's end.
+        var stall = 0.0, resumedAfterStart = Double.nan
+        /// iperf3: the median rate of its 100 ms intervals, and the time at that rate by which the
+        /// intervals from 0.5 s before the event to 2.5 s after it fell short of it (the dip).
         var medianGigabits = 0.0, dip = 0.0
         var retransmits = 0
+        var stallEnd = 0.0
         /// The router's kernel counters: endpoint-device transmit drops (packets for gwlbd that
         /// found no room in its queue, or no reader) and UDP receive-buffer errors (GENEVE returns).
         var deviceDrops = 0, socketDrops = 0
@@ -146,16 +148,18 @@ struct RestartBenchmark {
             let (deviceBefore, socketBefore) = try kernelDrops()
             let clients = try helper.start(lab.client, ["python3", "-c", Self.tcpClients, Lab.serverAddress, "5050", String(connections), String(seconds)],
                                            capture: true)
+            let bulkLaunched = Date().timeIntervalSince1970
             let bulk = try helper.start(lab.client, ["iperf3", "-c", Lab.serverAddress, "-p", String(iperfPort), "-t", String(Int(seconds)),
                                                      "-i", "0.1", "-J"], capture: true)
             // The probe: ping's echoes every 5 ms, each reply stamped with its arrival (-D).
-            let probe = try helper.start(lab.client, ["ping", "-n", "-D", "-i", "0.005", "-W", "1", "-w", String(Int(seconds)), Lab.serverAddress],
+            let probe = try helper.start(lab.client, ["ping", "-n", "-D", "-i", "0.002", "-W", "1", "-w", String(Int(seconds)), Lab.serverAddress],
                                          capture: true)
             // Read as they come: ping's thousands of lines would fill the pipe and stall it.
             let probeReader = Shell.PipeReader(probe.standardOutput!), bulkReader = Shell.PipeReader(bulk.standardOutput!)
             sleep(4)
             var outcome = Outcome()
             let dropsBefore = gwlbdDrops()
+            let logBefore = (try? FileManager.default.attributesOfItem(atPath: log)[.size] as? Int) ?? 0
             let event = Date().timeIntervalSince1970
             var started = event
             switch mode {
@@ -192,19 +196,22 @@ struct RestartBenchmark {
             outcome.resets = result["resets"] as? Int ?? 0
             outcome.timeouts = result["timeouts"] as? Int ?? 0
             outcome.mismatches = result["mismatches"] as? Int ?? 0
-            (outcome.medianGigabits, outcome.dip, outcome.retransmits) = Self.bulkDip(bulkText, seconds: seconds)
-            Self.readProbe(probeText, event: event, started: started, into: &outcome)
+            (outcome.medianGigabits, outcome.dip, outcome.retransmits) = Self.bulkDip(bulkText, seconds: seconds, event: event - bulkLaunched)
+            Self.readProbe(probeText, event: event, into: &outcome)
+            if case .crash = mode { outcome.resumedAfterStart = max(0, outcome.stallEnd - started) }
             let (deviceAfter, socketAfter) = try kernelDrops()
             (outcome.deviceDrops, outcome.socketDrops) = (deviceAfter - deviceBefore, socketAfter - socketBefore)
             // The same process's counters only grow; a new process's start from zero.
             outcome.drops = gwlbdDrops().merging(mode.isRestart ? dropsBefore : [:], uniquingKeysWith: +).filter { $0.value > 0 }
-            outcome.logLine = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n")
-                .last { $0.contains("shared flow state") || $0.contains("took over") }.map(String.init) ?? "-"
+            let logText = String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: log))) ?? Data(), as: UTF8.self)
+            outcome.logLine = logText.utf8.dropFirst(logBefore).split(separator: UInt8(ascii: "\n")).map { String(decoding: $0, as: UTF8.self) }
+                .filter { $0.contains("shared flow state") || $0.contains("took over") }.joined(separator: "; ")
             // Let the connections of this round end before the next.
             sleep(2)
             return outcome
         }
-        let modes: [Mode] = [.upgrade, .crash(sharing: true), .crash(sharing: false), .steady]
+        // The restart without shared state last: the connections it breaks resend for a while.
+        let modes: [Mode] = [.steady, .upgrade, .crash(sharing: true), .crash(sharing: false)]
         let outcomes = try modes.enumerated().map { index, mode in
             let outcome = try measure(mode, iperfPort: 5201 + index)
             print("  \(mode): done")
@@ -227,22 +234,23 @@ struct RestartBenchmark {
             ("iperf3: median rate (100 ms intervals)", { String(format: "%.2f Gbit/s", $0.medianGigabits) }),
             ("iperf3: dip (time at full rate lost)", { ms($0.dip) }),
             ("iperf3: TCP retransmissions", { "\($0.retransmits)" }),
-            ("pings lost", { "\($0.probesSent - $0.probesReceived) of \($0.probesSent)" }),
-            ("ping: gap across the event", { ms($0.eventGap) }),
+            ("pings lost (before the last answered)", { "\($0.probesSent - $0.probesReceived) of \($0.probesSent)" }),
+            ("ping: longest gap in 3 s from the event", { ms($0.stall) }),
             ("ping: longest gap in the run", { ms($0.longestGap) }),
             ("forwarding back after the new gwlbd started", { ms($0.resumedAfterStart) }),
             ("endpoint device: kernel tx drops", { "\($0.deviceDrops)" }),
             ("GENEVE sockets: kernel receive-buffer drops", { "\($0.socketDrops)" }),
-            ("gwlbd's own drops", { "\($0.drops.values.reduce(0, +))" }),
+            ("gwlbd's drops (but oversize: path MTU)", { "\($0.drops.filter { $0.key != "oversize" }.values.reduce(0, +))" }),
         ]
         print(pad("figure", 46) + modes.map { pad($0.description, 24) }.joined())
         for (name, value) in rows { print(pad(name, 46) + outcomes.map { pad(value($0), 24) }.joined()) }
     }
 
     /// iperf3's `-i 0.1 -J` report: the median rate of its intervals after the first second (slow
-    /// start) and the dip, Σ max(0, median − rate) / median × interval, an interval it never
-    /// reported (a stalled or broken connection) counting whole; and the sender's retransmissions.
-    static func bulkDip(_ text: String, seconds: Double) -> (gigabits: Double, dip: Double, retransmits: Int) {
+    /// start); the dip, Σ max(0, median − rate) / median × interval over the intervals from 0.5 s
+    /// before `event` (seconds from iperf3's start) to 2.5 s after, an interval it never reported
+    /// (a stalled or broken connection) counting whole; and the sender's retransmissions.
+    static func bulkDip(_ text: String, seconds: Double, event: Double) -> (gigabits: Double, dip: Double, retransmits: Int) {
         guard let json = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { return (0, .nan, 0) }
         let intervals = ((json["intervals"] as? [[String: Any]]) ?? []).compactMap { $0["sum"] as? [String: Any] }
             .compactMap { sum -> (start: Double, length: Double, bits: Double)? in
@@ -253,29 +261,31 @@ struct RestartBenchmark {
         let rates = intervals.map(\.bits).sorted()
         guard !rates.isEmpty else { return (0, .nan, 0) }
         let median = rates[rates.count / 2]
-        let reported = intervals.reduce(0) { $0 + $1.length }
-        let missing = max(0, (seconds - 1.1) - reported)
-        let dip = intervals.reduce(missing) { $0 + max(0, median - $1.bits) / median * $1.length }
+        let window = intervals.filter { $0.start >= event - 0.5 && $0.start < event + 2.5 }
+        let missing = max(0, 3 - window.reduce(0) { $0 + $1.length })
+        let dip = window.reduce(missing) { $0 + max(0, median - $1.bits) / median * $1.length }
         let retransmits = ((json["end"] as? [String: Any])?["sum_sent"] as? [String: Any])?["retransmits"] as? Int ?? 0
         return (median / 1e9, dip, retransmits)
     }
 
     /// Ping's `-D` lines, "[1764770000.123456] 64 bytes from …: icmp_seq=7 …" per echo, then
-    /// "N packets transmitted, M received": losses, the longest gap, the one the event fell in.
-    static func readProbe(_ text: String, event: Double, started: Double, into outcome: inout Outcome) {
+    /// "N packets transmitted, M received": losses, the longest gap, the longest in 3 s from the event.
+    static func readProbe(_ text: String, event: Double, into outcome: inout Outcome) {
         let replies = text.split(separator: "\n").compactMap { line -> Double? in
             guard line.hasPrefix("["), line.contains("icmp_seq="), let close = line.firstIndex(of: "]") else { return nil }
             return Double(line[line.index(after: line.startIndex)..<close])
         }
-        if let summary = text.split(separator: "\n").first(where: { $0.contains("packets transmitted") }) {
-            let numbers = summary.split(separator: " ").compactMap { Int($0) }
-            if numbers.count >= 2 { (outcome.probesSent, outcome.probesReceived) = (numbers[0], numbers[1]) }
-        }
+        // Lost: the requests before the last answered one that got no answer (the one in flight
+        // when ping's deadline came is not a loss).
+        let answered = Set(text.split(separator: "\n").compactMap { line in
+            line.split(separator: " ").first { $0.hasPrefix("icmp_seq=") }.flatMap { Int($0.dropFirst("icmp_seq=".count)) }
+        })
+        (outcome.probesSent, outcome.probesReceived) = (answered.max() ?? 0, answered.count)
         let gaps = zip(replies, replies.dropFirst()).map { (from: $0, to: $1) }
         outcome.longestGap = gaps.map { $0.to - $0.from }.max() ?? .nan
-        let across = gaps.first { $0.from <= event && $0.to > event }
-        outcome.eventGap = across.map { $0.to - $0.from } ?? .nan
-        outcome.resumedAfterStart = across.map { max(0, $0.to - started) } ?? .nan
+        let stall = gaps.filter { $0.to > event && $0.to <= event + 3 }.max { $0.to - $0.from < $1.to - $1.from }
+        outcome.stall = stall.map { $0.to - $0.from } ?? .nan
+        outcome.stallEnd = stall?.to ?? .nan
     }
 
     /// The endpoint device's transmit drops in the router.
