@@ -20,8 +20,8 @@ public final class FlowTable {
     /// This table's worker number, carried in its cookies.
     public let owner: UInt32
     /// Active flows.
-    public private(set) var count = 0
-    public private(set) var counters = FlowTableCounters()
+    public internal(set) var count = 0
+    public internal(set) var counters = FlowTableCounters()
     /// Told of every flow that expires, just before its entry is freed: for TCP resets on idle
     /// timeout and flow records. Runs on the owning worker's thread.
     public var onExpire: (FlowEntry) -> Void = { _ in }
@@ -29,7 +29,7 @@ public final class FlowTable {
     /// readable: the flow log's last record of it.
     public var onRelease: (FlowHandle, FlowEntry) -> Void = { _, _ in }
 
-    private let entries: UnsafeMutablePointer<FlowEntry>
+    let entries: UnsafeMutablePointer<FlowEntry>
     /// False when the entries live in memory someone else provided (and frees).
     private let ownsEntries: Bool
     /// The idle timeouts of each endpoint slot's flows (its load balancer's listener), by the key's
@@ -39,18 +39,18 @@ public final class FlowTable {
     /// so the count is exact: a slot nobody's flow uses may go to another appliance.
     private let targetFlows: UnsafeMutableBufferPointer<Int>
     private let traffic: UnsafeMutablePointer<FlowTraffic>
-    private let slots: UnsafeMutablePointer<UInt32>
-    private let slotCount: Int
+    let slots: UnsafeMutablePointer<UInt32>
+    let slotCount: Int
     /// Entries below this index have been used at least once; the rest were never touched.
     private var highWater = 0
     /// Head of the list of freed entries, linked through `lastSeen`; `noEntry` when empty.
-    private var freeHead = FlowTable.noEntry
+    var freeHead = FlowTable.noEntry
     /// Next entry the expiry steps look at.
     private var hand = 0
 
     private static let noEntry = UInt32.max
     private static let tagMask: UInt32 = 0xFF00_0000
-    private static let indexMask: UInt32 = 0x00FF_FFFF
+    static let indexMask: UInt32 = 0x00FF_FFFF
 
     /// - Parameter memory: where the entries and their traffic live (shared memory that outlives
     ///   the process, `SharedFlowState`); nil allocates them here.
@@ -310,7 +310,7 @@ public final class FlowTable {
     }
 
     @inline(__always)
-    private func countTarget(_ target: TargetSlot, _ change: Int) {
+    func countTarget(_ target: TargetSlot, _ change: Int) {
         // Slots beyond the counters' room cannot be published; the snapshot never names them.
         if target.index < targetFlows.count { targetFlows[target.index] += change }
     }
@@ -356,70 +356,5 @@ public final class FlowTable {
             total += (slot - home + slotCount) % slotCount + 1
         }
         return count == 0 ? 0 : Double(total) / Double(count)
-    }
-
-    // MARK: Index internals
-
-    @inline(__always)
-    private func homeSlot(_ hash: UInt64) -> Int {
-        // Lemire's multiply-shift range reduction: no division, any slot count.
-        Int(((hash & 0xFFFF_FFFF) &* UInt64(slotCount)) >> 32)
-    }
-
-    private func insertionPoint(_ hash: UInt64) -> FlowInsertionPoint {
-        var slot = homeSlot(hash)
-        while slots[slot] != 0 { slot = slot + 1 == slotCount ? 0 : slot + 1 }
-        return FlowInsertionPoint(slot: slot, tag: UInt32(truncatingIfNeeded: hash >> 56) << 24)
-    }
-
-    /// The index slot that points at live entry `index`.
-    private func slot(of index: Int) -> Int {
-        let target = UInt32(index + 1)
-        var slot = homeSlot(hasher.hash(entries[index].key))
-        while slots[slot] & Self.indexMask != target { slot = slot + 1 == slotCount ? 0 : slot + 1 }
-        return slot
-    }
-
-    private func expireEntry(_ index: Int, slot: Int) {
-        let entry = entries[index]
-        onRelease(FlowHandle(index: index), entry)
-        freeEntry(index, slot: slot)
-        counters.expired += 1
-        onExpire(entry)
-    }
-
-    @inline(__always)
-    private func countProtocol(of key: FlowKey, _ change: Int) {
-        if key.protocol == .tcp { counters.activeTCP += change } else if key.protocol == .udp { counters.activeUDP += change }
-    }
-
-    private func freeEntry(_ index: Int, slot: Int) {
-        countProtocol(of: entries[index].key, -1)
-        countTarget(entries[index].target, -1)
-        deleteSlot(slot)
-        entries[index].flags = []
-        entries[index].lastSeen = freeHead
-        freeHead = UInt32(index)
-        count -= 1
-    }
-
-    /// Backward-shift deletion (Knuth 6.4 algorithm R): later members of the probe run move back
-    /// into the hole unless that would put them before their home slot.
-    private func deleteSlot(_ start: Int) {
-        var hole = start
-        var probe = start
-        while true {
-            probe = probe + 1 == slotCount ? 0 : probe + 1
-            let value = slots[probe]
-            if value == 0 { break }
-            let home = homeSlot(hasher.hash(entries[Int(value & Self.indexMask) - 1].key))
-            // Move when home is not in the cyclic range (hole, probe].
-            let stays = hole <= probe ? (hole < home && home <= probe) : (hole < home || home <= probe)
-            if !stays {
-                slots[hole] = value
-                hole = probe
-            }
-        }
-        slots[hole] = 0
     }
 }
