@@ -2,6 +2,7 @@ import ControlInput
 import DataPlane
 import Foundation
 import Hummingbird
+import ServiceLifecycle
 import HummingbirdCore
 import HummingbirdTLS
 import NIOCore
@@ -48,13 +49,13 @@ public enum APIServer {
         }
     }
 
-    /// Serves until the task is cancelled.
+    /// Serves until the task is cancelled, or `stop` stops it gracefully.
     /// The socket is created beside `socketPath` under gwlbd's umask (0077: nobody else can connect
     /// while it is set up), given to `group` if any and opened to it (0660), then renamed into
     /// place: a gwlbd taking over from another replaces its socket in one step, so every client
     /// reaches one or the other. `onRunning` runs once it is in place.
     public static func run(socketPath: String, actions: ELBActions, observatory: Observatory, metrics: MetricsExporter? = nil,
-                           group: gid_t? = nil, onRunning: @escaping @Sendable () -> Void = {}) async throws {
+                           group: gid_t? = nil, stop: GracefulStop? = nil, onRunning: @escaping @Sendable () -> Void = {}) async throws {
         let router = Router(context: CallerContext.self)
         if let metrics { router.get("/metrics") { _, _ in exposition(metrics) } }
         router.post("/") { request, context -> Response in
@@ -102,7 +103,8 @@ public enum APIServer {
                 var stream = EventStream(service: service, observatory: observatory)
                 // Whoever can connect to the socket can write to it (connect needs write permission).
                 for message in stream.opening(role: "operator") { try await writer.write(line(message)) }
-                while !Task.isCancelled {
+                // A stream ends when gwlbd stops (its clients reconnect to the next one).
+                while !Task.isCancelled, !Task.isShuttingDownGracefully {
                     try await Task.sleep(for: .seconds(1))
                     for message in stream.tick() { try await writer.write(line(message)) }
                 }
@@ -119,7 +121,7 @@ public enum APIServer {
                                           onRunning()
                                       })
         try await withTaskExecutorPreference(executor) {
-            try await application.runService(gracefulShutdownSignals: [])
+            try await (stop ?? GracefulStop()).run(application)
         }
     }
 
@@ -129,7 +131,8 @@ public enum APIServer {
     /// With `tls` (PEM certificate chain and private key files) it speaks HTTPS.
     public static func runTCP(host: String, port: Int, actions: ELBActions, verifier: SignatureV4Verifier,
                               tls: (certificate: String, key: String)? = nil, limits: ListenerLimits = ListenerLimits(),
-                              counter: ConnectionCounter? = nil, onRunning: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+                              counter: ConnectionCounter? = nil, stop: GracefulStop? = nil,
+                              onRunning: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
         let router = Router(context: CallerContext.self)
         router.post("/") { request, context -> Response in
             var headers = request.headers.map { ($0.name.canonicalName, $0.value) }
@@ -175,21 +178,21 @@ public enum APIServer {
         let application = Application(router: router, server: server, configuration: .init(address: .hostname(host, port: port)),
                                       onServerRunning: { channel in onRunning(channel.localAddress?.port ?? port) })
         try await withTaskExecutorPreference(executor) {
-            try await application.runService(gracefulShutdownSignals: [])
+            try await (stop ?? GracefulStop()).run(application)
         }
     }
 
     /// Prometheus's scrape endpoint alone on TCP (`--metrics-listen`): read-only, unsigned, as
     /// exporters are; bind it where only the monitoring system reaches.
     public static func runMetrics(host: String, port: Int, metrics: MetricsExporter, limits: ListenerLimits = ListenerLimits(),
-                                  onRunning: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+                                  stop: GracefulStop? = nil, onRunning: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
         let router = Router()
         router.get("/metrics") { _, _ in exposition(metrics) }
         let application = Application(router: router, server: guarded(ConnectionCounter(limits: limits)),
                                       configuration: .init(address: .hostname(host, port: port)),
                                       onServerRunning: { channel in onRunning(channel.localAddress?.port ?? port) })
         try await withTaskExecutorPreference(executor) {
-            try await application.runService(gracefulShutdownSignals: [])
+            try await (stop ?? GracefulStop()).run(application)
         }
     }
 

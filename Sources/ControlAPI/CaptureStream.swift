@@ -1,6 +1,7 @@
 import DataPlane
 import Foundation
 import Hummingbird
+import ServiceLifecycle
 import Wire
 
 /// GET /v1/capture: captured packets as NDJSON until the count or the duration is reached or the
@@ -46,7 +47,7 @@ enum CaptureStream {
             try await writer.write(APIServer.line(["capture": ["drops": request.filter.drops], "geneveAddress": observatory.geneveAddress]))
             let deadline = Date().addingTimeInterval(request.seconds)
             var captured = 0, lost: UInt64 = 0, lastLine = Date()
-            while captured < request.count && Date() < deadline && !Task.isCancelled {
+            while captured < request.count && Date() < deadline && !Task.isCancelled && !Task.isShuttingDownGracefully {
                 try await Task.sleep(for: .milliseconds(20))
                 let (packets, lostNow) = observatory.takeCaptured(session)
                 lost = lostNow - lostBefore

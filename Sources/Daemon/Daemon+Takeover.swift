@@ -73,24 +73,4 @@ extension Daemon {
         }, log: log)
         _ = try TakeoverServer(path: Takeover.socketPath(apiSocket: socketPath), steps: steps)
     }
-
-    /// Runs the TCP listener `serve` until it stops, and logs why. When `takingOver`, the
-    /// predecessor holds the port until it exits, just after this gwlbd said it runs: a listener
-    /// that fails within 10 s of the start is started again.
-    static func serve(_ name: String, takingOver: Bool, _ listener: @escaping @Sendable () async throws -> Void) async {
-        let start = ContinuousClock.now
-        while true {
-            do {
-                try await listener()
-                return
-            } catch {
-                if takingOver, ContinuousClock.now - start < .seconds(10) {
-                    try? await Task.sleep(for: .milliseconds(100))
-                    continue
-                }
-                FileHandle.standardError.write(Data("gwlbd: \(name) stopped: \(error)\n".utf8))
-                return
-            }
-        }
-    }
 }

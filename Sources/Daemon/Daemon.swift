@@ -34,6 +34,7 @@ public final class Daemon {
     /// Take over from the gwlbd running on the same socket (`--takeover`) instead of starting anew.
     public let takeover: Bool
     private let metrics = MetricsExporter()
+    private let servers = DaemonServers()
     /// Where a takeover of this gwlbd stands: running, frozen (handing over) or handed over.
     let handover = Handover()
     private var configuration: DaemonConfiguration
@@ -204,12 +205,15 @@ public final class Daemon {
             if let service, let observatory { metrics.flush(observatory.metricsSample(service)) }
             writeStatistics(plane, published.value.withLock { $0 })
         }
+        // The API first: calls in flight are answered (a change stored and acknowledged), then
+        // nothing more is taken; then the data plane.
+        let serversStopped = servers.stopAll(within: 4)
         if handover.state == .handedOver {
             // The successor forwards, answers on the socket and writes the statistics now.
             log("exiting: handed over")
             return
         }
-        log("stopping")
+        log(serversStopped ? "stopping" : "stopping (an API call was still running after 4 s)")
         plane.stop()
         flowLog?.stop()
         writeStatistics(plane, published.value.withLock { $0 })
@@ -291,27 +295,21 @@ public final class Daemon {
         if let signedAPI, let verifier {
             let (host, port) = try signedAPI.hostAndPort()
             let name = "the signed API on \(signedAPI.listen)", tls = signedAPI.tls
-            let listener: @Sendable () async throws -> Void = {
-                try await APIServer.runTCP(host: host, port: port, actions: actions, verifier: verifier, tls: tls) { _ in }
+            servers.start(name, retrying: takingOver) { stop in
+                try await APIServer.runTCP(host: host, port: port, actions: actions, verifier: verifier, tls: tls, stop: stop) { _ in }
             }
-            Task.detached { await Daemon.serve(name, takingOver: takingOver, listener) }
             log("signed elbv2 API (SigV4, region \(region)) on \(signedAPI.tls == nil ? "http" : "https")://\(signedAPI.listen)")
         }
         let metrics = self.metrics
         let observed = observatory
-        Task.detached {
-            do {
-                try await APIServer.run(socketPath: socketPath, actions: actions, observatory: observed, metrics: metrics, group: socketGID,
-                                        onRunning: onAPIRunning)
-            } catch {
-                FileHandle.standardError.write(Data("gwlbd: the API server stopped: \(error)\n".utf8))
-            }
+        servers.start("the API server") { stop in
+            try await APIServer.run(socketPath: socketPath, actions: actions, observatory: observed, metrics: metrics, group: socketGID,
+                                    stop: stop, onRunning: onAPIRunning)
         }
         if let listen = telemetry.metricsListen {
             let (host, port) = try ListenAddress.parse(listen, option: "--metrics-listen")
             let name = "the metrics listener on \(listen)"
-            let listener: @Sendable () async throws -> Void = { try await APIServer.runMetrics(host: host, port: port, metrics: metrics) }
-            Task.detached { await Daemon.serve(name, takingOver: takingOver, listener) }
+            servers.start(name, retrying: takingOver) { stop in try await APIServer.runMetrics(host: host, port: port, metrics: metrics, stop: stop) }
             log("Prometheus metrics on http://\(listen)/metrics")
         }
         log("audit trail: \(audit.path)")
