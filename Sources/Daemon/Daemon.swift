@@ -167,9 +167,11 @@ public final class Daemon {
                                                            socketGID: socketGID, flowLog: flowLog, shared: shared,
                                                            flowsTakenOver: flowsTakenOver, predecessor: predecessor?.offer) { apiRunning.signal() }
             plane.start()
+            if apiRunning.wait(timeout: .now() + 10) == .timedOut { log("the API did not start within 10 s") }
             if let predecessor {
                 // The predecessor exits on `started`: its API answers until this one's is in place.
-                if apiRunning.wait(timeout: .now() + 10) == .timedOut { log("the API did not start within 10 s") }
+                // systemd learns the new main pid first, or it would take the old one's exit for the end.
+                Readiness.ready()
                 try predecessor.started()
                 log("forwarding: gwlbd pid \(predecessor.offer.pid) handed over and exits")
             }
@@ -177,9 +179,11 @@ public final class Daemon {
                 try startTakeoverServer(service: service, plane: plane, devices: devices, ios: ios, flowLog: flowLog, shared: shared, own: own)
             }
             let endpoints = devices.registry.current.compactMap { $0?.name }
+            if predecessor == nil { Readiness.ready() }
             log("API on \(socketPath), state in \(stateDirectory), GENEVE on \(configuration.geneve), \(workers) workers; endpoints: \(endpoints.isEmpty ? "none yet (gwlb create-endpoint)" : endpoints.joined(separator: ", "))")
         } else {
             plane.start()
+            Readiness.ready()
             log("forwarding: \(configuration.endpoints.map(\.interface).joined(separator: ", ")) → \(configuration.targets.count) targets via \(configuration.geneve), \(workers) workers")
         }
 
@@ -207,6 +211,7 @@ public final class Daemon {
         }
         // The API first: calls in flight are answered (a change stored and acknowledged), then
         // nothing more is taken; then the data plane.
+        if handover.state != .handedOver { Readiness.stopping() }
         let serversStopped = servers.stopAll(within: 4)
         if handover.state == .handedOver {
             // The successor forwards, answers on the socket and writes the statistics now.

@@ -18,7 +18,7 @@ public struct GwlbdCommand: ParsableCommand {
         usage: """
             gwlbd --state-dir DIR --geneve-address A [--socket PATH [--socket-group GROUP]] [--api-listen HOST:PORT --api-credentials FILE …]
             gwlbd --config FILE [--stats-file FILE] [--flow-log FILE …]
-            gwlbd --state-dir DIR --geneve-address A … --takeover
+            gwlbd --state-dir DIR --geneve-address A … --takeover [--detach]
             gwlbd --cleanup (--state-dir DIR | --config FILE)
             """,
         discussion: """
@@ -53,6 +53,8 @@ public struct GwlbdCommand: ParsableCommand {
                                discussion: "Default /dev/shm/gwlbd-HASH, one per state directory.")) var sharedState: String?
     @Flag(help: ArgumentHelp("Take over from the gwlbd running on --socket without a gap (an upgrade), with the same options.",
                              discussion: "It hands over its endpoint queues, GENEVE sockets and flows, then exits.")) var takeover = false
+    @Flag(help: ArgumentHelp("Return once gwlbd runs, leaving it in the background (for systemd's ExecReload= with --takeover).",
+                             discussion: "Status 0 and its pid once it forwards and answers; 1 if it failed first.")) var detach = false
     @Flag(help: "Remove the endpoint devices gwlbd made (of DIR's store or FILE) and its shared flow state, and exit.") var cleanup = false
 
     public init() {}
@@ -73,6 +75,7 @@ public struct GwlbdCommand: ParsableCommand {
         guard flowLogMaxBytes >= 4096 else { throw ValidationError("--flow-log-max-bytes must be a number of bytes, at least 4096") }
         if takeover, stateDirectory == nil { throw ValidationError("--takeover needs --state-dir DIR (the API form)") }
         if takeover, cleanup { throw ValidationError("--takeover and --cleanup exclude each other") }
+        if detach, cleanup { throw ValidationError("--detach and --cleanup exclude each other") }
         if apiListen != nil, apiCredentials == nil {
             throw ValidationError("--api-listen needs --api-credentials FILE (the access keys that may sign requests)")
         }
@@ -84,6 +87,7 @@ public struct GwlbdCommand: ParsableCommand {
             if let path = sharedStatePath { SharedFlowState.remove(path: path) }
             throw ExitCode(Self.cleanup(configurationPath: configurationPath, stateDirectory: stateDirectory))
         }
+        if detach { throw ExitCode(Detach.run(arguments: CommandLine.arguments)) }
         var telemetry = TelemetryOptions()
         telemetry.metricsListen = metricsListen
         telemetry.auditLog = auditLog

@@ -25,6 +25,7 @@ import Testing
             (["--state-dir", "d", "--api-listen", "127.0.0.1:8443"], "--api-listen needs --api-credentials"),
             (["--state-dir", "d", "--api-listen", "127.0.0.1:8443", "--api-credentials", "c", "--api-key", "k.pem"], "HTTPS needs both"),
             (["--cleanup"], "--cleanup needs --state-dir DIR or --config FILE"),
+            (["--state-dir", "d", "--cleanup", "--detach"], "--detach and --cleanup exclude each other"),
         ]
         for (arguments, message) in cases {
             let refused = refusal(arguments)
