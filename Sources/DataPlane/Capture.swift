@@ -44,10 +44,9 @@ public struct CapturedPacket: Sendable, Hashable {
     public var bytes: [UInt8]
 }
 
-/// Copies of captured packets from one worker to the API (single producer, single consumer, fixed
-/// slots, no locks). A full ring loses the packet and counts it: capturing never makes a worker wait.
-final class CaptureRing: @unchecked Sendable {
-    // @unchecked: slots are ordered by the acquire/release pairs on head and tail, as HandoffRing's.
+/// Copies of captured packets from one worker to the API (an `SPSCRing` of snap-length slots). A
+/// full ring loses the packet and counts it: capturing never makes a worker wait.
+final class CaptureRing: Sendable {
     static let snapLength = 9216
 
     struct Metadata {
@@ -57,56 +56,29 @@ final class CaptureRing: @unchecked Sendable {
         var appliance: IPv4Address?
         var isGeneveDatagram = false
         var originalLength = 0
-        var length = 0
     }
 
-    let capacity: Int
-    private let memory: UnsafeMutableRawPointer
-    private let metadata: UnsafeMutablePointer<Metadata>
-    private let head = Atomic<Int>(0)
-    private let tail = Atomic<Int>(0)
+    private let ring: SPSCRing<Metadata>
     let lost = Atomic<UInt64>(0)
 
     init(capacity: Int = 128) {
-        self.capacity = capacity
-        memory = .allocate(byteCount: capacity * Self.snapLength, alignment: 64)
-        metadata = .allocate(capacity: capacity)
-        metadata.initialize(repeating: Metadata(), count: capacity)
-    }
-
-    deinit {
-        memory.deallocate()
-        metadata.deallocate()
+        ring = SPSCRing(capacity: capacity, slotSize: Self.snapLength, filler: Metadata())
     }
 
     /// Producer (the worker): copies the packet in, cut at the snap length.
     func push(_ packet: UnsafeRawBufferPointer, time: Int64, event: CaptureEvent, endpoint: Int?, appliance: IPv4Address?, isGeneveDatagram: Bool) {
-        let tail = self.tail.load(ordering: .relaxed)
-        guard tail - head.load(ordering: .acquiring) < capacity else {
-            lost.add(1, ordering: .relaxed)
-            return
-        }
-        let index = tail % capacity
-        let length = min(packet.count, Self.snapLength)
-        if length > 0 { (memory + index * Self.snapLength).copyMemory(from: packet.baseAddress!, byteCount: length) }
-        metadata[index] = Metadata(time: time, event: event, endpoint: endpoint ?? -1, appliance: appliance,
-                                   isGeneveDatagram: isGeneveDatagram, originalLength: packet.count, length: length)
-        self.tail.store(tail + 1, ordering: .releasing)
+        let metadata = Metadata(time: time, event: event, endpoint: endpoint ?? -1, appliance: appliance,
+                                isGeneveDatagram: isGeneveDatagram, originalLength: packet.count)
+        if !ring.push(metadata, UnsafeRawBufferPointer(rebasing: packet.prefix(Self.snapLength))) { lost.add(1, ordering: .relaxed) }
     }
 
     /// Consumer: every waiting packet, copied out.
     func drain(_ body: (CapturedPacket) -> Void) {
-        let head = self.head.load(ordering: .relaxed)
-        let available = tail.load(ordering: .acquiring) - head
-        for offset in 0..<available {
-            let index = (head + offset) % capacity
-            let meta = metadata[index]
-            let bytes = Array(UnsafeRawBufferPointer(start: memory + index * Self.snapLength, count: meta.length))
+        ring.drain { meta, bytes in
             body(CapturedPacket(time: meta.time, event: meta.event, endpoint: meta.endpoint < 0 ? nil : meta.endpoint,
                                 appliance: meta.appliance, isGeneveDatagram: meta.isGeneveDatagram,
-                                originalLength: meta.originalLength, bytes: bytes))
+                                originalLength: meta.originalLength, bytes: Array(bytes)))
         }
-        self.head.store(head + available, ordering: .releasing)
     }
 }
 

@@ -38,45 +38,36 @@ public struct FlowLogRecord: Sendable, Hashable {
     }
 }
 
-/// Flow-log records from one worker to the writer thread (single producer, single consumer, no
-/// locks, fixed size). When the writer falls behind the ring fills, and the worker counts what it
-/// could not hand over instead of waiting: the writer marks those intervals SKIPDATA.
-public final class FlowLogRing: @unchecked Sendable {
-    // @unchecked: as HandoffRing, slots are ordered by the acquire/release pairs on head and tail.
-    public let capacity: Int
-    private let records: UnsafeMutablePointer<FlowLogRecord>
-    private let head = Atomic<Int>(0)
-    private let tail = Atomic<Int>(0)
+/// Flow-log records from one worker to the writer thread (an `SPSCRing`). When the writer falls
+/// behind the ring fills, and the worker counts what it could not hand over instead of waiting:
+/// the writer marks those intervals SKIPDATA.
+public final class FlowLogRing: Sendable {
+    private let ring: SPSCRing<FlowLogRecord>
     /// Records lost to a full ring, by the interval they belonged to (the latest one).
     public let skipped = Atomic<UInt64>(0)
     public let skippedInterval = Atomic<UInt32>(0)
 
-    public init(capacity: Int) {
-        self.capacity = capacity
-        records = .allocate(capacity: capacity)
-    }
+    public var capacity: Int { ring.capacity }
 
-    deinit { records.deallocate() }
+    public init(capacity: Int) {
+        ring = SPSCRing(capacity: capacity, filler: FlowLogRecord(interval: 0, source: .zero, destination: .zero, sourcePort: 0,
+                                                                 destinationPort: 0, protocol: IPProtocol(rawValue: 0), endpoint: 0,
+                                                                 accepted: false, packets: 0, bytes: 0, start: 0, end: 0))
+    }
 
     /// Producer (the worker). False, and counted, when full.
     @discardableResult
     public func push(_ record: FlowLogRecord) -> Bool {
-        let tail = self.tail.load(ordering: .relaxed)
-        guard tail - head.load(ordering: .acquiring) < capacity else {
+        guard ring.push(record) else {
             skippedInterval.store(record.interval, ordering: .relaxed)
             skipped.add(1, ordering: .releasing)
             return false
         }
-        (records + tail % capacity).initialize(to: record)
-        self.tail.store(tail + 1, ordering: .releasing)
         return true
     }
 
     /// Consumer (the writer): each waiting record, oldest first.
     public func drain(_ body: (FlowLogRecord) -> Void) {
-        let head = self.head.load(ordering: .relaxed)
-        let available = tail.load(ordering: .acquiring) - head
-        for offset in 0..<available { body(records[(head + offset) % capacity]) }
-        self.head.store(head + available, ordering: .releasing)
+        ring.drain { record, _ in body(record) }
     }
 }

@@ -12,7 +12,7 @@ extension Worker {
         workerCount == 1 ? 0 : Int(((hash >> 32) &* UInt64(workerCount)) >> 32)
     }
 
-    func hand(_ kind: HandoffRing.Kind, _ packet: UnsafeRawBufferPointer, to owner: Int, summary: PacketSummary, endpoint: Int) {
+    func hand(_ kind: HandoffKind, _ packet: UnsafeRawBufferPointer, to owner: Int, summary: PacketSummary, endpoint: Int) {
         if let ring = outboxes[owner], ring.push(kind, packet) {
             counters.handedOff += 1
             return
