@@ -150,5 +150,19 @@ import TestTraits
         #expect(ping.output.contains("3 received"), "\(ping.output)")
         #expect(try api.gwlb(["register-targets", "--target-group-arn", tg, "--targets", "Id=\(Lab.applianceAddress(3))"]).status == 0,
                 "changes are taken again")
+
+        // A successor that fails after it was handed everything (its flow log cannot be opened):
+        // the running gwlbd takes it all back (devices, sockets, flows, its control plane) and carries on.
+        let failing = try LabFixture.execute(api.command(["--takeover", "--flow-log", "/nonexistent-\(lab.lab.prefix)/flows.log"]))
+        #expect(failing.status != 0, "\(failing.output)")
+        #expect(try APIDaemonFixture.eventually(10) {
+            (try String(contentsOfFile: api.logPath, encoding: .utf8)).contains("the takeover did not complete")
+        }, "the running gwlbd says it carries on")
+        #expect(api.daemon?.isRunning == true)
+        let again = try lab.run(lab.lab.client, ["ping", "-c", "3", "-i", "0.2", "-W", "2", Lab.serverAddress])
+        #expect(again.output.contains("3 received"), "it forwards again: \(again.output)")
+        #expect(try api.gwlb(["register-targets", "--target-group-arn", spare, "--targets", "Id=198.18.9.9"]).status == 0,
+                "its control plane takes changes again")
+        #expect(try api.hello()?["upgradedFrom"] != nil, "the same gwlbd as before answers")
     }
 }
