@@ -57,6 +57,8 @@ extension ConsoleEndToEndTests {
         defer {
             if let pid = (try? String(contentsOfFile: "\(directory)/sshd.pid", encoding: .utf8)).flatMap({ pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) {
                 kill(pid, SIGTERM)
+                // sshd removes its pid file as it exits: removing the directory meanwhile would stop halfway.
+                for _ in 0..<50 where kill(pid, 0) == 0 { usleep(100_000) }
             }
             try? FileManager.default.removeItem(atPath: directory)
         }
