@@ -101,6 +101,7 @@ public final class Daemon {
         // From here on a predecessor is frozen with its workers stopped: anything that fails ends
         // this process, which closes the connection, and the predecessor takes everything back.
         let predecessor = try takeover ? TakeoverClient(path: Takeover.socketPath(apiSocket: socketPath), request: own) : nil
+        let handedOverAt = ContinuousClock.now
         if let predecessor {
             log("took over from gwlbd \(predecessor.offer.version) (pid \(predecessor.offer.pid)): \(predecessor.offer.endpoints.count) endpoint devices, \(workers) GENEVE sockets")
         } else {
@@ -167,13 +168,14 @@ public final class Daemon {
                                                            socketGID: socketGID, flowLog: flowLog, shared: shared,
                                                            flowsTakenOver: flowsTakenOver, predecessor: predecessor?.offer) { apiRunning.signal() }
             plane.start()
+            let workersStartedAfter = Self.milliseconds(since: handedOverAt)
             if apiRunning.wait(timeout: .now() + 10) == .timedOut { log("the API did not start within 10 s") }
             if let predecessor {
                 // The predecessor exits on `started`: its API answers until this one's is in place.
                 // systemd learns the new main pid first, or it would take the old one's exit for the end.
                 Readiness.ready()
                 try predecessor.started()
-                log("forwarding: gwlbd pid \(predecessor.offer.pid) handed over and exits")
+                log("forwarding \(workersStartedAfter) ms after the hand-over, the API answering after \(Self.milliseconds(since: handedOverAt)) ms; gwlbd pid \(predecessor.offer.pid) exits")
             }
             if let service {
                 try startTakeoverServer(service: service, plane: plane, devices: devices, ios: ios, flowLog: flowLog, shared: shared, own: own)
@@ -227,6 +229,11 @@ public final class Daemon {
             try? FileManager.default.removeItem(atPath: Takeover.socketPath(apiSocket: socketPath))
         }
         _ = (devices, ios.count)  // devices and sockets live until the workers stopped
+    }
+
+    static func milliseconds(since start: ContinuousClock.Instant) -> Int {
+        let elapsed = ContinuousClock.now - start
+        return Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
     }
 
     /// The log line that says how the flow state started.

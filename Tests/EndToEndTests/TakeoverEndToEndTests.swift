@@ -126,6 +126,8 @@ import TestTraits
                 "every acknowledged change kept, none half-applied: \(registered.symmetricDifference(acknowledged.withLock { $0 }))")
 
         let log = try String(contentsOfFile: api.logPath, encoding: .utf8)
+        let timing = log.split(separator: "\n").first { $0.contains("after the hand-over") }
+        print("takeover: \(timing ?? "no timing line")")
         #expect(log.contains("handing over to gwlbd") && log.contains("handed over to gwlbd") && log.contains("took over from gwlbd"), "\(log.suffix(3000))")
         let stats = try api.observe("/v1/stats")
         let drops = stats["drops"] as? [String: Any] ?? [:]
