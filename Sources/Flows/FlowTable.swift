@@ -245,10 +245,13 @@ public final class FlowTable {
     // MARK: Updates
 
     /// A packet of the flow went out: refresh its idle timer. `establishes`: a TCP segment that
-    /// completes the handshake (ACK without SYN or RST): the flow is no longer half-open.
+    /// completes the handshake (ACK without SYN or RST): the flow is no longer half-open. `opens`:
+    /// a SYN without ACK. A half-open flow's timer runs from its last SYN: the answers do not
+    /// extend it (a server resends its SYN-ACK for a minute to a spoofed source that never
+    /// replies, which would otherwise hold a SYN flood's entries that long).
     @inline(__always)
-    public func touch(_ handle: FlowHandle, now: UInt32, isTCP: Bool, isUDP: Bool = false, establishes: Bool = false) {
-        entries[handle.index].lastSeen = now
+    public func touch(_ handle: FlowHandle, now: UInt32, isTCP: Bool, isUDP: Bool = false, establishes: Bool = false, opens: Bool = false) {
+        if establishes || opens || !entries[handle.index].flags.contains(.halfOpen) { entries[handle.index].lastSeen = now }
         if isTCP { entries[handle.index].flags.insert(.tcp) }
         if isUDP { entries[handle.index].flags.insert(.udp) }
         if establishes { entries[handle.index].flags.remove(.halfOpen) }
@@ -271,7 +274,8 @@ public final class FlowTable {
     /// A packet of the flow came back from its target: established, and its idle timer refreshed.
     @inline(__always)
     public func confirm(_ handle: FlowHandle, now: UInt32) {
-        entries[handle.index].lastSeen = now
+        // A half-open flow's timer runs from its last SYN (see `touch`).
+        if !entries[handle.index].flags.contains(.halfOpen) { entries[handle.index].lastSeen = now }
         entries[handle.index].flags.insert(.confirmed)
     }
 

@@ -81,6 +81,7 @@ public final class FlowTracker {
         let isTCP = packet.protocol == .tcp
         let flags = packet.tcpFlags
         let establishes = isTCP && flags.contains(.ack) && !flags.contains(.syn) && !flags.contains(.rst)
+        let opens = isTCP && flags.contains(.syn) && !flags.contains(.ack) && !flags.contains(.rst)
         switch table.lookup(key, hash: hash, now: now) {
         case .found(let handle):
             let entry = table[handle]
@@ -90,11 +91,11 @@ public final class FlowTracker {
             }
             switch selection.decide(established: entry.target, key: key, isTCP: isTCP || entry.isTCP) {
             case .keep:
-                table.touch(handle, now: now, isTCP: isTCP, isUDP: isUDP, establishes: establishes)
+                table.touch(handle, now: now, isTCP: isTCP, isUDP: isUDP, establishes: establishes, opens: opens)
                 return .forward(handle, target: entry.target, cookie: table.cookie(handle), event: .established)
             case .move(let target):
                 table.retarget(handle, to: target)
-                table.touch(handle, now: now, isTCP: isTCP, isUDP: isUDP, establishes: establishes)
+                table.touch(handle, now: now, isTCP: isTCP, isUDP: isUDP, establishes: establishes, opens: opens)
                 return .forward(handle, target: target, cookie: table.cookie(handle), event: .moved(from: entry.target))
             case .reset:
                 table.remove(handle)

@@ -45,4 +45,32 @@ import Wire
         #expect(harness.statistics.drops(.flowTableFull) == 0 && harness.statistics.rejectedFlows == 0)
         #expect(harness.statistics.activeFlows < 1000, "\(harness.statistics.activeFlows) flows held")
     }
+
+    /// The server answers the spoofed SYNs, as a real one does: a SYN-ACK each, resent every second
+    /// for 15 s (Linux resends at 1, 3, 7, 15 and 31 s). Those answers must not keep the half-open
+    /// flows alive, or 80 SYNs a second hold 2,000 entries and the table fills (as `hping3` against
+    /// the lab's server showed); the timer runs from the SYN.
+    @Test func theServersSynAcksDoNotKeepAFloodsFlowsAlive() {
+        let harness = Harness(flowsPerWorker: 1024)
+        for port in UInt16(1)...10 { #expect(handshake(harness, port: port)) }
+        var spoofed = 0
+        var answering: [(second: Int, address: String, port: UInt16)] = []
+        for second in 0..<40 {
+            let flood = (0..<80).map { _ in
+                spoofed += 1
+                let address = "198.19.\(spoofed / 256).\(spoofed % 256)", port = UInt16(1024 + spoofed % 60000)
+                answering.append((second, address, port))
+                return PacketBuilder(address, "198.18.20.2").tcp(port, 80, flags: .syn)
+            }
+            #expect(roundTrip(harness, flood) == 80, "second \(second): flood SYNs refused, the table is full")
+            answering.removeAll { $0.second < second - 15 }
+            let synAcks = answering.filter { $0.second < second }.map { PacketBuilder("198.18.20.2", $0.address).tcp(80, $0.port, flags: [.syn, .ack]) }
+            _ = roundTrip(harness, synAcks)
+            let data = (UInt16(1)...10).map { client.tcp($0, 80, flags: [.ack, .psh], payload: [UInt8(second)]) }
+            #expect(roundTrip(harness, data) == 10, "second \(second): an established connection lost a segment")
+            harness.clock.advance(by: 1)
+        }
+        #expect(harness.statistics.drops(.flowTableFull) == 0 && harness.statistics.rejectedFlows == 0)
+        #expect(harness.statistics.activeFlows < 1000, "\(harness.statistics.activeFlows) flows held")
+    }
 }
