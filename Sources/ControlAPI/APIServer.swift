@@ -2,12 +2,12 @@ import ControlInput
 import DataPlane
 import Foundation
 import Hummingbird
-import ServiceLifecycle
 import HummingbirdCore
 import HummingbirdTLS
 import NIOCore
 import NIOSSL
 import Resources
+import ServiceLifecycle
 import Synchronization
 import Telemetry
 #if canImport(Glibc)

@@ -67,8 +67,8 @@ int gwlb_attach_reuseport_cbpf(int fd, const void *code, unsigned short count);
 /// A non-blocking, close-on-exec eventfd (for waking a worker blocked in poll); -1 with errno.
 int gwlb_eventfd(void);
 
-/// Sends `length` bytes on a Unix stream socket with `count` descriptors attached (SCM_RIGHTS;
-/// at most 250). Returns the bytes sent, or -1 with errno.
+/// Sends `length` bytes as one message on a Unix socket (gwlbd's takeover uses SOCK_SEQPACKET)
+/// with `count` descriptors attached (SCM_RIGHTS; at most 250). Returns the bytes sent, or -1 with errno.
 long gwlb_send_descriptors(int fd, const void *data, unsigned long length, const int *descriptors, int count);
 
 /// Receives up to `capacity` bytes and up to `descriptor_capacity` descriptors (made close-on-exec);
@@ -77,7 +77,6 @@ long gwlb_receive_descriptors(int fd, void *data, unsigned long capacity, int *d
 
 /// accept4(2) with SOCK_CLOEXEC (glibc declares accept4 only for _GNU_SOURCE); -1 with errno.
 int gwlb_accept(int fd);
-
 
 /// Cache prefetch hints for batched table lookups: start the memory loads of a whole batch
 /// before using any of them, so their latencies overlap. Swift has no prefetch of its own.
