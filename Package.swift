@@ -66,7 +66,7 @@ let package = Package(
             // The servers' graceful stop: no new connections, the calls in flight answered.
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
-        .target(name: "Daemon", dependencies: ["CGWLBLinux", "ControlInput", "Health", "Telemetry", "ControlAPI", "ControlPlane", "Resources", "Store", "DataPlane", "Flows", "PacketIO", "Wire",
+        .target(name: "Daemon", dependencies: ["CGWLBLinux", "Lab", "ControlInput", "Health", "Telemetry", "ControlAPI", "ControlPlane", "Resources", "Store", "DataPlane", "Flows", "PacketIO", "Wire",
                                                .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "gwlbd", dependencies: ["Daemon"]),
         .target(name: "Appliance", dependencies: ["Wire", "Flows", "PacketIO"]),

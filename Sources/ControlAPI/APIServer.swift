@@ -158,11 +158,14 @@ public enum APIServer {
                 let key = try verifier.verify(signed, authorization: authorization)
                 caller.principalId = key
                 caller.accessKeyId = key
-                answer = actions.handle(String(buffer: collected), caller: caller)
+                answer = actions.handle(String(buffer: collected), caller: caller, signedFor: authorization.service)
             } catch {
                 let requestID = UUID().uuidString.lowercased()
                 actions.recordRefusal(error, body: body.map { String(buffer: $0) }, caller: caller, requestID: requestID)
-                let xml = QueryResponse.error(code: error.code.rawValue, message: error.message, requestID: requestID)
+                // A refusal in the shape of the API the caller speaks (its credential scope says which).
+                let ec2 = (request.headers[.authorization] ?? "").contains("/ec2/aws4_request")
+                let xml = ec2 ? EC2Shapes.error(code: error.code.rawValue, message: error.message, requestID: requestID)
+                    : QueryResponse.error(code: error.code.rawValue, message: error.message, requestID: requestID)
                 answer = ELBActions.Response(status: error.code.httpStatus, body: xml)
             }
             return Response(status: .init(code: answer.status), headers: [.contentType: "text/xml"],

@@ -20,7 +20,12 @@ enum AuditRecording {
             switch node {
             case .value(let name, let text): object[lowerCamel(name)] = text
             case .element(let name, let children): object[lowerCamel(name)] = responseElements(children)
-            case .list(let name, let members): object[lowerCamel(name)] = members.map(responseElements)
+            case .list(let name, let members, _):
+                object[lowerCamel(name)] = members.map { member -> Any in
+                    if case .text(let text)? = member.first, member.count == 1 { return text }
+                    return responseElements(member)
+                }
+            case .text: break
             }
         }
         return object
@@ -44,6 +49,16 @@ enum AuditRecording {
         mutating func insert(_ value: String, at path: ArraySlice<String>) {
             guard let first = path.first else {
                 self = .value(value)
+                return
+            }
+            // elbv2 numbers members `Name.member.N`, EC2 `Name.N`: both are lists.
+            if let index = Int(first) {
+                var members: [Int: Node] = [:]
+                if case .list(let existing) = self { members = existing }
+                var member = members[index] ?? .object([:])
+                member.insert(value, at: path.dropFirst())
+                members[index] = member
+                self = .list(members)
                 return
             }
             if first == "member", let indexText = path.dropFirst().first, let index = Int(indexText) {

@@ -19,6 +19,10 @@ public struct ELBActions: Sendable {
     /// The live flows a query matches: what a deregistration preview reads (none in tests that
     /// do not ask).
     public var flows: @Sendable (FlowQuery) -> [FlowRecord] = { _ in [] }
+    /// Subnet and gateway ids → Linux interfaces, for route table associations (README "Route tables").
+    public var interfaces: [String: String] = [:]
+    /// Where Linux's routing differs from the route tables (none in tests that do not ask).
+    public var routingDrift: @Sendable (ResourceCatalog) -> [RoutingDrift] = { _ in [] }
 
     /// Elements of an answer kept for the audit trail only: AWS's answer does not have them.
     static let auditOnly: Set<String> = ["DeregistrationPreview"]
@@ -36,7 +40,12 @@ public struct ELBActions: Sendable {
     }
 
     /// Answers one Query request; with an audit trail, records it there (as `caller`) before answering.
-    public func handle(_ body: String, caller: AuditCaller? = nil, requestID: String = UUID().uuidString.lowercased()) -> Response {
+    /// `signedFor`: the service a signed request's credential scope names (the TCP API); an
+    /// elbv2 call must be signed for `elasticloadbalancing`, an EC2 call (Version 2016-11-15) for `ec2`.
+    public func handle(_ body: String, caller: AuditCaller? = nil, signedFor: String? = nil, requestID: String = UUID().uuidString.lowercased()) -> Response {
+        if let parsed = try? QueryRequest(body: body), parsed.isEC2 {
+            return handleEC2(parsed, caller: caller, signedFor: signedFor, requestID: requestID)
+        }
         var request: QueryRequest?
         var result: [XMLNode] = []
         var failure: (code: String, message: String)?
@@ -44,6 +53,9 @@ public struct ELBActions: Sendable {
         do {
             let parsed = try QueryRequest(body: body)
             request = parsed
+            if let signedFor, signedFor != "elasticloadbalancing" {
+                throw ELBError(.signatureDoesNotMatch, "An elbv2 request must be signed for the service elasticloadbalancing, not \(signedFor)")
+            }
             guard let operation = Self.operations[parsed.action] else {
                 throw ELBError(.invalidAction, "Action '\(parsed.action)' is not an elbv2 operation gwlb supports")
             }
@@ -65,6 +77,40 @@ public struct ELBActions: Sendable {
         return response
     }
 
+    /// One EC2 call: EC2's response and error shapes, recorded with eventSource `ec2.amazonaws.com`.
+    private func handleEC2(_ request: QueryRequest, caller: AuditCaller?, signedFor: String?, requestID: String) -> Response {
+        var result: [XMLNode] = []
+        var failure: (code: String, message: String, status: Int)?
+        do {
+            if let signedFor, signedFor != "ec2" {
+                throw EC2Error("SignatureDoesNotMatch", "An EC2 request (Version \(QueryRequest.ec2Version)) must be signed for the service ec2, not \(signedFor)")
+            }
+            guard let operation = EC2Actions.operations[request.action] else {
+                throw EC2Error("InvalidAction", "The action \(request.action) is not valid for this web service (gwlb's EC2 API serves endpoint services, VPC endpoints and route tables)")
+            }
+            result = try operation(self, request)
+        } catch let error as EC2Error {
+            failure = (error.code, error.message, error.httpStatus)
+        } catch let error as ELBError {
+            // The shared rules (a takeover's freeze, a full slot table, malformed parameters) in EC2's words.
+            let code = error.code == .validationError ? "InvalidParameterValue" : error.code == .serviceUnavailable ? "Unavailable" : error.code.rawValue
+            failure = (code, error.message, error.code.httpStatus)
+        } catch let error as ControlPlaneService.RoutingFailure {
+            failure = ("InvalidParameterValue", "Linux refused the routing this change needs, so nothing changed: \(error)", 400)
+        } catch {
+            failure = ("InternalError", "\(error)", 500)
+        }
+        if let audit {
+            let caller = caller ?? AuditCaller(type: "LocalUser", principalId: "uid:unknown", sourceIPAddress: "internal", userAgent: "unknown")
+            record(in: audit, action: request.action, parameters: request.parameters, result: result,
+                   failure: failure.map { ($0.code, $0.message) }, caller: caller, requestID: requestID, ec2: true)
+        }
+        if let failure {
+            return Response(status: failure.status, body: EC2Shapes.error(code: failure.code, message: failure.message, requestID: requestID))
+        }
+        return Response(status: 200, body: EC2Shapes.success(action: request.action, result: result, requestID: requestID))
+    }
+
     /// A refused signature is a call too: the TCP API records it here, without its parameters (an
     /// unauthenticated sender must not be able to fill the trail's disk with megabyte bodies).
     /// `body` is nil when the request was refused on its headers alone (its body never read). Of
@@ -79,19 +125,20 @@ public struct ELBActions: Sendable {
                 return text.hasPrefix("Action=") ? String(text.dropFirst("Action=".count)) : nil
             }.first
         }
-        record(in: audit, action: action.flatMap { Self.operations[$0] == nil ? nil : $0 }, parameters: nil, result: [],
+        record(in: audit, action: action.flatMap { Self.operations[$0] == nil && EC2Actions.operations[$0] == nil ? nil : $0 }, parameters: nil, result: [],
                failure: (error.code.rawValue, error.message), caller: caller, requestID: requestID, refusal: true)
     }
 
     private func record(in audit: AuditTrail, action: String?, parameters: [String: String]?, result: [XMLNode],
-                        failure: (code: String, message: String)?, caller: AuditCaller, requestID: String, refusal: Bool = false) {
+                        failure: (code: String, message: String)?, caller: AuditCaller, requestID: String, refusal: Bool = false, ec2: Bool = false) {
         let action = action ?? "Unknown"
         let readOnly = action.hasPrefix("Describe")
         let (region, account) = service.read { ($0.region, $0.account) }
-        let event = AuditEvent(eventName: action, caller: caller, region: region, account: account,
+        var event = AuditEvent(eventName: action, caller: caller, region: region, account: account,
                                requestParameters: parameters.map(AuditRecording.requestParameters),
                                responseElements: readOnly || failure != nil ? nil : AuditRecording.responseElements(result),
                                requestID: requestID, readOnly: readOnly, errorCode: failure?.code, errorMessage: failure?.message)
+        if ec2 { (event.eventSource, event.apiVersion) = ("ec2.amazonaws.com", QueryRequest.ec2Version) }
         if refusal {
             audit.recordRefusal(event)
         } else if !audit.record(event) {

@@ -4,12 +4,15 @@ public indirect enum XMLNode: Hashable, Sendable {
     case value(String, String)
     /// `<name>children</name>`
     case element(String, [XMLNode])
-    /// `<name><member>…</member>…</name>`: AWS's list shape.
-    case list(String, [[XMLNode]])
+    /// `<name><member>…</member>…</name>`: AWS's list shape (EC2's members are `item`).
+    case list(String, [[XMLNode]], member: String = "member")
+    /// Text without an element of its own: a string list's member (`<item>subnet-1</item>`).
+    case text(String)
 
     var name: String {
         switch self {
-        case .value(let name, _), .element(let name, _), .list(let name, _): name
+        case .value(let name, _), .element(let name, _), .list(let name, _, _): name
+        case .text: ""
         }
     }
 
@@ -18,7 +21,8 @@ public indirect enum XMLNode: Hashable, Sendable {
         switch self {
         case .value(_, let text): .value(name, text)
         case .element(_, let children): .element(name, children)
-        case .list(_, let members): .list(name, members)
+        case .list(_, let members, let member): .list(name, members, member: member)
+        case .text(let text): .text(text)
         }
     }
 
@@ -30,14 +34,16 @@ public indirect enum XMLNode: Hashable, Sendable {
             output += "<\(name)>"
             for child in children { child.write(into: &output) }
             output += "</\(name)>"
-        case .list(let name, let members):
+        case .list(let name, let members, let memberName):
             output += "<\(name)>"
             for member in members {
-                output += "<member>"
+                output += "<\(memberName)>"
                 for child in member { child.write(into: &output) }
-                output += "</member>"
+                output += "</\(memberName)>"
             }
             output += "</\(name)>"
+        case .text(let text):
+            output += XMLNode.escape(text)
         }
     }
 

@@ -58,7 +58,10 @@ public struct ELBArguments: Equatable {
                 throw Invalid(description: "Unknown options: --\(flag)")
             }
             guard seen.insert(parameter.name).inserted else { throw Invalid(description: "--\(parameter.flag) is given twice") }
-            parameters += try Self.encode(parameter, values: values.map(Self.expandFile), negated: negated)
+            let expanded = try values.map(Self.expandFile)
+            parameters += operation.service == .ec2 && [.strings, .structures].contains(parameter.kind)
+                ? try Self.encodeEC2List(parameter, values: expanded)
+                : try Self.encode(parameter, values: expanded, negated: negated)
         }
         let missing = operation.parameters.filter { $0.required && !seen.contains($0.name) }
         guard missing.isEmpty else {
@@ -103,6 +106,41 @@ public struct ELBArguments: Equatable {
                 members = try values.map { try structure($0, flag: flag) }
             }
             return members.enumerated().flatMap { index, fields in fields.map { ("\(name).member.\(index + 1).\($0.0)", $0.1) } }
+        }
+    }
+
+    /// EC2's lists: `--subnet-ids a b` → `SubnetId.1=a&SubnetId.2=b`; structures in the aws CLI's
+    /// shorthand (`Name=x,Values=a,b`, `ResourceType=r,Tags=[{Key=k,Value=v}]`) or JSON, nested
+    /// lists named in the singular (`Filter.1.Value.1`, `TagSpecification.1.Tag.1.Key`).
+    static func encodeEC2List(_ parameter: ELBOperation.Parameter, values: [String]) throws -> [(String, String)] {
+        let flag = "--\(parameter.flag)"
+        guard !values.isEmpty else { throw Invalid(description: "\(flag) needs at least one value") }
+        let items: [Any]
+        if values.count == 1, values[0].hasPrefix("[") {
+            guard let array = try jsonObject(values[0], flag: flag) as? [Any] else { throw Invalid(description: "\(flag): expected a JSON list") }
+            items = array
+        } else if parameter.kind == .strings {
+            items = values
+        } else {
+            items = try values.map { text in
+                if text.hasPrefix("{") { return try jsonObject(text, flag: flag) }
+                do { return try Shorthand.parse(text) } catch { throw Invalid(description: "Error parsing parameter '\(flag)': \(error)") }
+            }
+        }
+        return flattenEC2(items, prefix: ELBOperation.singular(parameter.name))
+    }
+
+    static func flattenEC2(_ value: Any, prefix: String) -> [(String, String)] {
+        switch value {
+        case let items as [Any]:
+            return items.enumerated().flatMap { flattenEC2($0.element, prefix: "\(prefix).\($0.offset + 1)") }
+        case let fields as [String: Any]:
+            return fields.keys.sorted().flatMap { key in
+                let name = fields[key] is [Any] ? ELBOperation.singular(key) : key
+                return flattenEC2(fields[key]!, prefix: "\(prefix).\(name)")
+            }
+        default:
+            return flatten(value, prefix: prefix)
         }
     }
 

@@ -37,14 +37,15 @@ public struct ELBClient: Sendable {
     public var retrySeconds = 10.0
 
     /// Runs `action` with Query `parameters` (in order) and returns its result element as JSON.
-    public func call(_ action: String, _ parameters: [(String, String)]) throws -> JSONValue {
+    /// `ec2`: an EC2 operation (Version 2016-11-15, EC2's answer shapes).
+    public func call(_ action: String, _ parameters: [(String, String)], ec2: Bool = false) throws -> JSONValue {
         let deadline = Date().addingTimeInterval(retrySeconds)
         var pause = 0.05
         while true {
             do {
-                return try callOnce(action, parameters)
+                return try ec2 ? callEC2(action, parameters) : callOnce(action, parameters)
             } catch let error as UnixHTTPClient.ConnectionError where error.unanswered && Date().addingTimeInterval(pause) < deadline {
-            } catch let error as APIError where error.code == "ServiceUnavailable" && Date().addingTimeInterval(pause) < deadline {
+            } catch let error as APIError where ["ServiceUnavailable", "Unavailable"].contains(error.code) && Date().addingTimeInterval(pause) < deadline {
             }
             usleep(UInt32(pause * 1_000_000))
             pause = min(pause * 2, 1)
@@ -64,6 +65,19 @@ public struct ELBClient: Sendable {
         }
         // A result element is always a structure, even an empty one (RegisterTargets).
         return .object((root.child("\(action)Result")?.children ?? []).map { ($0.name, ResponseShapes.json($0)) })
+    }
+
+    private func callEC2(_ action: String, _ parameters: [(String, String)]) throws -> JSONValue {
+        let form = ([("Action", action), ("Version", "2016-11-15")] + parameters)
+            .map { "\(Self.formEncode($0.0))=\(Self.formEncode($0.1))" }.joined(separator: "&")
+        let response = try http.request("POST", "/", body: Data(form.utf8), contentType: "application/x-www-form-urlencoded; charset=utf-8")
+        guard let root = XMLTree.parse(response.body) else {
+            throw UnixHTTPClient.ConnectionError(description: "gwlbd answered \(action) with HTTP \(response.status) and no XML")
+        }
+        if root.name == "Response", let error = root.child("Errors")?.child("Error") {
+            throw APIError(code: error.child("Code")?.text ?? "Unknown", message: error.child("Message")?.text ?? "", action: action)
+        }
+        return EC2ResponseShapes.json(root)
     }
 
     static func formEncode(_ text: String) -> String {

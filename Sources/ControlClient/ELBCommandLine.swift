@@ -40,8 +40,9 @@ public enum ELBCommandLine {
     }
 
     /// Runs one verb; writes its output to `standardOutput` and errors to standard error.
-    public static func run(_ verb: String, _ arguments: [String], standardOutput: (String) -> Void = { print($0, terminator: "") }) -> Int32 {
-        guard let operation = ELBOperation.named(verb) else {
+    public static func run(_ verb: String, _ arguments: [String], ec2: Bool = false,
+                           standardOutput: (String) -> Void = { print($0, terminator: "") }) -> Int32 {
+        guard let operation = ec2 ? ELBOperation.ec2Named(verb) : ELBOperation.named(verb) else {
             report("unknown verb \(verb)")
             return ExitCode.usage
         }
@@ -53,7 +54,7 @@ public enum ELBCommandLine {
         do {
             parsed = try ELBArguments(arguments, for: operation)
         } catch {
-            report("\(error)\nusage: gwlb \(operation.verb) \(synopsis(operation))")
+            report("\(error)\nusage: gwlb \(operation.service == .ec2 ? "ec2 " : "")\(operation.verb) \(synopsis(operation))")
             return ExitCode.usage
         }
         let socketPath = parsed.socketPath ?? ProcessInfo.processInfo.environment["GWLB_SOCKET"] ?? defaultSocketPath
@@ -74,17 +75,18 @@ public enum ELBCommandLine {
     /// One call, or for the describe verbs every page merged into one list (as the aws CLI does
     /// unless told `--no-paginate`, or given a `--marker` of its own).
     static func call(_ operation: ELBOperation, _ arguments: ELBArguments, client: ELBClient) throws -> JSONValue {
-        var result = try client.call(operation.action, arguments.parameters)
-        guard let member = operation.paginated, arguments.paginate, !arguments.parameters.contains(where: { $0.0 == "Marker" }) else {
+        let ec2 = operation.service == .ec2, marker = operation.pageMarker
+        var result = try client.call(operation.action, arguments.parameters, ec2: ec2)
+        guard let member = operation.paginated, arguments.paginate, !arguments.parameters.contains(where: { $0.0 == marker.request }) else {
             return result
         }
-        while case .string(let marker)? = result["NextMarker"], case .object(var fields) = result {
-            let next = try client.call(operation.action, arguments.parameters + [("Marker", marker)])
+        while case .string(let position)? = result[marker.answer], case .object(var fields) = result {
+            let next = try client.call(operation.action, arguments.parameters + [(marker.request, position)], ec2: ec2)
             guard case .array(let more)? = next[member], let index = fields.firstIndex(where: { $0.0 == member }),
                   case .array(let items) = fields[index].1 else { break }
             fields[index].1 = .array(items + more)
-            fields.removeAll { $0.0 == "NextMarker" }
-            if let nextMarker = next["NextMarker"] { fields.append(("NextMarker", nextMarker)) }
+            fields.removeAll { $0.0 == marker.answer }
+            if let nextPosition = next[marker.answer] { fields.append((marker.answer, nextPosition)) }
             result = .object(fields)
         }
         return result
@@ -106,7 +108,17 @@ public enum ELBCommandLine {
     }
 
     static func help(_ operation: ELBOperation) -> String {
-        """
+        if operation.service == .ec2 {
+            return """
+            usage: gwlb ec2 \(operation.verb) \(synopsis(operation))
+                        [--output json|table|text] [--query EXPRESSION] [--socket PATH]\(operation.paginated == nil ? "" : " [--no-paginate]")
+
+            The EC2 \(operation.action) operation, as `aws ec2 \(operation.verb)` takes it, sent to gwlbd's
+            Unix socket (--socket, else $GWLB_SOCKET, else \(defaultSocketPath)).
+
+            """
+        }
+        return """
         usage: gwlb \(operation.verb) \(synopsis(operation))
                     [--output json|table|text] [--query EXPRESSION] [--socket PATH]\(operation.paginated == nil ? "" : " [--no-paginate]")
 
@@ -119,6 +131,11 @@ public enum ELBCommandLine {
     /// Every verb, for `gwlb --help`.
     public static var verbList: String {
         ELBOperation.all.map(\.verb).joined(separator: ", ")
+    }
+
+    /// Every EC2 verb (`gwlb ec2 VERB`), for `gwlb --help`.
+    public static var ec2VerbList: String {
+        ELBOperation.ec2.map(\.verb).joined(separator: ", ")
     }
 
     private static func report(_ message: String) {

@@ -19,18 +19,29 @@ public struct ELBOperation: Sendable {
         public var flag: String { ELBOperation.kebab(name) }
     }
 
+    /// Which API: elbv2 (`gwlb VERB`) or EC2 (`gwlb ec2 VERB`); EC2 spells lists `Name.N` and
+    /// pages with `NextToken`.
+    public enum Service: Sendable { case elbv2, ec2 }
+
     public let action: String
     public let parameters: [Parameter]
-    /// The list member that NextMarker pages through, for operations the aws CLI pages for you.
+    /// The list member that NextMarker (EC2: NextToken) pages through, for operations the aws CLI pages for you.
     public let paginated: String?
+    public let service: Service
 
     public var verb: String { Self.kebab(action) }
+    /// The request parameter and answer member that carry the next page's position.
+    public var pageMarker: (request: String, answer: String) { service == .ec2 ? ("NextToken", "NextToken") : ("Marker", "NextMarker") }
 
-    init(_ action: String, paginated: String? = nil, _ parameters: [(String, Kind, Bool)]) {
+    init(_ action: String, paginated: String? = nil, service: Service = .elbv2, _ parameters: [(String, Kind, Bool)]) {
         self.action = action
         self.paginated = paginated
+        self.service = service
         self.parameters = parameters.map { Parameter(name: $0.0, kind: $0.1, required: $0.2) }
     }
+
+    /// EC2 names a list's members in the singular: `SubnetIds` → `SubnetId`, `Tags` → `Tag`.
+    static func singular(_ name: String) -> String { name.hasSuffix("s") ? String(name.dropLast()) : name }
 
     /// `TargetGroupArn` → `target-group-arn`.
     static func kebab(_ name: String) -> String {
@@ -47,6 +58,7 @@ public struct ELBOperation: Sendable {
     }
 
     public static func named(_ verb: String) -> ELBOperation? { all.first { $0.verb == verb } }
+    public static func ec2Named(_ verb: String) -> ELBOperation? { ec2.first { $0.verb == verb } }
 
     static let healthCheck: [(String, Kind, Bool)] = [
         ("HealthCheckProtocol", .string, false), ("HealthCheckPort", .string, false), ("HealthCheckEnabled", .boolean, false),
@@ -101,5 +113,44 @@ public struct ELBOperation: Sendable {
         ]),
         ELBOperation("DescribeEndpoints", [("EndpointIds", .strings, false), ("LoadBalancerArn", .string, false)]),
         ELBOperation("DeleteEndpoint", [("EndpointId", .string, true)]),
+    ]
+
+    static let dryRun: [(String, Kind, Bool)] = [("DryRun", .boolean, false)]
+    static let ec2Paging: [(String, Kind, Bool)] = [("MaxResults", .integer, false), ("NextToken", .string, false)]
+    static let routeDestination: [(String, Kind, Bool)] = [
+        ("RouteTableId", .string, true), ("DestinationCidrBlock", .string, false), ("DestinationIpv6CidrBlock", .string, false),
+    ]
+
+    /// The EC2 operations `gwlb ec2` offers (README "The EC2 API"), flags as `aws ec2` takes them.
+    public static let ec2: [ELBOperation] = [
+        ELBOperation("CreateVpcEndpointServiceConfiguration", service: .ec2, [
+            ("GatewayLoadBalancerArns", .strings, false), ("AcceptanceRequired", .boolean, false), ("TagSpecifications", .structures, false),
+        ] + dryRun),
+        ELBOperation("DescribeVpcEndpointServiceConfigurations", paginated: "ServiceConfigurations", service: .ec2,
+                     [("ServiceIds", .strings, false), ("Filters", .structures, false)] + ec2Paging + dryRun),
+        ELBOperation("DeleteVpcEndpointServiceConfigurations", service: .ec2, [("ServiceIds", .strings, true)] + dryRun),
+        ELBOperation("AcceptVpcEndpointConnections", service: .ec2, [("ServiceId", .string, true), ("VpcEndpointIds", .strings, true)] + dryRun),
+        ELBOperation("CreateVpcEndpoint", service: .ec2, [
+            ("VpcEndpointType", .string, false), ("VpcId", .string, true), ("ServiceName", .string, true), ("SubnetIds", .strings, false),
+            ("TagSpecifications", .structures, false),
+        ] + dryRun),
+        ELBOperation("DescribeVpcEndpoints", paginated: "VpcEndpoints", service: .ec2,
+                     [("VpcEndpointIds", .strings, false), ("Filters", .structures, false)] + ec2Paging + dryRun),
+        ELBOperation("DeleteVpcEndpoints", service: .ec2, [("VpcEndpointIds", .strings, true)] + dryRun),
+        ELBOperation("CreateRouteTable", service: .ec2, [("VpcId", .string, true), ("TagSpecifications", .structures, false)] + dryRun),
+        ELBOperation("AssociateRouteTable", service: .ec2, [
+            ("RouteTableId", .string, true), ("SubnetId", .string, false), ("GatewayId", .string, false),
+        ] + dryRun),
+        ELBOperation("DisassociateRouteTable", service: .ec2, [("AssociationId", .string, true)] + dryRun),
+        ELBOperation("CreateRoute", service: .ec2, routeDestination + [("VpcEndpointId", .string, false), ("GatewayId", .string, false)] + dryRun),
+        ELBOperation("ReplaceRoute", service: .ec2, routeDestination + [
+            ("VpcEndpointId", .string, false), ("GatewayId", .string, false), ("LocalTarget", .boolean, false),
+        ] + dryRun),
+        ELBOperation("DeleteRoute", service: .ec2, routeDestination + dryRun),
+        ELBOperation("DescribeRouteTables", paginated: "RouteTables", service: .ec2,
+                     [("RouteTableIds", .strings, false), ("Filters", .structures, false)] + ec2Paging + dryRun),
+        ELBOperation("DeleteRouteTable", service: .ec2, [("RouteTableId", .string, true)] + dryRun),
+        // gwlb's own: puts back rules and routes changed behind gwlbd's back.
+        ELBOperation("RepairRouteTables", service: .ec2, []),
     ]
 }

@@ -34,7 +34,9 @@ import Wire
 /// `inner_flow_check.enabled`: false accepts returns whose inner packet is not of the cookie's flow.
 ///
 /// With `--state-dir`, endpoints and targets come from the API instead (the file is optional, and
-/// lists neither); `instances` maps instance ids to addresses for `instance` target groups.
+/// lists neither); `instances` maps instance ids to addresses for `instance` target groups, and
+/// `interfaces` maps subnet and gateway ids to the Linux interfaces their traffic arrives on, for
+/// EC2 route table associations (`{"subnet-0app": "app", "igw-0edge": "uplink"}`).
 public struct DaemonConfiguration: Sendable, Equatable {
     public struct Endpoint: Sendable, Equatable {
         public var interface: String
@@ -59,6 +61,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var innerFlowCheck: Bool
     /// Instance id → IPv4 address, for `instance` target groups.
     public var instances: [String: String]
+    /// Subnet and gateway id → Linux interface (README "Route tables").
+    public var interfaces: [String: String]
 
     /// A configuration error: what is wrong and where.
     public struct Invalid: Error, CustomStringConvertible {
@@ -113,6 +117,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         var endpoints: [Endpoint]?
         var targets: [String]?
         var instances: [String: String]?
+        var interfaces: [String: String]?
         var workers: Int?
         var flowsPerWorker: Int?
         var stickiness: String?
@@ -197,6 +202,15 @@ public struct DaemonConfiguration: Sendable, Equatable {
         instances = file.instances ?? [:]
         for (instance, address) in instances where IPv4Address(address) == nil {
             throw fail("instance \(instance) maps to \"\(address)\", which is not an IPv4 address")
+        }
+        interfaces = file.interfaces ?? [:]
+        for (id, interface) in interfaces {
+            guard id.hasPrefix("subnet-") || id.hasPrefix("igw-") || id.hasPrefix("vgw-") else {
+                throw fail("interfaces: \"\(id)\" must be a subnet (subnet-…) or gateway (igw-…, vgw-…) id")
+            }
+            guard (1...15).contains(interface.utf8.count), interface.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.@".contains($0)) }) else {
+                throw fail("interfaces: \"\(interface)\" (for \(id)) is not a Linux interface name")
+            }
         }
         endpointMTU = file.endpointMTU ?? 9001
         offloads = file.offloads ?? true

@@ -5,6 +5,8 @@ import Resources
 /// with lists as `Name.member.N` (1-based) and structures as `Name.member.N.Field`.
 public struct QueryRequest: Hashable, Sendable {
     public static let version = "2015-12-01"
+    /// EC2's Query API (endpoint services, VPC endpoints, route tables): README "The EC2 API".
+    public static let ec2Version = "2016-11-15"
     /// Requests larger than this are refused before parsing.
     public static let maximumBodyLength = 1 << 20
 
@@ -28,8 +30,8 @@ public struct QueryRequest: Hashable, Sendable {
         guard let action = parameters["Action"], !action.isEmpty else {
             throw ELBError(.missingAction, "The request must contain the parameter Action")
         }
-        if let version = parameters["Version"], version != Self.version {
-            throw ELBError(.validationError, "Version must be \(Self.version), the elbv2 API version gwlb speaks")
+        if let version = parameters["Version"], version != Self.version, version != Self.ec2Version {
+            throw ELBError(.validationError, "Version must be \(Self.version) (elbv2) or \(Self.ec2Version) (EC2), the API versions gwlb speaks")
         }
         self.action = action
         self.parameters = parameters
@@ -63,6 +65,35 @@ public struct QueryRequest: Hashable, Sendable {
     // MARK: Parameters
 
     public func string(_ name: String) -> String? { parameters[name] }
+
+    /// An EC2 request: its Version says so (the aws CLI and botocore always send one).
+    public var isEC2: Bool { parameters["Version"] == Self.ec2Version }
+
+    /// EC2's list shape: `Name.1`, `Name.2` … (no `.member.`), in order.
+    public func ec2List(_ name: String) throws(ELBError) -> [String] {
+        try ec2Structures(name).map { fields throws(ELBError) in
+            guard let value = fields[""], fields.count == 1 else {
+                throw ELBError(.validationError, "\(name).N must be a value, not a structure")
+            }
+            return value
+        }
+    }
+
+    /// EC2's list of structures: `Name.N.Field` (a field may itself be `Field.M`), by member, in order.
+    /// A plain value `Name.N` comes as the field "".
+    public func ec2Structures(_ name: String) throws(ELBError) -> [[String: String]] {
+        var result: [Int: [String: String]] = [:]
+        let prefix = "\(name)."
+        for (key, value) in parameters where key.hasPrefix(prefix) {
+            let rest = key.dropFirst(prefix.count)
+            let parts = rest.split(separator: ".", maxSplits: 1)
+            guard let first = parts.first, let index = Int(first), index >= 1, index <= 1000 else {
+                throw ELBError(.validationError, "\(key) must look like \(name).N with N from 1 to 1000")
+            }
+            result[index, default: [:]][parts.count == 2 ? String(parts[1]) : ""] = value
+        }
+        return result.keys.sorted().map { result[$0]! }
+    }
 
     /// A required parameter.
     public func required(_ name: String) throws(ELBError) -> String {

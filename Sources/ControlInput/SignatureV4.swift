@@ -2,20 +2,22 @@ import Crypto
 import Foundation
 import Resources
 
-/// Checks AWS Signature Version 4 on requests to the TCP API (service `elasticloadbalancing`), as
+/// Checks AWS Signature Version 4 on requests to the TCP API (services `elasticloadbalancing` and
+/// `ec2`), as
 /// the aws CLI and boto3 sign them: the Authorization header's credential scope, signed headers
 /// and signature, recomputed from the request and the secret of its access key id. A request more
 /// than 15 minutes away from now is refused.
 public struct SignatureV4Verifier: Sendable {
     public let region: String
-    public let service: String
+    /// The services a request may be signed for (its credential scope names one).
+    public let services: Set<String>
     /// Access key id → secret access key.
     public let credentials: [String: String]
     public var maximumSkew: TimeInterval = 15 * 60
 
-    public init(region: String, service: String = "elasticloadbalancing", credentials: [String: String]) {
+    public init(region: String, services: Set<String> = ["elasticloadbalancing", "ec2"], credentials: [String: String]) {
         self.region = region
-        self.service = service
+        self.services = services
         self.credentials = credentials
     }
 
@@ -46,6 +48,8 @@ public struct SignatureV4Verifier: Sendable {
     /// (or logging) what it carries.
     public struct Authorization: Sendable {
         public let accessKeyId: String
+        /// The service the request is signed for (`elasticloadbalancing`, `ec2`).
+        public let service: String
         let signedHeaders: [String]
         let signature: String
         let amzDate: String
@@ -84,8 +88,9 @@ public struct SignatureV4Verifier: Sendable {
         guard abs(date.timeIntervalSince(now)) <= maximumSkew else {
             throw ELBError(.requestExpired, "Request has expired: X-Amz-Date \(amzDate) is more than 15 minutes from the server's time")
         }
-        guard scope[1] == String(amzDate.prefix(8)), scope[2] == region, scope[3] == service else {
-            throw ELBError(.signatureDoesNotMatch, "Credential should be scoped to \(amzDate.prefix(8))/\(region)/\(service)/aws4_request")
+        guard scope[1] == String(amzDate.prefix(8)), scope[2] == region, services.contains(scope[3]) else {
+            let named = services.contains(scope[3]) ? scope[3] : services.sorted().joined(separator: " or ")
+            throw ELBError(.signatureDoesNotMatch, "Credential should be scoped to \(amzDate.prefix(8))/\(region)/\(named)/aws4_request")
         }
         // A payload hash in a header counts only if the signature covers it; it must then also be
         // the body's (checked in `verify`). UNSIGNED-PAYLOAD is S3's, never valid here.
@@ -97,7 +102,7 @@ public struct SignatureV4Verifier: Sendable {
                 throw ELBError(.signatureDoesNotMatch, "UNSIGNED-PAYLOAD is not accepted: sign the body")
             }
         }
-        return Authorization(accessKeyId: scope[0], signedHeaders: signedHeaders, signature: signature, amzDate: amzDate,
+        return Authorization(accessKeyId: scope[0], service: scope[3], signedHeaders: signedHeaders, signature: signature, amzDate: amzDate,
                              scope: scope[1...4].joined(separator: "/"), secret: secret)
     }
 
@@ -115,7 +120,7 @@ public struct SignatureV4Verifier: Sendable {
             throw ELBError(.signatureDoesNotMatch, "X-Amz-Content-SHA256 does not match the body's SHA-256")
         }
         let expected = Self.signature(request, signedHeaders: authorization.signedHeaders, amzDate: authorization.amzDate,
-                                      scope: authorization.scope, secret: authorization.secret, region: region, service: service)
+                                      scope: authorization.scope, secret: authorization.secret, region: region, service: authorization.service)
         guard Self.constantTimeEqual(expected, authorization.signature) else {
             throw ELBError(.signatureDoesNotMatch, "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.")
         }

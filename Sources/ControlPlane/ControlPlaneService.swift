@@ -36,6 +36,7 @@ public final class ControlPlaneService: Sendable {
     let checker: HealthChecker
     let instances: [String: String]
     private let attach: @Sendable ([EndpointAttachment]) throws -> Void
+    private let route: @Sendable (ResourceCatalog) throws -> Void
     private let publish: @Sendable (ForwardingSnapshot) -> Void
     private let slotFlows: @Sendable () -> [Int64]
     /// Where the slots and health outlive this process (nil: they do not).
@@ -48,6 +49,8 @@ public final class ControlPlaneService: Sendable {
     ///   - healthTimeScale: shortens the checks' intervals in tests;
     ///   - attach: makes the endpoint devices match the list (every endpoint, by slot); called
     ///     before a change of endpoints is committed, so a device that cannot be made fails the call.
+    ///   - route: makes Linux's policy routing match the catalog's route tables (`RoutingPlan`);
+    ///     called after `attach` and before a change of route tables or endpoints is committed.
     ///   - slotFlows: the data plane's live flows per target slot (a slot of a target that left is
     ///     reused only when none is left).
     ///   - dataPathProbe: sends a probe through a target in GENEVE, for target groups with
@@ -58,12 +61,14 @@ public final class ControlPlaneService: Sendable {
     public init(store: CatalogStore, region: String, account: String, instances: [String: String] = [:],
                 healthChecks: Bool = true, healthTimeScale: Double = 1, targetSlots: Int = 1024,
                 attach: @escaping @Sendable ([EndpointAttachment]) throws -> Void = { _ in },
+                route: @escaping @Sendable (ResourceCatalog) throws -> Void = { _ in },
                 slotFlows: @escaping @Sendable () -> [Int64] = { [] },
                 dataPathProbe: HealthChecker.DataPathProbe? = nil, shared: SharedFlowState? = nil,
                 publish: @escaping @Sendable (ForwardingSnapshot) -> Void) throws {
         self.store = store
         self.instances = instances
         self.attach = attach
+        self.route = route
         self.publish = publish
         self.slotFlows = slotFlows
         self.shared = shared
@@ -80,8 +85,9 @@ public final class ControlPlaneService: Sendable {
         }
         state = Mutex(initial)
         try state.withLock { state in
-            state.attachments = try state.endpointSlots.update(state.catalog.endpoints, now: Self.monotonicSeconds())
+            state.attachments = try state.endpointSlots.update(state.catalog.activeEndpoints, now: Self.monotonicSeconds())
             try attach(state.attachments)
+            try route(state.catalog)
             try republish(&state)
         }
         forwarder.service.withLock { $0 = WeakService(self) }
@@ -101,30 +107,53 @@ public final class ControlPlaneService: Sendable {
             var trial = state.compiler
             var trialSlots = state.endpointSlots
             do {
-                _ = try compile(catalog, attachments: trialSlots.update(catalog.endpoints, now: Self.monotonicSeconds()), compiler: &trial,
+                _ = try compile(catalog, attachments: trialSlots.update(catalog.activeEndpoints, now: Self.monotonicSeconds()), compiler: &trial,
                                 health: state.health, version: state.version + 1)
             } catch let exhausted as SlotsExhausted {
                 throw ELBError(.tooManyTargets, "No target slot is free: \(exhausted). A slot of a target that left is reused once no flow uses it any more; try again later or deregister targets")
             }
-            if catalog.endpoints != state.catalog.endpoints {
-                var slots = state.endpointSlots
-                let attachments = try slots.update(catalog.endpoints, now: Self.monotonicSeconds())
+            // Devices first (routes point into them), then routing, then the store; a step that
+            // fails puts the earlier ones back.
+            let devicesChange = catalog.activeEndpoints != state.catalog.activeEndpoints
+            let routingChange = devicesChange || catalog.routeTables != state.catalog.routeTables || catalog.endpoints != state.catalog.endpoints
+            var slots = state.endpointSlots, attachments = state.attachments
+            if devicesChange {
+                attachments = try slots.update(catalog.activeEndpoints, now: Self.monotonicSeconds())
                 do { try attach(attachments) } catch {
                     try? attach(state.attachments)
                     throw ELBError(.invalidConfigurationRequest, "Cannot attach the endpoint: \(error)")
                 }
-                do { try store.save(catalog) } catch {
-                    try? attach(state.attachments)
-                    throw error
-                }
-                (state.endpointSlots, state.attachments) = (slots, attachments)
-            } else {
-                try store.save(catalog)
             }
+            let undo = { [state] in
+                if routingChange { try? self.route(state.catalog) }
+                if devicesChange { try? self.attach(state.attachments) }
+            }
+            if routingChange {
+                do { try route(catalog) } catch {
+                    undo()
+                    throw RoutingFailure(description: "\(error)")
+                }
+            }
+            do { try store.save(catalog) } catch {
+                undo()
+                throw error
+            }
+            (state.endpointSlots, state.attachments) = (slots, attachments)
             state.catalog = catalog
             try republish(&state)
             return result
         }
+    }
+
+    /// Linux refused the routing a change implies; nothing was changed.
+    public struct RoutingFailure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Makes Linux's routing match the catalog again (after a device was re-created, or on an
+    /// operator's request when routes drifted).
+    public func reapplyRouting() throws {
+        try state.withLock { state in try route(state.catalog) }
     }
 
     static let frozenError = ELBError(.serviceUnavailable, "gwlbd is handing over to a new gwlbd (an upgrade); no change was made: try again in a moment")

@@ -207,7 +207,11 @@ public final class Daemon {
             let (reattached, lines) = devices.reattachLost()
             lines.forEach(log)
             // The workers adopt devices when they pick up a snapshot: the same one again will do.
-            if reattached { plane.publish(published.value.withLock { $0 }) }
+            if reattached {
+                plane.publish(published.value.withLock { $0 })
+                // Routes into a device go with it: the route tables put them back.
+                do { try service?.reapplyRouting() } catch { log("cannot restore the routes into a re-created device: \(error)") }
+            }
             if let service, let observatory { metrics.flush(observatory.metricsSample(service)) }
             writeStatistics(plane, published.value.withLock { $0 })
         }
@@ -273,8 +277,9 @@ public final class Daemon {
         let store = try CatalogStore(directory: directory)
         // A state directory made by hand, or by an older gwlbd, becomes private too.
         chmod(directory, 0o700)
+        let routing = LinuxRouting(interfaces: configuration.interfaces)
         let service = try ControlPlaneService(store: store, region: region, account: account, instances: configuration.instances,
-                                              attach: { try devices.attach($0) },
+                                              attach: { try devices.attach($0) }, route: { try routing.apply($0) },
                                               slotFlows: { plane.statistics().targets.map(\.activeFlows) },
                                               dataPathProbe: Self.dataPathProbe(DataPathProber(address: configuration.geneve.address,
                                                                                               replies: plane.probeReplies)),
@@ -286,6 +291,10 @@ public final class Daemon {
         var configuredActions = ELBActions(service: service, instances: configuration.instances, audit: audit)
         configuredActions.endpointFailure = { devices.failure(of: $0) }
         configuredActions.flows = { plane.flows($0) }
+        configuredActions.interfaces = configuration.interfaces
+        configuredActions.routingDrift = { catalog in
+            do { return try routing.drift(catalog) } catch { return [RoutingDrift(routeTableId: nil, message: "cannot read Linux's routing: \(error)")] }
+        }
         let actions = configuredActions
         var observatory = Observatory(plane: plane, flowCapacity: configuration.workers * configuration.flowsPerWorker) {
             published.value.withLock { $0.targets }

@@ -71,7 +71,7 @@ final class EndpointDevices: Sendable {
                     devices[slot] = try TunDevice(name: device.name, queueCount: queueCount, mtu: mtu, offloads: offloads)
                     changed = true
                     failures.withLock { $0[device.name] = nil }
-                    lines.append("endpoint device \(device.name) was deleted under gwlbd: re-created it (routes into it went with it: add them again)")
+                    lines.append("endpoint device \(device.name) was deleted under gwlbd: re-created it (routes into it went with it: gwlbd puts back those of its route tables; add any others again)")
                 } catch {
                     let reason = "the TUN device was deleted and cannot be made again: \(error)"
                     let known = failures.withLock { failures in

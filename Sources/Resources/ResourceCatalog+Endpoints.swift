@@ -41,11 +41,14 @@ extension ResourceCatalog {
         endpoints.removeAll { $0.id == id }
     }
 
+    /// The endpoints that carry traffic (have a device): all but those waiting for acceptance.
+    public var activeEndpoints: [Endpoint] { endpoints.filter(\.isActive) }
+
     /// The load balancers the data plane serves: those with an endpoint, in the order of their
     /// first endpoint's creation.
     public var servedLoadBalancers: [ARN] {
         var served: [ARN] = []
-        for endpoint in endpoints where !served.contains(endpoint.loadBalancerArn) { served.append(endpoint.loadBalancerArn) }
+        for endpoint in activeEndpoints where !served.contains(endpoint.loadBalancerArn) { served.append(endpoint.loadBalancerArn) }
         return served
     }
 }

@@ -11,6 +11,8 @@ public struct ResourceCatalog: Hashable, Sendable {
     public private(set) var listeners: [Listener] = []
     public private(set) var targetGroups: [TargetGroup] = []
     public internal(set) var endpoints: [Endpoint] = []
+    public internal(set) var endpointServices: [EndpointService] = []
+    public internal(set) var routeTables: [RouteTable] = []
 
     public init(region: String = "us-east-1", account: String = "123456789012") {
         self.region = region
@@ -19,13 +21,15 @@ public struct ResourceCatalog: Hashable, Sendable {
 
     /// A catalog as the store kept it.
     public init(region: String, account: String, loadBalancers: [LoadBalancer], listeners: [Listener], targetGroups: [TargetGroup],
-                endpoints: [Endpoint] = []) {
+                endpoints: [Endpoint] = [], endpointServices: [EndpointService] = [], routeTables: [RouteTable] = []) {
         self.region = region
         self.account = account
         self.loadBalancers = loadBalancers
         self.listeners = listeners
         self.targetGroups = targetGroups
         self.endpoints = endpoints
+        self.endpointServices = endpointServices
+        self.routeTables = routeTables
     }
 
     // MARK: Load balancers
@@ -65,6 +69,9 @@ public struct ResourceCatalog: Hashable, Sendable {
         }
         if let endpoint = endpoints.first(where: { $0.loadBalancerArn == arn }) {
             throw ELBError(.resourceInUse, "Load balancer '\(balancer.name)' has endpoint \(endpoint.id) (\(endpoint.interface)); delete its endpoints first")
+        }
+        if let service = endpointServices.first(where: { $0.loadBalancerArns.contains(arn.description) }) {
+            throw ELBError(.resourceInUse, "Load balancer '\(balancer.name)' is offered by endpoint service \(service.id); delete that service first")
         }
         listeners.removeAll { $0.loadBalancerArn == arn }
         loadBalancers.removeAll { $0.arn == arn }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// A tag on a resource.
-public struct Tag: Hashable, Sendable {
+public struct Tag: Hashable, Sendable, Codable {
     public var key: String
     public var value: String
 
@@ -104,6 +104,10 @@ public enum Limits {
     public static let subnetsPerLoadBalancer = 32
     /// The data plane numbers endpoints in a byte.
     public static let endpoints = 255
+    public static let endpointServices = 100
+    /// Linux routing tables gwlbd numbers from `RouteTable.firstLinuxTable`.
+    public static let routeTables = 200
+    public static let routesPerTable = 500
 }
 
 /// gwlb's stand-in for a Gateway Load Balancer endpoint (our extension): a TUN interface that
@@ -117,14 +121,38 @@ public struct Endpoint: Hashable, Sendable {
     /// 64 bits, written `0x` and 16 hex digits.
     public var attachmentId: String
     public var createdTime: Date
+    /// Made through EC2's `CreateVpcEndpoint`: the endpoint service, subnet and tags it was made
+    /// with. Nil for one made with gwlb's `CreateEndpoint`.
+    public var vpc: VPCDetails?
 
-    public init(id: String, loadBalancerArn: ARN, interface: String, attachmentId: String, createdTime: Date) {
+    public struct VPCDetails: Hashable, Sendable, Codable {
+        public var serviceId: String
+        public var subnetIds: [String]
+        public var vpcId: String?
+        public var tags: [Tag]
+        /// Waiting for `AcceptVpcEndpointConnections`: it has no device and carries no traffic.
+        public var pendingAcceptance: Bool
+
+        public init(serviceId: String, subnetIds: [String], vpcId: String?, tags: [Tag], pendingAcceptance: Bool) {
+            self.serviceId = serviceId
+            self.subnetIds = subnetIds
+            self.vpcId = vpcId
+            self.tags = tags
+            self.pendingAcceptance = pendingAcceptance
+        }
+    }
+
+    public init(id: String, loadBalancerArn: ARN, interface: String, attachmentId: String, createdTime: Date, vpc: VPCDetails? = nil) {
         self.id = id
         self.loadBalancerArn = loadBalancerArn
         self.interface = interface
         self.attachmentId = attachmentId
         self.createdTime = createdTime
+        self.vpc = vpc
     }
+
+    /// It carries traffic (has its device); false only while it waits for acceptance.
+    public var isActive: Bool { vpc?.pendingAcceptance != true }
 
     /// The number an id stands for: `vpce-…`, `0x…` or bare hex, at most 64 bits.
     public static func number(_ text: String) -> UInt64? {

@@ -87,6 +87,16 @@ public final class CatalogStore: Sendable {
                 table.column("position", .integer).notNull()
             }
         }
+        migrator.registerMigration("v3: endpoint services, VPC endpoints' EC2 details, route tables") { db in
+            try db.alter(table: "endpoint") { table in table.add(column: "vpc", .text) }
+            for name in ["endpointService", "routeTable"] {
+                try db.create(table: name) { table in
+                    table.primaryKey("id", .text)
+                    table.column("body", .text).notNull()
+                    table.column("position", .integer).notNull()
+                }
+            }
+        }
         return migrator
     }
 
@@ -95,7 +105,7 @@ public final class CatalogStore: Sendable {
     /// Replaces the stored state with `catalog`, in one transaction.
     public func save(_ catalog: ResourceCatalog) throws {
         try database.write { db in
-            for table in ["endpoint", "tag", "attribute", "target", "listener", "targetGroup", "loadBalancer", "setting"] {
+            for table in ["routeTable", "endpointService", "endpoint", "tag", "attribute", "target", "listener", "targetGroup", "loadBalancer", "setting"] {
                 try db.execute(sql: "DELETE FROM \(table)")
             }
             try db.execute(sql: "INSERT INTO setting (key, value) VALUES ('region', ?), ('account', ?)",
@@ -126,9 +136,15 @@ public final class CatalogStore: Sendable {
                 try saveTags(db, listener.arn, listener.tags)
             }
             for (position, endpoint) in catalog.endpoints.enumerated() {
-                try db.execute(sql: "INSERT INTO endpoint (id, loadBalancerArn, interface, attachmentId, createdTime, position) VALUES (?, ?, ?, ?, ?, ?)",
+                try db.execute(sql: "INSERT INTO endpoint (id, loadBalancerArn, interface, attachmentId, createdTime, position, vpc) VALUES (?, ?, ?, ?, ?, ?, ?)",
                                arguments: [endpoint.id, endpoint.loadBalancerArn.description, endpoint.interface, endpoint.attachmentId,
-                                           endpoint.createdTime.timeIntervalSinceReferenceDate, position])
+                                           endpoint.createdTime.timeIntervalSinceReferenceDate, position, try endpoint.vpc.map(Self.json)])
+            }
+            for (position, service) in catalog.endpointServices.enumerated() {
+                try db.execute(sql: "INSERT INTO endpointService (id, body, position) VALUES (?, ?, ?)", arguments: [service.id, try Self.json(service), position])
+            }
+            for (position, table) in catalog.routeTables.enumerated() {
+                try db.execute(sql: "INSERT INTO routeTable (id, body, position) VALUES (?, ?, ?)", arguments: [table.id, try Self.json(table), position])
             }
         }
     }
@@ -172,10 +188,15 @@ public final class CatalogStore: Sendable {
             }
             let endpoints = try Row.fetchAll(db, sql: "SELECT * FROM endpoint ORDER BY position").map { row in
                 Endpoint(id: row["id"], loadBalancerArn: try Self.arn(row["loadBalancerArn"]), interface: row["interface"],
-                         attachmentId: row["attachmentId"], createdTime: Date(timeIntervalSinceReferenceDate: row["createdTime"]))
+                         attachmentId: row["attachmentId"], createdTime: Date(timeIntervalSinceReferenceDate: row["createdTime"]),
+                         vpc: try (row["vpc"] as String?).map { try Self.decode(Endpoint.VPCDetails.self, $0) })
             }
+            let services = try Row.fetchAll(db, sql: "SELECT body FROM endpointService ORDER BY position").map {
+                try Self.decode(EndpointService.self, $0["body"])
+            }
+            let routeTables = try Row.fetchAll(db, sql: "SELECT body FROM routeTable ORDER BY position").map { try Self.decode(RouteTable.self, $0["body"]) }
             return ResourceCatalog(region: region, account: account, loadBalancers: balancers, listeners: listeners, targetGroups: groups,
-                                   endpoints: endpoints)
+                                   endpoints: endpoints, endpointServices: services, routeTables: routeTables)
         }
     }
 

@@ -58,6 +58,9 @@ public struct AuditEvent: @unchecked Sendable {
     public var errorMessage: String?
     /// CloudTrail's `additionalEventData`: for a refusal, how many refusals were left out before it.
     public var additionalEventData: [String: Int]?
+    /// Which API: elbv2 (`elasticloadbalancing`, 2015-12-01) or EC2 (`ec2`, 2016-11-15).
+    public var eventSource = "elasticloadbalancing.amazonaws.com"
+    public var apiVersion = "2015-12-01"
 
     public init(time: Date = Date(), eventName: String, caller: AuditCaller, region: String, account: String,
                 requestParameters: [String: Any]?, responseElements: [String: Any]?, requestID: String, readOnly: Bool,
@@ -84,7 +87,7 @@ public struct AuditEvent: @unchecked Sendable {
             "eventVersion": "1.08",
             "userIdentity": identity,
             "eventTime": Self.timestamp(time),
-            "eventSource": "elasticloadbalancing.amazonaws.com",
+            "eventSource": eventSource,
             "eventName": eventName,
             "awsRegion": region,
             "sourceIPAddress": caller.sourceIPAddress,
@@ -95,7 +98,7 @@ public struct AuditEvent: @unchecked Sendable {
             "eventID": UUID().uuidString.lowercased(),
             "readOnly": readOnly,
             "eventType": "AwsApiCall",
-            "apiVersion": "2015-12-01",
+            "apiVersion": apiVersion,
             "managementEvent": true,
             "eventCategory": "Management",
             "recipientAccountId": account,

@@ -16,6 +16,8 @@ struct GWLBCommand: ParsableCommand {
             The elbv2 verbs of `aws elbv2` work here with the same flags and output, against gwlbd's \
             Unix socket (--socket PATH, else $GWLB_SOCKET, else \(ELBCommandLine.defaultSocketPath)); \
             `gwlb VERB --help` shows a verb's flags. Verbs: \(ELBCommandLine.verbList).
+            The EC2 verbs of `aws ec2` for endpoint services, endpoints and route tables work as \
+            `gwlb ec2 VERB`: \(ELBCommandLine.ec2VerbList).
             """,
         subcommands: [DemoCommand.self, ConsoleCommand.self, FlowsCommand.self, DropsCommand.self, CaptureCommand.self, ApplianceCommand.self, LabCommand.self])
 
@@ -28,6 +30,15 @@ struct GWLBCommand: ParsableCommand {
         if arguments.first != "gwlbd" { arguments = ELBCommandLine.movingGlobalOptions(arguments) }
         if let verb = arguments.first, ELBCommandLine.isVerb(verb) {
             Foundation.exit(ELBCommandLine.run(verb, Array(arguments.dropFirst())))
+        }
+        // `gwlb ec2 VERB`, as `aws ec2 VERB` (global options before or after the verb).
+        if arguments.first == "ec2" {
+            let rest = ELBCommandLine.movingGlobalOptions(Array(arguments.dropFirst()))
+            guard let verb = rest.first, ELBOperation.ec2Named(verb) != nil else {
+                FileHandle.standardError.write(Data("usage: gwlb ec2 VERB [flags]; verbs: \(ELBCommandLine.ec2VerbList)\n".utf8))
+                Foundation.exit(ELBCommandLine.ExitCode.usage)
+            }
+            Foundation.exit(ELBCommandLine.run(verb, Array(rest.dropFirst()), ec2: true))
         }
         // gwlbd itself, with its own flags: what the demo starts in the lab's router.
         if arguments.first == "gwlbd" { GwlbdCommand.main(Array(arguments.dropFirst())) }

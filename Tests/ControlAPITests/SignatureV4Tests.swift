@@ -22,7 +22,7 @@ import Testing
         #expect(signature == "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31")
         var signed = request
         signed.headers.append(("authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date, Signature=\(signature)"))
-        let verifier = SignatureV4Verifier(region: "us-east-1", service: "service", credentials: ["AKIDEXAMPLE": Self.secret])
+        let verifier = SignatureV4Verifier(region: "us-east-1", services: ["service"], credentials: ["AKIDEXAMPLE": Self.secret])
         #expect(try verifier.verify(signed, now: Self.now) == "AKIDEXAMPLE")
     }
 
