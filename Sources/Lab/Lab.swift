@@ -26,6 +26,21 @@ public struct Lab: Sendable {
     public static let endpointInterface = "gwlbe0"
     public static let endpointID = "vpce-0123456789abcdef0"
     public static let attachmentID = "0x1122334455667788"
+    /// What EC2's route tables call the lab's interfaces (`Routing.throughAPI`): the internet
+    /// gateway is the uplink (its edge association is the ingress route table), the application
+    /// subnet is `app`; the endpoint's own subnet needs no entry (its device is the endpoint's).
+    public static let internetGatewayID = "igw-0c11e47", applicationSubnetID = "subnet-0a99", endpointSubnetID = "subnet-0e9d"
+    public static let vpcID = "vpc-0eb"
+    public static let applicationSubnet = "198.18.20.0/24", applicationSubnet6 = "fd00:20::/64"
+
+    /// Who writes the router's policy routing (AWS's three route tables).
+    public enum Routing: String, Sendable, CaseIterable {
+        /// `ip rule` and `ip route` when the lab is built: what a gwlbd with a configuration file needs.
+        case byHand = "hand"
+        /// Nothing: gwlbd applies the route tables made through its EC2 API (`gwlb ec2`, `aws ec2`);
+        /// `apiConfigurationPath` tells it which interface each subnet and gateway is.
+        case throughAPI = "api"
+    }
     /// AWS's default health-check port for GENEVE target groups, so targets become healthy unconfigured.
     public static let applianceHealthPort = 80
     static let mtu = "9001"
@@ -50,6 +65,9 @@ public struct Lab: Sendable {
     public static func applianceAddress(_ number: Int) -> String { "198.18.1.\(10 + number)" }
     public var stateDirectory: String { "/run/gwlb-lab/\(prefix)" }
     public var daemonConfigurationPath: String { "\(stateDirectory)/gwlbd.json" }
+    /// The API form's configuration file (`--config` beside `--state-dir`): the interfaces of the
+    /// subnet and gateway ids its route tables are associated with.
+    public var apiConfigurationPath: String { "\(stateDirectory)/gwlbd-api.json" }
     /// Where a gwlbd in this lab keeps its flows across restarts (`--shared-state`): in memory
     /// (/dev/shm, a tmpfs), removed by `down()`.
     public var sharedStatePath: String { "/dev/shm/gwlb-lab-\(prefix)-flows" }
@@ -60,7 +78,7 @@ public struct Lab: Sendable {
     /// (the `gwlb` binary) with `rules`, and appliance N also with `applianceRules[N]` and the
     /// command-line options `applianceOptions[N]` (e.g. `--odd-outer-headers`).
     public func up(executable: String, rules: [String] = [], applianceRules: [Int: [String]] = [:], applianceOptions: [Int: [String]] = [:],
-                   workers: Int = 2) throws {
+                   workers: Int = 2, routing: Routing = .byHand) throws {
         if let problem = Self.problem(withPrefix: prefix) { throw Shell.Failure(description: problem) }
         guard geteuid() == 0 else { throw Shell.Failure(description: "the lab needs root: sudo gwlb lab up") }
         down()
@@ -100,7 +118,7 @@ public struct Lab: Sendable {
         try sysctl(router, ["net/ipv4/conf/\(Self.endpointInterface)/rp_filter": "0",
                             "net/ipv6/conf/\(Self.endpointInterface)/addr_gen_mode": "1"])
         try ip(["-n", router, "link", "set", Self.endpointInterface, "mtu", Self.mtu, "up"])
-        for family in ["-4", "-6"] {
+        for family in ["-4", "-6"] where routing == .byHand {
             let appSubnet = family == "-4" ? "198.18.20.0/24" : "fd00:20::/64"
             try ip(["-n", router, family, "rule", "add", "iif", "uplink", "lookup", "100", "priority", "100"])
             try ip(["-n", router, family, "route", "add", appSubnet, "dev", Self.endpointInterface, "table", "100"])
@@ -108,6 +126,9 @@ public struct Lab: Sendable {
             try ip(["-n", router, family, "route", "add", "default", "dev", Self.endpointInterface, "table", "101"])
         }
         try writeDaemonConfiguration(workers: workers)
+        let api: [String: Any] = ["geneveAddress": Self.geneveAddress, "workers": workers, "endpointMTU": Int(Self.mtu)!,
+                                  "interfaces": [Self.internetGatewayID: "uplink", Self.applicationSubnetID: "app"]]
+        try JSONSerialization.data(withJSONObject: api, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: apiConfigurationPath))
         for number in 1...applianceCount {
             try startAppliance(number, executable: executable, rules: rules + (applianceRules[number] ?? []), options: applianceOptions[number] ?? [])
         }

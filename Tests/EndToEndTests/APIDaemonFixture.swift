@@ -14,8 +14,13 @@ final class APIDaemonFixture {
     let sharedState: String
     private(set) var daemon: ChildProcess?
 
-    init(appliances: Int = 3, rules: [String] = [], applianceOptions: [Int: [String]] = [:]) throws {
-        lab = try LabFixture(appliances: appliances, rules: rules, applianceOptions: applianceOptions, startDaemon: false)
+    /// With `routing: .throughAPI` the router has no policy routing until the EC2 API makes it, and
+    /// gwlbd reads the lab's interfaces from `--config` (the lab's API configuration).
+    let routing: Lab.Routing
+
+    init(appliances: Int = 3, rules: [String] = [], applianceOptions: [Int: [String]] = [:], routing: Lab.Routing = .byHand) throws {
+        self.routing = routing
+        lab = try LabFixture(appliances: appliances, rules: rules, applianceOptions: applianceOptions, startDaemon: false, routing: routing)
         let prefix = lab.lab.prefix
         (state, socket, logPath) = ("/tmp/\(prefix)-state", "/tmp/\(prefix).sock", "/tmp/\(prefix)-gwlbd.log")
         sharedState = "/dev/shm/\(prefix)-flows"
@@ -46,7 +51,8 @@ final class APIDaemonFixture {
     /// gwlbd's command line in the router namespace, as `start` runs it.
     func command(_ extra: [String]) -> [String] {
         ["ip", "netns", "exec", lab.lab.router, LabFixture.binary("gwlbd"), "--state-dir", state, "--socket", socket,
-         "--geneve-address", Lab.geneveAddress, "--shared-state", sharedState] + extra
+         "--geneve-address", Lab.geneveAddress, "--shared-state", sharedState]
+            + (routing == .throughAPI ? ["--config", lab.lab.apiConfigurationPath] : []) + extra
     }
 
     /// Starts a second gwlbd with `--takeover` (and `extra`) beside the running one; returns the

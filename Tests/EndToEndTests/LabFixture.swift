@@ -15,7 +15,8 @@ final class LabFixture {
     private static let counter = Counter()
 
     /// Builds the lab and starts gwlbd. `rules` go to every appliance, `applianceOptions[N]` to appliance N.
-    init(appliances: Int = 3, rules: [String] = [], applianceOptions: [Int: [String]] = [:], workers: Int = 2, startDaemon: Bool = true) throws {
+    init(appliances: Int = 3, rules: [String] = [], applianceOptions: [Int: [String]] = [:], workers: Int = 2, startDaemon: Bool = true,
+         routing: Lab.Routing = .byHand) throws {
         guard geteuid() == 0 else {
             throw Failure("end-to-end tests need root for network namespaces and TUN devices (CI runs as root): run `sudo swift test`")
         }
@@ -27,7 +28,7 @@ final class LabFixture {
         lab = Lab(prefix: "e\(getpid() % 10000)x\(Self.counter.next())", applianceCount: appliances)
         statisticsPath = "/tmp/\(lab.prefix)-stats.json"
         do {
-            try lab.up(executable: Self.binary("gwlb"), rules: rules, applianceOptions: applianceOptions, workers: workers)
+            try lab.up(executable: Self.binary("gwlb"), rules: rules, applianceOptions: applianceOptions, workers: workers, routing: routing)
             if startDaemon { try start() }
         } catch {
             tearDown()
