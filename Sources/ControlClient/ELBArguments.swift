@@ -135,9 +135,11 @@ public struct ELBArguments: Equatable {
         case let items as [Any]:
             return items.enumerated().flatMap { flattenEC2($0.element, prefix: "\(prefix).\($0.offset + 1)") }
         case let fields as [String: Any]:
+            // A plural member is a list in EC2's model (`Values`, `Tags`), even with one value.
             return fields.keys.sorted().flatMap { key in
-                let name = fields[key] is [Any] ? ELBOperation.singular(key) : key
-                return flattenEC2(fields[key]!, prefix: "\(prefix).\(name)")
+                let plural = key.hasSuffix("s") || fields[key] is [Any]
+                let value = plural && !(fields[key] is [Any]) ? [fields[key]!] : fields[key]!
+                return flattenEC2(value, prefix: "\(prefix).\(plural ? ELBOperation.singular(key) : key)")
             }
         default:
             return flatten(value, prefix: prefix)

@@ -23,11 +23,14 @@ final class APIServerFixture: @unchecked Sendable {
 
     var auditPath: String { directory + "/audit.log" }
 
-    init(observatory: Observatory = APIServerFixture.quietObservatory(), instances: [String: String] = [:], audited: Bool = false) async throws {
+    init(observatory: Observatory = APIServerFixture.quietObservatory(), instances: [String: String] = [:], audited: Bool = false,
+         interfaces: [String: String] = [:]) async throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         service = try ControlPlaneService(store: CatalogStore(directory: directory), region: "us-east-1", account: "123456789012",
                                           instances: instances, healthChecks: false) { _ in }
-        let actions = ELBActions(service: service, instances: instances, audit: audited ? try AuditTrail(path: directory + "/audit.log") : nil)
+        var configured = ELBActions(service: service, instances: instances, audit: audited ? try AuditTrail(path: directory + "/audit.log") : nil)
+        configured.interfaces = interfaces
+        let actions = configured
         self.actions = actions
         let socketPath = self.socketPath
         servers.append(Task.detached { try await APIServer.run(socketPath: socketPath, actions: actions, observatory: observatory) })
