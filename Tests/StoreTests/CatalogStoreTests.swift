@@ -47,6 +47,27 @@ import Testing
         #expect(loaded.endpoints.first?.attachmentNumber == 0xaa)
     }
 
+    /// Endpoint services, VPC endpoints' EC2 details (a pending one too) and route tables with
+    /// their associations and routes come back as they were saved.
+    @Test func ec2ResourcesSurviveARestart() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var catalog = ResourceCatalog(region: "eu-west-1", account: "111122223333")
+        let lb = try catalog.createLoadBalancer(name: "lb", type: "gateway", subnets: [], ipAddressType: nil, tags: [], id: "0000000000000001", now: now)
+        let service = try catalog.createEndpointService(loadBalancerArns: [lb.arn.description], acceptanceRequired: true,
+                                                        tags: [Tag(key: "team", value: "net")], newID: { "00000000000000a1" }, now: now)
+        let endpoint = try catalog.createVpcEndpoint(type: "GatewayLoadBalancer", serviceName: service.name, subnetIds: ["subnet-1"], vpcId: "vpc-1",
+                                                     tags: [Tag(key: "gwlb:interface", value: "gwlbe3")], newID: { "00000000000000b1" }, now: now)
+        let table = try catalog.createRouteTable(vpcId: "vpc-1", tags: [], newID: { "00000000000000c1" })
+        _ = try catalog.associateRouteTable(table.id, subnetId: nil, gatewayId: "igw-1", interface: { _ in "uplink" }, newID: { "00000000000000d1" })
+        try catalog.createRoute(table.id, destination: ("198.18.20.0/24", false), endpointId: endpoint.id)
+        try catalog.createRoute(table.id, destination: ("fd00:20::/64", true), endpointId: nil)
+        try CatalogStore(directory: directory).save(catalog)
+        let loaded = try #require(try CatalogStore(directory: directory).load())
+        #expect(loaded == catalog)
+        #expect(loaded.endpoints.first?.vpc?.pendingAcceptance == true && loaded.activeEndpoints.isEmpty)
+        #expect(loaded.routeTables.first?.routes.count == 2 && loaded.routeTables.first?.associations.first?.gatewayId == "igw-1")
+    }
+
     @Test func savesReplaceTheWholeState() throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try CatalogStore(directory: directory)
