@@ -33,11 +33,11 @@ public final class Daemon {
     public let sharedStatePath: String?
     /// Take over from the gwlbd running on the same socket (`--takeover`) instead of starting anew.
     public let takeover: Bool
-    private let metrics = MetricsExporter()
-    private let servers = DaemonServers()
+    let metrics = MetricsExporter()
+    let servers = DaemonServers()
     /// Where a takeover of this gwlbd stands: running, frozen (handing over) or handed over.
     let handover = Handover()
-    private var configuration: DaemonConfiguration
+    private(set) var configuration: DaemonConfiguration
     private var slots = TargetSlotTable()
 
     /// - Parameter geneveAddress: the address to take GENEVE on, over the file's (needed without one).
@@ -269,74 +269,6 @@ public final class Daemon {
         }
     }
 
-    /// The control plane over the store in `directory`, publishing to `plane`, and its API server.
-    private func startControlPlane(_ directory: String, plane: DataPlane, devices: EndpointDevices, published: LatestSnapshot,
-                                   verifier: SignatureV4Verifier?, socketGID: gid_t?, flowLog: FlowLogWriter?,
-                                   shared: SharedFlowState?, flowsTakenOver: Int, predecessor: Takeover.Offer?,
-                                   onAPIRunning: @escaping @Sendable () -> Void) throws -> (ControlPlaneService, Observatory) {
-        let store = try CatalogStore(directory: directory)
-        // A state directory made by hand, or by an older gwlbd, becomes private too.
-        chmod(directory, 0o700)
-        let routing = LinuxRouting(interfaces: configuration.interfaces)
-        let service = try ControlPlaneService(store: store, region: region, account: account, instances: configuration.instances,
-                                              attach: { try devices.attach($0) }, route: { try routing.apply($0) },
-                                              slotFlows: { plane.statistics().targets.map(\.activeFlows) },
-                                              dataPathProbe: Self.dataPathProbe(DataPathProber(address: configuration.geneve.address,
-                                                                                              replies: plane.probeReplies)),
-                                              shared: shared) { snapshot in
-            published.value.withLock { $0 = snapshot }
-            plane.publish(snapshot)
-        }
-        let audit = try AuditTrail(path: telemetry.auditLog ?? (directory as NSString).appendingPathComponent("audit.log"))
-        var configuredActions = ELBActions(service: service, instances: configuration.instances, audit: audit)
-        configuredActions.endpointFailure = { devices.failure(of: $0) }
-        configuredActions.flows = { plane.flows($0) }
-        configuredActions.interfaces = configuration.interfaces
-        configuredActions.routingDrift = { catalog in
-            do { return try routing.drift(catalog) } catch { return [RoutingDrift(routeTableId: nil, message: "cannot read Linux's routing: \(error)")] }
-        }
-        let actions = configuredActions
-        var observatory = Observatory(plane: plane, flowCapacity: configuration.workers * configuration.flowsPerWorker) {
-            published.value.withLock { $0.targets }
-        }
-        observatory.geneveAddress = configuration.geneve.address.description
-        observatory.flowState = shared.map { shared in
-            switch shared.start {
-            case .created: ("created", 0, nil)
-            case .resumed: ("resumed", flowsTakenOver, nil)
-            case .cold(let reason): ("cold", 0, reason)
-            }
-        }
-        observatory.upgradedFrom = predecessor.map { ($0.version, $0.pid) }
-        observatory.targetSlots = { [weak service] in service?.targetSlots }
-        observatory.failedEndpoints = { devices.failedInterfaces }
-        if let flowLog { observatory.flowLogRecordsLost = { flowLog.recordsLost } }
-        let socketPath = self.socketPath
-        let takingOver = predecessor != nil
-        if let signedAPI, let verifier {
-            let (host, port) = try signedAPI.hostAndPort()
-            let name = "the signed API on \(signedAPI.listen)", tls = signedAPI.tls
-            servers.start(name, retrying: takingOver) { stop in
-                try await APIServer.runTCP(host: host, port: port, actions: actions, verifier: verifier, tls: tls, stop: stop) { _ in }
-            }
-            log("signed elbv2 API (SigV4, region \(region)) on \(signedAPI.tls == nil ? "http" : "https")://\(signedAPI.listen)")
-        }
-        let metrics = self.metrics
-        let observed = observatory
-        servers.start("the API server") { stop in
-            try await APIServer.run(socketPath: socketPath, actions: actions, observatory: observed, metrics: metrics, group: socketGID,
-                                    stop: stop, onRunning: onAPIRunning)
-        }
-        if let listen = telemetry.metricsListen {
-            let (host, port) = try ListenAddress.parse(listen, option: "--metrics-listen")
-            let name = "the metrics listener on \(listen)"
-            servers.start(name, retrying: takingOver) { stop in try await APIServer.runMetrics(host: host, port: port, metrics: metrics, stop: stop) }
-            log("Prometheus metrics on http://\(listen)/metrics")
-        }
-        log("audit trail: \(audit.path)")
-        return (service, observatory)
-    }
-
     /// Another socket on the port (even one with SO_REUSEPORT) makes a plain bind fail: that is a
     /// second gwlbd or another program, and sharing the port would split the traffic.
     static func checkPortIsFree(_ address: UDPPeer) throws {
@@ -395,7 +327,7 @@ public final class Daemon {
         _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
     }
 
-    private func log(_ message: String) {
+    func log(_ message: String) {
         FileHandle.standardError.write(Data("gwlbd: \(message)\n".utf8))
     }
 }

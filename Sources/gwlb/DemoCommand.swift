@@ -97,11 +97,11 @@ final class Demo: @unchecked Sendable {
         }
         say("building the lab: client, router with the endpoint gwlbe0, server, \(lab.applianceCount) appliance\(lab.applianceCount == 1 ? "" : "s") …")
         built = true
-        try lab.up(executable: executable, applianceRules: [applianceWithRule: ["tcp:23"]])
+        try lab.up(executable: executable, applianceRules: [applianceWithRule: ["tcp:23"]], routing: .throughAPI)
         say("starting gwlbd in \(lab.router), API on \(socket) …")
         try startDaemon(executable)
         let client = try waitForAPI()
-        say("configuring it as AWS's walkthrough does: load balancer, target group, targets, listener, endpoint …")
+        say("configuring it as AWS's walkthrough does: load balancer, target group, targets, listener (elbv2), then endpoint service, endpoint and route tables (ec2) …")
         try configure(client)
         say("starting traffic from \(Lab.clientAddress) to \(Lab.serverAddress): TCP, UDP and ICMP flows coming and going")
         try background(lab.server, ["python3", "-c", DemoTraffic.server])
@@ -115,7 +115,9 @@ final class Demo: @unchecked Sendable {
         gwlbd = try ChildProcess(["ip", "netns", "exec", lab.router, "setsid", executable, "gwlbd", "--state-dir", lab.stateDirectory + "/state",
                                   "--socket", socket, "--geneve-address", Lab.geneveAddress, "--flow-log", lab.stateDirectory + "/flow.log",
                                   // The lab's, so that `gwlb lab down` removes it with the rest.
-                                  "--shared-state", lab.sharedStatePath],
+                                  "--shared-state", lab.sharedStatePath,
+                                  // Which interfaces the route tables' subnet and gateway ids name.
+                                  "--config", lab.apiConfigurationPath],
                                  output: .file(log), errors: .file(log))
     }
 
@@ -148,8 +150,36 @@ final class Demo: @unchecked Sendable {
         _ = try client.call("RegisterTargets", [("TargetGroupArn", tg)] + targets)
         _ = try client.call("CreateListener", [("LoadBalancerArn", lb), ("DefaultActions.member.1.Type", "forward"),
                                                ("DefaultActions.member.1.TargetGroupArn", tg)])
-        _ = try client.call("CreateEndpoint", [("LoadBalancerArn", lb), ("Interface", Lab.endpointInterface),
-                                               ("EndpointId", Lab.endpointID), ("AttachmentId", Lab.attachmentID)])
+        try route(client, loadBalancer: lb)
+    }
+
+    /// The seed's EC2 half: an endpoint service for the load balancer, an endpoint on the lab's
+    /// gwlbe0, the internet gateway's ingress route table (the application subnet → the endpoint)
+    /// and the application subnet's (everywhere → the endpoint). gwlbd makes them the router's
+    /// policy routing; what comes back from inspection takes the main table (`local`).
+    private func route(_ client: ELBClient, loadBalancer lb: String) throws {
+        func string(_ value: JSONValue, _ object: String, _ key: String) throws -> String {
+            guard case .string(let text)? = value[object]?[key] else { throw DemoFailure("no \(object).\(key) in gwlbd's answer") }
+            return text
+        }
+        let service = try string(client.call("CreateVpcEndpointServiceConfiguration", [("GatewayLoadBalancerArn.1", lb), ("AcceptanceRequired", "false")],
+                                             ec2: true), "ServiceConfiguration", "ServiceName")
+        let endpoint = try string(client.call("CreateVpcEndpoint", [
+            ("VpcEndpointType", "GatewayLoadBalancer"), ("ServiceName", service), ("VpcId", Lab.vpcID), ("SubnetId.1", Lab.endpointSubnetID),
+            ("TagSpecification.1.ResourceType", "vpc-endpoint"), ("TagSpecification.1.Tag.1.Key", "gwlb:interface"),
+            ("TagSpecification.1.Tag.1.Value", Lab.endpointInterface),
+        ], ec2: true), "VpcEndpoint", "VpcEndpointId")
+        let tables: [(association: (String, String), destinations: [(String, String)])] = [
+            (("GatewayId", Lab.internetGatewayID), [("DestinationCidrBlock", Lab.applicationSubnet), ("DestinationIpv6CidrBlock", Lab.applicationSubnet6)]),
+            (("SubnetId", Lab.applicationSubnetID), [("DestinationCidrBlock", "0.0.0.0/0"), ("DestinationIpv6CidrBlock", "::/0")]),
+        ]
+        for table in tables {
+            let id = try string(client.call("CreateRouteTable", [("VpcId", Lab.vpcID)], ec2: true), "RouteTable", "RouteTableId")
+            _ = try client.call("AssociateRouteTable", [("RouteTableId", id), table.association], ec2: true)
+            for destination in table.destinations {
+                _ = try client.call("CreateRoute", [("RouteTableId", id), destination, ("VpcEndpointId", endpoint)], ec2: true)
+            }
+        }
     }
 
     /// A long-running program in a namespace, out of the terminal's process group; the lab's

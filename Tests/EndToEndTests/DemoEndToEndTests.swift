@@ -63,6 +63,10 @@ import TestTraits
         #expect(APIDaemonFixture.eventually(18) { ((try? health()) ?? []) == ["healthy", "healthy", "healthy"] }, "\((try? health()) ?? [])")
         #expect(APIDaemonFixture.eventually(5) { ((try? perTarget()) ?? [:]).count == 3 && ((try? perTarget()) ?? [:]).values.allSatisfy { $0.packets > 0 } },
                 "\((try? perTarget()) ?? [:])")
+        // The routing that steers the traffic is the seed's, made through the EC2 API.
+        let routes = try gwlb(["ec2", "describe-route-tables", "--query", "RouteTables[].Routes[].[DestinationCidrBlock || DestinationIpv6CidrBlock, State]",
+                               "--output", "text"])
+        #expect(routes.output == "\(Lab.applicationSubnet)\tactive\n\(Lab.applicationSubnet6)\tactive\n0.0.0.0/0\tactive\n::/0\tactive\n", "\(routes.output)")
         #expect(APIDaemonFixture.eventually(30) { !process.isRunning }, "the demo did not end after its duration")
         #expect(process.terminationStatus == 0)
         let text = String(decoding: collected.wait(), as: UTF8.self)

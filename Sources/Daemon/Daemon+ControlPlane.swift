@@ -1,0 +1,82 @@
+import ControlAPI
+import ControlInput
+import ControlPlane
+import DataPlane
+import Foundation
+import Store
+import Telemetry
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The API form's control plane: the catalog's store, the Linux side of its endpoints and route
+/// tables, the audit trail and the API servers.
+extension Daemon {
+    /// The control plane over the store in `directory`, publishing to `plane`, and its API server.
+    func startControlPlane(_ directory: String, plane: DataPlane, devices: EndpointDevices, published: LatestSnapshot,
+                                   verifier: SignatureV4Verifier?, socketGID: gid_t?, flowLog: FlowLogWriter?,
+                                   shared: SharedFlowState?, flowsTakenOver: Int, predecessor: Takeover.Offer?,
+                                   onAPIRunning: @escaping @Sendable () -> Void) throws -> (ControlPlaneService, Observatory) {
+        let store = try CatalogStore(directory: directory)
+        // A state directory made by hand, or by an older gwlbd, becomes private too.
+        chmod(directory, 0o700)
+        let routing = LinuxRouting(interfaces: configuration.interfaces)
+        let service = try ControlPlaneService(store: store, region: region, account: account, instances: configuration.instances,
+                                              attach: { try devices.attach($0) }, route: { try routing.apply($0) },
+                                              slotFlows: { plane.statistics().targets.map(\.activeFlows) },
+                                              dataPathProbe: Self.dataPathProbe(DataPathProber(address: configuration.geneve.address,
+                                                                                              replies: plane.probeReplies)),
+                                              shared: shared) { snapshot in
+            published.value.withLock { $0 = snapshot }
+            plane.publish(snapshot)
+        }
+        let audit = try AuditTrail(path: telemetry.auditLog ?? (directory as NSString).appendingPathComponent("audit.log"))
+        var configuredActions = ELBActions(service: service, instances: configuration.instances, audit: audit)
+        configuredActions.endpointFailure = { devices.failure(of: $0) }
+        configuredActions.flows = { plane.flows($0) }
+        configuredActions.interfaces = configuration.interfaces
+        configuredActions.routingDrift = { catalog in
+            do { return try routing.drift(catalog) } catch { return [RoutingDrift(routeTableId: nil, message: "cannot read Linux's routing: \(error)")] }
+        }
+        let actions = configuredActions
+        var observatory = Observatory(plane: plane, flowCapacity: configuration.workers * configuration.flowsPerWorker) {
+            published.value.withLock { $0.targets }
+        }
+        observatory.geneveAddress = configuration.geneve.address.description
+        observatory.flowState = shared.map { shared in
+            switch shared.start {
+            case .created: ("created", 0, nil)
+            case .resumed: ("resumed", flowsTakenOver, nil)
+            case .cold(let reason): ("cold", 0, reason)
+            }
+        }
+        observatory.upgradedFrom = predecessor.map { ($0.version, $0.pid) }
+        observatory.targetSlots = { [weak service] in service?.targetSlots }
+        observatory.failedEndpoints = { devices.failedInterfaces }
+        if let flowLog { observatory.flowLogRecordsLost = { flowLog.recordsLost } }
+        let socketPath = self.socketPath
+        let takingOver = predecessor != nil
+        if let signedAPI, let verifier {
+            let (host, port) = try signedAPI.hostAndPort()
+            let name = "the signed API on \(signedAPI.listen)", tls = signedAPI.tls
+            servers.start(name, retrying: takingOver) { stop in
+                try await APIServer.runTCP(host: host, port: port, actions: actions, verifier: verifier, tls: tls, stop: stop) { _ in }
+            }
+            log("signed elbv2 API (SigV4, region \(region)) on \(signedAPI.tls == nil ? "http" : "https")://\(signedAPI.listen)")
+        }
+        let metrics = self.metrics
+        let observed = observatory
+        servers.start("the API server") { stop in
+            try await APIServer.run(socketPath: socketPath, actions: actions, observatory: observed, metrics: metrics, group: socketGID,
+                                    stop: stop, onRunning: onAPIRunning)
+        }
+        if let listen = telemetry.metricsListen {
+            let (host, port) = try ListenAddress.parse(listen, option: "--metrics-listen")
+            let name = "the metrics listener on \(listen)"
+            servers.start(name, retrying: takingOver) { stop in try await APIServer.runMetrics(host: host, port: port, metrics: metrics, stop: stop) }
+            log("Prometheus metrics on http://\(listen)/metrics")
+        }
+        log("audit trail: \(audit.path)")
+        return (service, observatory)
+    }
+}
