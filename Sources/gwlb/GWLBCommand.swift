@@ -133,6 +133,8 @@ struct LabCommand: ParsableCommand {
         @Option(help: "Number of appliances.") var appliances = 3
         @Option(name: .customLong("drop"), help: "Rule for every appliance, e.g. tcp:23 (repeatable).") var rules: [String] = []
         @Option(help: "Workers in the gwlbd configuration the lab writes.") var workers = 2
+        @Option(help: "Who writes the router's policy routing: hand (the lab, for a gwlbd with a configuration file) or api (gwlbd, from route tables made with gwlb ec2 or aws ec2).")
+        var routing = Lab.Routing.byHand
 
         func validate() throws {
             guard (1...50).contains(appliances) else { throw ValidationError("--appliances must be 1-50") }
@@ -141,10 +143,14 @@ struct LabCommand: ParsableCommand {
 
         func run() throws {
             let lab = Lab(prefix: options.prefix, applianceCount: appliances)
-            try lab.up(executable: CommandLine.selfExecutable, rules: rules, workers: workers)
+            try lab.up(executable: CommandLine.selfExecutable, rules: rules, workers: workers, routing: routing)
             // gwlbd is built next to gwlb (`swift build` builds both).
             let sibling = URL(fileURLWithPath: CommandLine.selfExecutable).deletingLastPathComponent().appendingPathComponent("gwlbd").path
             let gwlbd = FileManager.default.fileExists(atPath: sibling) ? sibling : "gwlbd"
+            if routing == .throughAPI {
+                print(Self.apiWalkthrough(lab, gwlbd: gwlbd, state: "/var/lib/gwlb-\(options.prefix)"))
+                return
+            }
             print("""
                 lab \(options.prefix) is up: client \(Lab.clientAddress), server \(Lab.serverAddress), \(appliances) appliances.
                 start gwlbd, managed through the API (then gwlb create-load-balancer …, create-endpoint --interface \(Lab.endpointInterface)):
@@ -170,3 +176,32 @@ struct LabCommand: ParsableCommand {
         func run() throws { print(Lab(prefix: options.prefix, applianceCount: appliances).status()) }
     }
 }
+
+extension LabCommand.Up {
+    /// The seed's walkthrough for a lab without routing: gwlbd in the router, then both halves
+    /// through its API (`gwlb` as `aws elbv2`, `gwlb ec2` as `aws ec2`).
+    static func apiWalkthrough(_ lab: Lab, gwlbd: String, state: String) -> String {
+        let socket = "--socket /run/gwlb/\(lab.prefix).sock"
+        return """
+            lab \(lab.prefix) is up without routing: gwlbd makes it from the route tables you create.
+            start gwlbd:  ip netns exec \(lab.router) \(gwlbd) --state-dir \(state) --geneve-address \(Lab.geneveAddress) --config \(lab.apiConfigurationPath) \(socket) &
+            then, as the seed does it (here `gwlb` is `aws elbv2` and `gwlb ec2` is `aws ec2`):
+              LB=$(gwlb \(socket) create-load-balancer --name lab --type gateway --subnets subnet-0provider --query 'LoadBalancers[0].LoadBalancerArn' --output text)
+              TG=$(gwlb \(socket) create-target-group --name lab --protocol GENEVE --port 6081 --vpc-id vpc-0provider --query 'TargetGroups[0].TargetGroupArn' --output text)
+              gwlb \(socket) register-targets --target-group-arn $TG --targets \((1...lab.applianceCount).map { "Id=\(Lab.applianceAddress($0))" }.joined(separator: " "))
+              gwlb \(socket) create-listener --load-balancer-arn $LB --default-actions Type=forward,TargetGroupArn=$TG
+              SERVICE=$(gwlb ec2 \(socket) create-vpc-endpoint-service-configuration --gateway-load-balancer-arns $LB --no-acceptance-required --query ServiceConfiguration.ServiceName --output text)
+              VPCE=$(gwlb ec2 \(socket) create-vpc-endpoint --vpc-endpoint-type GatewayLoadBalancer --service-name $SERVICE --vpc-id \(Lab.vpcID) --subnet-ids \(Lab.endpointSubnetID) --tag-specifications 'ResourceType=vpc-endpoint,Tags=[{Key=gwlb:interface,Value=\(Lab.endpointInterface)}]' --query VpcEndpoint.VpcEndpointId --output text)
+              INGRESS=$(gwlb ec2 \(socket) create-route-table --vpc-id \(Lab.vpcID) --query RouteTable.RouteTableId --output text)
+              gwlb ec2 \(socket) associate-route-table --route-table-id $INGRESS --gateway-id \(Lab.internetGatewayID)
+              gwlb ec2 \(socket) create-route --route-table-id $INGRESS --destination-cidr-block \(Lab.applicationSubnet) --vpc-endpoint-id $VPCE
+              APP=$(gwlb ec2 \(socket) create-route-table --vpc-id \(Lab.vpcID) --query RouteTable.RouteTableId --output text)
+              gwlb ec2 \(socket) associate-route-table --route-table-id $APP --subnet-id \(Lab.applicationSubnetID)
+              gwlb ec2 \(socket) create-route --route-table-id $APP --destination-cidr-block 0.0.0.0/0 --vpc-endpoint-id $VPCE
+            send traffic: ip netns exec \(lab.client) ping \(Lab.serverAddress)
+            remove it:    gwlb lab down --prefix \(lab.prefix)
+            """
+    }
+}
+
+extension Lab.Routing: ExpressibleByArgument {}
