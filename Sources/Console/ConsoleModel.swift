@@ -82,6 +82,8 @@ public struct ConsoleModel: Sendable {
     public var recentDrops: [Drop] = []
     /// Interfaces of endpoints whose device is gone (they forward nothing).
     public var failedEndpoints: [String] = []
+    /// Rules and routes of the route tables changed behind gwlbd's back.
+    public var routingDrift: [String] = []
     public var healthEvents: [HealthEvent] = []
     /// One note per new gwlbd seen on the socket after the first (`restartNote`), oldest first.
     public var restarts: [String] = []
@@ -154,6 +156,7 @@ public struct ConsoleModel: Sendable {
         if let traffic = message["traffic"] as? [String: Int] { self.traffic = traffic }
         if let drops = message["drops"] as? [String: Int] { dropCounts = drops }
         if let failed = message["failedEndpoints"] as? [String] { failedEndpoints = failed }
+        if let drift = message["routingDrift"] as? [String] { routingDrift = drift }
         for row in message["targets"] as? [[String: Any]] ?? [] {
             guard let targetId = row["id"] as? String else { continue }
             let id = row["key"] as? String ?? targetId

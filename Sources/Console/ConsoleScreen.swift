@@ -160,6 +160,7 @@ public struct ConsoleScreen {
             "gwlb " + (shown ?? (model.loadBalancers.count > 1 ? "all \(model.loadBalancers.count) load balancers"
                                  : model.loadBalancerName ?? "(no load balancer)")), connection,
             model.failedEndpoints.isEmpty ? nil : "ENDPOINT FAILED: " + model.failedEndpoints.joined(separator: ", "),
+            model.routingDrift.isEmpty ? nil : "ROUTE DRIFT: \(model.routingDrift.count) (gwlb ec2 repair-route-tables)",
             "in \(Self.count(model.packetsInRate.perSecond(over: window)))pkt/s \(Self.bits(model.bytesInRate.perSecond(over: window)))",
             "new \(Self.count(model.newFlowRate.perSecond(over: window)))/s", "drops \(Self.count(model.dropRate.perSecond(over: window)))/s",
             "gwlbd \(model.version.isEmpty ? "?" : model.version)", uptime.isEmpty ? nil : "up \(uptime)",

@@ -25,6 +25,8 @@ public struct EventStream {
         var targets: [String: TargetRow]
         /// Interfaces of endpoints whose device is gone.
         var failedEndpoints: [String]
+        /// Rules and routes changed behind gwlbd's back.
+        var routingDrift: [String]
     }
 
     /// One target: registration, health and counters.
@@ -128,6 +130,7 @@ public struct EventStream {
         if view.traffic != previous?.traffic { message["traffic"] = view.traffic }
         if view.drops != previous?.drops { message["drops"] = view.drops }
         if previous == nil || view.failedEndpoints != previous?.failedEndpoints { message["failedEndpoints"] = view.failedEndpoints }
+        if previous == nil || view.routingDrift != previous?.routingDrift { message["routingDrift"] = view.routingDrift }
         let changed = view.targets.filter { previous?.targets[$0.key] != $0.value }
         if previous == nil || !changed.isEmpty {
             message["targets"] = changed.keys.sorted().map { id in changed[id]!.json }
@@ -169,7 +172,7 @@ public struct EventStream {
                       "genevePackets": Int(statistics.genevePackets), "geneveBytes": Int(statistics.geneveBytes),
                       "resetsSent": Int(statistics.resetsSent), "handedOff": Int(statistics.handedOff),
                       "droppedPackets": Int(statistics.totalDrops), "snapshotVersion": Int(statistics.snapshotVersion)],
-            drops: drops, targets: targets, failedEndpoints: observatory.failedEndpoints())
+            drops: drops, targets: targets, failedEndpoints: observatory.failedEndpoints(), routingDrift: observatory.routingDrift())
     }
 
     /// Drops recorded since the last message, oldest first.

@@ -23,6 +23,7 @@ extension Observatory {
         var sample = MetricsSample(statistics: statistics, balancers: balancers, zone: "local", time: time)
         sample.targetSlots = service.targetSlots
         sample.failedEndpoints = failedEndpoints().count
+        sample.routingDrift = routingDrift().count
         sample.flowLogRecordsLost = flowLogRecordsLost()
         sample.processStart = (startTime.timeIntervalSince1970, flowState?.flowsTakenOver ?? 0)
         return sample

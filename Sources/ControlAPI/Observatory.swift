@@ -35,6 +35,8 @@ public struct Observatory: Sendable {
     public var targetSlots: @Sendable () -> (capacity: Int, current: Int, retired: Int)? = { nil }
     /// Interfaces of endpoints whose device was deleted and is not back yet.
     public var failedEndpoints: @Sendable () -> [String] = { [] }
+    /// Where Linux's routing differs from the route tables, in words (README "Route tables").
+    public var routingDrift: @Sendable () -> [String] = { [] }
     /// Flow-log records lost to failed writes, when flow logs are on.
     public var flowLogRecordsLost: @Sendable () -> UInt64? = { nil }
 
@@ -66,6 +68,7 @@ public struct Observatory: Sendable {
         report["bootId"] = bootID
         report["uptimeSeconds"] = Int(Date().timeIntervalSince(startTime))
         report["failedEndpoints"] = failedEndpoints()
+        report["routingDrift"] = routingDrift()
         if let lost = flowLogRecordsLost() { report["flowLogRecordsLost"] = lost }
         if let slots = targetSlots() {
             report["targetSlots"] = ["capacity": slots.capacity, "current": slots.current, "retired": slots.retired,

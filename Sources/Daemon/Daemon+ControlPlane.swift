@@ -4,6 +4,7 @@ import ControlPlane
 import DataPlane
 import Foundation
 import Store
+import Synchronization
 import Telemetry
 #if canImport(Glibc)
 import Glibc
@@ -53,6 +54,14 @@ extension Daemon {
         observatory.upgradedFrom = predecessor.map { ($0.version, $0.pid) }
         observatory.targetSlots = { [weak service] in service?.targetSlots }
         observatory.failedEndpoints = { devices.failedInterfaces }
+        // Asked by every console each second and by the metrics: read from Linux every 5 s at most.
+        let drift = RecentValue<[String]>(seconds: 5)
+        observatory.routingDrift = { [weak service] in
+            drift.value {
+                guard let catalog = service?.read({ $0 }), !catalog.routeTables.isEmpty else { return [] }
+                return actions.routingDrift(catalog).map(\.message)
+            }
+        }
         if let flowLog { observatory.flowLogRecordsLost = { flowLog.recordsLost } }
         let socketPath = self.socketPath
         let takingOver = predecessor != nil
@@ -78,5 +87,23 @@ extension Daemon {
         }
         log("audit trail: \(audit.path)")
         return (service, observatory)
+    }
+}
+
+/// A value recomputed at most every `seconds`: what many readers ask for often and costs a few
+/// processes to find out.
+final class RecentValue<Value: Sendable>: Sendable {
+    private let seconds: Double
+    private let state = Mutex<(value: Value, time: ContinuousClock.Instant)?>(nil)
+
+    init(seconds: Double) { self.seconds = seconds }
+
+    func value(_ compute: () -> Value) -> Value {
+        state.withLock { state in
+            if let state, ContinuousClock.now - state.time < .seconds(seconds) { return state.value }
+            let value = compute()
+            state = (value, ContinuousClock.now)
+            return value
+        }
     }
 }

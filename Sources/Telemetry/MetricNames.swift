@@ -22,6 +22,7 @@ public enum MetricNames {
     public static let drops = "gwlb_dropped_packets_total"
     public static let targetSlots = "gwlb_target_slots"
     public static let failedEndpoints = "gwlb_failed_endpoints"
+    public static let routingDrift = "gwlb_route_table_drift"
     public static let endpointsLost = "gwlb_endpoint_devices_lost_total"
     public static let flowLogRecordsLost = "gwlb_flow_log_records_lost_total"
     /// Prometheus's own name (client libraries export it): a restart resets every counter, and
@@ -49,6 +50,7 @@ public enum MetricNames {
         targetNewFlows: "Flows pinned to a target since gwlbd started.",
         drops: "Packets dropped, by reason.",
         failedEndpoints: "Endpoints that forward nothing: their TUN device was deleted and is not back yet.",
+        routingDrift: "Rules and routes of the EC2 route tables that Linux does not hold as gwlbd made them (gwlb ec2 repair-route-tables).",
         endpointsLost: "Times a worker found an endpoint's TUN device deleted under gwlbd (and stopped polling it).",
         flowLogRecordsLost: "Flow-log records that could not be written (a full disk, an I/O error).",
         processStartTime: "When gwlbd started, in seconds since the Unix epoch (its counters start from zero then).",

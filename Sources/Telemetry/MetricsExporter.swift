@@ -49,6 +49,8 @@ public struct MetricsSample: Sendable {
     public var targetSlots: (capacity: Int, current: Int, retired: Int)?
     /// Endpoints whose device is gone and not back yet.
     public var failedEndpoints = 0
+    /// Rules and routes of the route tables that differ in Linux.
+    public var routingDrift = 0
     /// Flow-log records lost to failed writes, when flow logs are on.
     public var flowLogRecordsLost: UInt64?
     /// When gwlbd started (seconds since the epoch), and how many flows it took over then.
@@ -145,6 +147,7 @@ public final class MetricsExporter: Sendable {
             count(&state, MetricNames.resetsSent, base, statistics.resetsSent),
             count(&state, MetricNames.endpointsLost, base, statistics.endpointsLost),
             set(&state, MetricNames.failedEndpoints, base, Double(sample.failedEndpoints)),
+            set(&state, MetricNames.routingDrift, base, Double(sample.routingDrift)),
             set(&state, MetricNames.peakBytesPerSecond, base, state.bytesPeak.sample(total: statistics.endpointBytes, at: sample.time)),
             set(&state, MetricNames.peakPacketsPerSecond, base, state.packetsPeak.sample(total: statistics.endpointPackets, at: sample.time)),
         ]

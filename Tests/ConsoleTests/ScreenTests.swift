@@ -67,6 +67,20 @@ import Testing
         try compare(ascii, "main-\(width)x\(height)-ascii")
     }
 
+    /// Route tables that drifted are named in the header, before the rates, with what mends them.
+    @Test func routeDriftInTheHeader() {
+        var model = Self.model()
+        model.apply(["type": "delta", "seq": 9, "routingDrift": ["route missing: -4 0.0.0.0/0 table 20002 dev gwlbe0", "rule missing: -4 iif app lookup 20002"]],
+                    at: 3)
+        let surface = MemorySurface(width: 120, height: 40)
+        ConsoleScreen(glyphs: .ascii).draw(model, ConsoleState(), on: surface)
+        let header = surface.text.split(separator: "\n").first.map(String.init) ?? ""
+        #expect(header.contains("ROUTE DRIFT: 2 (gwlb ec2 repair-route-tables)"), "\(header)")
+        model.apply(["type": "delta", "seq": 10, "routingDrift": [String]()], at: 4)
+        ConsoleScreen(glyphs: .ascii).draw(model, ConsoleState(), on: surface)
+        #expect(!surface.text.contains("ROUTE DRIFT"))
+    }
+
     @Test func drainDialogAndTooSmall() throws {
         var state = ConsoleState()
         _ = state.handle(.character("d"), model: Self.model())

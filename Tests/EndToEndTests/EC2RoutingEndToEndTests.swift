@@ -174,11 +174,20 @@ import TestTraits
         #expect(association["State"] as? String == "failed")
         #expect((association["StatusMessage"] as? String)?.contains("rule missing: -4 iif app lookup \(tableNumber)") == true, "\(association)")
 
+        // The same drift in gwlbd's statistics (what the console shows) and its metrics, which
+        // read Linux again at most every 5 seconds.
+        #expect(APIDaemonFixture.eventually(8) { (try? api.observe("/v1/stats")["routingDrift"] as? [String])?.count == 2 })
+        #expect(APIDaemonFixture.eventually(3) {
+            let metrics = (try? lab.run(lab.lab.router, ["curl", "-s", "--unix-socket", api.socket, "http://localhost/metrics"]).output) ?? ""
+            return metrics.split(separator: "\n").contains { $0.hasPrefix("gwlb_route_table_drift{") && $0.hasSuffix(" 2.0") }
+        })
+
         let repaired = try ec2(["repair-route-tables"])
         #expect((repaired["Repaired"] as? [String])?.count == 2, "\(repaired)")
         #expect((repaired["Remaining"] as? [String]) == [], "\(repaired)")
         #expect(try described()["Routes"].map { "\($0)" }?.contains("GwlbDrift") == false)
         let kernel = try Self.kernelRouting(lab)
         #expect(kernel.contains("iif app lookup \(tableNumber)") && kernel.contains("default dev gwlbe0 table \(tableNumber)"), "\(kernel)")
+        #expect(APIDaemonFixture.eventually(8) { (try? api.observe("/v1/stats")["routingDrift"] as? [String]) == [] })
     }
 }
