@@ -19,6 +19,11 @@ extension FuzzTarget {
             if let values = try? request.list(name) { precondition(values.count <= request.parameters.count, "more members than parameters") }
             if let fields = try? request.structures(name) { precondition(fields.count <= request.parameters.count, "more structures than parameters") }
         }
+        // EC2's lists (`Name.N`, `Name.N.Field`): every first component names one.
+        for name in Set(request.parameters.keys.compactMap { $0.split(separator: ".").first.map(String.init) }) {
+            if let values = try? request.ec2List(name) { precondition(values.count <= request.parameters.count, "more items than parameters") }
+            if let fields = try? request.ec2Structures(name) { precondition(fields.count <= request.parameters.count, "more items than parameters") }
+        }
         for key in request.parameters.keys {
             _ = try? request.int(key)
             _ = try? request.bool(key)
