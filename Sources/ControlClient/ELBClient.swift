@@ -53,12 +53,7 @@ public struct ELBClient: Sendable {
     }
 
     private func callOnce(_ action: String, _ parameters: [(String, String)]) throws -> JSONValue {
-        let form = ([("Action", action), ("Version", "2015-12-01")] + parameters)
-            .map { "\(Self.formEncode($0.0))=\(Self.formEncode($0.1))" }.joined(separator: "&")
-        let response = try http.request("POST", "/", body: Data(form.utf8), contentType: "application/x-www-form-urlencoded; charset=utf-8")
-        guard let root = XMLTree.parse(response.body) else {
-            throw UnixHTTPClient.ConnectionError(description: "gwlbd answered \(action) with HTTP \(response.status) and no XML")
-        }
+        let root = try post(action, version: "2015-12-01", parameters)
         if root.name == "ErrorResponse" {
             let error = root.child("Error")
             throw APIError(code: error?.child("Code")?.text ?? "Unknown", message: error?.child("Message")?.text ?? "", action: action)
@@ -67,17 +62,24 @@ public struct ELBClient: Sendable {
         return .object((root.child("\(action)Result")?.children ?? []).map { ($0.name, ResponseShapes.json($0)) })
     }
 
+    /// EC2 answers with no Result wrapper, and its errors in `<Response><Errors><Error>`.
     private func callEC2(_ action: String, _ parameters: [(String, String)]) throws -> JSONValue {
-        let form = ([("Action", action), ("Version", "2016-11-15")] + parameters)
+        let root = try post(action, version: "2016-11-15", parameters)
+        if root.name == "Response", let error = root.child("Errors")?.child("Error") {
+            throw APIError(code: error.child("Code")?.text ?? "Unknown", message: error.child("Message")?.text ?? "", action: action)
+        }
+        return EC2ResponseShapes.json(root)
+    }
+
+    /// One Query request; the answer's XML.
+    private func post(_ action: String, version: String, _ parameters: [(String, String)]) throws -> XMLTree {
+        let form = ([("Action", action), ("Version", version)] + parameters)
             .map { "\(Self.formEncode($0.0))=\(Self.formEncode($0.1))" }.joined(separator: "&")
         let response = try http.request("POST", "/", body: Data(form.utf8), contentType: "application/x-www-form-urlencoded; charset=utf-8")
         guard let root = XMLTree.parse(response.body) else {
             throw UnixHTTPClient.ConnectionError(description: "gwlbd answered \(action) with HTTP \(response.status) and no XML")
         }
-        if root.name == "Response", let error = root.child("Errors")?.child("Error") {
-            throw APIError(code: error.child("Code")?.text ?? "Unknown", message: error.child("Message")?.text ?? "", action: action)
-        }
-        return EC2ResponseShapes.json(root)
+        return root
     }
 
     static func formEncode(_ text: String) -> String {

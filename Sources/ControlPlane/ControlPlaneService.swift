@@ -124,9 +124,10 @@ public final class ControlPlaneService: Sendable {
                     throw ELBError(.invalidConfigurationRequest, "Cannot attach the endpoint: \(error)")
                 }
             }
-            let undo = { [state] in
-                if routingChange { try? self.route(state.catalog) }
-                if devicesChange { try? self.attach(state.attachments) }
+            let (previousCatalog, previousAttachments) = (state.catalog, state.attachments)
+            let undo = {
+                if routingChange { try? self.route(previousCatalog) }
+                if devicesChange { try? self.attach(previousAttachments) }
             }
             if routingChange {
                 do { try route(catalog) } catch {

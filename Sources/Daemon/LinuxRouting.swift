@@ -38,7 +38,14 @@ final class LinuxRouting: Sendable {
     /// changed target is replaced in one step (`ip route replace`), so traffic never falls
     /// through to the main table meanwhile.
     func apply(_ plan: RoutingPlan) throws {
-        let installed = try read(tables: Set(plan.routes.map(\.table) + plan.rules.map(\.table)))
+        let installed: Installed
+        do {
+            installed = try read(tables: Set(plan.routes.map(\.table) + plan.rules.map(\.table)))
+        } catch where plan.rules.isEmpty && plan.routes.isEmpty {
+            // Nothing to make, and Linux's routing cannot be read (no `ip` here): a gwlbd whose
+            // operator uses no route tables needs none.
+            return
+        }
         let wanted = (rules: Set(plan.rules), routes: Set(plan.routes))
         for family in RoutingPlan.Family.allCases {
             var commands: [String] = []
