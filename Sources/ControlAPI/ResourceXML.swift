@@ -76,7 +76,8 @@ enum ResourceXML {
         ]
     }
 
-    /// An endpoint, `available` or `failed` (its device is gone: `failure` says why), as AWS's
+    /// An endpoint, `available`, `failed` (its device is gone: `failure` says why) or
+    /// `pendingAcceptance` (made through EC2, waiting for its service's acceptance), as AWS's
     /// VpcEndpoint has `State` and `LastError`.
     static func endpoint(_ endpoint: Endpoint, failure: String? = nil) -> [XMLNode] {
         var nodes: [XMLNode] = [
@@ -85,7 +86,7 @@ enum ResourceXML {
             .value("Interface", endpoint.interface),
             .value("AttachmentId", endpoint.attachmentId),
             .value("CreatedTime", timestamp(endpoint.createdTime)),
-            .value("State", failure == nil ? "available" : "failed"),
+            .value("State", !endpoint.isActive ? "pendingAcceptance" : failure == nil ? "available" : "failed"),
         ]
         if let failure { nodes.append(.element("LastError", [.value("Code", "DeviceLost"), .value("Message", failure)])) }
         return nodes

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ControlAPI
 import ControlInput
+import ControlPlane
 import DataPlane
 import Foundation
 import PacketIO
@@ -106,12 +107,13 @@ public struct GwlbdCommand: ParsableCommand {
     }
 
     /// `--cleanup`: removes the persistent devices of the endpoints gwlbd knows (the store's in
-    /// the API form, the file's otherwise) that gwlbd made; an operator's devices stay.
+    /// the API form, the file's otherwise) that gwlbd made; an operator's devices stay. In the API
+    /// form, also the rules and routes its route tables made.
     static func cleanup(configurationPath: String?, stateDirectory: String?) -> Int32 {
         let interfaces: [String]
         do {
             if let stateDirectory {
-                interfaces = try CatalogStore(directory: stateDirectory).load()?.endpoints.map(\.interface) ?? []
+                interfaces = try CatalogStore(directory: stateDirectory).load()?.activeEndpoints.map(\.interface) ?? []
             } else {
                 interfaces = try DaemonConfiguration.load(path: configurationPath ?? "").endpoints.map(\.interface)
             }
@@ -122,6 +124,14 @@ public struct GwlbdCommand: ParsableCommand {
         for interface in interfaces {
             let removed = TunDevice.removePersistent(interface)
             print(removed ? "removed \(interface)" : "left \(interface): not there, or not made by gwlbd")
+        }
+        // The API form's route tables: every rule and route gwlbd made (protocol 245) goes too.
+        if stateDirectory != nil {
+            do { try LinuxRouting(interfaces: [:]).apply(RoutingPlan()) } catch {
+                FileHandle.standardError.write(Data("gwlbd: --cleanup: the route tables' rules and routes: \(error)\n".utf8))
+                return 1
+            }
+            print("removed the route tables' rules and routes (protocol \(LinuxRouting.protocolNumber))")
         }
         return 0
     }

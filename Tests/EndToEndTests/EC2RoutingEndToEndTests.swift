@@ -121,18 +121,21 @@ import TestTraits
         let bypassed = try Self.roundTrip(lab)
         #expect(try lab.appliancesCarrying(tcpPorts: [bypassed], of: 1...1).isEmpty)
 
-        // Routes made again, then lost while gwlbd was down (as after a reboot): gwlbd's start restores them.
+        // Routes made again, then deleted by hand under a running gwlbd: traffic bypasses the
+        // appliance until gwlbd restarts, which restores them from its store.
         for route in routes {
             _ = try aws("ec2", ["create-route", "--route-table-id", route.table, route.flag, route.destination, "--vpc-endpoint-id", endpoint])
         }
         let before = try Self.kernelRouting(lab)
-        api.stop()
         for family in ["-4", "-6"] {
             _ = try lab.run(lab.lab.router, ["ip", family, "rule", "flush", "protocol", "245"])
             _ = try lab.run(lab.lab.router, ["ip", family, "route", "flush", "table", "all", "proto", "245"])
         }
         let flushed = try Self.kernelRouting(lab)
         #expect(flushed.isEmpty, "\(flushed)")
+        let unrouted = try Self.roundTrip(lab)
+        #expect(try lab.appliancesCarrying(tcpPorts: [unrouted], of: 1...1).isEmpty)
+        api.stop()
         try api.start(extra: listen)
         #expect(try Self.kernelRouting(lab) == before)
         let restored = try Self.roundTrip(lab)
@@ -142,6 +145,13 @@ import TestTraits
         let created = try api.auditEvents().filter { $0["eventName"] as? String == "CreateVpcEndpoint" }
         #expect(created.count == 1 && created.first?["eventSource"] as? String == "ec2.amazonaws.com", "\(created)")
         #expect(created.first?["apiVersion"] as? String == "2016-11-15")
+
+        // Uninstalling: `gwlbd --cleanup` removes every rule and route gwlbd made.
+        api.stop()
+        let cleanup = try lab.run(lab.lab.router, [LabFixture.binary("gwlbd"), "--cleanup", "--state-dir", api.state])
+        #expect(cleanup.status == 0 && cleanup.output.contains("protocol 245"), "\(cleanup.output)")
+        let left = try Self.kernelRouting(lab)
+        #expect(left.isEmpty, "\(left)")
     }
 
     /// A route and a rule removed by hand are reported by `gwlb ec2 describe-route-tables` and put
