@@ -48,10 +48,17 @@ extension FuzzTarget {
             <TargetGroups><member><TargetGroupName>my-targets</TargetGroupName><Port>6081</Port><HealthCheckEnabled>true</HealthCheckEnabled>\
             </member></TargetGroups></DescribeTargetGroupsResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata>\
             </DescribeTargetGroupsResponse>
+            """.utf8), Array("""
+            <DescribeRouteTablesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>1</requestId><routeTableSet><item>\
+            <associationSet><item><main>false</main><gatewayId>igw-1</gatewayId><associationState><state>failed</state></associationState></item>\
+            </associationSet><routeSet><item><destinationCidrBlock>0.0.0.0/0</destinationCidrBlock><state>active</state></item></routeSet>\
+            <tagSet/></item></routeTableSet></DescribeRouteTablesResponse>
             """.utf8)]
         case .query:
             return [Array("Action=RegisterTargets&Version=2015-12-01&TargetGroupArn=arn%3Aaws%3Aelasticloadbalancing%3Aus-east-1%3A1%3Atargetgroup%2Fa%2Fb"
-                          .utf8) + Array("&Targets.member.1.Id=198.18.1.11&Targets.member.1.Port=6081&Names.member.1=a+b&Names.member.2=c".utf8)]
+                          .utf8) + Array("&Targets.member.1.Id=198.18.1.11&Targets.member.1.Port=6081&Names.member.1=a+b&Names.member.2=c".utf8),
+                    Array("Action=DescribeRouteTables&Version=2016-11-15&Filter.1.Name=vpc-id&Filter.1.Value.1=vpc-1&RouteTableId.1=rtb-1".utf8)
+                    + Array("&TagSpecification.1.ResourceType=route-table&TagSpecification.1.Tag.1.Key=a&TagSpecification.1.Tag.1.Value=b".utf8)]
         case .sigv4:
             return [Self.signedRequest]
         case .credentials:

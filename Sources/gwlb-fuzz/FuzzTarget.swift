@@ -46,7 +46,11 @@ enum FuzzTarget: String, CaseIterable {
         case .packetTooBig: Self.packetTooBig(bytes)
         case .superPacket: Self.segment(bytes)
         case .coalescer: Self.coalesce(bytes)
-        case .xml: _ = XMLTree.parse(Data(bytes)).map(ResponseShapes.json)
+        case .xml:
+            // Both APIs' answer shapes: elbv2's and EC2's.
+            let tree = XMLTree.parse(Data(bytes))
+            _ = tree.map(ResponseShapes.json)
+            _ = tree.map(EC2ResponseShapes.json)
         case .query: Self.query(bytes)
         case .sigv4: Self.signature(bytes)
         case .credentials: Self.credentials(bytes)
