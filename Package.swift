@@ -40,10 +40,12 @@ let package = Package(
         .target(name: "PacketIO", dependencies: ["Wire", "CGWLBLinux"], swiftSettings: hotPath),
         .target(name: "DataPlane", dependencies: ["Wire", "Flows", "PacketIO"], swiftSettings: hotPath),
         .target(name: "Resources", dependencies: ["Wire"]),
-        // HTTPS health checks through AsyncHTTPClient (TLS without certificate checks, as AWS's).
+        // Health checks on structured concurrency: TCP connects on SwiftNIO, HTTP and HTTPS through
+        // AsyncHTTPClient (TLS without certificate checks, as AWS's).
         .target(name: "Health", dependencies: [
             .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
         .target(name: "ControlPlane", dependencies: ["Resources", "Health", "Store", "DataPlane", "Flows", "PacketIO", "Wire"]),
         .target(name: "Store", dependencies: ["Resources", .product(name: "GRDB", package: "GRDB.swift")]),

@@ -1,8 +1,13 @@
 import Foundation
+import NIOPosix
 import Synchronization
 
 /// Probes targets at their interval, off the data-plane threads, and reports every change of a
 /// target's health state. The control plane tells it which targets to check (`update`).
+///
+/// One task schedules the checks; each check is a child task of its task group, waiting on
+/// SwiftNIO's event loops (no thread per probe). Only the data-path probe blocks (it waits for its
+/// GENEVE reply), on NIO's shared thread pool.
 public final class HealthChecker: Sendable {
     /// What to check for one target.
     public struct Target: Sendable, Hashable {
@@ -75,10 +80,13 @@ public final class HealthChecker: Sendable {
         self.timeScale = timeScale
         self.report = report
         self.dataPathProbe = dataPathProbe
-        Thread.detachNewThread { [self] in
-            while !stopped.load(ordering: .relaxed) {
-                probeDue()
-                Thread.sleep(forTimeInterval: min(0.1, 0.5 * timeScale))
+        let pause = Duration.milliseconds(Int64(min(0.1, 0.5 * timeScale) * 1000))
+        Task.detached { [self] in
+            await withDiscardingTaskGroup { group in
+                while !stopped.load(ordering: .relaxed) {
+                    for target in dueTargets() { group.addTask { await self.check(target) } }
+                    try? await Task.sleep(for: pause)
+                }
             }
         }
     }
@@ -120,9 +128,10 @@ public final class HealthChecker: Sendable {
     /// The last data-path probe's round trip of each target that has one, in seconds.
     public var dataPathLatencies: [String: Double] { tracked.withLock { $0.compactMapValues(\.dataPathLatency) } }
 
-    private func probeDue() {
+    /// The targets whose check is due, marked as being checked.
+    private func dueTargets() -> [Target] {
         let now = ContinuousClock.now
-        let due: [Target] = tracked.withLock { tracked in
+        return tracked.withLock { tracked in
             var due: [Target] = []
             for (id, entry) in tracked where !entry.probing && entry.nextProbe <= now {
                 tracked[id]?.probing = true
@@ -131,42 +140,40 @@ public final class HealthChecker: Sendable {
             }
             return due
         }
-        for target in due {
-            // A thread of its own: a probe blocks for up to its timeout, and must not wait for a
-            // pool thread another blocked task holds.
-            Thread.detachNewThread { [self] in
-                let started = ContinuousClock.now
-                var result = Probe.run(target.kind, address: target.address, port: target.port,
-                                       timeout: Double(target.timeoutSeconds) * timeScale)
-                let elapsed = ContinuousClock.now - started
-                let latency = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-                // The data path is tried only behind a passed check: a target that fails its
-                // check keeps the check's reason.
-                var dataPathLatency: Double?
-                if result == .success, target.dataPath, let dataPathProbe {
-                    switch dataPathProbe(target.address, Double(target.timeoutSeconds) * timeScale) {
-                    case .success(let roundTrip?): dataPathLatency = roundTrip
-                    case .success(nil): result = .dataPathFailed
-                    case .failure(let error): result = .localError(error.code)
-                    }
-                }
-                if case .localError(let code) = result {
-                    let count = localErrors.add(1, ordering: .relaxed).newValue
-                    if count == 1 || count % 100 == 0 {
-                        FileHandle.standardError.write(Data("gwlbd: health check of \(target.address):\(target.port) could not run here (\(String(cString: strerror(code)))); its state is kept (\(count) such so far)\n".utf8))
-                    }
-                }
-                let change: TargetHealthState? = tracked.withLock { tracked in
-                    // Results of a target replaced or removed meanwhile are dropped.
-                    guard tracked[target.id]?.target.withDataPath(target.dataPath) == target else { return nil }
-                    tracked[target.id]?.probing = false
-                    tracked[target.id]?.latency = latency
-                    tracked[target.id]?.dataPathLatency = dataPathLatency
-                    return tracked[target.id]?.machine.record(result)
-                }
-                // Reported outside the lock: the receiver may call `update`.
-                if let change { report(target.id, change) }
+    }
+
+    private func check(_ target: Target) async {
+        let timeout = Double(target.timeoutSeconds) * timeScale
+        let started = ContinuousClock.now
+        var result = await Probe.run(target.kind, address: target.address, port: target.port, timeout: timeout)
+        let elapsed = ContinuousClock.now - started
+        let latency = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        // The data path is tried only behind a passed check: a target that fails its check keeps
+        // the check's reason.
+        var dataPathLatency: Double?
+        if result == .success, target.dataPath, let dataPathProbe {
+            let probed = try? await NIOThreadPool.singleton.runIfActive { dataPathProbe(target.address, timeout) }
+            switch probed ?? .success(nil) {
+            case .success(let roundTrip?): dataPathLatency = roundTrip
+            case .success(nil): result = .dataPathFailed
+            case .failure(let error): result = .localError(error.code)
             }
         }
+        if case .localError(let code) = result {
+            let count = localErrors.add(1, ordering: .relaxed).newValue
+            if count == 1 || count % 100 == 0 {
+                FileHandle.standardError.write(Data("gwlbd: health check of \(target.address):\(target.port) could not run here (\(String(cString: strerror(code)))); its state is kept (\(count) such so far)\n".utf8))
+            }
+        }
+        let change: TargetHealthState? = tracked.withLock { tracked in
+            // Results of a target replaced or removed meanwhile are dropped.
+            guard tracked[target.id]?.target.withDataPath(target.dataPath) == target else { return nil }
+            tracked[target.id]?.probing = false
+            tracked[target.id]?.latency = latency
+            tracked[target.id]?.dataPathLatency = dataPathLatency
+            return tracked[target.id]?.machine.record(result)
+        }
+        // Reported outside the lock: the receiver may call `update`.
+        if let change { report(target.id, change) }
     }
 }

@@ -56,19 +56,19 @@ final class TLSTestServer {
 }
 
 @Suite(.blocking) struct HTTPSProbeTests {
-    @Test func httpsProbeSpeaksTLSAndMatchesTheStatus() throws {
+    @Test func httpsProbeSpeaksTLSAndMatchesTheStatus() async throws {
         let server = try TLSTestServer()
         let codes = Set(200...399)
-        #expect(Probe.run(.https(path: "/ok", codes: codes), address: "127.0.0.1", port: server.port, timeout: 2) == .success)
-        #expect(Probe.run(.https(path: "/failing", codes: codes), address: "127.0.0.1", port: server.port, timeout: 2) == .responseCodeMismatch(503))
+        #expect(await Probe.run(.https(path: "/ok", codes: codes), address: "127.0.0.1", port: server.port, timeout: 2) == .success)
+        #expect(await Probe.run(.https(path: "/failing", codes: codes), address: "127.0.0.1", port: server.port, timeout: 2) == .responseCodeMismatch(503))
         // The status is judged from the answer's head; its body is never read into memory.
-        #expect(Probe.run(.https(path: "/huge", codes: codes), address: "127.0.0.1", port: server.port, timeout: 2) == .success)
+        #expect(await Probe.run(.https(path: "/huge", codes: codes), address: "127.0.0.1", port: server.port, timeout: 2) == .success)
         // Plain HTTP where TLS is expected, and a server that never answers.
         let plain = try TestServer()
         defer { plain.close() }
-        #expect(Probe.run(.https(path: "/", codes: codes), address: "127.0.0.1", port: plain.port, timeout: 2) == .connectionFailed)
+        #expect(await Probe.run(.https(path: "/", codes: codes), address: "127.0.0.1", port: plain.port, timeout: 2) == .connectionFailed)
         let silent = try TestServer(.silent)
         defer { silent.close() }
-        #expect(Probe.run(.https(path: "/", codes: codes), address: "127.0.0.1", port: silent.port, timeout: 0.5) == .timeout)
+        #expect(await Probe.run(.https(path: "/", codes: codes), address: "127.0.0.1", port: silent.port, timeout: 0.5) == .timeout)
     }
 }

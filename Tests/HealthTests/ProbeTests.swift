@@ -68,23 +68,42 @@ final class TestServer: @unchecked Sendable {
 }
 
 @Suite(.blocking) struct ProbeTests {
-    @Test func tcpProbeConnectsOrFails() throws {
+    @Test func tcpProbeConnectsOrFails() async throws {
         let server = try TestServer()
-        #expect(Probe.run(.tcp, address: "127.0.0.1", port: server.port, timeout: 1) == .success)
+        #expect(await Probe.run(.tcp, address: "127.0.0.1", port: server.port, timeout: 1) == .success)
         server.close()
-        #expect(Probe.run(.tcp, address: "127.0.0.1", port: server.port, timeout: 1) == .connectionFailed)
+        #expect(await Probe.run(.tcp, address: "127.0.0.1", port: server.port, timeout: 1) == .connectionFailed)
     }
 
-    @Test func httpProbeMatchesTheStatus() throws {
+    @Test func httpProbeMatchesTheStatus() async throws {
         let server = try TestServer()
         defer { server.close() }
         let kind = Probe.Kind.http(path: "/", codes: Set(200...399))
-        #expect(Probe.run(kind, address: "127.0.0.1", port: server.port, timeout: 1) == .success)
+        #expect(await Probe.run(kind, address: "127.0.0.1", port: server.port, timeout: 1) == .success)
         server.mode.withLock { $0 = .answer(503) }
-        #expect(Probe.run(kind, address: "127.0.0.1", port: server.port, timeout: 1) == .responseCodeMismatch(503))
+        #expect(await Probe.run(kind, address: "127.0.0.1", port: server.port, timeout: 1) == .responseCodeMismatch(503))
         let silent = try TestServer(.silent)
         defer { silent.close() }
-        #expect(Probe.run(kind, address: "127.0.0.1", port: silent.port, timeout: 0.3) == .timeout)
+        #expect(await Probe.run(kind, address: "127.0.0.1", port: silent.port, timeout: 0.3) == .timeout)
+    }
+
+    /// 400 checks waiting for their timeout at once (a server that never accepts) hold no thread
+    /// each: they wait on the event loops. A thread per probe made 400 threads here.
+    @Test func checksInFlightTakeNoThreadEach() async throws {
+        let silent = try TestServer(.silent)
+        defer { silent.close() }
+        func threads() -> Int { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? 0 }
+        let before = threads()
+        let checker = HealthChecker { _, _ in }
+        defer { checker.stop() }
+        checker.update((0..<400).map {
+            HealthChecker.Target(id: "t\($0)", address: "127.0.0.1", port: silent.port, kind: .tcp, intervalSeconds: 30, timeoutSeconds: 3,
+                                 healthyThreshold: 2, unhealthyThreshold: 2)
+        })
+        try await Task.sleep(for: .seconds(1))
+        let during = threads()
+        #expect(checker.latencies.count < 380, "most checks are still waiting for their timeout")
+        #expect(during - before < 150, "\(before) threads before, \(during) with 400 checks in flight")
     }
 
     /// initial → healthy → unhealthy → healthy against a server turned off and on, with the reasons.
