@@ -64,7 +64,7 @@ let package = Package(
             // SigV4's SHA-256 and HMAC, and TLS, for the signed TCP API.
             .product(name: "Crypto", package: "swift-crypto"), .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
-            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             // The servers' graceful stop: no new connections, the calls in flight answered.
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),

@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
 import NIOCore
+import NIOPosix
 import NIOSSL
 import Resources
 import ServiceLifecycle
@@ -75,12 +76,11 @@ public enum APIServer {
         }
         router.get("/v1/flows") { request, _ -> Response in
             let parameters = Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) }) { _, last in last }
-            // The workers answer between batches; wait for them off Swift's cooperative threads.
-            let (body, ok): (Data, Bool) = await withCheckedContinuation { continuation in
-                Thread.detachNewThread {
-                    do { continuation.resume(returning: (encode(try observatory.flowsJSON(parameters)), true)) } catch {
-                        continuation.resume(returning: (encode(["error": "\(error)"]), false))
-                    }
+            // The workers answer between batches; wait for them on NIO's thread pool, off Swift's
+            // cooperative threads and without a thread per request.
+            let (body, ok): (Data, Bool) = try await NIOThreadPool.singleton.runIfActive {
+                do { return (encode(try observatory.flowsJSON(parameters)), true) } catch {
+                    return (encode(["error": "\(error)"]), false)
                 }
             }
             return Response(status: ok ? .ok : .badRequest, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
