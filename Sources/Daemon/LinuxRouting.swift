@@ -104,28 +104,25 @@ final class LinuxRouting: Sendable {
 
     func read(tables: Set<Int>) throws -> Installed {
         var installed = Installed()
+        let ours = String(Self.protocolNumber)
         for family in RoutingPlan.Family.allCases {
-            for rule in try json([family.rawValue, "-j", "rule", "show"]) {
-                let table = Int(rule["table"] as? String ?? "") ?? -1
-                let ours = (rule["protocol"] as? String) == String(Self.protocolNumber)
-                guard ours || tables.contains(table) else { continue }
-                let selectors = Set(rule.keys).subtracting(["priority", "src", "iif", "table", "protocol", "flags"])
-                if let interface = rule["iif"] as? String, (rule["src"] as? String) == "all", selectors.isEmpty,
-                   (rule["priority"] as? Int) == table {
+            for rule in try json([IPRule].self, [family.rawValue, "-j", "rule", "show"]) {
+                let table = Int(rule.table ?? "") ?? -1
+                guard rule.protocol == ours || tables.contains(table) else { continue }
+                if let interface = rule.iif, rule.src == "all", rule.priority == table, !rule.selectsMore {
                     installed.rules.insert(.init(family: family, interface: interface, table: table))
                 } else {
-                    installed.otherRules.append("\(family.rawValue) " + rule.keys.sorted().map { "\($0) \(rule[$0]!)" }.joined(separator: " "))
+                    installed.otherRules.append("\(family.rawValue) priority \(rule.priority ?? -1) iif \(rule.iif ?? "any") table \(rule.table ?? "?")"
+                                                + (rule.selectsMore ? " (and more selectors)" : ""))
                 }
             }
-            for route in try json([family.rawValue, "-j", "route", "show", "table", "all"]) {
-                guard let table = Int(route["table"] as? String ?? "") else { continue }
-                let ours = (route["protocol"] as? String) == String(Self.protocolNumber)
-                guard ours || tables.contains(table), let destination = route["dst"] as? String else { continue }
+            for route in try json([IPRoute].self, ["-d", family.rawValue, "-j", "route", "show", "table", "all"]) {
+                guard let table = Int(route.table ?? ""), route.protocol == ours || tables.contains(table), let destination = route.dst else { continue }
                 let kind: RoutingPlan.Route.Kind
-                switch route["type"] as? String {
+                switch route.type {
                 case "blackhole": kind = .blackhole
                 case "throw": kind = .throwToMain
-                case nil, "unicast"?: kind = .device(route["dev"] as? String ?? "")
+                case nil, "unicast"?: kind = .device(route.dev ?? "")
                 case let other?: kind = .device("(\(other))")
                 }
                 installed.routes.insert(.init(family: family, table: table, destination: Self.cidr(destination, family), kind: kind))
@@ -134,25 +131,45 @@ final class LinuxRouting: Sendable {
         return installed
     }
 
+    /// A rule as `ip -j rule show` prints it (the fields gwlbd judges).
+    struct IPRule: Decodable {
+        var priority: Int?
+        var src: String?
+        var iif: String?
+        var table: String?
+        var `protocol`: String?
+        /// Selectors gwlbd's rules never have.
+        var fwmark: String?, dst: String?, oif: String?, tos: String?, uidrange: String?, ipproto: String?, sport: String?, dport: String?
+
+        var selectsMore: Bool { [fwmark, dst, oif, tos, uidrange, ipproto, sport, dport].contains { $0 != nil } }
+    }
+
+    /// A route as `ip -d -j route show` prints it (`-d` adds the protocol).
+    struct IPRoute: Decodable {
+        var type: String?
+        var dst: String?
+        var dev: String?
+        var table: String?
+        var `protocol`: String?
+    }
+
     /// `ip -j` prints `default` for a zero-length prefix and a host route without its length.
     static func cidr(_ text: String, _ family: RoutingPlan.Family) -> String {
         if text == "default" { return family == .ipv4 ? "0.0.0.0/0" : "::/0" }
         return text.contains("/") ? text : text + (family == .ipv4 ? "/32" : "/128")
     }
 
-    private func json(_ arguments: [String]) throws -> [[String: Any]] {
-        // `ip route show` prints the protocol only when asked for details.
-        let detailed = arguments.contains("route") ? ["-d"] : []
-        let result = try Shell.execute(ip + detailed + arguments)
+    private func json<Value: Decodable>(_ type: Value.Type, _ arguments: [String]) throws -> Value {
+        let result = try Shell.execute(ip + arguments)
         guard result.status == 0 else {
             throw Failure(description: "ip \(arguments.joined(separator: " ")) failed: \(result.errors.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
         let text = result.output.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !text.isEmpty else { return [] }
-        guard let list = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]] else {
-            throw Failure(description: "ip \(arguments.joined(separator: " ")) printed no JSON list")
+        do {
+            return try JSONDecoder().decode(type, from: Data((text.isEmpty ? "[]" : text).utf8))
+        } catch {
+            throw Failure(description: "ip \(arguments.joined(separator: " ")) printed what gwlbd cannot read: \(error)")
         }
-        return list
     }
 
     // MARK: Words

@@ -125,10 +125,7 @@ public struct Lab: Sendable {
             try ip(["-n", router, family, "rule", "add", "iif", "app", "lookup", "101", "priority", "101"])
             try ip(["-n", router, family, "route", "add", "default", "dev", Self.endpointInterface, "table", "101"])
         }
-        try writeDaemonConfiguration(workers: workers)
-        let api: [String: Any] = ["geneveAddress": Self.geneveAddress, "workers": workers, "endpointMTU": Int(Self.mtu)!,
-                                  "interfaces": [Self.internetGatewayID: "uplink", Self.applicationSubnetID: "app"]]
-        try JSONSerialization.data(withJSONObject: api, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: apiConfigurationPath))
+        try writeDaemonConfigurations(workers: workers)
         for number in 1...applianceCount {
             try startAppliance(number, executable: executable, rules: rules + (applianceRules[number] ?? []), options: applianceOptions[number] ?? [])
         }
@@ -196,17 +193,32 @@ public struct Lab: Sendable {
         try Shell.run(["ip", "netns", "exec", namespace, "sh", "-c", script])
     }
 
-    private func writeDaemonConfiguration(workers: Int) throws {
-        let configuration: [String: Any] = [
-            "geneveAddress": Self.geneveAddress,
-            "endpoints": [["interface": Self.endpointInterface, "endpointId": Self.endpointID, "attachmentId": Self.attachmentID]],
-            "targets": (1...applianceCount).map(Self.applianceAddress),
-            "workers": workers,
-            "flowsPerWorker": 65536,
-            "endpointMTU": Int(Self.mtu)!,
-        ]
-        let data = try JSONSerialization.data(withJSONObject: configuration, options: [.prettyPrinted, .sortedKeys])
-        try data.write(to: URL(fileURLWithPath: daemonConfigurationPath))
+    /// The two gwlbd configuration files: the file form's (endpoint and targets listed) and the
+    /// API form's (the interfaces its route tables' subnet and gateway ids name).
+    private func writeDaemonConfigurations(workers: Int) throws {
+        let file = DaemonFile(geneveAddress: Self.geneveAddress, workers: workers, endpointMTU: Int(Self.mtu)!,
+                              endpoints: [.init(interface: Self.endpointInterface, endpointId: Self.endpointID, attachmentId: Self.attachmentID)],
+                              targets: (1...applianceCount).map(Self.applianceAddress), flowsPerWorker: 65536)
+        let api = DaemonFile(geneveAddress: Self.geneveAddress, workers: workers, endpointMTU: Int(Self.mtu)!,
+                             interfaces: [Self.internetGatewayID: "uplink", Self.applicationSubnetID: "app"])
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(file).write(to: URL(fileURLWithPath: daemonConfigurationPath))
+        try encoder.encode(api).write(to: URL(fileURLWithPath: apiConfigurationPath))
+    }
+
+    /// gwlbd's configuration file, as far as the lab writes it (README "gwlbd").
+    struct DaemonFile: Encodable {
+        struct Endpoint: Encodable {
+            var interface: String, endpointId: String, attachmentId: String
+        }
+        var geneveAddress: String
+        var workers: Int
+        var endpointMTU: Int
+        var endpoints: [Endpoint]?
+        var targets: [String]?
+        var flowsPerWorker: Int?
+        var interfaces: [String: String]?
     }
 
     private func startAppliance(_ number: Int, executable: String, rules: [String], options: [String]) throws {
