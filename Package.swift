@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
     ],
     targets: [
         // C shim for what Swift cannot import directly (ioctl request macros, struct mmsghdr
@@ -45,13 +46,13 @@ let package = Package(
         .target(name: "Health", dependencies: [
             .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "ControlPlane", dependencies: ["Resources", "Health", "Store", "DataPlane", "Flows", "PacketIO", "Wire"]),
         .target(name: "Store", dependencies: ["Resources", .product(name: "GRDB", package: "GRDB.swift")]),
         // Metrics (swift-metrics over swift-prometheus), flow logs, the audit trail, drop captures.
         .target(name: "Telemetry", dependencies: [
-            "DataPlane", "Flows", "Wire", .product(name: "Metrics", package: "swift-metrics"),
+            "DataPlane", "Flows", "Wire", .product(name: "Metrics", package: "swift-metrics"), .product(name: "Logging", package: "swift-log"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         // What the control side reads from outside, parsed and checked: elbv2 Query bodies, SigV4
@@ -66,12 +67,13 @@ let package = Package(
             .product(name: "HummingbirdCore", package: "hummingbird"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             // The servers' graceful stop: no new connections, the calls in flight answered.
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Daemon", dependencies: ["CGWLBLinux", "Lab", "ControlInput", "Health", "Telemetry", "ControlAPI", "ControlPlane", "Resources", "Store", "DataPlane", "Flows", "PacketIO", "Wire",
-                                               .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+                                               .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                                               .product(name: "Logging", package: "swift-log")]),
         .executableTarget(name: "gwlbd", dependencies: ["Daemon"]),
-        .target(name: "Appliance", dependencies: ["Wire", "Flows", "PacketIO"]),
+        .target(name: "Appliance", dependencies: ["Wire", "Flows", "PacketIO", .product(name: "Logging", package: "swift-log")]),
         .target(name: "Lab"),
         // The client side of gwlbd's API (Foundation only): elbv2 verbs with the aws CLI's flags and
         // output, used by `gwlb` and the console.
@@ -82,7 +84,7 @@ let package = Package(
         .target(name: "Console", dependencies: ["ControlClient", "CNCurses"]),
         // Also runs gwlbd (`gwlb gwlbd …`), so `swift run gwlb demo` has everything it starts.
         .executableTarget(name: "gwlb", dependencies: [
-            "Appliance", "Console", "ControlClient", "Daemon", "Lab", "Wire", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Appliance", "Console", "ControlClient", "Daemon", "Lab", "Telemetry", "Wire", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "TestSupport", dependencies: ["Wire", "Flows", "Resources", "Lab"], path: "Tests/TestSupport"),
         // The `.blocking` trait: tests that block their thread run off Swift's cooperative pool.

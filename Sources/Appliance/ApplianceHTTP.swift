@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Wire
 #if canImport(Glibc)
 import Glibc
@@ -114,7 +115,7 @@ extension ReferenceAppliance {
     public static func serve(_ configuration: Configuration) throws -> Never {
         let appliance = try ReferenceAppliance(configuration: configuration)
         try ApplianceHTTP(appliance: appliance).start()
-        FileHandle.standardError.write(Data("gwlb appliance: GENEVE on \(configuration.listen):\(configuration.port), health on :\(configuration.healthPort), rules: \(configuration.rules.map(\.description))\n".utf8))
+        Logger(label: "gwlb appliance").info("GENEVE on \(configuration.listen):\(configuration.port), health on :\(configuration.healthPort), rules: \(configuration.rules.map(\.description))")
         appliance.run()
     }
 }

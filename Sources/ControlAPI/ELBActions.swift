@@ -3,6 +3,7 @@ import ControlPlane
 import DataPlane
 import Foundation
 import Health
+import Logging
 import PacketIO
 import Resources
 import Telemetry
@@ -142,7 +143,7 @@ public struct ELBActions: Sendable {
         if refusal {
             audit.recordRefusal(event)
         } else if !audit.record(event) {
-            FileHandle.standardError.write(Data("gwlbd: cannot append to the audit trail \(audit.path): \(String(cString: strerror(errno)))\n".utf8))
+            Logger.gwlbd.error("cannot append to the audit trail \(audit.path): \(String(cString: strerror(errno)))")
         }
     }
 

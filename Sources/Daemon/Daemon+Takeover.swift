@@ -1,6 +1,7 @@
 import ControlPlane
 import DataPlane
 import Foundation
+import Logging
 import PacketIO
 import Synchronization
 import Telemetry
@@ -33,7 +34,7 @@ extension Daemon {
                                      flowLog: FlowLogWriter?, shared: SharedFlowState?, own: Takeover.Request) throws {
         let handover = self.handover
         let sockets = ios.map(\.socket.descriptor)
-        let log: @Sendable (String) -> Void = { FileHandle.standardError.write(Data("gwlbd: \($0)\n".utf8)) }
+        let log: @Sendable (String) -> Void = { Logger.gwlbd.info("\($0)") }
         let steps = TakeoverServer.Steps(own: own, freeze: {
             handover.set(.frozen)
             service.freeze()

@@ -4,6 +4,7 @@ import ControlPlane
 import DataPlane
 import Foundation
 import Health
+import Logging
 import PacketIO
 import Store
 import Synchronization
@@ -328,7 +329,7 @@ public final class Daemon {
     }
 
     func log(_ message: String) {
-        FileHandle.standardError.write(Data("gwlbd: \(message)\n".utf8))
+        Logger.gwlbd.info("\(message)")
     }
 }
 

@@ -1,5 +1,7 @@
 import ControlAPI
 import Foundation
+import Logging
+import Telemetry
 
 /// gwlbd's HTTP servers (the API on its socket, the signed API, the metrics listener): each runs
 /// on a task of its own; they stop together and gracefully: no new connection, every call in
@@ -27,7 +29,7 @@ final class DaemonServers: Sendable {
                         try? await Task.sleep(for: .milliseconds(100))
                         continue
                     }
-                    FileHandle.standardError.write(Data("gwlbd: \(name) stopped: \(error)\n".utf8))
+                    Logger.gwlbd.error("\(name) stopped: \(error)")
                     return
                 }
             }

@@ -4,6 +4,7 @@ import ControlInput
 import ControlPlane
 import DataPlane
 import Foundation
+import Logging
 import PacketIO
 import Store
 import Telemetry
@@ -84,6 +85,7 @@ public struct GwlbdCommand: ParsableCommand {
     }
 
     public func run() throws {
+        LogLines.bootstrap()
         if cleanup {
             if let path = sharedStatePath { SharedFlowState.remove(path: path) }
             throw ExitCode(Self.cleanup(configurationPath: configurationPath, stateDirectory: stateDirectory))
@@ -101,7 +103,7 @@ public struct GwlbdCommand: ParsableCommand {
                        socketPath: socketPath, region: region, account: account, signedAPI: signedAPI, telemetry: telemetry,
                        socketGroup: socketGroup, sharedStatePath: sharedStatePath, takeover: takeover).run()
         } catch {
-            FileHandle.standardError.write(Data("gwlbd: \(error)\n".utf8))
+            Logger.gwlbd.error("\(error)")
             throw ExitCode.failure
         }
     }
@@ -118,7 +120,7 @@ public struct GwlbdCommand: ParsableCommand {
                 interfaces = try DaemonConfiguration.load(path: configurationPath ?? "").endpoints.map(\.interface)
             }
         } catch {
-            FileHandle.standardError.write(Data("gwlbd: --cleanup: \(error)\n".utf8))
+            Logger.gwlbd.error("--cleanup: \(error)")
             return 1
         }
         for interface in interfaces {
@@ -128,7 +130,7 @@ public struct GwlbdCommand: ParsableCommand {
         // The API form's route tables: every rule and route gwlbd made (protocol 245) goes too.
         if stateDirectory != nil {
             do { try LinuxRouting(interfaces: [:]).apply(RoutingPlan()) } catch {
-                FileHandle.standardError.write(Data("gwlbd: --cleanup: the route tables' rules and routes: \(error)\n".utf8))
+                Logger.gwlbd.error("--cleanup: the route tables' rules and routes: \(error)")
                 return 1
             }
             print("removed the route tables' rules and routes (protocol \(LinuxRouting.protocolNumber))")

@@ -1,6 +1,8 @@
 import Foundation
 #if canImport(Glibc)
 import Glibc
+import Logging
+import Telemetry
 #endif
 
 /// Telling whoever started gwlbd that it runs: systemd, by its notify protocol (`NOTIFY_SOCKET`,
@@ -51,7 +53,7 @@ enum Detach {
     static func run(arguments: [String]) -> Int32 {
         var pipeEnds: [Int32] = [0, 0]
         guard pipe(&pipeEnds) == 0 else {
-            FileHandle.standardError.write(Data("gwlbd: --detach: pipe: \(String(cString: strerror(errno)))\n".utf8))
+            Logger.gwlbd.error("--detach: pipe: \(String(cString: strerror(errno)))")
             return 1
         }
         let (readEnd, writeEnd) = (pipeEnds[0], pipeEnds[1])
@@ -83,7 +85,7 @@ enum Detach {
         close(writeEnd)
         defer { close(readEnd) }
         guard spawned == 0 else {
-            FileHandle.standardError.write(Data("gwlbd: --detach: cannot start gwlbd: \(String(cString: strerror(spawned)))\n".utf8))
+            Logger.gwlbd.error("--detach: cannot start gwlbd: \(String(cString: strerror(spawned)))")
             return 1
         }
         var byte: UInt8 = 0
@@ -95,7 +97,7 @@ enum Detach {
         }
         var status: Int32 = 0
         waitpid(pid, &status, 0)
-        FileHandle.standardError.write(Data("gwlbd: --detach: gwlbd (pid \(pid)) ended before it ran, with status \(status >> 8 & 0xFF) (its reasons are above)\n".utf8))
+        Logger.gwlbd.error("--detach: gwlbd (pid \(pid)) ended before it ran, with status \(status >> 8 & 0xFF) (its reasons are above)")
         return 1
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import NIOPosix
 import Synchronization
 
@@ -162,7 +163,7 @@ public final class HealthChecker: Sendable {
         if case .localError(let code) = result {
             let count = localErrors.add(1, ordering: .relaxed).newValue
             if count == 1 || count % 100 == 0 {
-                FileHandle.standardError.write(Data("gwlbd: health check of \(target.address):\(target.port) could not run here (\(String(cString: strerror(code)))); its state is kept (\(count) such so far)\n".utf8))
+                Logger(label: "gwlbd").warning("health check of \(target.address):\(target.port) could not run here (\(String(cString: strerror(code)))); its state is kept (\(count) such so far)")
             }
         }
         let change: TargetHealthState? = tracked.withLock { tracked in

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -212,7 +213,7 @@ public final class AuditTrail: Sendable {
         }
         rename(path, path + ".1")
         guard let reopened = try? Self.open(path) else {
-            FileHandle.standardError.write(Data("gwlbd: cannot reopen the audit trail \(path) after rotating it: \(String(cString: strerror(errno)))\n".utf8))
+            Logger.gwlbd.error("cannot reopen the audit trail \(path) after rotating it: \(String(cString: strerror(errno)))")
             return
         }
         close(file.descriptor)

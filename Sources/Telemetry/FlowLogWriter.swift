@@ -1,5 +1,6 @@
 import DataPlane
 import Foundation
+import Logging
 import Synchronization
 import Wire
 
@@ -67,7 +68,7 @@ public final class FlowLogWriter: @unchecked Sendable {
     }
 
     public init(options: FlowLogOptions, rings: [FlowLogRing], interfaceName: @escaping @Sendable (UInt8) -> String,
-                log: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data("gwlbd: \($0)\n".utf8)) }) throws {
+                log: @escaping @Sendable (String) -> Void = { Logger.gwlbd.warning("\($0)") }) throws {
         self.options = options
         self.rings = rings
         self.interfaceName = interfaceName

@@ -5,6 +5,7 @@ import ControlClient
 import Daemon
 import Foundation
 import Lab
+import Telemetry
 import Wire
 
 @main
@@ -103,6 +104,7 @@ struct ApplianceCommand: ParsableCommand {
     var oddOuterHeaders = false
 
     func run() throws {
+        LogLines.bootstrap()
         var configuration = ReferenceAppliance.Configuration(listen: listen)
         configuration.healthPort = healthPort
         configuration.rules = rules
