@@ -115,7 +115,7 @@ let package = Package(
         ]),
         .testTarget(name: "ControlClientTests", dependencies: ["TestTraits", "Lab", "ControlInput", "Telemetry", "ControlClient", "ControlAPI", "ControlPlane", "Resources", "Store"]),
         .testTarget(name: "ConsoleTests", dependencies: ["TestTraits", "Lab", "Console", "ControlClient", "ControlAPI", "ControlPlane", "DataPlane", "Store"]),
-        .testTarget(name: "TelemetryTests", dependencies: ["TestTraits", "Lab", "Telemetry", "DataPlane", "Wire"]),
+        .testTarget(name: "TelemetryTests", dependencies: ["TestTraits", "Lab", "Telemetry", "DataPlane", "Wire", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "DaemonTests", dependencies: ["ControlInput", "Daemon", .product(name: "ArgumentParser", package: "swift-argument-parser"), "ControlPlane", "DataPlane", "Flows", "PacketIO", "Wire"]),
         // Real namespaces, TUN devices, sockets and clients; builds and runs the gwlb and gwlbd products.
         .testTarget(name: "EndToEndTests", dependencies: ["TestTraits", "Lab", "Daemon", "TestSupport", "gwlb", "gwlbd"]),

@@ -24,10 +24,14 @@ public struct LogLines: LogHandler {
     public func log(event: LogEvent) {
         var fields = metadata
         for (key, value) in event.metadata ?? [:] { fields[key] = value }
-        let suffix = fields.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined()
         // One write(2) per line: lines of several threads do not interleave.
-        let line = "\(Self.timestamp()) \(event.level) \(label): \(event.message)\(suffix)\n"
+        let line = Self.line(time: Self.timestamp(), level: event.level, label: label, message: "\(event.message)", fields: fields)
         line.utf8CString.withUnsafeBufferPointer { _ = write(STDERR_FILENO, $0.baseAddress, $0.count - 1) }
+    }
+
+    static func line(time: String, level: Logger.Level, label: String, message: String, fields: Logger.Metadata) -> String {
+        let suffix = fields.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined()
+        return "\(time) \(level) \(label): \(message)\(suffix)\n"
     }
 
     static func timestamp() -> String {
