@@ -40,7 +40,7 @@ let package = Package(
         .target(name: "Flows", dependencies: ["Wire", "CGWLBLinux"], swiftSettings: hotPath),
         .target(name: "PacketIO", dependencies: ["Wire", "CGWLBLinux"], swiftSettings: hotPath),
         .target(name: "DataPlane", dependencies: ["Wire", "Flows", "PacketIO"], swiftSettings: hotPath),
-        .target(name: "Resources", dependencies: ["Wire"]),
+        .target(name: "Catalog", dependencies: ["Wire"]),
         // Health checks on structured concurrency: TCP connects on SwiftNIO, HTTP and HTTPS through
         // AsyncHTTPClient (TLS without certificate checks, as AWS's).
         .target(name: "Health", dependencies: [
@@ -48,8 +48,8 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "ControlPlane", dependencies: ["Resources", "Health", "Store", "DataPlane", "Flows", "PacketIO", "Wire"]),
-        .target(name: "Store", dependencies: ["Resources", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "ControlPlane", dependencies: ["Catalog", "Health", "Store", "DataPlane", "Flows", "PacketIO", "Wire"]),
+        .target(name: "Store", dependencies: ["Catalog", .product(name: "GRDB", package: "GRDB.swift")]),
         // Metrics (swift-metrics over swift-prometheus), flow logs, the audit trail, drop captures.
         .target(name: "Telemetry", dependencies: [
             "DataPlane", "Flows", "Wire", .product(name: "Metrics", package: "swift-metrics"), .product(name: "Logging", package: "swift-log"),
@@ -58,10 +58,10 @@ let package = Package(
         // What the control side reads from outside, parsed and checked: elbv2 Query bodies, SigV4
         // headers, credentials files, gwlbd's configuration file. No SwiftNIO, so the fuzzer builds it fast.
         .target(name: "ControlInput", dependencies: [
-            "Resources", "DataPlane", "Flows", "PacketIO", "Wire", .product(name: "Crypto", package: "swift-crypto"),
+            "Catalog", "DataPlane", "Flows", "PacketIO", "Wire", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "ControlAPI", dependencies: [
-            "ControlInput", "Telemetry", "ControlPlane", "DataPlane", "Flows", "PacketIO", "Resources", "Health", "Wire", .product(name: "Hummingbird", package: "hummingbird"),
+            "ControlInput", "Telemetry", "ControlPlane", "DataPlane", "Flows", "PacketIO", "Catalog", "Health", "Wire", .product(name: "Hummingbird", package: "hummingbird"),
             // SigV4's SHA-256 and HMAC, and TLS, for the signed TCP API.
             .product(name: "Crypto", package: "swift-crypto"), .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -69,7 +69,7 @@ let package = Package(
             // The servers' graceful stop: no new connections, the calls in flight answered.
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "Daemon", dependencies: ["CGWLBLinux", "Lab", "ControlInput", "Health", "Telemetry", "ControlAPI", "ControlPlane", "Resources", "Store", "DataPlane", "Flows", "PacketIO", "Wire",
+        .target(name: "Daemon", dependencies: ["CGWLBLinux", "Lab", "ControlInput", "Health", "Telemetry", "ControlAPI", "ControlPlane", "Catalog", "Store", "DataPlane", "Flows", "PacketIO", "Wire",
                                                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                                .product(name: "Logging", package: "swift-log")]),
         .executableTarget(name: "gwlbd", dependencies: ["Daemon"]),
@@ -86,11 +86,11 @@ let package = Package(
         .executableTarget(name: "gwlb", dependencies: [
             "Appliance", "Console", "ControlClient", "Daemon", "Lab", "Telemetry", "Wire", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .target(name: "TestSupport", dependencies: ["Wire", "Flows", "Resources", "Lab"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Wire", "Flows", "Catalog", "Lab"], path: "Tests/TestSupport"),
         // The `.blocking` trait: tests that block their thread run off Swift's cooperative pool.
         .target(name: "TestTraits", path: "Tests/TestTraits"),
         // Saves scripted changes until killed: the store's durability test runs it.
-        .executableTarget(name: "StoreCrashProbe", dependencies: ["Store", "Resources", "TestSupport"], path: "Tests/StoreCrashProbe"),
+        .executableTarget(name: "StoreCrashProbe", dependencies: ["Store", "Catalog", "TestSupport"], path: "Tests/StoreCrashProbe"),
         // libFuzzer targets for the parsers of outside bytes (README "Fuzzing"): built with
         // `-sanitize=fuzzer,address -DFUZZING`; a plain build replays saved inputs.
         .executableTarget(name: "gwlb-fuzz", dependencies: ["Wire", "ControlInput", "ControlClient", "Console", "TestSupport"]),
@@ -106,14 +106,14 @@ let package = Package(
         .testTarget(name: "FlowsTests", dependencies: ["Flows", "Wire", "TestSupport"]),
         .testTarget(name: "PacketIOTests", dependencies: ["TestTraits", "Lab", "PacketIO", "Wire", "TestSupport"]),
         .testTarget(name: "DataPlaneTests", dependencies: ["TestTraits", "DataPlane", "Flows", "PacketIO", "Wire", "TestSupport"]),
-        .testTarget(name: "ResourcesTests", dependencies: ["Resources"]),
+        .testTarget(name: "CatalogTests", dependencies: ["Catalog"]),
         .testTarget(name: "HealthTests", dependencies: ["TestTraits", "Lab", "Health"]),
-        .testTarget(name: "StoreTests", dependencies: ["TestTraits", "Lab", "Store", "Resources", "TestSupport", "StoreCrashProbe"]),
-        .testTarget(name: "ControlPlaneTests", dependencies: ["ControlPlane", "Health", "Resources", "Store", "DataPlane", "Flows", "PacketIO", "Wire"]),
+        .testTarget(name: "StoreTests", dependencies: ["TestTraits", "Lab", "Store", "Catalog", "TestSupport", "StoreCrashProbe"]),
+        .testTarget(name: "ControlPlaneTests", dependencies: ["ControlPlane", "Health", "Catalog", "Store", "DataPlane", "Flows", "PacketIO", "Wire"]),
         .testTarget(name: "ControlAPITests", dependencies: [
-            "ControlInput", "Telemetry", "ControlAPI", "ControlPlane", "Resources", "Store", "Health", "DataPlane", .product(name: "Crypto", package: "swift-crypto"),
+            "ControlInput", "Telemetry", "ControlAPI", "ControlPlane", "Catalog", "Store", "Health", "DataPlane", .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .testTarget(name: "ControlClientTests", dependencies: ["TestTraits", "Lab", "ControlInput", "Telemetry", "ControlClient", "ControlAPI", "ControlPlane", "Resources", "Store"]),
+        .testTarget(name: "ControlClientTests", dependencies: ["TestTraits", "Lab", "ControlInput", "Telemetry", "ControlClient", "ControlAPI", "ControlPlane", "Catalog", "Store"]),
         .testTarget(name: "ConsoleTests", dependencies: ["TestTraits", "Lab", "Console", "ControlClient", "ControlAPI", "ControlPlane", "DataPlane", "Store"]),
         .testTarget(name: "TelemetryTests", dependencies: ["TestTraits", "Lab", "Telemetry", "DataPlane", "Wire", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "DaemonTests", dependencies: ["ControlInput", "Daemon", .product(name: "ArgumentParser", package: "swift-argument-parser"), "ControlPlane", "DataPlane", "Flows", "PacketIO", "Wire"]),

@@ -7,7 +7,7 @@ import HummingbirdTLS
 import NIOCore
 import NIOPosix
 import NIOSSL
-import Resources
+import Catalog
 import ServiceLifecycle
 import Synchronization
 import Telemetry

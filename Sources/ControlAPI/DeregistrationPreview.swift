@@ -3,7 +3,7 @@ import DataPlane
 import Flows
 import Foundation
 import PacketIO
-import Resources
+import Catalog
 import Wire
 
 /// What deregistering targets would do, read from the live flow tables: `gwlb deregister-targets

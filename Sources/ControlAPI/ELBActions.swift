@@ -5,7 +5,7 @@ import Foundation
 import Health
 import Logging
 import PacketIO
-import Resources
+import Catalog
 import Telemetry
 
 /// The elbv2 operations of README "The control plane" over the control plane: a Query request in, AWS's XML out.

@@ -1,6 +1,6 @@
 import ControlInput
 import Foundation
-import Resources
+import Catalog
 
 /// Reading elbv2 parameters into our resource types.
 extension QueryRequest {

@@ -2,7 +2,7 @@ import DataPlane
 import Flows
 import Foundation
 import PacketIO
-import Resources
+import Catalog
 import Wire
 
 /// gwlbd's configuration file (JSON). In the file form, endpoints and targets are listed here
@@ -152,10 +152,10 @@ public struct DaemonConfiguration: Sendable, Equatable {
             guard !endpoint.interface.isEmpty, endpoint.interface.utf8.count <= 15 else {
                 throw fail("endpoint interface \"\(endpoint.interface)\" must be 1-15 characters")
             }
-            guard let endpointID = Resources.Endpoint.number(endpoint.endpointId) else {
+            guard let endpointID = Catalog.Endpoint.number(endpoint.endpointId) else {
                 throw fail("endpointId \"\(endpoint.endpointId)\" must be hex (0x…) or vpce-<hex>, at most 64 bits")
             }
-            guard let attachmentID = Resources.Endpoint.number(endpoint.attachmentId) else {
+            guard let attachmentID = Catalog.Endpoint.number(endpoint.attachmentId) else {
                 throw fail("attachmentId \"\(endpoint.attachmentId)\" must be hex (0x…), at most 64 bits")
             }
             endpoints.append(Endpoint(interface: endpoint.interface, identity: EndpointIdentity(endpointID: endpointID, attachmentID: attachmentID)))

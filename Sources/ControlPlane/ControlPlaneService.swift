@@ -1,7 +1,7 @@
 import DataPlane
 import Foundation
 import Health
-import Resources
+import Catalog
 import Store
 import Synchronization
 

@@ -1,4 +1,4 @@
-import Resources
+import Catalog
 
 /// The Linux policy routing that the catalog's route tables stand for (README "Route tables"):
 /// each association is a rule `iif IF lookup TABLE` (IPv4 and IPv6), each route a route in that

@@ -3,7 +3,7 @@ import Flows
 import Foundation
 import Health
 import PacketIO
-import Resources
+import Catalog
 import Wire
 
 /// Turns the control plane's state (resources, health, the time) into the data plane's

@@ -2,7 +2,7 @@ import Console
 import ControlClient
 import ControlInput
 import Foundation
-import Resources
+import Catalog
 #if canImport(Glibc)
 import Glibc
 #endif

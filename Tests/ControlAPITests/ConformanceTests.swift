@@ -1,7 +1,7 @@
 import ControlPlane
 import Foundation
 import FoundationXML
-import Resources
+import Catalog
 import Testing
 @testable import ControlAPI
 

@@ -3,7 +3,7 @@ import DataPlane
 import Foundation
 import FoundationXML
 import Store
-import Resources
+import Catalog
 import Telemetry
 import Testing
 @testable import ControlAPI

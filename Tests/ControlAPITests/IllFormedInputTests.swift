@@ -1,6 +1,6 @@
 import Foundation
 import FoundationXML
-import Resources
+import Catalog
 import Testing
 @testable import ControlAPI
 

@@ -1,4 +1,4 @@
-import Resources
+import Catalog
 import Testing
 @testable import ControlAPI
 @testable import ControlInput

@@ -1,6 +1,6 @@
 import Crypto
 import Foundation
-import Resources
+import Catalog
 import Testing
 @testable import ControlAPI
 @testable import ControlInput

@@ -3,7 +3,7 @@ import ControlInput
 import ControlPlane
 import DataPlane
 import Foundation
-import Resources
+import Catalog
 import Store
 import Telemetry
 import Synchronization

@@ -2,7 +2,7 @@ import DataPlane
 import Flows
 import Foundation
 import Health
-import Resources
+import Catalog
 import Store
 import Synchronization
 import Testing

@@ -1,5 +1,5 @@
 import Foundation
-import Resources
+import Catalog
 import Store
 import Synchronization
 import Testing

@@ -3,7 +3,7 @@ import Flows
 import Foundation
 import Health
 import PacketIO
-import Resources
+import Catalog
 import Testing
 import Wire
 @testable import ControlPlane

@@ -2,7 +2,7 @@
 // store in DIRECTORY and printing "acked N" once step N is committed. The durability test kills it
 // with SIGKILL at a random moment.
 import Foundation
-import Resources
+import Catalog
 import Store
 import TestSupport
 

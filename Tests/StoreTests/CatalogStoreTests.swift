@@ -1,5 +1,5 @@
 import Foundation
-import Resources
+import Catalog
 import Testing
 @testable import Store
 

@@ -1,6 +1,6 @@
 import Foundation
 import Lab
-import Resources
+import Catalog
 import Testing
 import TestSupport
 @testable import Store

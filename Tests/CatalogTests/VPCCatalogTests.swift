@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Resources
+@testable import Catalog
 
 /// EC2's rules for endpoint services, VPC endpoints and route tables, on the catalog value.
 @Suite struct VPCCatalogTests {

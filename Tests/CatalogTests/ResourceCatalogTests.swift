@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Resources
+@testable import Catalog
 
 /// AWS's rules for gateway load balancers, each shown with the error code it must give.
 @Suite struct ResourceCatalogTests {
