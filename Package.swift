@@ -78,13 +78,15 @@ let package = Package(
         // The client side of gwlbd's API (Foundation only): elbv2 verbs with the aws CLI's flags and
         // output, used by `gwlb` and the console.
         .target(name: "ControlClient"),
+        // The aws CLI's habits over it: verbs and flags, shorthand, output formats, JMESPath.
+        .target(name: "AWSCommandLine", dependencies: ["ControlClient"]),
         // The console's model: themes, colour depths, rates (the ncurses front end builds on it).
         // ncursesw (libncursesw5-dev): wide characters, macros as functions.
         .systemLibrary(name: "CNCurses"),
         .target(name: "Console", dependencies: ["ControlClient", "CNCurses"]),
         // Also runs gwlbd (`gwlb gwlbd …`), so `swift run gwlb demo` has everything it starts.
         .executableTarget(name: "gwlb", dependencies: [
-            "Appliance", "Console", "ControlClient", "Daemon", "Lab", "Telemetry", "Wire", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "AWSCommandLine", "Appliance", "Console", "ControlClient", "Daemon", "Lab", "Telemetry", "Wire", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "TestSupport", dependencies: ["Wire", "Flows", "Catalog", "Lab"], path: "Tests/TestSupport"),
         // The `.blocking` trait: tests that block their thread run off Swift's cooperative pool.
@@ -113,7 +115,7 @@ let package = Package(
         .testTarget(name: "ControlAPITests", dependencies: [
             "ControlInput", "Telemetry", "ControlAPI", "ControlPlane", "Catalog", "Store", "Health", "DataPlane", .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .testTarget(name: "ControlClientTests", dependencies: ["TestTraits", "Lab", "ControlInput", "Telemetry", "ControlClient", "ControlAPI", "ControlPlane", "Catalog", "Store"]),
+        .testTarget(name: "ControlClientTests", dependencies: ["TestTraits", "Lab", "ControlInput", "Telemetry", "AWSCommandLine", "ControlClient", "ControlAPI", "ControlPlane", "Catalog", "Store"]),
         .testTarget(name: "ConsoleTests", dependencies: ["TestTraits", "Lab", "Console", "ControlClient", "ControlAPI", "ControlPlane", "DataPlane", "Store"]),
         .testTarget(name: "TelemetryTests", dependencies: ["TestTraits", "Lab", "Telemetry", "DataPlane", "Wire", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "DaemonTests", dependencies: ["ControlInput", "Daemon", .product(name: "ArgumentParser", package: "swift-argument-parser"), "ControlPlane", "DataPlane", "Flows", "PacketIO", "Wire"]),

@@ -1,3 +1,4 @@
+import AWSCommandLine
 import Appliance
 import ArgumentParser
 import Console

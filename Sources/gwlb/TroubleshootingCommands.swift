@@ -1,3 +1,4 @@
+import AWSCommandLine
 import ArgumentParser
 import ControlClient
 import Foundation

@@ -8,6 +8,7 @@ import Store
 import Telemetry
 import Synchronization
 import Testing
+@testable import AWSCommandLine
 @testable import ControlClient
 import TestTraits
 

@@ -1,3 +1,4 @@
+import AWSCommandLine
 import ControlAPI
 import ControlClient
 import Foundation

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import AWSCommandLine
 @testable import ControlClient
 
 @Suite struct ELBArgumentsTests {

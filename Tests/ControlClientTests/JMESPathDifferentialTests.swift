@@ -1,6 +1,7 @@
 import Foundation
 import Lab
 import Testing
+@testable import AWSCommandLine
 @testable import ControlClient
 import TestTraits
 

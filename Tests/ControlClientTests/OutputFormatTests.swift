@@ -1,4 +1,5 @@
 import Testing
+@testable import AWSCommandLine
 @testable import ControlClient
 
 @Suite struct OutputFormatTests {

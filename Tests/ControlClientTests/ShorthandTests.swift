@@ -1,4 +1,5 @@
 import Testing
+@testable import AWSCommandLine
 @testable import ControlClient
 
 /// The aws CLI's shorthand for EC2's structures, and how gwlb serializes them (`Name.N.Field`).

@@ -1,3 +1,5 @@
+import ControlClient
+
 /// The elbv2 operations `gwlb` offers as verbs, with the aws CLI's names: the verb is the action in
 /// kebab case and each flag is its parameter in kebab case (`--target-group-arn`), as botocore
 /// derives them. Only what a gateway load balancer takes is listed.

@@ -1,3 +1,4 @@
+import ControlClient
 import Foundation
 
 /// `gwlb <elbv2-verb> …`: the aws CLI's `aws elbv2 <verb> …` against gwlbd's Unix socket.

@@ -1,3 +1,4 @@
+import ControlClient
 import Foundation
 
 /// An elbv2 verb's command line, read as the aws CLI reads it: `--flag value`, lists as several

@@ -1,3 +1,5 @@
+import ControlClient
+
 /// The aws CLI's shorthand syntax for one structure: `Key=value,Other=a,b` (a value without a key
 /// continues the previous key's list), `Key=[a,b]`, `Key=[{K=v,K2=w},{…}]`, `Key={K=v}`.
 enum Shorthand {

@@ -1,3 +1,4 @@
+import ControlClient
 import Foundation
 
 /// Evaluates a parsed JMESPath expression, with JMESPath's built-in functions and their type rules

@@ -1,3 +1,4 @@
+import ControlClient
 import Foundation
 #if canImport(Glibc)
 import Glibc

@@ -1,3 +1,4 @@
+import ControlClient
 import Foundation
 
 /// JMESPath's built-in functions, with the reference implementation's argument types: a wrong

@@ -1,3 +1,5 @@
+import ControlClient
+
 /// JMESPath (jmespath.org), as the aws CLI's `--query` evaluates it: fields, indexes, slices,
 /// projections (`[]`, `[*]`, `*`, filters `[?…]`), flatten, pipes, multiselect lists and hashes,
 /// literals, comparisons, `&&` `||` `!`, and the built-in functions. The parser follows the
