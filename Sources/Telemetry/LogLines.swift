@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// gwlbd's one log format, for its own lines and its libraries' (Hummingbird's), on standard error
 /// (journald keeps it under systemd): `2026-12-04T16:15:14+0000 info gwlbd: message key=value`.
@@ -12,9 +13,14 @@ public struct LogLines: LogHandler {
 
     public init(label: String) { self.label = label }
 
-    /// Every `Logger` made from now on writes this format: once, first thing in gwlbd (and the
-    /// reference appliance).
-    public static func bootstrap() { LoggingSystem.bootstrap { LogLines(label: $0) } }
+    /// Every `Logger` made from now on writes this format: first thing in gwlbd (and the
+    /// reference appliance). swift-log takes one bootstrap per process; a second call does nothing.
+    public static func bootstrap() {
+        guard !bootstrapped.exchange(true, ordering: .relaxed) else { return }
+        LoggingSystem.bootstrap { LogLines(label: $0) }
+    }
+
+    private static let bootstrapped = Atomic<Bool>(false)
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }

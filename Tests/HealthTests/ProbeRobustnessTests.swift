@@ -6,7 +6,9 @@ import TestTraits
 /// Probes against responders real appliances have: one that answers and closes without reading
 /// the request (the connection ends in a reset after the full answer), one that never ends its
 /// status line; and what the probe does with failures of its own machine.
-@Suite(.blocking) struct ProbeRobustnessTests {
+/// Not `.blocking`: nothing here blocks (the responders run on threads of their own), and the
+/// time a probe takes is judged.
+@Suite struct ProbeRobustnessTests {
     /// A one-shot TCP server on loopback: for each connection, writes `answer` at once and closes
     /// (without reading what the client sent, so the close resets the connection).
     final class BlurtingServer: @unchecked Sendable {

@@ -67,7 +67,10 @@ final class TestServer: @unchecked Sendable {
     }
 }
 
-@Suite(.blocking) struct ProbeTests {
+/// The probes are asynchronous: their tests wait on the cooperative pool (the blocking tests'
+/// threads, held by labs for minutes, would delay what they time); only the test that polls is
+/// `.blocking`.
+@Suite struct ProbeTests {
     @Test func tcpProbeConnectsOrFails() async throws {
         let server = try TestServer()
         #expect(await Probe.run(.tcp, address: "127.0.0.1", port: server.port, timeout: 1) == .success)
@@ -107,7 +110,7 @@ final class TestServer: @unchecked Sendable {
     }
 
     /// initial → healthy → unhealthy → healthy against a server turned off and on, with the reasons.
-    @Test func checkerFollowsARealServer() throws {
+    @Test(.blocking) func checkerFollowsARealServer() throws {
         let server = try TestServer()
         defer { server.close() }
         let reports = Mutex<[TargetHealthState]>([])
