@@ -67,7 +67,8 @@ import TestTraits
                 try:
                     result = call()
                     errors.append(result['Code'] if isinstance(result, dict) and 'Code' in result else 'no error')
-                except botocore.exceptions.ClientError as error:
+                except ec2.exceptions.ClientError as error:  # botocore.exceptions.ClientError, as the client names it
+                    assert isinstance(error, botocore.exceptions.ClientError)
                     errors.append(error.response['Error']['Code'])
                     if error.response['Error']['Code'] == 'DryRunOperation':
                         assert error.response['ResponseMetadata']['HTTPStatusCode'] == 412
