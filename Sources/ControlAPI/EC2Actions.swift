@@ -101,7 +101,7 @@ enum EC2Actions {
             let table = try change(actions, request) { catalog, context in
                 try catalog.createRouteTable(vpcId: request.string("VpcId"), tags: tags, newID: context.newID)
             }
-            return try actions.service.read { catalog in [.element("routeTable", routeTable(actions, table, catalog: catalog))] }
+            return actions.service.read { catalog in [.element("routeTable", routeTables(actions, [table], catalog: catalog)[0])] }
         },
         "AssociateRouteTable": { actions, request in
             let id = try request.required("RouteTableId")
@@ -142,7 +142,7 @@ enum EC2Actions {
                 return tables.filter { filters.matches(filterFields($0, catalog), tags: $0.tags) }
             }
             let page = try request.ec2Page(tables, range: 5...100)
-            let shown = actions.service.read { catalog in page.items.map { routeTable(actions, $0, catalog: catalog) } }
+            let shown = actions.service.read { catalog in routeTables(actions, page.items, catalog: catalog) }
             return [EC2Shapes.items("routeTableSet", shown)] + (page.nextToken.map { [.value("nextToken", $0)] } ?? [])
         },
         "DeleteRouteTable": { actions, request in
@@ -181,10 +181,13 @@ enum EC2Actions {
                                      failure: endpoint.isActive ? actions.endpointFailure(endpoint.interface) : nil)
     }
 
-    static func routeTable(_ actions: ELBActions, _ table: RouteTable, catalog: ResourceCatalog) -> [XMLNode] {
+    /// Route tables as EC2 shows them, with their drift: Linux's routing is read once for all.
+    static func routeTables(_ actions: ELBActions, _ tables: [RouteTable], catalog: ResourceCatalog) -> [[XMLNode]] {
         let plan = RoutingPlan(catalog, interfaces: actions.interfaces)
-        let drift = actions.routingDrift(catalog).filter { $0.routeTableId == table.id }
-        return EC2Shapes.routeTable(table, catalog: catalog, unmapped: plan.unmapped, drift: drift)
+        let drift = tables.isEmpty ? [] : actions.routingDrift(catalog)
+        return tables.map { table in
+            EC2Shapes.routeTable(table, catalog: catalog, unmapped: plan.unmapped, drift: drift.filter { $0.routeTableId == table.id })
+        }
     }
 
     static func filterFields(_ table: RouteTable, _ catalog: ResourceCatalog) -> [String: [String]] {
