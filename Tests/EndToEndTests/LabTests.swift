@@ -1,3 +1,4 @@
+import Daemon
 import Foundation
 import Lab
 import Testing
@@ -31,6 +32,44 @@ import TestTraits
         #expect(try namespaces(prefix).isEmpty)
         #expect(!FileManager.default.fileExists(atPath: lab.lab.stateDirectory))
         #expect(try LabFixture.execute([gwlb, "lab", "down", "--prefix", prefix]).status == 0, "down twice is fine")
+    }
+
+    /// `gwlb lab up --routing api` prints the seed's walkthrough for a lab without routing: run as
+    /// printed (with `gwlb` on PATH), gwlbd builds the routing and a ping crosses the appliance.
+    @Test func theAPIWalkthroughItPrintsWorks() throws {
+        let prefix = "e\(getpid() % 10000)w"
+        let gwlb = LabFixture.binary("gwlb")
+        let state = "/var/lib/gwlb-\(prefix)", socket = "/run/gwlb/\(prefix).sock", log = "/tmp/\(prefix)-gwlbd.log"
+        var daemon: ChildProcess?
+        defer {
+            daemon?.terminate()
+            daemon?.waitUntilExit()
+            Lab(prefix: prefix).down()
+            for path in [state, socket, log, Daemon.defaultSharedStatePath(stateDirectory: state)] { try? FileManager.default.removeItem(atPath: path) }
+        }
+        let up = try LabFixture.execute([gwlb, "lab", "up", "--prefix", prefix, "--appliances", "1", "--routing", "api"])
+        #expect(up.status == 0, "\(up.output)")
+        let lines = up.output.split(separator: "\n").map(String.init)
+        let start = try #require(lines.first { $0.hasPrefix("start gwlbd:") }, "\(up.output)")
+        let command = start.dropFirst("start gwlbd:".count).trimmingCharacters(in: .whitespaces)
+        #expect(command.hasSuffix("&"))
+        daemon = try ChildProcess(["sh", "-c", String(command.dropLast())], output: .file(log), errors: .file(log))
+        #expect(APIDaemonFixture.eventually(10) { (try? LabFixture.execute([gwlb, "describe-load-balancers", "--socket", socket]).status) == 0 })
+        let walkthrough = lines.filter { $0.hasPrefix("  ") }.joined(separator: "\n")
+        let directory = URL(fileURLWithPath: gwlb).deletingLastPathComponent().path
+        let ran = try LabFixture.execute(["bash", "-c", "set -e\nexport PATH=\(directory):$PATH\n" + walkthrough])
+        #expect(ran.status == 0, "\(walkthrough)\n\(ran.output)")
+        let rules = try LabFixture.execute(["ip", "-n", "\(prefix)-router", "rule"]).output
+        #expect(rules.contains("iif uplink lookup") && rules.contains("iif app lookup"), "\(rules)")
+        let ping = try LabFixture.execute(["ip", "netns", "exec", "\(prefix)-client", "ping", "-c", "3", "-i", "0.2", "-W", "2", Lab.serverAddress])
+        #expect(ping.status == 0, "\(ping.output)")
+        // Both ways of 3 pings through the appliance (the workers publish their counters each second).
+        func packetsToTarget() -> Int {
+            let stats = (try? LabFixture.execute(["curl", "-s", "--unix-socket", socket, "http://localhost/v1/stats"]).output) ?? ""
+            let targets = ((try? JSONSerialization.jsonObject(with: Data(stats.utf8))) as? [String: Any])?["targets"] as? [[String: Any]] ?? []
+            return targets.first?["packetsToTarget"] as? Int ?? 0
+        }
+        #expect(APIDaemonFixture.eventually(3) { packetsToTarget() >= 6 }, "\(packetsToTarget()) packets to the appliance")
     }
 
     @Test func badOptionsAreRefused() throws {
