@@ -143,6 +143,7 @@ public struct ELBOperation: Sendable {
         ELBOperation("AssociateRouteTable", service: .ec2, [
             ("RouteTableId", .string, true), ("SubnetId", .string, false), ("GatewayId", .string, false),
         ] + dryRun),
+        ELBOperation("ReplaceRouteTableAssociation", service: .ec2, [("AssociationId", .string, true), ("RouteTableId", .string, true)] + dryRun),
         ELBOperation("DisassociateRouteTable", service: .ec2, [("AssociationId", .string, true)] + dryRun),
         ELBOperation("CreateRoute", service: .ec2, routeDestination + [("VpcEndpointId", .string, false), ("GatewayId", .string, false)] + dryRun),
         ELBOperation("ReplaceRoute", service: .ec2, routeDestination + [

@@ -186,6 +186,19 @@ extension ResourceCatalog {
         return association
     }
 
+    /// Moves an association to another table in one call (a new association id, as AWS gives).
+    public mutating func replaceRouteTableAssociation(_ associationId: String, with id: String, newID: () -> String) throws(EC2Error) -> RouteTable.Association {
+        let target = try indexOfRouteTable(id)
+        guard let source = routeTables.firstIndex(where: { $0.associations.contains { $0.id == associationId } }),
+              let association = routeTables[source].associations.first(where: { $0.id == associationId }) else {
+            throw EC2Error("InvalidAssociationID.NotFound", "The association ID '\(Self.printable(associationId))' does not exist")
+        }
+        routeTables[source].associations.removeAll { $0.id == associationId }
+        let moved = RouteTable.Association(id: "rtbassoc-0" + newID(), subnetId: association.subnetId, gatewayId: association.gatewayId)
+        routeTables[target].associations.append(moved)
+        return moved
+    }
+
     public mutating func disassociateRouteTable(_ associationId: String) throws(EC2Error) {
         guard let index = routeTables.firstIndex(where: { $0.associations.contains { $0.id == associationId } }) else {
             throw EC2Error("InvalidAssociationID.NotFound", "The association ID '\(Self.printable(associationId))' does not exist")

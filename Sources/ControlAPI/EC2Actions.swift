@@ -111,6 +111,13 @@ enum EC2Actions {
             }
             return [.value("associationId", association.id), .element("associationState", [.value("state", "associated")])]
         },
+        "ReplaceRouteTableAssociation": { actions, request in
+            let (association, table) = (try request.required("AssociationId"), try request.required("RouteTableId"))
+            let moved = try change(actions, request) { catalog, context in
+                try catalog.replaceRouteTableAssociation(association, with: table, newID: context.newID)
+            }
+            return [.value("newAssociationId", moved.id), .element("associationState", [.value("state", "associated")])]
+        },
         "DisassociateRouteTable": { actions, request in
             let id = try request.required("AssociationId")
             try change(actions, request) { catalog, _ in try catalog.disassociateRouteTable(id) }

@@ -119,6 +119,16 @@ import Testing
         #expect { try catalog.associateRouteTable(second.id, subnetId: nil, gatewayId: "igw-other", interface: known, newID: { "2" }) }
             throws: { ($0 as? EC2Error)?.code == "InvalidGatewayID.NotFound" }
         #expect { try catalog.deleteRouteTable(first.id) } throws: { ($0 as? EC2Error)?.code == "DependencyViolation" }
+        // Moved to the other table in one call: a new association id, the old one gone.
+        let moved = try catalog.replaceRouteTableAssociation(association.id, with: second.id, newID: { "0000000000000003" })
+        #expect(moved.subnetId == "subnet-app" && moved.id != association.id)
+        #expect(try catalog.routeTable(first.id).associations.isEmpty && catalog.routeTable(second.id).associations == [moved])
+        #expect { try catalog.replaceRouteTableAssociation(association.id, with: first.id, newID: { "4" }) }
+            throws: { ($0 as? EC2Error)?.code == "InvalidAssociationID.NotFound" }
+        #expect { try catalog.replaceRouteTableAssociation(moved.id, with: "rtb-0nope", newID: { "4" }) }
+            throws: { ($0 as? EC2Error)?.code == "InvalidRouteTableID.NotFound" }
+        // Back again, with the id newID gives (here the first one's number again).
+        #expect(try catalog.replaceRouteTableAssociation(moved.id, with: first.id, newID: { "0000000000000001" }).id == association.id)
         try catalog.disassociateRouteTable(association.id)
         #expect { try catalog.disassociateRouteTable(association.id) } throws: { ($0 as? EC2Error)?.code == "InvalidAssociationID.NotFound" }
         try catalog.deleteRouteTable(first.id)

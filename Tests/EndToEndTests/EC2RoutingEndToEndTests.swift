@@ -199,5 +199,13 @@ import TestTraits
         let kernel = try Self.kernelRouting(lab)
         #expect(kernel.contains("iif app lookup \(tableNumber)") && kernel.contains("default dev gwlbe0 table \(tableNumber)"), "\(kernel)")
         #expect(APIDaemonFixture.eventually(8) { (try? api.observe("/v1/stats")["routingDrift"] as? [String]) == [] })
+
+        // The subnet moves to another table in one call: its rule now looks up the new table.
+        let other = try #require(try ec2(["create-route-table", "--vpc-id", Lab.vpcID])["RouteTable"] as? [String: Any])["RouteTableId"] as! String
+        let associationId = try #require((try described()["Associations"] as? [[String: Any]])?.first?["RouteTableAssociationId"] as? String)
+        let replaced = try ec2(["replace-route-table-association", "--association-id", associationId, "--route-table-id", other])
+        #expect((replaced["NewAssociationId"] as? String)?.hasPrefix("rtbassoc-") == true, "\(replaced)")
+        let moved = try Self.kernelRouting(lab)
+        #expect(!moved.contains("iif app lookup \(tableNumber) ") && moved.contains("iif app lookup \(Int(tableNumber)! + 1)"), "\(moved)")
     }
 }
