@@ -1,6 +1,7 @@
 import ControlInput
 import DataPlane
 import Foundation
+import Health
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS

@@ -7,7 +7,7 @@ import Synchronization
 /// target's health state. The control plane tells it which targets to check (`update`).
 ///
 /// One task schedules the checks; each check is a child task of its task group, waiting on
-/// SwiftNIO's event loops (no thread per probe). Only the data-path probe blocks (it waits for its
+/// SwiftNIO's event loops (no thread per probe), on an executor of the checker's own. Only the data-path probe blocks (it waits for its
 /// GENEVE reply), on NIO's shared thread pool.
 public final class HealthChecker: Sendable {
     /// What to check for one target.
@@ -76,13 +76,15 @@ public final class HealthChecker: Sendable {
     public let localErrors = Atomic<UInt64>(0)
 
     private let dataPathProbe: DataPathProbe?
+    static let executor = DedicatedExecutor(label: "gwlb.health")
 
     public init(timeScale: Double = 1, dataPathProbe: DataPathProbe? = nil, report: @escaping @Sendable (String, TargetHealthState) -> Void) {
         self.timeScale = timeScale
         self.report = report
         self.dataPathProbe = dataPathProbe
         let pause = Duration.milliseconds(Int64(min(0.1, 0.5 * timeScale) * 1000))
-        Task.detached { [self] in
+        // An executor of its own: checks go on when code elsewhere blocks Swift's shared threads.
+        Task.detached(executorPreference: Self.executor) { [self] in
             await withDiscardingTaskGroup { group in
                 while !stopped.load(ordering: .relaxed) {
                     for target in dueTargets() { group.addTask { await self.check(target) } }
