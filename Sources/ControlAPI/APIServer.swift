@@ -1,3 +1,4 @@
+import Catalog
 import ControlInput
 import DataPlane
 import Foundation
@@ -8,7 +9,6 @@ import HummingbirdTLS
 import NIOCore
 import NIOPosix
 import NIOSSL
-import Catalog
 import ServiceLifecycle
 import Synchronization
 import Telemetry

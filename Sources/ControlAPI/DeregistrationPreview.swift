@@ -1,9 +1,9 @@
+import Catalog
 import ControlPlane
 import DataPlane
 import Flows
 import Foundation
 import PacketIO
-import Catalog
 import Wire
 
 /// What deregistering targets would do, read from the live flow tables: `gwlb deregister-targets

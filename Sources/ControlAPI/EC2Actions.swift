@@ -1,7 +1,7 @@
+import Catalog
 import ControlInput
 import ControlPlane
 import Foundation
-import Catalog
 
 /// The EC2 operations of README "The EC2 API" over the control plane: endpoint services, VPC
 /// endpoints and route tables, with EC2's parameters, shapes and error codes.

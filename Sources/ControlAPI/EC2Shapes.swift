@@ -1,7 +1,7 @@
+import Catalog
 import ControlInput
 import ControlPlane
 import Foundation
-import Catalog
 
 /// EC2's Query protocol on the wire: its response and error shapes, its lists of `item`s, and
 /// its `Filter.N` and `TagSpecification.N` parameters (member names as in botocore's ec2 model).

@@ -1,3 +1,4 @@
+import Catalog
 import ControlInput
 import ControlPlane
 import DataPlane
@@ -5,7 +6,6 @@ import Foundation
 import Health
 import Logging
 import PacketIO
-import Catalog
 import Telemetry
 
 /// The elbv2 operations of README "The control plane" over the control plane: a Query request in, AWS's XML out.

@@ -1,8 +1,8 @@
+import Catalog
 import ControlPlane
 import DataPlane
 import Foundation
 import Health
-import Catalog
 
 /// GET /v1/stream: newline-delimited JSON for the console and scripts. A `hello` (protocol version,
 /// gwlbd's version, boot id, capabilities, the client's role), a `snapshot` of everything, then

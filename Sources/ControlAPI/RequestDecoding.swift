@@ -1,6 +1,6 @@
+import Catalog
 import ControlInput
 import Foundation
-import Catalog
 
 /// Reading elbv2 parameters into our resource types.
 extension QueryRequest {

@@ -1,6 +1,6 @@
+import Catalog
 import Foundation
 import Health
-import Catalog
 
 /// The elbv2 XML shapes of our resources (member names as in botocore's elbv2 model).
 enum ResourceXML {

@@ -1,8 +1,8 @@
+import Catalog
 import DataPlane
 import Flows
 import Foundation
 import PacketIO
-import Catalog
 import Wire
 
 /// gwlbd's configuration file (JSON). In the file form, endpoints and targets are listed here

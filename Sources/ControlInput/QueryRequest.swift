@@ -1,5 +1,5 @@
-import Foundation
 import Catalog
+import Foundation
 
 /// An elbv2 Query-protocol request (README "The control plane"): `Action=…&Version=2015-12-01&…`, form-encoded,
 /// with lists as `Name.member.N` (1-based) and structures as `Name.member.N.Field`.

@@ -1,6 +1,6 @@
+import Catalog
 import Crypto
 import Foundation
-import Catalog
 
 /// Checks AWS Signature Version 4 on requests to the TCP API (services `elasticloadbalancing` and
 /// `ec2`), as

@@ -1,7 +1,7 @@
+import Catalog
 import DataPlane
 import Foundation
 import Health
-import Catalog
 import Store
 import Synchronization
 

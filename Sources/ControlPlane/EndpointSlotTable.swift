@@ -1,5 +1,5 @@
-import DataPlane
 import Catalog
+import DataPlane
 
 /// An endpoint as the daemon attaches it: its slot (the data plane's number for it), the TUN
 /// device, the ids that go into GENEVE and the load balancer whose policy its traffic follows.

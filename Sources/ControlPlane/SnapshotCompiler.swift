@@ -1,9 +1,9 @@
+import Catalog
 import DataPlane
 import Flows
 import Foundation
 import Health
 import PacketIO
-import Catalog
 import Wire
 
 /// Turns the control plane's state (resources, health, the time) into the data plane's

@@ -1,7 +1,7 @@
+import Catalog
 import Foundation
 import Health
 import PacketIO
-import Catalog
 import Wire
 
 /// A registered target as DescribeTargetHealth and the console show it.

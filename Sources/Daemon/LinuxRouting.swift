@@ -1,7 +1,7 @@
+import Catalog
 import ControlPlane
 import Foundation
 import Lab
-import Catalog
 
 /// Makes Linux's policy routing match the route tables (`RoutingPlan`) with `ip`, and finds where
 /// it drifted: rules and routes changed behind gwlbd's back. What gwlbd adds carries protocol

@@ -1,6 +1,6 @@
+import Catalog
 import Foundation
 import GRDB
-import Catalog
 
 /// The control plane's state in SQLite (GRDB, WAL, synchronous=FULL): every change is committed,
 /// whole, before the API acknowledges it, and gwlbd rebuilds everything from here at start.

@@ -1,8 +1,8 @@
+import Catalog
 import Console
 import ControlClient
 import ControlInput
 import Foundation
-import Catalog
 #if canImport(Glibc)
 import Glibc
 #endif

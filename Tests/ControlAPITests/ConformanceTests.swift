@@ -1,7 +1,7 @@
+import Catalog
 import ControlPlane
 import Foundation
 import FoundationXML
-import Catalog
 import Testing
 @testable import ControlAPI
 

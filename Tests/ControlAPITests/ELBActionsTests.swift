@@ -1,9 +1,9 @@
+import Catalog
 import ControlPlane
 import DataPlane
 import Foundation
 import FoundationXML
 import Store
-import Catalog
 import Telemetry
 import Testing
 @testable import ControlAPI

@@ -1,6 +1,6 @@
+import Catalog
 import Foundation
 import FoundationXML
-import Catalog
 import Testing
 @testable import ControlAPI
 

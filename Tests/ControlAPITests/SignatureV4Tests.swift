@@ -1,6 +1,6 @@
+import Catalog
 import Crypto
 import Foundation
-import Catalog
 import Testing
 @testable import ControlAPI
 @testable import ControlInput

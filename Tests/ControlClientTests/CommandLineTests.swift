@@ -1,12 +1,12 @@
+import Catalog
 import ControlAPI
 import ControlInput
 import ControlPlane
 import DataPlane
 import Foundation
-import Catalog
 import Store
-import Telemetry
 import Synchronization
+import Telemetry
 import Testing
 @testable import AWSCommandLine
 @testable import ControlClient

@@ -1,8 +1,8 @@
+import Catalog
 import DataPlane
 import Flows
 import Foundation
 import Health
-import Catalog
 import Store
 import Synchronization
 import Testing

@@ -1,5 +1,5 @@
-import Foundation
 import Catalog
+import Foundation
 import Store
 import Synchronization
 import Testing

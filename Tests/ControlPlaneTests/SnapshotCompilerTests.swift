@@ -1,9 +1,9 @@
+import Catalog
 import DataPlane
 import Flows
 import Foundation
 import Health
 import PacketIO
-import Catalog
 import Testing
 import Wire
 @testable import ControlPlane

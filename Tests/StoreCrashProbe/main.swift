@@ -1,8 +1,8 @@
 // StoreCrashProbe DIRECTORY STEPS: applies MutationScript's steps one by one, saving each to the
 // store in DIRECTORY and printing "acked N" once step N is committed. The durability test kills it
 // with SIGKILL at a random moment.
-import Foundation
 import Catalog
+import Foundation
 import Store
 import TestSupport
 

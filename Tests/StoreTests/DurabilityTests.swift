@@ -1,8 +1,8 @@
+import Catalog
 import Foundation
 import Lab
-import Catalog
-import Testing
 import TestSupport
+import Testing
 @testable import Store
 import TestTraits
 

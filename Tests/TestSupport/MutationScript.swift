@@ -1,5 +1,5 @@
-import Foundation
 import Catalog
+import Foundation
 
 /// A reproducible run of catalog changes: step 0 builds a load balancer, a target group and a
 /// listener; every later step registers, deregisters, retags or reconfigures something. Replaying
