@@ -151,10 +151,7 @@ extension ResourceCatalog {
     }
 
     public func routeTable(_ id: String) throws(EC2Error) -> RouteTable {
-        guard let table = routeTables.first(where: { $0.id == id }) else {
-            throw EC2Error("InvalidRouteTableID.NotFound", "The routeTable ID '\(Self.printable(id))' does not exist")
-        }
-        return table
+        routeTables[try indexOfRouteTable(id)]
     }
 
     public mutating func deleteRouteTable(_ id: String) throws(EC2Error) {
@@ -272,8 +269,7 @@ extension ResourceCatalog {
 
     private func indexOfRouteTable(_ id: String) throws(EC2Error) -> Int {
         guard let index = routeTables.firstIndex(where: { $0.id == id }) else {
-            _ = try routeTable(id)
-            return -1
+            throw EC2Error("InvalidRouteTableID.NotFound", "The routeTable ID '\(Self.printable(id))' does not exist")
         }
         return index
     }
