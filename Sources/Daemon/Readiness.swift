@@ -1,8 +1,9 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
+import Lab
 import Logging
 import Telemetry
+#if canImport(Glibc)
+import Glibc
 #endif
 
 /// Telling whoever started gwlbd that it runs: systemd, by its notify protocol (`NOTIFY_SOCKET`,
@@ -57,37 +58,21 @@ enum Detach {
             return 1
         }
         let (readEnd, writeEnd) = (pipeEnds[0], pipeEnds[1])
-        // Neither end is inherited as it is: the child gets its copy of the write end as 3 alone.
-        _ = fcntl(readEnd, F_SETFD, FD_CLOEXEC)
-        _ = fcntl(writeEnd, F_SETFD, FD_CLOEXEC)
-        let childDescriptor: Int32 = 3
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, writeEnd, childDescriptor)   // dup2 clears CLOEXEC
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var all = sigset_t(), none = sigset_t()
-        sigfillset(&all)
-        sigemptyset(&none)
-        posix_spawnattr_setsigdefault(&attributes, &all)
-        posix_spawnattr_setsigmask(&attributes, &none)
-        // 0x80: glibc's POSIX_SPAWN_SETSID, not visible to Swift.
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | 0x80))
-        var argv = arguments.filter { $0 != "--detach" }.map { strdup($0) } + [nil]
-        var environment = ProcessInfo.processInfo.environment
-        environment[Readiness.readyDescriptorVariable] = String(childDescriptor)
-        var envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { (argv + envp).forEach { free($0) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, "/proc/self/exe", &actions, &attributes, &argv, &envp)
-        close(writeEnd)
         defer { close(readEnd) }
-        guard spawned == 0 else {
-            Logger.gwlbd.error("--detach: cannot start gwlbd: \(String(cString: strerror(spawned)))")
+        // The child gets the write end as its descriptor 3, and says it runs by writing there.
+        var environment = ProcessInfo.processInfo.environment
+        environment[Readiness.readyDescriptorVariable] = "3"
+        let child: ChildProcess
+        do {
+            defer { close(writeEnd) }
+            // This very program (its path, so that `ps` and the unit name it as it is).
+            child = try ChildProcess([CommandLine.selfExecutable] + arguments.dropFirst().filter { $0 != "--detach" }, environment: environment,
+                                     input: .inherit, output: .inherit, errors: .inherit, passing: writeEnd, newSession: true)
+        } catch {
+            Logger.gwlbd.error("--detach: cannot start gwlbd: \(error)")
             return 1
         }
+        let pid = child.processIdentifier
         var byte: UInt8 = 0
         var count = read(readEnd, &byte, 1)
         while count < 0, errno == EINTR { count = read(readEnd, &byte, 1) }
@@ -95,9 +80,8 @@ enum Detach {
             print("gwlbd: running as pid \(pid)")
             return 0
         }
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
-        Logger.gwlbd.error("--detach: gwlbd (pid \(pid)) ended before it ran, with status \(status >> 8 & 0xFF) (its reasons are above)")
+        let status = child.waitUntilExit()
+        Logger.gwlbd.error("--detach: gwlbd (pid \(pid)) ended before it ran, with status \(status) (its reasons are above)")
         return 1
     }
 }

@@ -29,9 +29,13 @@ public final class ChildProcess: @unchecked Sendable {
     private let lock = NSLock()
     private var status: Int32?
 
-    /// Starts `arguments` (the program found on PATH). `environment` replaces this process's when given.
+    /// Starts `arguments` (the program found on PATH, or a path). `environment` replaces this
+    /// process's when given. `passing`: a descriptor of ours the child gets as its descriptor 3
+    /// (every other one from 3 up is closed). `newSession`: the child leads a session of its own
+    /// (`setsid`), out of this process's terminal and process group.
     public init(_ arguments: [String], environment: [String: String]? = nil, directory: String? = nil,
-                input: Stream = .null, output: Stream = .null, errors: Stream = .null) throws {
+                input: Stream = .null, output: Stream = .null, errors: Stream = .null,
+                passing: Int32? = nil, newSession: Bool = false) throws {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -55,7 +59,8 @@ public final class ChildProcess: @unchecked Sendable {
             }
         }
         if let directory { _ = posix_spawn_file_actions_addchdir(&actions, directory) }
-        _ = posix_spawn_file_actions_addclosefrom(&actions, 3)
+        if let passing { posix_spawn_file_actions_adddup2(&actions, passing, 3) }  // dup2 clears CLOEXEC
+        _ = posix_spawn_file_actions_addclosefrom(&actions, passing == nil ? 3 : 4)
 
         // The child starts with default signal dispositions and nothing blocked: ignored signals
         // (SIGPIPE in a test runner) would otherwise stay ignored across exec.
@@ -67,7 +72,8 @@ public final class ChildProcess: @unchecked Sendable {
         sigemptyset(&none)
         posix_spawnattr_setsigdefault(&attributes, &all)
         posix_spawnattr_setsigmask(&attributes, &none)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        // 0x80: glibc's POSIX_SPAWN_SETSID, not visible to Swift.
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | (newSession ? 0x80 : 0)))
 
         var argv = arguments.map { strdup($0) } + [nil]
         defer { for argument in argv { free(argument) } }
