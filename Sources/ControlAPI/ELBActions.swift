@@ -44,7 +44,8 @@ public struct ELBActions: Sendable {
     /// `signedFor`: the service a signed request's credential scope names (the TCP API); an
     /// elbv2 call must be signed for `elasticloadbalancing`, an EC2 call (Version 2016-11-15) for `ec2`.
     public func handle(_ body: String, caller: AuditCaller? = nil, signedFor: String? = nil, requestID: String = UUID().uuidString.lowercased()) -> Response {
-        if let parsed = try? QueryRequest(body: body), parsed.isEC2 {
+        let parsing = Result { () throws(ELBError) in try QueryRequest(body: body) }
+        if case .success(let parsed) = parsing, parsed.isEC2 {
             return handleEC2(parsed, caller: caller, signedFor: signedFor, requestID: requestID)
         }
         var request: QueryRequest?
@@ -52,7 +53,7 @@ public struct ELBActions: Sendable {
         var failure: (code: String, message: String)?
         let response: Response
         do {
-            let parsed = try QueryRequest(body: body)
+            let parsed = try parsing.get()
             request = parsed
             if let signedFor, signedFor != "elasticloadbalancing" {
                 throw ELBError(.signatureDoesNotMatch, "An elbv2 request must be signed for the service elasticloadbalancing, not \(signedFor)")

@@ -115,7 +115,9 @@ public final class ControlPlaneService: Sendable {
             // Devices first (routes point into them), then routing, then the store; a step that
             // fails puts the earlier ones back.
             let devicesChange = catalog.activeEndpoints != state.catalog.activeEndpoints
-            let routingChange = devicesChange || catalog.routeTables != state.catalog.routeTables || catalog.endpoints != state.catalog.endpoints
+            // Endpoints matter to routing only where a route table names them.
+            let routingChange = catalog.routeTables != state.catalog.routeTables
+                || (!catalog.routeTables.isEmpty && catalog.endpoints != state.catalog.endpoints)
             var slots = state.endpointSlots, attachments = state.attachments
             if devicesChange {
                 attachments = try slots.update(catalog.activeEndpoints, now: Self.monotonicSeconds())
