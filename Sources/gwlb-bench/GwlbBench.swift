@@ -64,10 +64,13 @@ struct GwlbBench: ParsableCommand {
         @Option(help: "Seconds per iperf3 run.") var seconds = 4
         @Option(help: "Repetitions of each case.") var repetitions = 3
         @Flag(help: "One case per family (1 stream, default MSS), for a first look.") var quick = false
+        @Option(help: "Only the cases whose name contains this text, as printed (e.g. \"IPv4 1 stream MSS 1400\").") var only: String?
         func validate() throws { guard seconds > 0, repetitions > 0 else { throw ValidationError("--seconds and --repetitions must be above 0") } }
         func run() throws {
             try GwlbBench.requireRoot("bulk")
-            let cases = quick ? BulkBenchmark.allCases.filter { $0.streams == 1 && $0.mss == nil } : BulkBenchmark.allCases
+            var cases = quick ? BulkBenchmark.allCases.filter { $0.streams == 1 && $0.mss == nil } : BulkBenchmark.allCases
+            if let only { cases = cases.filter { $0.description.contains(only) } }
+            guard !cases.isEmpty else { throw ValidationError("no case matches --only \(only ?? "")") }
             try BulkBenchmark(seconds: seconds, repetitions: repetitions).run(cases: cases)
         }
     }
