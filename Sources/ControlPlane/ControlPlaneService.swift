@@ -33,7 +33,9 @@ public final class ControlPlaneService: Sendable {
 
     let state: Mutex<State>
     private let store: CatalogStore
-    let checker: HealthChecker
+    /// Checks the targets the catalog names; it checks only while something runs it (gwlbd runs
+    /// it as one of its services).
+    public let healthChecker: HealthChecker
     let instances: [String: String]
     private let attach: @Sendable ([EndpointAttachment]) throws -> Void
     private let route: @Sendable (ResourceCatalog) throws -> Void
@@ -45,8 +47,6 @@ public final class ControlPlaneService: Sendable {
     /// Restores the catalog from `store` (or starts an empty one for `region` and `account`),
     /// attaches its endpoints and publishes the first snapshot for the load balancer they belong to.
     /// - Parameters:
-    ///   - healthChecks: false turns health checks off (tests of the API alone);
-    ///   - healthTimeScale: shortens the checks' intervals in tests;
     ///   - attach: makes the endpoint devices match the list (every endpoint, by slot); called
     ///     before a change of endpoints is committed, so a device that cannot be made fails the call.
     ///   - route: makes Linux's policy routing match the catalog's route tables (`RoutingPlan`);
@@ -59,7 +59,7 @@ public final class ControlPlaneService: Sendable {
     ///     targets' health are kept in its control record and resumed from it, so that a restarted
     ///     gwlbd's snapshots name the same slots its taken-over flows do.
     public init(store: CatalogStore, region: String, account: String, instances: [String: String] = [:],
-                healthChecks: Bool = true, healthTimeScale: Double = 1, targetSlots: Int = 1024,
+                targetSlots: Int = 1024,
                 attach: @escaping @Sendable ([EndpointAttachment]) throws -> Void = { _ in },
                 route: @escaping @Sendable (ResourceCatalog) throws -> Void = { _ in },
                 slotFlows: @escaping @Sendable () -> [Int64] = { [] },
@@ -73,8 +73,7 @@ public final class ControlPlaneService: Sendable {
         self.slotFlows = slotFlows
         self.shared = shared
         let forwarder = HealthReportForwarder()
-        checker = HealthChecker(timeScale: healthTimeScale, dataPathProbe: dataPathProbe) { target, health in forwarder.forward(target, health) }
-        if !healthChecks { checker.stop() }
+        healthChecker = HealthChecker(dataPathProbe: dataPathProbe) { target, health in forwarder.forward(target, health) }
         var compiler = SnapshotCompiler()
         compiler.slots = TargetSlotTable(capacity: targetSlots)
         var initial = State(catalog: try store.load() ?? ResourceCatalog(region: region, account: account), compiler: compiler)
@@ -92,8 +91,6 @@ public final class ControlPlaneService: Sendable {
         }
         forwarder.service.withLock { $0 = WeakService(self) }
     }
-
-    deinit { checker.stop() }
 
     /// Runs `operation` and commits its result before returning it.
     public func perform<Result: Sendable>(_ operation: (inout ResourceCatalog, Context) throws -> Result) throws -> Result {
@@ -195,7 +192,7 @@ public final class ControlPlaneService: Sendable {
     /// A target's health changed (from the health checker), by `healthKey`.
     public func recordHealth(target: String, _ health: TargetHealthState) throws {
         try state.withLock { state in
-            guard !state.frozen, state.health[target] != health, checker.states[target] != nil else { return }
+            guard !state.frozen, state.health[target] != health, healthChecker.states[target] != nil else { return }
             let (group, id) = Self.splitHealthKey(target)
             state.healthEvents.append(HealthEvent(time: Date(), targetGroup: group, target: id, from: state.health[target], to: health))
             if state.healthEvents.count > Self.healthEventCapacity { state.healthEvents.removeFirst() }
@@ -212,9 +209,9 @@ public final class ControlPlaneService: Sendable {
     }
 
     private func republish(_ state: inout State) throws {
-        checker.update(healthCheckTargets(state.catalog), resuming: state.health)
+        healthChecker.update(healthCheckTargets(state.catalog), resuming: state.health)
         // Forget the health of targets no longer checked: re-registered ones start from initial.
-        let checked = checker.states
+        let checked = healthChecker.states
         state.health = state.health.filter { checked[$0.key] != nil }
         state.version += 1
         publish(try compile(state.catalog, attachments: state.attachments, compiler: &state.compiler, health: state.health, version: state.version))

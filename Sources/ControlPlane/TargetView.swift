@@ -42,9 +42,9 @@ extension ControlPlaneService {
     }
 
     /// How long each target's last health check took, in seconds, by `healthKey`.
-    public var checkLatencies: [String: Double] { checker.latencies }
+    public var checkLatencies: [String: Double] { healthChecker.latencies }
     /// The last data-path probe's round trip of each target that has one, in seconds.
-    public var dataPathLatencies: [String: Double] { checker.dataPathLatencies }
+    public var dataPathLatencies: [String: Double] { healthChecker.dataPathLatencies }
 
     /// The load balancers the data plane serves, each with the target group its listener forwards to.
     public var servedBalancers: [(balancer: LoadBalancer, group: ARN?)] {

@@ -10,14 +10,21 @@ import Telemetry
 import Glibc
 #endif
 
+/// The API form's control plane, and the servers that answer for it (not started yet).
+struct ControlPlaneParts {
+    let service: ControlPlaneService
+    let observatory: Observatory
+    let servers: [ServerService]
+}
+
 /// The API form's control plane: the catalog's store, the Linux side of its endpoints and route
 /// tables, the audit trail and the API servers.
 extension Daemon {
-    /// The control plane over the store in `directory`, publishing to `plane`, and its API server.
+    /// The control plane over the store in `directory`, publishing to `plane`, and its API servers.
     func startControlPlane(_ directory: String, plane: DataPlane, devices: EndpointDevices, published: LatestSnapshot,
                                    verifier: SignatureV4Verifier?, socketGID: gid_t?, flowLog: FlowLogWriter?,
                                    shared: SharedFlowState?, flowsTakenOver: Int, predecessor: Takeover.Offer?,
-                                   onAPIRunning: @escaping @Sendable () -> Void) throws -> (ControlPlaneService, Observatory) {
+                                   onAPIRunning: @escaping @Sendable () -> Void) throws -> ControlPlaneParts {
         let store = try CatalogStore(directory: directory)
         // A state directory made by hand, or by an older gwlbd, becomes private too.
         chmod(directory, 0o700)
@@ -65,28 +72,29 @@ extension Daemon {
         if let flowLog { observatory.flowLogRecordsLost = { flowLog.recordsLost } }
         let socketPath = self.socketPath
         let takingOver = predecessor != nil
-        if let signedAPI, let verifier {
-            let (host, port) = try signedAPI.hostAndPort()
-            let name = "the signed API on \(signedAPI.listen)", tls = signedAPI.tls
-            servers.start(name, retrying: takingOver) { stop in
-                try await APIServer.runTCP(host: host, port: port, actions: actions, verifier: verifier, tls: tls, stop: stop) { _ in }
-            }
-            log("signed elbv2 API (SigV4, region \(region)) on \(signedAPI.tls == nil ? "http" : "https")://\(signedAPI.listen)")
-        }
         let metrics = self.metrics
         let observed = observatory
-        servers.start("the API server") { stop in
+        var servers = [ServerService(name: "the API server") {
             try await APIServer.run(socketPath: socketPath, actions: actions, observatory: observed, metrics: metrics, group: socketGID,
-                                    stop: stop, onRunning: onAPIRunning)
+                                    onRunning: onAPIRunning)
+        }]
+        if let signedAPI, let verifier {
+            let (host, port) = try signedAPI.hostAndPort()
+            let tls = signedAPI.tls
+            servers.append(ServerService(name: "the signed API on \(signedAPI.listen)", retrying: takingOver) {
+                try await APIServer.runTCP(host: host, port: port, actions: actions, verifier: verifier, tls: tls) { _ in }
+            })
+            log("signed elbv2 API (SigV4, region \(region)) on \(signedAPI.tls == nil ? "http" : "https")://\(signedAPI.listen)")
         }
         if let listen = telemetry.metricsListen {
             let (host, port) = try ListenAddress.parse(listen, option: "--metrics-listen")
-            let name = "the metrics listener on \(listen)"
-            servers.start(name, retrying: takingOver) { stop in try await APIServer.runMetrics(host: host, port: port, metrics: metrics, stop: stop) }
+            servers.append(ServerService(name: "the metrics listener on \(listen)", retrying: takingOver) {
+                try await APIServer.runMetrics(host: host, port: port, metrics: metrics)
+            })
             log("Prometheus metrics on http://\(listen)/metrics")
         }
         log("audit trail: \(audit.path)")
-        return (service, observatory)
+        return ControlPlaneParts(service: service, observatory: observatory, servers: servers)
     }
 }
 

@@ -30,10 +30,9 @@ extension Daemon {
     }
 
     /// Waits for a successor (`gwlbd --takeover`) and hands over to it: see `Takeover`.
-    func startTakeoverServer(service: ControlPlaneService, plane: DataPlane, devices: EndpointDevices, ios: [SystemIO],
+    func startTakeoverServer(service: ControlPlaneService, plane: DataPlane, devices: EndpointDevices, sockets: [Int32],
                                      flowLog: FlowLogWriter?, shared: SharedFlowState?, own: Takeover.Request) throws {
         let handover = self.handover
-        let sockets = ios.map(\.socket.descriptor)
         let log: @Sendable (String) -> Void = { Logger.gwlbd.info("\($0)") }
         let steps = TakeoverServer.Steps(own: own, freeze: {
             handover.set(.frozen)

@@ -6,6 +6,7 @@ import Foundation
 import Health
 import Logging
 import PacketIO
+import ServiceLifecycle
 import Store
 import Synchronization
 import Telemetry
@@ -16,9 +17,12 @@ import Glibc
 
 /// gwlbd. In the file form, endpoints and targets come from a configuration file (SIGHUP reloads
 /// the targets); with a state directory, from the elbv2 API on a Unix socket and the SQLite store
-/// behind it (the file is optional then). Runs the data plane until SIGTERM or SIGINT. Statistics
-/// go to a JSON file every second when asked.
-public final class Daemon {
+/// behind it (the file is optional then). Its parts run as services of one `ServiceGroup` until
+/// SIGTERM or SIGINT (`DaemonServices`). Statistics go to a JSON file every second when asked.
+///
+/// `@unchecked Sendable`: once `run` has started the services, `configuration` and `slots` change
+/// only in the ticker's SIGHUP reload, which runs one at a time with its ticks.
+public final class Daemon: @unchecked Sendable {
     public let configurationPath: String?
     public let statisticsPath: String?
     /// Where the control plane keeps its state; nil for the configuration-file form.
@@ -35,7 +39,6 @@ public final class Daemon {
     /// Take over from the gwlbd running on the same socket (`--takeover`) instead of starting anew.
     public let takeover: Bool
     let metrics = MetricsExporter()
-    let servers = DaemonServers()
     /// Where a takeover of this gwlbd stands: running, frozen (handing over) or handed over.
     let handover = Handover()
     private(set) var configuration: DaemonConfiguration
@@ -84,6 +87,12 @@ public final class Daemon {
         guard geteuid() == 0 else {
             throw StartupError(description: "gwlbd must run as root: it creates TUN devices and binds the GENEVE port (sudo gwlbd …)")
         }
+        // The service group takes the signals through a signalfd, which only sees blocked ones:
+        // blocked here, before any other thread exists, so that every thread inherits the mask.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        for signal in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&signals, signal) }
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
         Self.raiseDescriptorLimit()
         // Everything gwlbd creates (state directory, database, audit trail, socket) starts private;
         // the socket is opened to its group on purpose once it listens.
@@ -109,12 +118,6 @@ public final class Daemon {
             try Self.checkPortIsFree(configuration.geneve)
             if stateDirectory != nil { try APIServer.claim(socketPath: socketPath) }
         }
-        // Signals go to this thread only: block them before the workers start, then wait for them.
-        var signals = sigset_t()
-        sigemptyset(&signals)
-        for signal in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&signals, signal) }
-        pthread_sigmask(SIG_BLOCK, &signals, nil)
-
         let devices = EndpointDevices(queueCount: workers, mtu: configuration.endpointMTU, offloads: configuration.offloads)
         if let predecessor {
             devices.adopt(Self.devices(of: predecessor))
@@ -157,83 +160,112 @@ public final class Daemon {
                 return Int(slot) < endpoints.count ? endpoints[Int(slot)].map(Self.endpointName) ?? "-" : "-"
             }
         }
-        flowLog?.start()
         if let flowLog { log("flow logs (VPC version 2, \(flowLog.options.interval) s) to \(flowLog.options.path)") }
-        var service: ControlPlaneService?
-        var observatory: Observatory?
+        // Stopped in the reverse order: the last one listed first.
+        var services: [any Service] = []
+        if let flowLog { services.append(ThreadedService(start: flowLog.start, stop: flowLog.stop)) }
+        services.append(ThreadedService(start: plane.start) { [self] in
+            // Handed over: the workers stopped already, and the successor writes the statistics.
+            guard handover.state != .handedOver else { return }
+            log("stopping")
+            plane.stop()
+            writeStatistics(plane, published.value.withLock { $0 })
+        })
+        var announce: AnnouncingService
         if let stateDirectory {
-            // The workers start once the control plane published its first snapshot: a taken-over
-            // flow's packets find their endpoint and target from the first one they read.
-            let apiRunning = DispatchSemaphore(value: 0)
-            (service, observatory) = try startControlPlane(stateDirectory, plane: plane, devices: devices, published: published, verifier: verifier,
-                                                           socketGID: socketGID, flowLog: flowLog, shared: shared,
-                                                           flowsTakenOver: flowsTakenOver, predecessor: predecessor?.offer) { apiRunning.signal() }
-            plane.start()
-            let workersStartedAfter = Self.milliseconds(since: handedOverAt)
-            if apiRunning.wait(timeout: .now() + 10) == .timedOut { log("the API did not start within 10 s") }
-            if let predecessor {
-                // The predecessor exits on `started`: its API answers until this one's is in place.
-                // systemd learns the new main pid first, or it would take the old one's exit for the end.
-                Readiness.ready()
-                try predecessor.started()
-                log("forwarding \(workersStartedAfter) ms after the hand-over, the API answering after \(Self.milliseconds(since: handedOverAt)) ms; gwlbd pid \(predecessor.offer.pid) exits")
-            }
-            if let service {
-                try startTakeoverServer(service: service, plane: plane, devices: devices, ios: ios, flowLog: flowLog, shared: shared, own: own)
-            }
+            let sockets = ios.map(\.socket.descriptor)
+            let (running, started) = AsyncStream.makeStream(of: Void.self)
+            let control = try startControlPlane(stateDirectory, plane: plane, devices: devices, published: published, verifier: verifier,
+                                                socketGID: socketGID, flowLog: flowLog, shared: shared, flowsTakenOver: flowsTakenOver,
+                                                predecessor: predecessor?.offer) { started.yield() }
+            services.append(control.service.healthChecker)
+            services.append(ticker(plane, devices: devices, published: published, control: control))
+            services += control.servers
             let endpoints = devices.registry.current.compactMap { $0?.name }
-            if predecessor == nil { Readiness.ready() }
-            log("API on \(socketPath), state in \(stateDirectory), GENEVE on \(configuration.geneve), \(workers) workers; endpoints: \(endpoints.isEmpty ? "none yet (gwlb create-endpoint)" : endpoints.joined(separator: ", "))")
-        } else {
-            plane.start()
-            Readiness.ready()
-            log("forwarding: \(configuration.endpoints.map(\.interface).joined(separator: ", ")) → \(configuration.targets.count) targets via \(configuration.geneve), \(workers) workers")
-        }
-
-        var timeout = timespec(tv_sec: 1, tv_nsec: 0)
-        while true {
-            let received = sigtimedwait(&signals, nil, &timeout)
-            if received == SIGINT || received == SIGTERM { break }
-            // While handing over, the successor-to-be owns what happens next.
-            guard handover.state == .running else { continue }
-            if received == SIGHUP {
-                if service == nil {
-                    let snapshot = reload(plane, current: published.value.withLock { $0 })
-                    published.value.withLock { $0 = snapshot }
+            let summary = "API on \(socketPath), state in \(stateDirectory), GENEVE on \(configuration.geneve), \(workers) workers; endpoints: \(endpoints.isEmpty ? "none yet (gwlb create-endpoint)" : endpoints.joined(separator: ", "))"
+            announce = AnnouncingService(handover: handover, apiRunning: running) { [self] in
+                if let predecessor {
+                    // The predecessor exits on `started`: its API answers until this one's is in place.
+                    // systemd learns the new main pid first, or it would take the old one's exit for the end.
+                    Readiness.ready()
+                    try predecessor.started()
+                    log("forwarding, the API answering \(Self.milliseconds(since: handedOverAt)) ms after the hand-over; gwlbd pid \(predecessor.offer.pid) exits")
                 } else {
-                    log("SIGHUP: targets come from the API with --state-dir; nothing to reload")
+                    Readiness.ready()
                 }
+                try startTakeoverServer(service: control.service, plane: plane, devices: devices, sockets: sockets, flowLog: flowLog, shared: shared, own: own)
+                log(summary)
             }
-            do { try service?.tick() } catch { log("draining step failed: \(error)") }
+        } else {
+            services.append(ticker(plane, devices: devices, published: published, control: nil))
+            let summary = "forwarding: \(configuration.endpoints.map(\.interface).joined(separator: ", ")) → \(configuration.targets.count) targets via \(configuration.geneve), \(workers) workers"
+            announce = AnnouncingService(handover: handover, apiRunning: nil) { [self] in
+                Readiness.ready()
+                log(summary)
+            }
+        }
+        services.append(announce)
+        let group = ServiceGroup(configuration: Self.groupConfiguration(services))
+        try Self.runBlocking { try await group.run() }
+        if handover.state == .handedOver {
+            // The successor forwards, answers on the socket and writes the statistics now.
+            log("exiting: handed over")
+            return
+        }
+        log("stopped")
+        if stateDirectory != nil {
+            try? FileManager.default.removeItem(atPath: socketPath)
+            try? FileManager.default.removeItem(atPath: Takeover.socketPath(apiSocket: socketPath))
+        }
+        _ = (devices, ios.count)  // devices and sockets live until the workers stopped
+    }
+
+    /// SIGTERM and SIGINT stop the services gracefully; one that takes over 4 s (an API call that
+    /// does not finish) is cancelled then.
+    static func groupConfiguration(_ services: [any Service]) -> ServiceGroupConfiguration {
+        var configuration = ServiceGroupConfiguration(services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint],
+                                                      logger: Logger.gwlbd)
+        configuration.maximumGracefulShutdownDuration = .seconds(4)
+        return configuration
+    }
+
+    /// Runs `operation` on Swift's concurrency threads and waits for it on this one (gwlbd's
+    /// command line is synchronous).
+    static func runBlocking(_ operation: @escaping @Sendable () async throws -> Void) throws {
+        let outcome = Mutex<Result<Void, any Error>?>(nil)
+        let finished = DispatchSemaphore(value: 0)
+        Task {
+            let result: Result<Void, any Error>
+            do { try await operation(); result = .success(()) } catch { result = .failure(error) }
+            outcome.withLock { $0 = result }
+            finished.signal()
+        }
+        finished.wait()
+        try outcome.withLock { $0! }.get()
+    }
+
+    /// The once-a-second work, and SIGHUP's reload, while no takeover is under way.
+    private func ticker(_ plane: DataPlane, devices: EndpointDevices, published: LatestSnapshot, control: ControlPlaneParts?) -> TickerService {
+        TickerService(tick: { [self] in
+            // While handing over, the successor-to-be owns what happens next.
+            guard handover.state == .running else { return }
+            do { try control?.service.tick() } catch { log("draining step failed: \(error)") }
             let (reattached, lines) = devices.reattachLost()
             lines.forEach(log)
             // The workers adopt devices when they pick up a snapshot: the same one again will do.
             if reattached {
                 plane.publish(published.value.withLock { $0 })
                 // Routes into a device go with it: the route tables put them back.
-                do { try service?.reapplyRouting() } catch { log("cannot restore the routes into a re-created device: \(error)") }
+                do { try control?.service.reapplyRouting() } catch { log("cannot restore the routes into a re-created device: \(error)") }
             }
-            if let service, let observatory { metrics.flush(observatory.metricsSample(service)) }
+            if let control { metrics.flush(control.observatory.metricsSample(control.service)) }
             writeStatistics(plane, published.value.withLock { $0 })
-        }
-        // The API first: calls in flight are answered (a change stored and acknowledged), then
-        // nothing more is taken; then the data plane.
-        if handover.state != .handedOver { Readiness.stopping() }
-        let serversStopped = servers.stopAll(within: 4)
-        if handover.state == .handedOver {
-            // The successor forwards, answers on the socket and writes the statistics now.
-            log("exiting: handed over")
-            return
-        }
-        log(serversStopped ? "stopping" : "stopping (an API call was still running after 4 s)")
-        plane.stop()
-        flowLog?.stop()
-        writeStatistics(plane, published.value.withLock { $0 })
-        if stateDirectory != nil {
-            try? FileManager.default.removeItem(atPath: socketPath)
-            try? FileManager.default.removeItem(atPath: Takeover.socketPath(apiSocket: socketPath))
-        }
-        _ = (devices, ios.count)  // devices and sockets live until the workers stopped
+        }, reload: { [self] in
+            guard handover.state == .running else { return }
+            guard control == nil else { return log("SIGHUP: targets come from the API with --state-dir; nothing to reload") }
+            let snapshot = reload(plane, current: published.value.withLock { $0 })
+            published.value.withLock { $0 = snapshot }
+        })
     }
 
     static func milliseconds(since start: ContinuousClock.Instant) -> Int {

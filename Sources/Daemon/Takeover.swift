@@ -132,7 +132,10 @@ final class TakeoverServer: @unchecked Sendable {
 }
 
 /// The new gwlbd's side: what it was handed.
-final class TakeoverClient {
+///
+/// `@unchecked Sendable`: used by one thread at a time, gwlbd's start and then its announcing
+/// service (which says `started`).
+final class TakeoverClient: @unchecked Sendable {
     let channel: TakeoverChannel
     let offer: Takeover.Offer
     /// One per worker, in worker order (the SO_REUSEPORT group's order).

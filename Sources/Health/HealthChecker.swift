@@ -1,15 +1,20 @@
 import Foundation
 import Logging
+import NIOCore
 import NIOPosix
+import ServiceLifecycle
 import Synchronization
 
 /// Probes targets at their interval, off the data-plane threads, and reports every change of a
 /// target's health state. The control plane tells it which targets to check (`update`).
 ///
-/// One task schedules the checks; each check is a child task of its task group, waiting on
-/// SwiftNIO's event loops (no thread per probe), on an executor of the checker's own. Only the data-path probe blocks (it waits for its
-/// GENEVE reply), on NIO's shared thread pool.
-public final class HealthChecker: Sendable {
+/// A `Service`: `run` schedules the checks until the task is cancelled, a graceful shutdown, or
+/// `stop`; each check is a child task of its task group, waiting on SwiftNIO's event loops (no
+/// thread per probe), on an executor of the checker's own. Only the data-path probe blocks (it
+/// waits for its GENEVE reply), on NIO's shared thread pool. Checks in flight when it stops are
+/// abandoned at once (their results are not recorded): a stopping gwlbd does not wait out a
+/// timeout of up to 120 seconds.
+public final class HealthChecker: Service, Sendable {
     /// What to check for one target.
     public struct Target: Sendable, Hashable {
         public var id: String
@@ -82,20 +87,23 @@ public final class HealthChecker: Sendable {
         self.timeScale = timeScale
         self.report = report
         self.dataPathProbe = dataPathProbe
+    }
+
+    public func run() async {
         let pause = Duration.milliseconds(Int64(min(0.1, 0.5 * timeScale) * 1000))
         // An executor of its own: checks go on when code elsewhere blocks Swift's shared threads.
-        Task.detached(executorPreference: Self.executor) { [self] in
+        await withTaskExecutorPreference(Self.executor) {
             await withDiscardingTaskGroup { group in
-                while !stopped.load(ordering: .relaxed) {
+                while !stopped.load(ordering: .relaxed), !Task.isCancelled, !Task.isShuttingDownGracefully {
                     for target in dueTargets() { group.addTask { await self.check(target) } }
                     try? await Task.sleep(for: pause)
                 }
+                group.cancelAll()
             }
         }
     }
 
-    deinit { stopped.store(true, ordering: .relaxed) }
-
+    /// Ends `run` within one scheduling pause.
     public func stop() { stopped.store(true, ordering: .relaxed) }
 
     /// The targets to check from now on: new ones start from `initial` (or their state in
@@ -149,13 +157,17 @@ public final class HealthChecker: Sendable {
         let timeout = Double(target.timeoutSeconds) * timeScale
         let started = ContinuousClock.now
         var result = await Probe.run(target.kind, address: target.address, port: target.port, timeout: timeout)
+        guard !Task.isCancelled else { return }
         let elapsed = ContinuousClock.now - started
         let latency = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         // The data path is tried only behind a passed check: a target that fails its check keeps
         // the check's reason.
         var dataPathLatency: Double?
         if result == .success, target.dataPath, let dataPathProbe {
-            let probed = try? await NIOThreadPool.singleton.runIfActive { dataPathProbe(target.address, timeout) }
+            let probed = try? await NIOThreadPool.singleton.runIfActive(eventLoop: MultiThreadedEventLoopGroup.singleton.any()) {
+                dataPathProbe(target.address, timeout)
+            }.valueUnlessCancelled()
+            guard !Task.isCancelled else { return }
             switch probed ?? .success(nil) {
             case .success(let roundTrip?): dataPathLatency = roundTrip
             case .success(nil): result = .dataPathFailed

@@ -39,9 +39,11 @@ public enum Probe {
     /// A TCP connection that opens within the timeout, closed at once.
     static func connect(address: String, port: Int, milliseconds: Int64) async -> ProbeResult {
         do {
-            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            let connecting = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connectTimeout(.milliseconds(milliseconds))
-                .connect(host: address, port: port).get()
+                .connect(host: address, port: port)
+            // A check given up opens nothing that stays open.
+            let channel = try await connecting.valueUnlessCancelled { connecting.whenSuccess { $0.close(promise: nil) } }
             try? await channel.close()
             return .success
         } catch ChannelError.connectTimeout {
@@ -74,7 +76,8 @@ public enum Probe {
             let delegate = StatusOnly()
             let code: Int
             do {
-                code = try await client.execute(request: request, delegate: delegate, deadline: .now() + .milliseconds(milliseconds)).futureResult.get()
+                let task = client.execute(request: request, delegate: delegate, deadline: .now() + .milliseconds(milliseconds))
+                code = try await task.futureResult.valueUnlessCancelled { task.cancel() }
             } catch is StatusOnly.Enough {
                 code = delegate.status.withLock { $0 }
             }
@@ -102,5 +105,21 @@ final class StatusOnly: HTTPClientResponseDelegate, Sendable {
 
     func didFinishRequest(task: HTTPClient.Task<Int>) throws -> Int {
         status.withLock { $0 }
+    }
+}
+
+extension EventLoopFuture where Value: Sendable {
+    /// The future's value, or `CancellationError` as soon as the waiting task is cancelled; the
+    /// work behind the future goes on unless `onCancel` stops it.
+    func valueUnlessCancelled(onCancel: @escaping @Sendable () -> Void = {}) async throws -> Value {
+        let promise = eventLoop.makePromise(of: Value.self)
+        cascade(to: promise)
+        return try await withTaskCancellationHandler {
+            try await promise.futureResult.get()
+        } onCancel: {
+            // A promise already completed ignores this.
+            promise.fail(CancellationError())
+            onCancel()
+        }
     }
 }

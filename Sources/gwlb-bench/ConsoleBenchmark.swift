@@ -44,7 +44,7 @@ struct ConsoleBenchmark {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let socketPath = directory + "/gwlb.sock"
         let service = try ControlPlaneService(store: CatalogStore(directory: directory), region: "us-east-1", account: "123456789012",
-                                              healthChecks: false) { _ in }
+                                              ) { _ in }
         let addresses = (0..<count).map { "198.18.\(1 + $0 / 250).\(1 + $0 % 250)" }
         let slots = addresses.map { UDPPeer(address: IPv4Address($0)!, port: 6081) }
         let start = Date()

@@ -33,7 +33,7 @@ struct SnapshotBenchmark {
         defer { plane.stop() }
         let published = Atomic<UInt64>(0)
         let service = try ControlPlaneService(store: CatalogStore(directory: directory), region: "us-east-1", account: "123456789012",
-                                              healthChecks: false) { snapshot in
+                                              ) { snapshot in
             plane.publish(snapshot)
             published.store(snapshot.version, ordering: .releasing)
         }

@@ -16,7 +16,7 @@ final class APIFixture {
     var auditPath: String { directory + "/audit.log" }
 
     init(audited: Bool = false) throws {
-        let service = try ControlPlaneService(store: CatalogStore(directory: directory), region: "us-east-1", account: "123456789012", healthChecks: false) { _ in }
+        let service = try ControlPlaneService(store: CatalogStore(directory: directory), region: "us-east-1", account: "123456789012") { _ in }
         actions = ELBActions(service: service, audit: audited ? try AuditTrail(path: directory + "/audit.log") : nil)
     }
 

@@ -28,7 +28,7 @@ final class APIServerFixture: @unchecked Sendable {
          interfaces: [String: String] = [:]) async throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         service = try ControlPlaneService(store: CatalogStore(directory: directory), region: "us-east-1", account: "123456789012",
-                                          instances: instances, healthChecks: false) { _ in }
+                                          instances: instances) { _ in }
         var configured = ELBActions(service: service, instances: instances, audit: audited ? try AuditTrail(path: directory + "/audit.log") : nil)
         configured.interfaces = interfaces
         let actions = configured

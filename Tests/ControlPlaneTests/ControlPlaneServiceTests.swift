@@ -19,7 +19,7 @@ import Testing
     func service(_ published: Published, targetSlots: Int = 1024,
                  attach: @escaping @Sendable ([EndpointAttachment]) throws -> Void = { _ in }) throws -> ControlPlaneService {
         try ControlPlaneService(store: CatalogStore(directory: directory), region: "eu-west-1", account: "111122223333",
-                                healthChecks: false, targetSlots: targetSlots, attach: attach) { snapshot in published.snapshots.withLock { $0.append(snapshot) } }
+                                targetSlots: targetSlots, attach: attach) { snapshot in published.snapshots.withLock { $0.append(snapshot) } }
     }
 
     /// A deleted endpoint's slot is not given to a new endpoint while flows of the old one may
@@ -191,7 +191,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let published = Published()
         let service = try ControlPlaneService(store: CatalogStore(directory: directory), region: "eu-west-1", account: "111122223333",
-                                              instances: ["i-0123456789abcdef0": "198.18.1.21"], healthChecks: false) { snapshot in
+                                              instances: ["i-0123456789abcdef0": "198.18.1.21"]) { snapshot in
             published.snapshots.withLock { $0.append(snapshot) }
         }
         try service.perform { catalog, context in

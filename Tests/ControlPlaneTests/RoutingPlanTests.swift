@@ -63,7 +63,7 @@ import Testing
         let applied = Mutex<[Int]>([])
         let refuseNext = Mutex(false)
         let service = try ControlPlaneService(store: CatalogStore(directory: directory), region: "us-east-1", account: "123456789012",
-                                              healthChecks: false, route: { catalog in
+                                              route: { catalog in
                                                   if refuseNext.withLock({ $0 }) && catalog.routeTables.count == 2 {
                                                       struct Refused: Error {}
                                                       throw Refused()

@@ -110,6 +110,35 @@ import TestTraits
         #expect(!FileManager.default.fileExists(atPath: "/tmp/gwlb-never-made"))
     }
 
+    /// SIGHUP re-reads the file's targets into the running gwlbd (the statistics file names them);
+    /// a change that needs a restart (here the endpoints) is refused and the running set kept.
+    @Test func sighupReloadsTheTargets() throws {
+        let sandbox = try Sandbox()
+        let daemon = try sandbox.startDaemon()
+        defer { daemon.terminate(); daemon.waitUntilExit() }
+        func targets() -> [String] {
+            guard let data = FileManager.default.contents(atPath: sandbox.statisticsPath),
+                  let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                  let rows = json["targets"] as? [[String: Any]] else { return [] }
+            return rows.compactMap { $0["address"] as? String }.sorted()
+        }
+        func hangUp(_ configuration: String, until expected: [String], tenths: Int = 60) throws -> Bool {
+            try configuration.write(toFile: sandbox.configurationPath, atomically: true, encoding: .utf8)
+            for pid in try LabFixture.execute(["ip", "netns", "pids", sandbox.namespace]).output.split(separator: "\n") { kill(pid_t(pid)!, SIGHUP) }
+            for _ in 0..<tenths where targets() != expected { usleep(100_000) }
+            return targets() == expected
+        }
+        #expect(try hangUp("""
+            {"geneveAddress": "127.0.0.1", "targets": ["127.0.0.2", "127.0.0.3"], "workers": 2, "flowsPerWorker": 1024,
+             "endpoints": [{"interface": "\(sandbox.interface)", "endpointId": "0x1", "attachmentId": "0x2"}]}
+            """, until: ["127.0.0.2", "127.0.0.3"]), "the new target is in: \(targets())")
+        #expect(try !hangUp("""
+            {"geneveAddress": "127.0.0.1", "targets": ["127.0.0.4"], "workers": 2, "flowsPerWorker": 1024,
+             "endpoints": [{"interface": "other0", "endpointId": "0x1", "attachmentId": "0x2"}]}
+            """, until: ["127.0.0.4"], tenths: 20), "a change of endpoints waits for a restart")
+        #expect(targets() == ["127.0.0.2", "127.0.0.3"] && daemon.isRunning, "the running set is kept: \(targets())")
+    }
+
     @Test func sigintStopsToo() throws {
         let sandbox = try Sandbox()
         let daemon = try sandbox.startDaemon()

@@ -98,7 +98,8 @@ final class TestServer: @unchecked Sendable {
         func threads() -> Int { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? 0 }
         let before = threads()
         let checker = HealthChecker { _, _ in }
-        defer { checker.stop() }
+        let running = Task { await checker.run() }
+        defer { running.cancel() }
         checker.update((0..<400).map {
             HealthChecker.Target(id: "t\($0)", address: "127.0.0.1", port: silent.port, kind: .tcp, intervalSeconds: 120, timeoutSeconds: 60,
                                  healthyThreshold: 2, unhealthyThreshold: 2)
@@ -111,13 +112,48 @@ final class TestServer: @unchecked Sendable {
         #expect(during - before < 150, "\(before) threads before, \(during) with 400 checks in flight")
     }
 
+    /// A stopping gwlbd does not wait out checks in flight (up to 120 s each in AWS's range; 10 here):
+    /// cancelling `run` ends it at once, and the HTTP check and the data-path probe that were
+    /// waiting are abandoned with nothing recorded.
+    @Test func stoppingAbandonsChecksInFlight() async throws {
+        let silent = try TestServer(.silent)
+        defer { silent.close() }
+        let answering = try TestServer()
+        defer { answering.close() }
+        let release = DispatchSemaphore(value: 0)
+        let dataPathProbes = Atomic<Int>(0)
+        let reported = Mutex<[String]>([])
+        let checker = HealthChecker(dataPathProbe: { _, _ in
+            dataPathProbes.add(1, ordering: .relaxed)
+            _ = release.wait(timeout: .now() + 10)
+            return .success(0.001)
+        }) { target, _ in reported.withLock { $0.append(target) } }
+        defer { release.signal() }
+        func target(_ id: String, port: Int, _ kind: Probe.Kind, dataPath: Bool = false) -> HealthChecker.Target {
+            HealthChecker.Target(id: id, address: "127.0.0.1", port: port, kind: kind, intervalSeconds: 120, timeoutSeconds: 10,
+                                 healthyThreshold: 2, unhealthyThreshold: 2, dataPath: dataPath)
+        }
+        checker.update([target("http", port: silent.port, .http(path: "/", codes: [200])),
+                        target("data-path", port: answering.port, .http(path: "/", codes: [200]), dataPath: true)])
+        let running = Task { await checker.run() }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while dataPathProbes.load(ordering: .relaxed) == 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(dataPathProbes.load(ordering: .relaxed) == 1, "the data-path probe started")
+        let cancelled = ContinuousClock.now
+        running.cancel()
+        await running.value
+        #expect(ContinuousClock.now - cancelled < .seconds(2), "run ended \(ContinuousClock.now - cancelled) after it was cancelled")
+        #expect(checker.latencies.isEmpty && reported.withLock { $0.isEmpty }, "abandoned checks recorded nothing: \(checker.latencies)")
+    }
+
     /// initial → healthy → unhealthy → healthy against a server turned off and on, with the reasons.
     @Test(.blocking) func checkerFollowsARealServer() throws {
         let server = try TestServer()
         defer { server.close() }
         let reports = Mutex<[TargetHealthState]>([])
         let checker = HealthChecker(timeScale: 0.02) { _, state in reports.withLock { $0.append(state) } }
-        defer { checker.stop() }
+        let running = Task { await checker.run() }
+        defer { running.cancel() }
         checker.update([HealthChecker.Target(id: "t", address: "127.0.0.1", port: server.port,
                                              kind: .http(path: "/", codes: Set(200...399)), intervalSeconds: 5, timeoutSeconds: 5,
                                              healthyThreshold: 2, unhealthyThreshold: 2)])
