@@ -31,7 +31,7 @@ public final class DataPlane: @unchecked Sendable {
     // @unchecked: `workers` are touched only by their own threads once `start()` ran (before it, or
     // after `stop()`, by the caller's); everything else is immutable or behind the mailboxes' locks.
 
-    public let workers: [Worker]
+    public let workers: [any DataPlaneWorker]
     /// Each worker's flow-log records, for the writer (empty without flow logs).
     public let flowLogRings: [FlowLogRing]
     /// Data-path probes that came back, noted by the workers (README "Health checks through the data path").
@@ -48,8 +48,8 @@ public final class DataPlane: @unchecked Sendable {
     /// One worker per I/O (per core, normally); the first snapshot to run with. With `shared`, the
     /// flow tables live in its memory (and take over the flows an earlier gwlbd left there), with
     /// its hash and cookie keys, so that gwlbd's returns and flows stay valid.
-    public init(configuration: DataPlaneConfiguration, ios: [any WorkerIO], snapshot: ForwardingSnapshot,
-                shared: SharedFlowState? = nil) {
+    public init<IO: WorkerIO>(configuration: DataPlaneConfiguration, ios: [IO], snapshot: ForwardingSnapshot,
+                              shared: SharedFlowState? = nil) {
         precondition(!ios.isEmpty && ios.count <= 64, "1-64 workers")
         let count = ios.count
         let ownerBits = Self.ownerBits(workers: count)
@@ -75,7 +75,6 @@ public final class DataPlane: @unchecked Sendable {
                    flowLog: flowLogRings.isEmpty ? nil : (flowLogRings[index], configuration.flowLogInterval),
                    capture: (capture, capture.rings[index]))
         }
-        self.workers = workers
         self.shared = shared
         // ring[from][to]: the producer is `from`, the consumer `to`.
         let rings = (0..<count).map { from in
@@ -88,6 +87,7 @@ public final class DataPlane: @unchecked Sendable {
             worker.peerMailboxes = mailboxes.enumerated().map { $0.offset == worker.index ? nil : $0.element }
             worker.probeReplies = probeReplies
         }
+        self.workers = workers
         // Counters from the start: a taken-over table has flows before its worker first runs, and the
         // control side frees a target slot only when they say none is left on it.
         for worker in workers { worker.publish() }
@@ -101,7 +101,7 @@ public final class DataPlane: @unchecked Sendable {
     /// Gives every worker a new snapshot; each picks it up before its next batch.
     public func publish(_ snapshot: ForwardingSnapshot) {
         for mailbox in mailboxes { mailbox.publish(snapshot) }
-        for worker in workers { worker.io.wakeUp() }
+        for worker in workers { worker.wakeUp() }
     }
 
     /// The sum of what the workers last published (at least once a second while they run).
@@ -130,7 +130,7 @@ public final class DataPlane: @unchecked Sendable {
             let id = lastID
             for (mailbox, worker) in zip(mailboxes, workers) {
                 mailbox.flowQuery.ask(query, id: id)
-                worker.io.wakeUp()
+                worker.wakeUp()
             }
             var answers = [[FlowRecord]?](repeating: nil, count: mailboxes.count)
             for _ in 0..<timeoutMilliseconds where answers.contains(where: { $0 == nil }) {
@@ -147,7 +147,7 @@ public final class DataPlane: @unchecked Sendable {
     public func start() {
         precondition(threads.isEmpty, "data plane already started")
         stopFlag.store(false, ordering: .relaxed)
-        for worker in workers { worker.io.setReading(true) }
+        for worker in workers { worker.setReading(true) }
         for worker in workers {
             let context = Unmanaged.passRetained(ThreadContext(worker: worker, plane: self))
             var thread = pthread_t()
@@ -165,7 +165,7 @@ public final class DataPlane: @unchecked Sendable {
     /// new is read); counters are published one last time. `start()` may run them again.
     public func stop() {
         stopFlag.store(true, ordering: .relaxed)
-        for worker in workers { worker.io.wakeUp() }
+        for worker in workers { worker.wakeUp() }
         let wasRunning = !threads.isEmpty
         for thread in threads { pthread_join(thread, nil) }
         threads = []
@@ -181,9 +181,9 @@ public final class DataPlane: @unchecked Sendable {
     }
 
     private final class ThreadContext {
-        let worker: Worker
+        let worker: any DataPlaneWorker
         let plane: DataPlane
-        init(worker: Worker, plane: DataPlane) {
+        init(worker: any DataPlaneWorker, plane: DataPlane) {
             self.worker = worker
             self.plane = plane
         }

@@ -81,7 +81,7 @@ extension Worker {
     }
 
     /// Records of every flow's traffic so far (the data plane stopping; the worker's thread has ended).
-    func flushFlowLog() {
+    public func flushFlowLog() {
         guard flowLog != nil else { return }
         table.forEachFlow { handle, entry in logFlow(handle, entry) }
     }

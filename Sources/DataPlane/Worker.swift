@@ -8,10 +8,14 @@ import Wire
 /// owns its flow: the flow hash names the owner on the forward path, the cookie's owner bits on
 /// the return path; a packet that arrives at another worker is handed over through a lock-free ring.
 /// Runs on one thread; nothing here is shared but the mailbox and the rings.
-public final class Worker {
+///
+/// Generic over its I/O, so the per-packet calls into it are direct: `runOnce` is specialized for
+/// the daemon's `SystemIO` and the tests' and benchmarks' `MemoryIO`, and everything it calls is
+/// specialized with it (the data plane reaches workers through `DataPlaneWorker`, once a pass).
+public final class Worker<IO: WorkerIO>: DataPlaneWorker {
     public let index: Int
     let workerCount: Int
-    public let io: any WorkerIO
+    public let io: IO
     public let tracker: FlowTracker
     public private(set) var snapshot: ForwardingSnapshot
     let mailbox: WorkerMailbox
@@ -19,7 +23,7 @@ public final class Worker {
     var outboxes: [HandoffRing?] = []
     var inboxes: [HandoffRing] = []
     /// The other workers' I/O and mailboxes, to wake one after handing it packets.
-    var peerIO: [(any WorkerIO)?] = []
+    var peerIO: [IO?] = []
     var peerMailboxes: [WorkerMailbox?] = []
     /// Where returned data-path probes are noted (set by the data plane before start).
     var probeReplies: DataPathProbeReplies?
@@ -50,7 +54,7 @@ public final class Worker {
     /// ICMP "packet too big" messages this worker may still send in the current second.
     var packetTooBigBudget = 0
     var packetTooBigSecond: UInt32 = 0
-    static let packetTooBigPerSecond = 100
+    static var packetTooBigPerSecond: Int { 100 }
     /// Per slot of a forward batch: its endpoint, and what became of it.
     let slotEndpoints: UnsafeMutableBufferPointer<Int>
     let pending: UnsafeMutableBufferPointer<Bool>
@@ -63,7 +67,7 @@ public final class Worker {
 
     var table: FlowTable { tracker.table }
 
-    init(index: Int, workerCount: Int, io: any WorkerIO, table: FlowTable, mailbox: WorkerMailbox,
+    init(index: Int, workerCount: Int, io: IO, table: FlowTable, mailbox: WorkerMailbox,
          targetSlots: Int, dropCapacity: Int, flowLog: (ring: FlowLogRing, interval: UInt32)?,
          capture: (control: CaptureControl, ring: CaptureRing)) {
         self.index = index
@@ -108,6 +112,8 @@ public final class Worker {
     /// One pass: new snapshot if any, endpoint packets out, returned packets in, handed-off packets,
     /// a step of expiry, counters published when due. Returns whether there was any packet.
     @discardableResult
+    @_specialize(where IO == SystemIO)
+    @_specialize(where IO == MemoryIO)
     public func runOnce(at time: DataPlaneTime) -> Bool {
         self.time = time
         pickUpSnapshot()
@@ -149,7 +155,7 @@ public final class Worker {
     }
 
     /// Runs until `stop` is set, sleeping in the I/O's wait when idle.
-    func run(until stop: borrowing Atomic<Bool>) {
+    public func run(until stop: borrowing Atomic<Bool>) {
         while !stop.load(ordering: .relaxed) {
             if runOnce(at: .now()) { continue }
             // Say we sleep, then look at the inboxes once more: a producer either sees the flag and
@@ -198,7 +204,7 @@ public final class Worker {
         counters.activeUDPFlows = Int64(table.counters.activeUDP)
         counters.rejectedFlows = table.counters.rejected
         counters.rejectedTCPFlows = table.counters.rejectedTCP
-        if let system = io as? SystemIO {
+        if let system = io as? SystemIO {  // once a second at most
             counters.superPacketsRead = system.superPackets
             counters.superPacketSegments = system.superPacketSegments
             counters.malformedSuperPackets = system.malformedSuperPackets
@@ -207,4 +213,29 @@ public final class Worker {
         mailbox.statistics.withLock { $0.copy(from: counters) }
         mailbox.drops.withLock { $0.copy(from: drops) }
     }
+}
+
+/// A worker whatever its I/O: what the data plane's threads, the control side and tests call, a
+/// pass at a time (never per packet).
+public protocol DataPlaneWorker: AnyObject {
+    var index: Int { get }
+    var tracker: FlowTracker { get }
+    var snapshot: ForwardingSnapshot { get }
+    /// One pass over the worker's I/O; whether there was any packet.
+    @discardableResult func runOnce(at time: DataPlaneTime) -> Bool
+    /// Passes until `stop` is set, sleeping in the I/O's wait when idle.
+    func run(until stop: borrowing Atomic<Bool>)
+    /// Makes the worker's wait return at once.
+    func wakeUp()
+    /// Stops (false) or resumes reading new packets.
+    func setReading(_ reading: Bool)
+    /// Publishes the counters and drops for the control side.
+    func publish()
+    /// Hands the open flow-log interval's records to the writer.
+    func flushFlowLog()
+}
+
+extension Worker {
+    public func wakeUp() { io.wakeUp() }
+    public func setReading(_ reading: Bool) { io.setReading(reading) }
 }
