@@ -62,6 +62,7 @@ let package = Package(
             "Catalog", "DataPlane", "Flows", "PacketIO", "Wire", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "ControlAPI", dependencies: [
+            "ControlContract",
             "ControlInput", "Telemetry", "ControlPlane", "DataPlane", "Flows", "PacketIO", "Catalog", "Health", "Wire", .product(name: "Hummingbird", package: "hummingbird"),
             // SigV4's SHA-256 and HMAC, and TLS, for the signed TCP API.
             .product(name: "Crypto", package: "swift-crypto"), .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -80,13 +81,15 @@ let package = Package(
         .target(name: "Lab"),
         // The client side of gwlbd's API (Foundation only): elbv2 verbs with the aws CLI's flags and
         // output, used by `gwlb` and the console.
-        .target(name: "ControlClient"),
+        // The typed contract between gwlbd's observability endpoints and their clients.
+        .target(name: "ControlContract"),
+        .target(name: "ControlClient", dependencies: ["ControlContract"]),
         // The aws CLI's habits over it: verbs and flags, shorthand, output formats, JMESPath.
         .target(name: "AWSCommandLine", dependencies: ["ControlClient"]),
         // The console's model: themes, colour depths, rates (the ncurses front end builds on it).
         // ncursesw (libncursesw5-dev): wide characters, macros as functions.
         .systemLibrary(name: "CNCurses"),
-        .target(name: "Console", dependencies: ["ControlClient", "CNCurses"]),
+        .target(name: "Console", dependencies: ["ControlClient", "ControlContract", "CNCurses"]),
         // Also runs gwlbd (`gwlb gwlbd …`), so `swift run gwlb demo` has everything it starts.
         .executableTarget(name: "gwlb", dependencies: [
             "AWSCommandLine", "Appliance", "Console", "ControlClient", "Daemon", "Lab", "Telemetry", "Wire", .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -118,8 +121,8 @@ let package = Package(
         .testTarget(name: "ControlAPITests", dependencies: [
             "ControlInput", "Telemetry", "ControlAPI", "ControlPlane", "Catalog", "Store", "Health", "DataPlane", .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .testTarget(name: "ControlClientTests", dependencies: ["TestTraits", "Lab", "ControlInput", "Telemetry", "AWSCommandLine", "ControlClient", "ControlAPI", "ControlPlane", "Catalog", "Store"]),
-        .testTarget(name: "ConsoleTests", dependencies: ["TestTraits", "Lab", "Console", "ControlClient", "ControlAPI", "ControlPlane", "DataPlane", "Store"]),
+        .testTarget(name: "ControlClientTests", dependencies: ["TestTraits", "Lab", "ControlContract", "ControlInput", "Telemetry", "AWSCommandLine", "ControlClient", "ControlAPI", "ControlPlane", "Catalog", "Store"]),
+        .testTarget(name: "ConsoleTests", dependencies: ["TestTraits", "Lab", "Console", "ControlContract", "ControlClient", "ControlAPI", "ControlPlane", "DataPlane", "Store"]),
         .testTarget(name: "TelemetryTests", dependencies: ["TestTraits", "Lab", "Telemetry", "DataPlane", "Wire", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "DaemonTests", dependencies: ["ControlInput", "Daemon", .product(name: "ArgumentParser", package: "swift-argument-parser"), "ControlPlane", "DataPlane", "Flows", "PacketIO", "Wire"]),
         // Real namespaces, TUN devices, sockets and clients; builds and runs the gwlb and gwlbd products.

@@ -1,4 +1,5 @@
 import ControlClient
+import ControlContract
 import Foundation
 import Synchronization
 
@@ -46,7 +47,7 @@ public final class FlowWatch: Sendable {
                 let now = ProcessInfo.processInfo.systemUptime
                 let value = value.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: ".:"))) ?? value
                 if let response = try? UnixHTTPClient(socketPath: socketPath, timeoutSeconds: 5).request("GET", "/v1/flows?\(parameter)=\(value)&limit=\(Self.limit)"),
-                   response.status == 200, let answer = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any] {
+                   response.status == 200, let answer = try? ContractCoding.decode(FlowsAnswer.self, from: response.body) {
                     let rows = Self.rows(from: answer, previous: &previous, at: now)
                     if watched.withLock({ $0.generation }) == generation { latest.withLock { $0 = rows } }
                 }
@@ -56,12 +57,11 @@ public final class FlowWatch: Sendable {
     }
 
     /// `/v1/flows`'s answer as rows, with rates against `previous` (which becomes this poll's).
-    static func rows(from answer: [String: Any], previous: inout [String: (bytes: Int, time: Double)], at time: Double) -> [Row] {
+    static func rows(from answer: FlowsAnswer, previous: inout [String: (bytes: Int, time: Double)], at time: Double) -> [Row] {
         var seen: [String: (bytes: Int, time: Double)] = [:]
-        let rows = (answer["flows"] as? [[String: Any]] ?? []).map { flow in
-            var row = Row(proto: flow["protocol"] as? String ?? "?", addressA: flow["addressA"] as? String ?? "", portA: flow["portA"] as? Int ?? 0,
-                          addressB: flow["addressB"] as? String ?? "", portB: flow["portB"] as? Int ?? 0, state: flow["state"] as? String ?? "",
-                          ageSeconds: flow["ageSeconds"] as? Int ?? 0, packets: flow["packets"] as? Int ?? 0, bytes: flow["bytes"] as? Int ?? 0)
+        let rows = answer.flows.map { flow in
+            var row = Row(proto: flow.protocol, addressA: flow.addressA, portA: flow.portA, addressB: flow.addressB, portB: flow.portB,
+                          state: flow.state, ageSeconds: flow.ageSeconds, packets: flow.packets, bytes: flow.bytes)
             if let before = previous[row.key], time > before.time, row.bytes >= before.bytes {
                 row.bytesPerSecond = Double(row.bytes - before.bytes) / (time - before.time)
             }

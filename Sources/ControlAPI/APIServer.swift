@@ -1,4 +1,5 @@
 import Catalog
+import ControlContract
 import ControlInput
 import DataPlane
 import Foundation
@@ -73,14 +74,16 @@ public enum APIServer {
             let statistics = observatory.statistics()
             var counts: [String: UInt64] = [:]
             for reason in DropReason.allCases { counts[reason.name] = statistics.drops(reason) }
-            return json(["counts": counts, "recent": observatory.recentDrops().reversed().map(StatisticsReport.json)])
+            let answer = DropsAnswer(counts: counts, recent: observatory.recentDrops().reversed().map(StatisticsReport.row))
+            return Response(status: .ok, headers: [.contentType: "application/json"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: try ContractCoding.encode(answer))))
         }
         router.get("/v1/flows") { request, _ -> Response in
             let parameters = Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) }) { _, last in last }
             // The workers answer between batches; wait for them on NIO's thread pool, off Swift's
             // cooperative threads and without a thread per request.
             let (body, ok): (Data, Bool) = try await NIOThreadPool.singleton.runIfActive {
-                do { return (encode(try observatory.flowsJSON(parameters)), true) } catch {
+                do { return (try ContractCoding.encode(observatory.flowsAnswer(parameters)), true) } catch {
                     return (encode(["error": "\(error)"]), false)
                 }
             }

@@ -1,4 +1,5 @@
 import Catalog
+import ControlContract
 import ControlPlane
 import DataPlane
 import Foundation
@@ -179,7 +180,7 @@ public struct EventStream {
     private mutating func newDrops() -> [[String: Any]] {
         let drops = observatory.recentDrops().filter { $0.time > lastDropTime }
         if let newest = drops.last { lastDropTime = newest.time }
-        return drops.map(StatisticsReport.json)
+        return drops.map { ContractCoding.object(StatisticsReport.row($0)) as? [String: Any] ?? [:] }
     }
 
     private mutating func newHealthEvents() -> [[String: Any]] {

@@ -1,3 +1,4 @@
+import ControlContract
 import ControlPlane
 import DataPlane
 import Flows
@@ -78,7 +79,7 @@ public struct Observatory: Sendable {
     }
 
     /// GET /v1/flows?address=A&port=P&target=T&limit=N: which target each flow is pinned to.
-    func flowsJSON(_ parameters: [String: String]) throws -> [String: Any] {
+    func flowsAnswer(_ parameters: [String: String]) throws -> FlowsAnswer {
         var query = FlowQuery()
         (query.address, query.port) = try Self.addressAndPort(parameters)
         let slots = self.slots()
@@ -93,21 +94,17 @@ public struct Observatory: Sendable {
             query.limit = limit
         }
         let records = flows(query)
-        return ["flows": records.prefix(query.limit).map { Self.json($0, slots: slots) }, "truncated": records.count >= query.limit]
+        return FlowsAnswer(flows: records.prefix(query.limit).map { Self.row($0, slots: slots) }, truncated: records.count >= query.limit)
     }
 
-    static func json(_ record: FlowRecord, slots: [UDPPeer?]) -> [String: Any] {
+    static func row(_ record: FlowRecord, slots: [UDPPeer?]) -> FlowRow {
         let key = record.key
-        var row: [String: Any] = [
-            "addressA": key.lowAddress.unmappedDescription, "portA": key.lowPort,
-            "addressB": key.highAddress.unmappedDescription, "portB": key.highPort,
-            "protocol": key.protocol.description, "endpoint": Int(key.endpoint),
-            "cookie": String(format: "0x%08x", record.cookie), "ageSeconds": record.ageSeconds, "idleSeconds": record.idleSeconds,
-            "confirmed": record.confirmed, "state": record.state.rawValue, "worker": record.worker, "targetSlot": record.target.index,
-            "packets": record.packets, "bytes": record.bytes,
-        ]
-        if record.target.index < slots.count, let peer = slots[record.target.index] { row["target"] = peer.address.description }
-        return row
+        let slot = record.target.index
+        return FlowRow(addressA: key.lowAddress.unmappedDescription, portA: Int(key.lowPort), addressB: key.highAddress.unmappedDescription,
+                       portB: Int(key.highPort), protocol: key.protocol.description, endpoint: Int(key.endpoint),
+                       cookie: String(format: "0x%08x", record.cookie), ageSeconds: Int(record.ageSeconds), idleSeconds: Int(record.idleSeconds),
+                       confirmed: record.confirmed, state: record.state.rawValue, worker: record.worker, targetSlot: slot,
+                       target: slot < slots.count ? slots[slot]?.address.description : nil, packets: Int(record.packets), bytes: Int(record.bytes))
     }
 }
 

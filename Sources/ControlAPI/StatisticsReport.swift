@@ -1,3 +1,4 @@
+import ControlContract
 import DataPlane
 import Foundation
 import PacketIO
@@ -33,21 +34,15 @@ public enum StatisticsReport {
             "snapshot": ["version": statistics.snapshotVersion, "pickupMicroseconds": Double(statistics.snapshotPickupNanoseconds) / 1000],
             "targets": targetRows,
             "drops": dropCounts,
-            "recentDrops": drops.map(json),
+            "recentDrops": drops.map { ContractCoding.object(row($0)) },
         ]
     }
 
-    public static func json(_ drop: DropRecord) -> [String: Any] {
-        var row: [String: Any] = [
-            "time": ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(drop.time) / 1e9)),
-            "reason": drop.reason.name, "size": drop.size,
-            "source": drop.source.unmappedDescription, "destination": drop.destination.unmappedDescription,
-            "sourcePort": drop.sourcePort, "destinationPort": drop.destinationPort, "protocol": drop.protocol.description,
-        ]
-        if let detail = drop.detail { row["detail"] = detail.name }
-        if let endpoint = drop.endpoint { row["endpoint"] = Int(endpoint) }
-        if let appliance = drop.appliance { row["appliance"] = appliance.description }
-        return row
+    public static func row(_ drop: DropRecord) -> DropRow {
+        DropRow(time: ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(drop.time) / 1e9)), reason: drop.reason.name,
+                detail: drop.detail?.name, size: drop.size, source: drop.source.unmappedDescription,
+                destination: drop.destination.unmappedDescription, sourcePort: Int(drop.sourcePort), destinationPort: Int(drop.destinationPort),
+                protocol: drop.protocol.description, endpoint: drop.endpoint.map(Int.init), appliance: drop.appliance?.description)
     }
 
     /// Writes `report` to `path` atomically (readers never see half a file).

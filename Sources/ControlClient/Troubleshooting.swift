@@ -1,3 +1,4 @@
+import ControlContract
 import Foundation
 
 /// `gwlb flows` and `gwlb drops`: gwlbd's /v1/flows and /v1/drops as tables an operator reads, or
@@ -7,17 +8,27 @@ public enum Troubleshooting {
         public let description: String
     }
 
-    /// GET `path` on the socket, as a JSON object; gwlbd's error text when it refuses.
-    static func get(_ socketPath: String, _ path: String) throws -> [String: Any] {
+    /// GET `path` on the socket: the answer's body; gwlbd's error text when it refuses.
+    static func get(_ socketPath: String, _ path: String) throws -> Data {
         let response = try UnixHTTPClient(socketPath: socketPath).request("GET", path)
-        let object = (try? JSONSerialization.jsonObject(with: response.body)) as? [String: Any]
-        guard response.status == 200, let object else {
+        guard response.status == 200 else {
+            let object = (try? JSONSerialization.jsonObject(with: response.body)) as? [String: Any]
             throw Failure(description: (object?["error"] as? String) ?? "gwlbd answered \(response.status) to \(path)")
         }
-        return object
+        return response.body
     }
 
-    static func json(_ object: Any) -> String {
+    /// GET `path`, decoded as the contract's `Answer`.
+    static func get<Answer: Decodable>(_ socketPath: String, _ path: String, as type: Answer.Type) throws -> (Answer, body: Data) {
+        let body = try get(socketPath, path)
+        do { return (try ContractCoding.decode(type, from: body), body) } catch {
+            throw Failure(description: "gwlbd's answer to \(path) is not what this gwlb expects (another version?): \(error)")
+        }
+    }
+
+    /// An answer's body as an operator reads it: indented, keys sorted.
+    static func json(_ body: Data) -> String {
+        let object = (try? JSONSerialization.jsonObject(with: body)) ?? [:]
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])) ?? Data()
         return String(decoding: data, as: UTF8.self) + "\n"
     }
@@ -26,53 +37,46 @@ public enum Troubleshooting {
     public static func flows(socketPath: String, filters: [(String, String)], json asJSON: Bool) throws -> String {
         let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~:"))
         let query = filters.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed) ?? $0.1)" }.joined(separator: "&")
-        let answer = try get(socketPath, "/v1/flows" + (query.isEmpty ? "" : "?" + query))
-        if asJSON { return json(answer) }
-        let flows = answer["flows"] as? [[String: Any]] ?? []
+        let (answer, body) = try get(socketPath, "/v1/flows" + (query.isEmpty ? "" : "?" + query), as: FlowsAnswer.self)
+        if asJSON { return json(body) }
         var rows = [["PROTO", "ADDRESS A", "PORT", "ADDRESS B", "PORT", "TARGET", "STATE", "AGE", "IDLE", "PACKETS", "BYTES", "COOKIE", "REPLIED"]]
-        for flow in flows {
+        for flow in answer.flows {
             rows.append([
-                "\(flow["protocol"] ?? "-")", "\(flow["addressA"] ?? "-")", "\(flow["portA"] ?? "-")", "\(flow["addressB"] ?? "-")",
-                "\(flow["portB"] ?? "-")", "\(flow["target"] ?? "-")", "\(flow["state"] ?? "-")", seconds(flow["ageSeconds"]),
-                seconds(flow["idleSeconds"]), "\(flow["packets"] ?? "-")", "\(flow["bytes"] ?? "-")", "\(flow["cookie"] ?? "-")",
-                flow["confirmed"] as? Bool == true ? "yes" : "not yet",
+                flow.protocol, flow.addressA, String(flow.portA), flow.addressB, String(flow.portB), flow.target ?? "-", flow.state,
+                seconds(flow.ageSeconds), seconds(flow.idleSeconds), String(flow.packets), String(flow.bytes), flow.cookie,
+                flow.confirmed ? "yes" : "not yet",
             ])
         }
         var text = table(rows)
-        text += "\(flows.count) flow\(flows.count == 1 ? "" : "s")\(answer["truncated"] as? Bool == true ? " (more not shown: --limit N)" : "")\n"
+        let count = answer.flows.count
+        text += "\(count) flow\(count == 1 ? "" : "s")\(answer.truncated ? " (more not shown: --limit N)" : "")\n"
         return text
     }
 
     /// Drop counts by reason (those above zero) and the most recent drops, newest first.
     public static func drops(socketPath: String, json asJSON: Bool) throws -> String {
-        let answer = try get(socketPath, "/v1/drops")
-        if asJSON { return json(answer) }
-        let counts = (answer["counts"] as? [String: Any] ?? [:]).compactMap { reason, count in
-            (count as? Int).flatMap { $0 > 0 ? (reason, $0) : nil }
-        }.sorted { $0.1 > $1.1 }
-        var text = counts.isEmpty ? "no drops\n" : table([["REASON", "PACKETS"]] + counts.map { [$0.0, String($0.1)] })
-        let recent = answer["recent"] as? [[String: Any]] ?? []
-        if !recent.isEmpty {
+        let (answer, body) = try get(socketPath, "/v1/drops", as: DropsAnswer.self)
+        if asJSON { return json(body) }
+        let counts = answer.counts.filter { $0.value > 0 }.sorted { $0.value > $1.value }
+        var text = counts.isEmpty ? "no drops\n" : table([["REASON", "PACKETS"]] + counts.map { [$0.key, String($0.value)] })
+        if !answer.recent.isEmpty {
             var rows = [["TIME", "REASON", "DETAIL", "PROTO", "SOURCE", "DESTINATION", "SIZE", "FROM"]]
-            for drop in recent {
-                let source = endpoint(drop["source"], drop["sourcePort"]), destination = endpoint(drop["destination"], drop["destinationPort"])
-                let from = (drop["appliance"] as? String).map { "appliance \($0)" } ?? (drop["endpoint"] as? Int).map { "endpoint \($0)" } ?? "-"
-                rows.append(["\(drop["time"] ?? "-")", "\(drop["reason"] ?? "-")", "\(drop["detail"] ?? "-")", "\(drop["protocol"] ?? "-")",
-                             source, destination, "\(drop["size"] ?? "-")", from])
+            for drop in answer.recent {
+                let from = drop.appliance.map { "appliance \($0)" } ?? drop.endpoint.map { "endpoint \($0)" } ?? "-"
+                rows.append([drop.time, drop.reason, drop.detail ?? "-", drop.protocol, endpoint(drop.source, drop.sourcePort),
+                             endpoint(drop.destination, drop.destinationPort), String(drop.size), from])
             }
             text += "\nrecent drops, newest first:\n" + table(rows)
         }
         return text
     }
 
-    static func endpoint(_ address: Any?, _ port: Any?) -> String {
-        let address = address as? String ?? "-"
-        guard let port = port as? Int, port != 0 else { return address }
+    static func endpoint(_ address: String, _ port: Int) -> String {
+        guard port != 0 else { return address }
         return address.contains(":") ? "[\(address)]:\(port)" : "\(address):\(port)"
     }
 
-    static func seconds(_ value: Any?) -> String {
-        guard let seconds = value as? Int else { return "-" }
+    static func seconds(_ seconds: Int) -> String {
         return seconds >= 3600 ? "\(seconds / 3600)h\(seconds % 3600 / 60)m" : seconds >= 60 ? "\(seconds / 60)m\(seconds % 60)s" : "\(seconds)s"
     }
 

@@ -1,3 +1,4 @@
+import ControlContract
 import Testing
 @testable import Console
 
@@ -61,9 +62,11 @@ import Testing
 
     @Test func ratesComeFromOnePollToTheNext() {
         var previous: [String: (bytes: Int, time: Double)] = [:]
-        let first: [String: Any] = ["flows": [["protocol": "tcp", "addressA": "198.18.10.2", "portA": 1, "addressB": "198.18.20.2", "portB": 2, "bytes": 1000]]]
-        #expect(FlowWatch.rows(from: first, previous: &previous, at: 10).first?.bytesPerSecond == nil)
-        let second: [String: Any] = ["flows": [["protocol": "tcp", "addressA": "198.18.10.2", "portA": 1, "addressB": "198.18.20.2", "portB": 2, "bytes": 5000]]]
-        #expect(FlowWatch.rows(from: second, previous: &previous, at: 12).first?.bytesPerSecond == 2000)
+        func answer(bytes: Int) -> FlowsAnswer {
+            FlowsAnswer(flows: [FlowRow(addressA: "198.18.10.2", portA: 1, addressB: "198.18.20.2", portB: 2, protocol: "tcp", bytes: bytes)],
+                        truncated: false)
+        }
+        #expect(FlowWatch.rows(from: answer(bytes: 1000), previous: &previous, at: 10).first?.bytesPerSecond == nil)
+        #expect(FlowWatch.rows(from: answer(bytes: 5000), previous: &previous, at: 12).first?.bytesPerSecond == 2000)
     }
 }
