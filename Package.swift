@@ -92,7 +92,7 @@ let package = Package(
         .target(name: "Console", dependencies: ["ControlClient", "ControlContract", "CNCurses"]),
         // Also runs gwlbd (`gwlb gwlbd …`), so `swift run gwlb demo` has everything it starts.
         .executableTarget(name: "gwlb", dependencies: [
-            "AWSCommandLine", "Appliance", "Console", "ControlClient", "Daemon", "Lab", "Telemetry", "Wire", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "AWSCommandLine", "Appliance", "Console", "ControlClient", "ControlContract", "Daemon", "Lab", "Telemetry", "Wire", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "TestSupport", dependencies: ["Wire", "Flows", "Catalog", "Lab"], path: "Tests/TestSupport"),
         // The `.blocking` trait: tests that block their thread run off Swift's cooperative pool.
@@ -107,8 +107,8 @@ let package = Package(
         // Counts a worker's heap allocations per packet (release build); NoAllocationTests runs it.
         .executableTarget(name: "gwlb-allocations", dependencies: ["WorkerLoad", "DataPlane", "Flows", "PacketIO", "Wire", "CAllocationCounter"]),
         .executableTarget(name: "gwlb-bench", dependencies: [
-            "Wire", "Flows", "PacketIO", "DataPlane", "ControlAPI", "ControlClient", "ControlPlane", "Store", "Daemon", "Appliance", "Lab",
-            "CAllocationCounter", "WorkerLoad", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Wire", "Flows", "PacketIO", "DataPlane", "ControlAPI", "ControlClient", "ControlContract", "ControlPlane", "Store", "Daemon", "Appliance",
+            "Lab", "CAllocationCounter", "WorkerLoad", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "WireTests", dependencies: ["TestTraits", "Wire", "TestSupport"]),
         .testTarget(name: "FlowsTests", dependencies: ["Flows", "Wire", "TestSupport"]),

@@ -69,7 +69,10 @@ public enum APIServer {
             return Response(status: .init(code: answer.status), headers: [.contentType: "text/xml"],
                             body: .init(byteBuffer: ByteBuffer(string: answer.body)))
         }
-        router.get("/v1/stats") { _, _ in json(observatory.statisticsJSON()) }
+        router.get("/v1/stats") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"],
+                     body: .init(byteBuffer: ByteBuffer(bytes: try ContractCoding.encode(observatory.statisticsReport()))))
+        }
         router.get("/v1/drops") { _, _ in
             let statistics = observatory.statistics()
             var counts: [String: UInt64] = [:]

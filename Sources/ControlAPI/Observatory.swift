@@ -63,17 +63,16 @@ public struct Observatory: Sendable {
     }
 
     /// GET /v1/stats.
-    func statisticsJSON() -> [String: Any] {
-        var report = StatisticsReport.json(statistics(), drops: recentDrops(), targets: slots())
-        report["flowCapacity"] = flowCapacity
-        report["bootId"] = bootID
-        report["uptimeSeconds"] = Int(Date().timeIntervalSince(startTime))
-        report["failedEndpoints"] = failedEndpoints()
-        report["routingDrift"] = routingDrift()
-        if let lost = flowLogRecordsLost() { report["flowLogRecordsLost"] = lost }
-        if let slots = targetSlots() {
-            report["targetSlots"] = ["capacity": slots.capacity, "current": slots.current, "retired": slots.retired,
-                                     "free": slots.capacity - slots.current - slots.retired]
+    func statisticsReport() -> StatsReport {
+        var report = StatisticsReport.report(statistics(), drops: recentDrops(), targets: slots())
+        report.flowCapacity = flowCapacity
+        report.bootId = bootID
+        report.uptimeSeconds = Int(Date().timeIntervalSince(startTime))
+        report.failedEndpoints = failedEndpoints()
+        report.routingDrift = routingDrift()
+        report.flowLogRecordsLost = flowLogRecordsLost()
+        report.targetSlots = targetSlots().map {
+            StatsReport.TargetSlots(capacity: $0.capacity, current: $0.current, retired: $0.retired, free: $0.capacity - $0.current - $0.retired)
         }
         return report
     }

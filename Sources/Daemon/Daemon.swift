@@ -339,7 +339,7 @@ public final class Daemon: @unchecked Sendable {
 
     private func writeStatistics(_ plane: DataPlane, _ snapshot: ForwardingSnapshot) {
         guard let statisticsPath else { return }
-        let report = StatisticsReport.json(plane.statistics(), drops: plane.recentDrops(), targets: snapshot.targets)
+        let report = StatisticsReport.report(plane.statistics(), drops: plane.recentDrops(), targets: snapshot.targets)
         do { try StatisticsReport.write(report, to: statisticsPath) } catch { log("cannot write \(statisticsPath): \(error)") }
     }
 

@@ -1,3 +1,4 @@
+import ControlContract
 import Foundation
 import Lab
 
@@ -70,16 +71,13 @@ struct BulkBenchmark {
         print("|---|---|---|---|---|---|---|---|---|")
         for row in rows { print("| \(row) |") }
         var drops: [String] = []
-        for (reason, count) in (after["drops"] as? [String: Int] ?? [:]).sorted(by: { $0.key < $1.key }) {
-            let delta = count - ((before["drops"] as? [String: Int])?[reason] ?? 0)
-            if delta > 0 { drops.append("\(reason) \(delta)") }
+        for (reason, count) in after.drops.sorted(by: { $0.key < $1.key }) where count > before.drops[reason] ?? 0 {
+            drops.append("\(reason) \(count - (before.drops[reason] ?? 0))")
         }
-        let handedOff = (after["handedOff"] as? Int ?? 0) - (before["handedOff"] as? Int ?? 0)
-        let tooBig = (after["packetTooBigSent"] as? Int ?? 0) - (before["packetTooBigSent"] as? Int ?? 0)
+        let handedOff = after.handedOff - before.handedOff, tooBig = after.packetTooBigSent - before.packetTooBigSent
         print("gwlbd over all its runs: drops \(drops.isEmpty ? "none" : drops.joined(separator: ", ")); handed off \(handedOff); ICMP packet-too-big sent \(tooBig)")
-        if let offloads = after["offloads"] as? [String: Int] {
-            print("gwlbd offloads: \(offloads.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
-        }
+        let offloads = after.offloads
+        print("gwlbd offloads: coalescedDatagramsReceived \(offloads.coalescedDatagramsReceived), coalescedSegments \(offloads.coalescedSegments), coalescedWrites \(offloads.coalescedWrites), malformedSuperPackets \(offloads.malformedSuperPackets), superPacketSegments \(offloads.superPacketSegments), superPacketsRead \(offloads.superPacketsRead)")
         print("CPU s per Gbit: CPU seconds per second of the run divided by the Gbit/s delivered (lower is better).")
     }
 
@@ -106,10 +104,10 @@ struct BulkBenchmark {
                    gwlbdCPUPerGigabit: gwlbd == nil || gigabits == 0 ? .nan : process / gigabits)
     }
 
-    static func statistics(_ path: String) throws -> [String: Any] {
+    static func statistics(_ path: String) throws -> StatsReport {
         for _ in 0..<40 {
-            if let data = FileManager.default.contents(atPath: path), let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
-                return json
+            if let data = FileManager.default.contents(atPath: path), let report = try? ContractCoding.decode(StatsReport.self, from: data) {
+                return report
             }
             usleep(100_000)
         }

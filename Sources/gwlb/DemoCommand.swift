@@ -2,6 +2,7 @@ import AWSCommandLine
 import ArgumentParser
 import Console
 import ControlClient
+import ControlContract
 import Foundation
 import Lab
 import Synchronization
@@ -192,7 +193,7 @@ final class Demo: @unchecked Sendable {
     /// Per appliance: its health, new flows and packets each way, from gwlbd's API.
     func summary() -> String {
         guard let stats = try? UnixHTTPClient(socketPath: socket).request("GET", "/v1/stats"),
-              let object = (try? JSONSerialization.jsonObject(with: stats.body)) as? [String: Any] else { return "gwlbd did not answer" }
+              let report = try? ContractCoding.decode(StatsReport.self, from: stats.body) else { return "gwlbd did not answer" }
         let client = ELBClient(socketPath: socket, userAgent: "gwlb-demo")
         let health = (try? client.call("DescribeTargetGroups", [])).flatMap { groups -> JSONValue? in
             guard let tg = groups.firstString("TargetGroups", "TargetGroupArn") else { return nil }
@@ -205,18 +206,16 @@ final class Demo: @unchecked Sendable {
             }
         }
         var lines = ["appliance      health     new flows  packets to  packets back"]
-        for target in object["targets"] as? [[String: Any]] ?? [] {
-            let address = target["address"] as? String ?? "?"
+        for target in report.targets {
+            let address = target.address
             let rule = address == Lab.applianceAddress(applianceWithRule) ? "  (drops tcp:23)" : ""
             lines.append(address.padding(toLength: 15, withPad: " ", startingAt: 0)
                          + (states[address] ?? "?").padding(toLength: 11, withPad: " ", startingAt: 0)
-                         + "\(target["newFlows"] ?? 0)".padding(toLength: 11, withPad: " ", startingAt: 0)
-                         + "\(target["packetsToTarget"] ?? 0)".padding(toLength: 12, withPad: " ", startingAt: 0)
-                         + "\(target["packetsFromTarget"] ?? 0)" + rule)
+                         + "\(target.newFlows)".padding(toLength: 11, withPad: " ", startingAt: 0)
+                         + "\(target.packetsToTarget)".padding(toLength: 12, withPad: " ", startingAt: 0)
+                         + "\(target.packetsFromTarget)" + rule)
         }
-        let drops = (object["drops"] as? [String: Any] ?? [:]).compactMap { reason, count in
-            (count as? Int).flatMap { $0 > 0 ? "\(reason) \($0)" : nil }
-        }
+        let drops = report.drops.filter { $0.value > 0 }.map { "\($0.key) \($0.value)" }
         lines.append("gwlbd's drops: " + (drops.isEmpty ? "none" : drops.sorted().joined(separator: ", ")))
         return lines.joined(separator: "\n")
     }

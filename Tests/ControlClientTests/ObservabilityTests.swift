@@ -1,4 +1,5 @@
 import ControlAPI
+import ControlContract
 import DataPlane
 import Flows
 import Foundation
@@ -60,6 +61,16 @@ final class ScriptedDataPlane: Sendable {
         #expect(slots == ["capacity": 1024, "current": 3, "retired": 2, "free": 1019])
         let drops = try await get(api, "/v1/drops")
         #expect((drops.json["counts"] as? [String: Any])?["oversize"] as? Int == 3)
+        // What the server sends is what the typed clients (gwlb, the console, gwlb-bench) decode.
+        let socket = api.socketPath
+        func body(_ path: String) async throws -> Data {
+            try await offPool { Result { try UnixHTTPClient(socketPath: socket).request("GET", path).body } }.get()
+        }
+        let report = try ContractCoding.decode(StatsReport.self, from: try await body("/v1/stats"))
+        #expect(report.flowCapacity == 2048 && report.targetSlots?.free == 1019 && report.drops["oversize"] == 3)
+        #expect(try ContractCoding.decode(DropsAnswer.self, from: try await body("/v1/drops")).counts["oversize"] == 3)
+        let flows = try ContractCoding.decode(FlowsAnswer.self, from: try await body("/v1/flows?address=198.18.10.2"))
+        #expect(flows.flows.first?.target == "198.18.1.12" && flows.flows.first?.cookie == "0xdeadbeef")
     }
 
     /// hello, snapshot, then deltas with only what changed and a heartbeat every second.
