@@ -36,7 +36,11 @@ import Testing
             }
             guard bound == 0, listen(listener, 8) == 0 else { throw POSIXError(.EADDRINUSE) }
             let counter = self.counter
+            // The thread closes the listener itself, after `deinit` shut it down: closed from
+            // here, its number could go to the next test's listener while this thread still (or
+            // only then) accepts on it, and it would answer that test's client.
             Thread {
+                defer { close(listener) }
                 for entry in script {
                     let connection = accept(listener, nil, nil)
                     guard connection >= 0 else { return }
@@ -47,12 +51,17 @@ import Testing
                     if let entry { _ = entry.withCString { write(connection, $0, strlen($0)) } }
                     close(connection)
                 }
+                // Past the script: connections are closed unanswered until the shut-down.
+                while true {
+                    let connection = accept(listener, nil, nil)
+                    guard connection >= 0 else { return }
+                    close(connection)
+                }
             }.start()
         }
 
         deinit {
-            shutdown(listener, Int32(SHUT_RDWR))   // wakes the thread's accept
-            close(listener)
+            shutdown(listener, Int32(SHUT_RDWR))   // ends the thread's accept; the thread closes it
             unlink(path)
         }
     }
