@@ -161,7 +161,9 @@ public final class Daemon: @unchecked Sendable {
             }
         }
         if let flowLog { log("flow logs (VPC version 2, \(flowLog.options.interval) s) to \(flowLog.options.path)") }
-        // Stopped in the reverse order: the last one listed first.
+        // Started together when the group runs, after the control plane published its first
+        // snapshot (a taken-over flow's packets find their endpoint and target from the first one
+        // the workers read); stopped in the reverse order, the last one listed first.
         var services: [any Service] = []
         if let flowLog { services.append(ThreadedService(start: flowLog.start, stop: flowLog.stop)) }
         services.append(ThreadedService(start: plane.start) { [self] in
@@ -171,7 +173,7 @@ public final class Daemon: @unchecked Sendable {
             plane.stop()
             writeStatistics(plane, published.value.withLock { $0 })
         })
-        var announce: AnnouncingService
+        let announce: AnnouncingService
         if let stateDirectory {
             let sockets = ios.map(\.socket.descriptor)
             let (running, started) = AsyncStream.makeStream(of: Void.self)
