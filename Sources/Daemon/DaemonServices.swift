@@ -55,23 +55,30 @@ struct ServerService: Service {
 }
 
 /// Once a second: `tick` (draining, lost devices, metrics, the statistics file); on SIGHUP,
-/// `reload`. Both run on this service's task, one at a time.
+/// `reload`. Both run on this service's own task, one at a time.
 struct TickerService: Service {
     let tick: @Sendable () -> Void
     let reload: @Sendable () -> Void
 
+    private enum Event { case tick, reload }
+
     func run() async {
         let hangUps = await UnixSignalsSequence(trapping: .sighup)
+        let (events, send) = AsyncStream.makeStream(of: Event.self)
         await withDiscardingTaskGroup { group in
             group.addTask {
-                for await _ in hangUps.cancelOnGracefulShutdown() { reload() }
+                for await _ in hangUps { send.yield(.reload) }
             }
             group.addTask {
-                while true {
-                    do { try await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) } } catch { return }
-                    tick()
+                while (try? await Task.sleep(for: .seconds(1))) != nil { send.yield(.tick) }
+            }
+            for await event in events.cancelOnGracefulShutdown() {
+                switch event {
+                case .tick: tick()
+                case .reload: reload()
                 }
             }
+            group.cancelAll()
         }
     }
 }
