@@ -143,8 +143,10 @@ private final class Connection {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let capacity = MemoryLayout.size(ofValue: address.sun_path)
+        // On a throw below, `deinit` runs (every stored property is set) and closes the socket:
+        // closing it here as well closed the number a second time, whatever another thread had
+        // opened under it meanwhile (a full test run saw SwiftNIO's new socket fail with EBADF).
         guard socketPath.utf8.count < capacity else {
-            close(descriptor)
             throw UnixHTTPClient.ConnectionError(description: "socket path \(socketPath) is longer than \(capacity - 1) bytes")
         }
         withUnsafeMutableBytes(of: &address.sun_path) { bytes in
@@ -155,7 +157,6 @@ private final class Connection {
         }
         guard connected == 0 else {
             let reason = errno
-            close(descriptor)
             let advice = switch reason {
             case ENOENT, ECONNREFUSED: "is gwlbd running with --state-dir? (or give --socket PATH)"
             case EACCES: "the socket is mode 0660: run as root or as a member of its group"
@@ -165,7 +166,7 @@ private final class Connection {
         }
     }
 
-    deinit { close(descriptor) }
+    deinit { if descriptor >= 0 { close(descriptor) } }
 
     func send(method: String, path: String, body: Data, contentType: String?, userAgent: String) throws {
         var head = "\(method) \(path) HTTP/1.1\r\nHost: gwlbd\r\nConnection: close\r\nUser-Agent: \(userAgent)\r\n"

@@ -90,12 +90,9 @@ public final class TunDevice: @unchecked Sendable {
         // to describe super-packets they must be off.
         if !offloads, let first = opened.first { _ = gwlb_tun_set_offload(first, 0) }
         offloadFlags = flags
-        do throws(PacketIOError) {
-            try Self.configure(name, mtu: mtu)
-        } catch {
-            queues.forEach { _ = close($0) }
-            throw error
-        }
+        // Every stored property is set: if this throws, `deinit` runs and closes the queues
+        // (closing them here too would close their numbers twice, whatever holds them by then).
+        try Self.configure(name, mtu: mtu)
     }
 
     /// Takes over the queues another gwlbd opened on device `name` (received in a takeover), with
