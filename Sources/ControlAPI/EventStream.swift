@@ -180,7 +180,7 @@ public struct EventStream {
     private mutating func newDrops() -> [[String: Any]] {
         let drops = observatory.recentDrops().filter { $0.time > lastDropTime }
         if let newest = drops.last { lastDropTime = newest.time }
-        return drops.map { ContractCoding.object(StatisticsReport.row($0)) as? [String: Any] ?? [:] }
+        return drops.map { ContractCoding.object(StatisticsReport.row($0)) }
     }
 
     private mutating func newHealthEvents() -> [[String: Any]] {

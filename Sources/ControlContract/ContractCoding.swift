@@ -13,8 +13,8 @@ public enum ContractCoding {
         try JSONDecoder().decode(type, from: data)
     }
 
-    /// `value` as a JSON object for the reports still built as dictionaries (`/v1/stats`, the stream).
-    public static func object(_ value: some Encodable) -> Any {
-        (try? encode(value)).flatMap { try? JSONSerialization.jsonObject(with: $0) } ?? [:]
+    /// `value` as a JSON object for the reports still built as dictionaries (the stream).
+    public static func object(_ value: some Encodable) -> [String: Any] {
+        (try? encode(value)).flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] } ?? [:]
     }
 }

@@ -8,8 +8,8 @@ import Synchronization
 /// Probes targets at their interval, off the data-plane threads, and reports every change of a
 /// target's health state. The control plane tells it which targets to check (`update`).
 ///
-/// A `Service`: `run` schedules the checks until the task is cancelled, a graceful shutdown, or
-/// `stop`; each check is a child task of its task group, waiting on SwiftNIO's event loops (no
+/// A `Service`: `run` schedules the checks until the task is cancelled or a graceful shutdown;
+/// each check is a child task of its task group, waiting on SwiftNIO's event loops (no
 /// thread per probe), on an executor of the checker's own. Only the data-path probe blocks (it
 /// waits for its GENEVE reply), on NIO's shared thread pool. Checks in flight when it stops are
 /// abandoned at once (their results are not recorded): a stopping gwlbd does not wait out a
@@ -75,7 +75,6 @@ public final class HealthChecker: Service, Sendable {
     private let report: @Sendable (String, TargetHealthState) -> Void
     /// Multiplies intervals and timeouts: 1 in service, less in tests.
     private let timeScale: Double
-    private let stopped = Atomic<Bool>(false)
     /// Probes that could not run for a local reason (no descriptor, buffer or port): the targets
     /// kept their state.
     public let localErrors = Atomic<UInt64>(0)
@@ -94,7 +93,7 @@ public final class HealthChecker: Service, Sendable {
         // An executor of its own: checks go on when code elsewhere blocks Swift's shared threads.
         await withTaskExecutorPreference(Self.executor) {
             await withDiscardingTaskGroup { group in
-                while !stopped.load(ordering: .relaxed), !Task.isCancelled, !Task.isShuttingDownGracefully {
+                while !Task.isCancelled, !Task.isShuttingDownGracefully {
                     for target in dueTargets() { group.addTask { await self.check(target) } }
                     try? await Task.sleep(for: pause)
                 }
@@ -102,9 +101,6 @@ public final class HealthChecker: Service, Sendable {
             }
         }
     }
-
-    /// Ends `run` within one scheduling pause.
-    public func stop() { stopped.store(true, ordering: .relaxed) }
 
     /// The targets to check from now on: new ones start from `initial` (or their state in
     /// `resuming`, after a restart), ones whose check changed start over (but not for the
