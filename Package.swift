@@ -101,7 +101,7 @@ let package = Package(
         .executableTarget(name: "StoreCrashProbe", dependencies: ["Store", "Catalog", "TestSupport"], path: "Tests/StoreCrashProbe"),
         // libFuzzer targets for the parsers of outside bytes (README "Fuzzing"): built with
         // `-sanitize=fuzzer,address -DFUZZING`; a plain build replays saved inputs.
-        .executableTarget(name: "gwlb-fuzz", dependencies: ["Wire", "ControlInput", "ControlClient", "Console", "TestSupport"]),
+        .executableTarget(name: "gwlb-fuzz", dependencies: ["Wire", "ControlInput", "ControlClient", "ControlContract", "Console", "TestSupport"]),
         // In-memory I/O that plays the kernel and an appliance, for measuring a worker alone.
         .target(name: "WorkerLoad", dependencies: ["PacketIO", "Wire"]),
         // Counts a worker's heap allocations per packet (release build); NoAllocationTests runs it.

@@ -1,4 +1,5 @@
 import ControlClient
+import ControlContract
 import Foundation
 
 /// What the console shows, built from gwlbd's `/v1/stream` (hello, snapshot, deltas, heartbeats).
@@ -66,8 +67,8 @@ public struct ConsoleModel: Sendable {
     public var rowsKeyed = false
     public var lastSequence = 0
     public var lastMessageTime: Double = 0
-    public var flows: [String: Int] = [:]
-    public var traffic: [String: Int] = [:]
+    public var flows = StreamFlows()
+    public var traffic = StreamTraffic()
     public var dropCounts: [String: Int] = [:]
     public var targets: [String: Target] = [:]
     public var targetRates: [String: Rates] = [:]
@@ -95,28 +96,28 @@ public struct ConsoleModel: Sendable {
 
     public init() {}
 
-    /// Applies one stream message (a JSON object) received at `time` (seconds, monotonic).
-    public mutating func apply(_ message: [String: Any], at time: Double) {
+    /// Applies one stream message received at `time` (seconds, monotonic).
+    public mutating func apply(_ message: StreamMessage, at time: Double) {
         lastMessageTime = time
-        if let sequence = message["seq"] as? Int { lastSequence = sequence }
+        lastSequence = message.seq
         connection = .live
-        switch message["type"] as? String {
-        case "hello":
-            let boot = message["bootId"] as? String ?? ""
+        switch message.type {
+        case .hello:
+            let boot = message.bootId ?? ""
             let restarted = !bootID.isEmpty && boot != bootID
             if boot != bootID { self = ConsoleModel.fresh(keepingHistoryOf: self) }
             if restarted { restarts.append(Self.restartNote(message)) }
             bootID = boot
-            version = message["version"] as? String ?? ""
-            role = message["role"] as? String ?? ""
-            gwlbdStarted = (message["startTime"] as? String).flatMap(Timestamp.date(from:))
+            version = message.version ?? ""
+            role = message.role ?? ""
+            gwlbdStarted = message.startTime.flatMap(Timestamp.date(from:))
             connection = .live
-        case "snapshot":
+        case .snapshot:
             targets = [:]
             merge(message, at: time)
-        case "delta":
+        case .delta:
             merge(message, at: time)
-        default:
+        case .heartbeat:
             break
         }
     }
@@ -133,60 +134,54 @@ public struct ConsoleModel: Sendable {
 
     /// What the action log says of a new gwlbd on the socket: its version and what became of the
     /// flows (taken over from the shared flow state, or not).
-    static func restartNote(_ hello: [String: Any]) -> String {
-        let version = hello["version"] as? String ?? "?"
-        let flows: String = switch hello["flowState"] as? String {
-        case "resumed": "took over \(hello["flowsTakenOver"] as? Int ?? 0) flows"
-        case "cold": "started cold (\(hello["flowStateReason"] as? String ?? "another layout")), every flow new"
+    static func restartNote(_ hello: StreamMessage) -> String {
+        let version = hello.version ?? "?"
+        let flows: String = switch hello.flowState {
+        case "resumed": "took over \(hello.flowsTakenOver ?? 0) flows"
+        case "cold": "started cold (\(hello.flowStateReason ?? "another layout")), every flow new"
         default: "every flow new"
         }
-        if let predecessor = hello["upgradedFrom"] as? [String: Any] {
-            return "gwlbd upgraded to \(version) (from \(predecessor["version"] as? String ?? "?"), pid \(predecessor["pid"] as? Int ?? 0)) without a gap: \(flows)"
+        if let predecessor = hello.upgradedFrom {
+            return "gwlbd upgraded to \(version) (from \(predecessor.version), pid \(predecessor.pid)) without a gap: \(flows)"
         }
         return "gwlbd restarted (\(version)): \(flows)"
     }
 
-    private mutating func merge(_ message: [String: Any], at time: Double) {
-        if message.keys.contains("loadBalancer") {
-            loadBalancerName = (message["loadBalancer"] as? [String: Any])?["name"] as? String
+    private mutating func merge(_ message: StreamMessage, at time: Double) {
+        if let balancer = message.loadBalancer {
+            loadBalancerName = balancer.value?.name
             loadBalancers = loadBalancerName.map { [$0] } ?? []
         }
-        if let list = message["loadBalancers"] as? [[String: Any]] { loadBalancers = list.compactMap { $0["name"] as? String } }
-        if let flows = message["flows"] as? [String: Int] { self.flows = flows }
-        if let traffic = message["traffic"] as? [String: Int] { self.traffic = traffic }
-        if let drops = message["drops"] as? [String: Int] { dropCounts = drops }
-        if let failed = message["failedEndpoints"] as? [String] { failedEndpoints = failed }
-        if let drift = message["routingDrift"] as? [String] { routingDrift = drift }
-        for row in message["targets"] as? [[String: Any]] ?? [] {
-            guard let targetId = row["id"] as? String else { continue }
-            let id = row["key"] as? String ?? targetId
-            if row["key"] != nil { rowsKeyed = true }
-            targets[id] = Target(id: id, targetId: targetId, loadBalancer: row["loadBalancer"] as? String ?? "",
-                                 address: row["address"] as? String ?? targetId, port: row["port"] as? Int ?? 6081,
-                                 zone: row["zone"] as? String ?? "", state: row["state"] as? String ?? "unavailable",
-                                 reason: row["reason"] as? String, activeFlows: row["activeFlows"] as? Int ?? 0,
-                                 packetsToTarget: Self.counter(row["packetsToTarget"]), bytesToTarget: Self.counter(row["bytesToTarget"]),
-                                 packetsFromTarget: Self.counter(row["packetsFromTarget"]), bytesFromTarget: Self.counter(row["bytesFromTarget"]),
-                                 checkMilliseconds: row["checkMs"] as? Int, dataPathMilliseconds: row["dataPathMs"] as? Int)
+        if let list = message.loadBalancers { loadBalancers = list.map(\.name) }
+        if let flows = message.flows { self.flows = flows }
+        if let traffic = message.traffic { self.traffic = traffic }
+        if let drops = message.drops { dropCounts = drops }
+        if let failed = message.failedEndpoints { failedEndpoints = failed }
+        if let drift = message.routingDrift { routingDrift = drift }
+        for row in message.targets ?? [] {
+            if row.key != nil { rowsKeyed = true }
+            let key = row.key ?? row.id
+            targets[key] = Target(id: key, targetId: row.id, loadBalancer: row.loadBalancer ?? "", address: row.address, port: row.port,
+                                      zone: row.zone, state: row.state, reason: row.reason, activeFlows: row.activeFlows,
+                                      packetsToTarget: Self.counter(row.packetsToTarget), bytesToTarget: Self.counter(row.bytesToTarget),
+                                      packetsFromTarget: Self.counter(row.packetsFromTarget), bytesFromTarget: Self.counter(row.bytesFromTarget),
+                                      checkMilliseconds: row.checkMs, dataPathMilliseconds: row.dataPathMs)
         }
-        for id in message["removedTargets"] as? [String] ?? [] {
+        for id in message.removedTargets ?? [] {
             targets[id] = nil
             targetRates[id] = nil
             targetHistory[id] = nil
         }
-        for row in message["recentDrops"] as? [[String: Any]] ?? [] {
-            recentDrops.insert(Drop(time: row["time"] as? String ?? "", reason: row["reason"] as? String ?? "",
-                                    source: row["source"] as? String ?? "", destination: row["destination"] as? String ?? "",
-                                    sourcePort: row["sourcePort"] as? Int ?? 0, destinationPort: row["destinationPort"] as? Int ?? 0,
-                                    proto: row["protocol"] as? String ?? "", size: row["size"] as? Int ?? 0, endpoint: row["endpoint"] as? Int), at: 0)
+        for row in message.recentDrops ?? [] {
+            recentDrops.insert(Drop(time: row.time, reason: row.reason, source: row.source, destination: row.destination,
+                                    sourcePort: row.sourcePort, destinationPort: row.destinationPort, proto: row.protocol,
+                                    size: row.size, endpoint: row.endpoint), at: 0)
         }
         if recentDrops.count > Self.listLength { recentDrops.removeLast(recentDrops.count - Self.listLength) }
-        for row in message["healthEvents"] as? [[String: Any]] ?? [] {
-            let target = row["target"] as? String ?? ""
+        for event in message.healthEvents ?? [] {
             // With several load balancers an event names its own: the same target may serve two.
-            let named = loadBalancers.count > 1 ? (row["loadBalancer"] as? String).map { $0 + "/" + target } : nil
-            healthEvents.insert(HealthEvent(time: row["time"] as? String ?? "", target: named ?? target,
-                                            state: row["state"] as? String ?? "", reason: row["reason"] as? String), at: 0)
+            let named = loadBalancers.count > 1 ? event.loadBalancer.map { $0 + "/" + event.target } : nil
+            healthEvents.insert(HealthEvent(time: event.time, target: named ?? event.target, state: event.state, reason: event.reason), at: 0)
         }
         if healthEvents.count > Self.listLength { healthEvents.removeLast(healthEvents.count - Self.listLength) }
         sampleRates(at: time)
@@ -206,13 +201,13 @@ public struct ConsoleModel: Sendable {
 
     /// Feeds every counter into its rate; called with each snapshot and delta.
     public mutating func sampleRates(at time: Double) {
-        newFlowRate.sample(UInt64(max(0, flows["new"] ?? 0)), at: time)
-        expiredFlowRate.sample(UInt64(max(0, flows["expired"] ?? 0)), at: time)
-        dropRate.sample(UInt64(max(0, traffic["droppedPackets"] ?? 0)), at: time)
-        packetsInRate.sample(UInt64(max(0, traffic["endpointPackets"] ?? 0)), at: time)
-        bytesInRate.sample(UInt64(max(0, traffic["endpointBytes"] ?? 0)), at: time)
-        packetsOutRate.sample(UInt64(max(0, traffic["genevePackets"] ?? 0)), at: time)
-        bytesOutRate.sample(UInt64(max(0, traffic["geneveBytes"] ?? 0)), at: time)
+        newFlowRate.sample(Self.counter(flows.new), at: time)
+        expiredFlowRate.sample(Self.counter(flows.expired), at: time)
+        dropRate.sample(Self.counter(traffic.droppedPackets), at: time)
+        packetsInRate.sample(Self.counter(traffic.endpointPackets), at: time)
+        bytesInRate.sample(Self.counter(traffic.endpointBytes), at: time)
+        packetsOutRate.sample(Self.counter(traffic.genevePackets), at: time)
+        bytesOutRate.sample(Self.counter(traffic.geneveBytes), at: time)
         for (id, target) in targets {
             var rates = targetRates[id] ?? Rates()
             rates.packetsTo.sample(target.packetsToTarget, at: time)
@@ -225,7 +220,7 @@ public struct ConsoleModel: Sendable {
                 if targetHistory[id]!.count > Self.historyLength { targetHistory[id]!.removeFirst() }
             }
         }
-        activeFlowHistory.append(flows["active"] ?? 0)
+        activeFlowHistory.append(flows.active)
         if activeFlowHistory.count > Self.historyLength { activeFlowHistory.removeFirst() }
         if let rate = dropRate.perSecond {
             dropHistory.append(Int(rate.rounded()))
@@ -238,5 +233,5 @@ public struct ConsoleModel: Sendable {
         if connection == .live, time - lastMessageTime > 3 { connection = .stale }
     }
 
-    static func counter(_ value: Any?) -> UInt64 { UInt64(max(0, value as? Int ?? 0)) }
+    static func counter(_ value: Int) -> UInt64 { UInt64(max(0, value)) }
 }

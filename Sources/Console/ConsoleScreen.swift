@@ -182,7 +182,7 @@ public struct ConsoleScreen {
 
     func flowTable(_ model: ConsoleModel, _ surface: Surface, row: Int, style: String?, window: Double) -> Int {
         title("Flow table", surface, row: row)
-        let active = model.flows["active"] ?? 0, capacity = max(1, model.flows["capacity"] ?? 1)
+        let active = model.flows.active, capacity = max(1, model.flows.capacity)
         let fraction = Double(active) / Double(capacity)
         let gaugeWidth = max(10, surface.width / 3)
         let filled = min(gaugeWidth, Int((fraction * Double(gaugeWidth)).rounded(.up)))
@@ -192,10 +192,9 @@ public struct ConsoleScreen {
         surface.put(label, row: row + 1, column: 1, style: style ?? "main_fg")
         surface.put("[" + gauge + "]", row: row + 1, column: 1 + label.count, style: style ?? occupancy)
         surface.put(String(format: " %.1f%%", fraction * 100), row: row + 1, column: 3 + label.count + gaugeWidth, style: style ?? "main_fg")
-        var rates = "new \(Self.count(model.newFlowRate.perSecond(over: window)))/s  expired \(Self.count(model.expiredFlowRate.perSecond(over: window)))/s  rejected \(Self.grouped(model.flows["rejected"] ?? 0))  "
-        if let tcp = model.flows["tcp"], let udp = model.flows["udp"] {
-            rates += "tcp \(Self.count(Double(tcp))) udp \(Self.count(Double(udp))) other \(Self.count(Double(max(0, active - tcp - udp))))  "
-        }
+        var rates = "new \(Self.count(model.newFlowRate.perSecond(over: window)))/s  expired \(Self.count(model.expiredFlowRate.perSecond(over: window)))/s  rejected \(Self.grouped(model.flows.rejected))  "
+        let (tcp, udp) = (model.flows.tcp, model.flows.udp)
+        rates += "tcp \(Self.count(Double(tcp))) udp \(Self.count(Double(udp))) other \(Self.count(Double(max(0, active - tcp - udp))))  "
         surface.put(rates, row: row + 2, column: 1, style: style ?? "main_fg")
         surface.put(sparkline(model.activeFlowHistory, width: max(0, surface.width - rates.count - 2)), row: row + 2, column: 1 + rates.count,
                     style: style ?? "graph")

@@ -1,4 +1,5 @@
 import ControlClient
+import ControlContract
 import Foundation
 import Synchronization
 
@@ -30,10 +31,11 @@ public final class StreamConnection: Sendable {
             var received = false
             do {
                 try client.streamLines("/v1/stream") { line in
-                    guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return true }
+                    // A line this console does not understand (a newer gwlbd's message) is passed over.
+                    guard let message = try? ContractCoding.decode(StreamMessage.self, from: Data(line.utf8)) else { return true }
                     received = true
                     let now = clock()
-                    model.withLock { $0.apply(object, at: now) }
+                    model.withLock { $0.apply(message, at: now) }
                     return !stopped.load(ordering: .relaxed)
                 }
                 model.withLock { $0.connection = .disconnected("gwlbd closed the stream") }

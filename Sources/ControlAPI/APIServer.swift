@@ -87,7 +87,7 @@ public enum APIServer {
             // cooperative threads and without a thread per request.
             let (body, ok): (Data, Bool) = try await NIOThreadPool.singleton.runIfActive {
                 do { return (try ContractCoding.encode(observatory.flowsAnswer(parameters)), true) } catch {
-                    return (encode(["error": "\(error)"]), false)
+                    return (encode(ErrorAnswer("\(error)")), false)
                 }
             }
             return Response(status: ok ? .ok : .badRequest, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
@@ -103,7 +103,7 @@ public enum APIServer {
             guard streams.add(1, ordering: .relaxed).newValue <= maximumStreams else {
                 streams.subtract(1, ordering: .relaxed)
                 return Response(status: .serviceUnavailable, headers: [.contentType: "application/json"],
-                                body: .init(byteBuffer: ByteBuffer(bytes: encode(["error": "\(maximumStreams) streams are open already: close a console first"]))))
+                                body: .init(byteBuffer: ByteBuffer(bytes: encode(ErrorAnswer("\(maximumStreams) streams are open already: close a console first")))))
             }
             return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: ResponseBody { writer in
                 defer { streams.subtract(1, ordering: .relaxed) }
@@ -245,17 +245,13 @@ public enum APIServer {
         var gid: UInt32
     }
 
-    static func json(_ object: [String: Any]) -> Response {
-        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: encode(object))))
-    }
-
-    static func encode(_ object: [String: Any]) -> Data {
-        (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+    static func encode(_ value: some Encodable) -> Data {
+        (try? ContractCoding.encode(value)) ?? Data("{}".utf8)
     }
 
     /// One NDJSON line.
-    static func line(_ object: [String: Any]) -> ByteBuffer {
-        var data = encode(object)
+    static func line(_ value: some Encodable) -> ByteBuffer {
+        var data = encode(value)
         data.append(0x0A)
         return ByteBuffer(bytes: data)
     }

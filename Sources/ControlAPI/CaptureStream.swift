@@ -1,3 +1,4 @@
+import ControlContract
 import DataPlane
 import Foundation
 import Hummingbird
@@ -44,7 +45,7 @@ enum CaptureStream {
         return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: ResponseBody { writer in
             defer { observatory.stopCapture(session) }
             let lostBefore = observatory.takeCaptured(session).lost
-            try await writer.write(APIServer.line(["capture": ["drops": request.filter.drops], "geneveAddress": observatory.geneveAddress]))
+            try await writer.write(APIServer.line(CaptureLine.start(drops: request.filter.drops, geneveAddress: observatory.geneveAddress)))
             let deadline = Date().addingTimeInterval(request.seconds)
             var captured = 0, lost: UInt64 = 0, lastLine = Date()
             while captured < request.count && Date() < deadline && !Task.isCancelled && !Task.isShuttingDownGracefully {
@@ -52,42 +53,39 @@ enum CaptureStream {
                 let (packets, lostNow) = observatory.takeCaptured(session)
                 lost = lostNow - lostBefore
                 for packet in packets.prefix(request.count - captured) {
-                    try await writer.write(APIServer.line(json(packet)))
+                    try await writer.write(APIServer.line(CaptureLine.packet(line(packet))))
                     captured += 1
                     lastLine = Date()
                 }
                 if Date().timeIntervalSince(lastLine) >= 1 {
-                    try await writer.write(APIServer.line(["heartbeat": true]))
+                    try await writer.write(APIServer.line(CaptureLine.heartbeat))
                     lastLine = Date()
                 }
             }
-            try await writer.write(APIServer.line(["end": true, "captured": captured, "lost": lost]))
+            try await writer.write(APIServer.line(CaptureLine.end(captured: captured, lost: Int(lost))))
             try await writer.finish(nil)
         })
     }
 
-    static func json(_ packet: CapturedPacket) -> [String: Any] {
-        var row: [String: Any] = ["time": packet.time, "length": packet.originalLength, "geneve": packet.isGeneveDatagram,
-                                  "data": Data(packet.bytes).base64EncodedString()]
+    static func line(_ packet: CapturedPacket) -> CapturedPacketLine {
+        var line = CapturedPacketLine(time: packet.time, length: packet.originalLength, geneve: packet.isGeneveDatagram, bytes: packet.bytes,
+                                      event: .drop, endpoint: packet.endpoint, appliance: packet.appliance?.description)
         switch packet.event {
         case .dropped(let reason, let detail):
-            row["event"] = "drop"
-            row["reason"] = reason.name
-            if let detail { row["detail"] = detail.name }
+            line.reason = reason.name
+            line.detail = detail?.name
         case .toTarget(let target):
-            row["event"] = "to_target"
-            row["target"] = target.description
+            line.event = .toTarget
+            line.target = target.description
         case .fromTarget(let target):
-            row["event"] = "from_target"
-            row["target"] = target.description
+            line.event = .fromTarget
+            line.target = target.description
         }
-        if let endpoint = packet.endpoint { row["endpoint"] = endpoint }
-        if let appliance = packet.appliance { row["appliance"] = appliance.description }
-        return row
+        return line
     }
 
     static func failure(_ status: HTTPResponse.Status, _ message: String) -> Response {
         Response(status: status, headers: [.contentType: "application/json"],
-                 body: .init(byteBuffer: ByteBuffer(bytes: APIServer.encode(["error": message]))))
+                 body: .init(byteBuffer: ByteBuffer(bytes: APIServer.encode(ErrorAnswer(message)))))
     }
 }

@@ -1,6 +1,7 @@
 import Catalog
 import Console
 import ControlClient
+import ControlContract
 import ControlInput
 import Foundation
 #if canImport(Glibc)
@@ -95,7 +96,7 @@ extension FuzzTarget {
         } else {
             var model = ConsoleModel()
             _ = try? client.streamLines(descriptor: pair[1], "/v1/stream") { line in
-                if let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] { model.apply(object, at: 1) }
+                if let message = try? ContractCoding.decode(StreamMessage.self, from: Data(line.utf8)) { model.apply(message, at: 1) }
                 return true
             }
         }

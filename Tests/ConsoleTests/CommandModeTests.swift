@@ -1,3 +1,4 @@
+import ControlContract
 import Testing
 @testable import Console
 
@@ -145,9 +146,9 @@ import Testing
     @Test func aStartTimeICUCrashesOnIsIgnored() {
         var model = ConsoleModel()
         let startTime = "2026-12-02T10:00:00.0" + String(repeating: "2", count: 99) + "00Z"
-        model.apply(["type": "hello", "seq": 1, "bootId": "a", "version": "0.4.0", "role": "operator", "startTime": startTime], at: 0)
+        model.apply(StreamMessage(type: .hello, seq: 1, version: "0.4.0", bootId: "a", role: "operator", startTime: startTime), at: 0)
         #expect(model.gwlbdStarted == nil && model.version == "0.4.0")
-        model.apply(["type": "hello", "seq": 2, "bootId": "a", "startTime": "2026-12-02T10:00:00.000Z"], at: 1)
+        model.apply(StreamMessage(type: .hello, seq: 2, bootId: "a", startTime: "2026-12-02T10:00:00.000Z"), at: 1)
         #expect(model.gwlbdStarted?.timeIntervalSince1970 == 1_796_205_600)
     }
 }

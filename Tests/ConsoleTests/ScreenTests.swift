@@ -1,4 +1,5 @@
 import ControlClient
+import ControlContract
 import Foundation
 import Testing
 @testable import Console
@@ -11,33 +12,34 @@ import Testing
 
     /// Three targets with traffic, one draining, drops and a health event; two samples for rates.
     static func model() -> ConsoleModel {
-        func target(_ number: Int, _ state: String, reason: String? = nil, packets: Int, flows: Int) -> [String: Any] {
-            var row: [String: Any] = ["id": "198.18.1.1\(number)", "address": "198.18.1.1\(number)", "port": 6081, "zone": "local", "state": state,
-                                      "activeFlows": flows, "packetsToTarget": packets, "bytesToTarget": packets * 700,
-                                      "packetsFromTarget": packets, "bytesFromTarget": packets * 700]
-            if let reason { row["reason"] = reason }
-            if state == "healthy" { row["checkMs"] = 2 + number }
-            return row
+        func target(_ number: Int, _ state: String, reason: String? = nil, packets: Int, flows: Int) -> StreamTarget {
+            StreamTarget(loadBalancer: nil, id: "198.18.1.1\(number)", state: state, reason: reason, activeFlows: flows,
+                         packetsToTarget: packets, bytesToTarget: packets * 700, packetsFromTarget: packets, bytesFromTarget: packets * 700,
+                         checkMs: state == "healthy" ? 2 + number : nil)
         }
         var model = ConsoleModel()
-        model.apply(["type": "hello", "seq": 1, "bootId": "boot", "version": "0.4.0", "role": "operator"], at: 0)
-        model.apply(["type": "snapshot", "seq": 2, "loadBalancer": ["name": "my-load-balancer", "arn": "arn"],
-                     "flows": ["active": 900, "capacity": 2_097_152, "new": 1000, "expired": 100, "rejected": 0],
-                     "traffic": ["endpointPackets": 10_000, "endpointBytes": 7_000_000, "genevePackets": 10_000, "geneveBytes": 7_400_000, "droppedPackets": 3],
-                     "targets": [target(1, "healthy", packets: 4000, flows: 300), target(2, "healthy", packets: 4100, flows: 310),
-                                 target(3, "draining", reason: "Target.DeregistrationInProgress", packets: 1900, flows: 290)]], at: 0)
-        model.apply(["type": "delta", "seq": 3, "flows": ["active": 1200, "tcp": 800, "udp": 300, "capacity": 2_097_152, "new": 1300, "expired": 150, "rejected": 0],
-                     "traffic": ["endpointPackets": 12_000, "endpointBytes": 8_400_000, "genevePackets": 12_000, "geneveBytes": 8_880_000, "droppedPackets": 5],
-                     "targets": [target(1, "healthy", packets: 5000, flows: 400), target(2, "healthy", packets: 5100, flows: 410),
-                                 target(3, "draining", reason: "Target.DeregistrationInProgress", packets: 1900, flows: 290)],
-                     "recentDrops": [["time": "2026-12-02T10:00:01.000Z", "reason": "oversize", "source": "198.18.10.2", "destination": "198.18.20.2",
-                                      "sourcePort": 40000, "destinationPort": 80, "protocol": "tcp", "size": 9000]],
-                     "healthEvents": [["time": "2026-12-02T10:00:02.000Z", "target": "198.18.1.13", "state": "draining", "reason": "Target.DeregistrationInProgress"]]],
+        model.apply(StreamMessage(type: .hello, seq: 1, version: "0.4.0", bootId: "boot", role: "operator"), at: 0)
+        model.apply(StreamMessage(type: .snapshot, seq: 2, loadBalancer: .value(.init(name: "my-load-balancer", arn: "arn")),
+                                  flows: StreamFlows(active: 900, capacity: 2_097_152, new: 1000, expired: 100),
+                                  traffic: StreamTraffic(endpointPackets: 10_000, endpointBytes: 7_000_000, genevePackets: 10_000, geneveBytes: 7_400_000,
+                                                         droppedPackets: 3),
+                                  targets: [target(1, "healthy", packets: 4000, flows: 300), target(2, "healthy", packets: 4100, flows: 310),
+                                            target(3, "draining", reason: "Target.DeregistrationInProgress", packets: 1900, flows: 290)]), at: 0)
+        model.apply(StreamMessage(type: .delta, seq: 3, flows: StreamFlows(active: 1200, tcp: 800, udp: 300, capacity: 2_097_152, new: 1300, expired: 150),
+                                  traffic: StreamTraffic(endpointPackets: 12_000, endpointBytes: 8_400_000, genevePackets: 12_000, geneveBytes: 8_880_000,
+                                                         droppedPackets: 5),
+                                  targets: [target(1, "healthy", packets: 5000, flows: 400), target(2, "healthy", packets: 5100, flows: 410),
+                                            target(3, "draining", reason: "Target.DeregistrationInProgress", packets: 1900, flows: 290)],
+                                  recentDrops: [DropRow(time: "2026-12-02T10:00:01.000Z", reason: "oversize", size: 9000, source: "198.18.10.2",
+                                                        destination: "198.18.20.2", sourcePort: 40000, destinationPort: 80, protocol: "tcp")],
+                                  healthEvents: [.init(time: "2026-12-02T10:00:02.000Z", target: "198.18.1.13", state: "draining",
+                                                       reason: "Target.DeregistrationInProgress")]),
                     at: 1)
         // A third sample: the targets' trend lines get a second point.
-        model.apply(["type": "delta", "seq": 4, "flows": ["active": 1200, "tcp": 800, "udp": 300, "capacity": 2_097_152, "new": 1600, "expired": 200, "rejected": 0],
-                     "traffic": ["endpointPackets": 14_000, "endpointBytes": 9_800_000, "genevePackets": 14_000, "geneveBytes": 10_360_000, "droppedPackets": 7],
-                     "targets": [target(1, "healthy", packets: 5500, flows: 400), target(2, "healthy", packets: 6600, flows: 410)]],
+        model.apply(StreamMessage(type: .delta, seq: 4, flows: StreamFlows(active: 1200, tcp: 800, udp: 300, capacity: 2_097_152, new: 1600, expired: 200),
+                                  traffic: StreamTraffic(endpointPackets: 14_000, endpointBytes: 9_800_000, genevePackets: 14_000, geneveBytes: 10_360_000,
+                                                         droppedPackets: 7),
+                                  targets: [target(1, "healthy", packets: 5500, flows: 400), target(2, "healthy", packets: 6600, flows: 410)]),
                     at: 2)
         return model
     }
@@ -70,13 +72,13 @@ import Testing
     /// Route tables that drifted are named in the header, before the rates, with what mends them.
     @Test func routeDriftInTheHeader() {
         var model = Self.model()
-        model.apply(["type": "delta", "seq": 9, "routingDrift": ["route missing: -4 0.0.0.0/0 table 20002 dev gwlbe0", "rule missing: -4 iif app lookup 20002"]],
-                    at: 3)
+        model.apply(StreamMessage(type: .delta, seq: 9, routingDrift: ["route missing: -4 0.0.0.0/0 table 20002 dev gwlbe0",
+                                                                         "rule missing: -4 iif app lookup 20002"]), at: 3)
         let surface = MemorySurface(width: 120, height: 40)
         ConsoleScreen(glyphs: .ascii).draw(model, ConsoleState(), on: surface)
         let header = surface.text.split(separator: "\n").first.map(String.init) ?? ""
         #expect(header.contains("ROUTE DRIFT: 2 (gwlb ec2 repair-route-tables)"), "\(header)")
-        model.apply(["type": "delta", "seq": 10, "routingDrift": [String]()], at: 4)
+        model.apply(StreamMessage(type: .delta, seq: 10, routingDrift: []), at: 4)
         ConsoleScreen(glyphs: .ascii).draw(model, ConsoleState(), on: surface)
         #expect(!surface.text.contains("ROUTE DRIFT"))
     }

@@ -1,3 +1,4 @@
+import ControlContract
 import Testing
 @testable import Console
 
@@ -7,19 +8,18 @@ import Testing
 @Suite struct SeveralLoadBalancersTests {
     /// `east` with .11 and .13, `west` with .13 (the same appliance, another target group) and .21.
     static func model() -> ConsoleModel {
-        func row(_ balancer: String, _ address: String, _ state: String, packets: Int) -> [String: Any] {
-            ["key": "\(balancer)/\(address)", "loadBalancer": balancer, "id": address, "address": address, "port": 6081,
-             "state": state, "activeFlows": packets / 10, "packetsToTarget": packets, "bytesToTarget": packets * 100,
-             "packetsFromTarget": packets, "bytesFromTarget": packets * 100]
+        func row(_ balancer: String, _ address: String, _ state: String, packets: Int) -> StreamTarget {
+            StreamTarget(loadBalancer: balancer, id: address, state: state, activeFlows: packets / 10, packetsToTarget: packets,
+                         bytesToTarget: packets * 100, packetsFromTarget: packets, bytesFromTarget: packets * 100)
         }
+        let east = StreamMessage.BalancerName(name: "east", arn: "arn:east"), west = StreamMessage.BalancerName(name: "west", arn: "arn:west")
         var model = ConsoleModel()
-        model.apply(["type": "hello", "seq": 1, "bootId": "boot", "version": "0.4.0", "role": "operator"], at: 0)
-        model.apply(["type": "snapshot", "seq": 2, "loadBalancer": ["name": "east", "arn": "arn:east"],
-                     "loadBalancers": [["name": "east", "arn": "arn:east"], ["name": "west", "arn": "arn:west"]],
-                     "flows": ["active": 10, "capacity": 100], "traffic": [:],
-                     "targets": [row("east", "198.18.1.11", "healthy", packets: 100), row("east", "198.18.1.13", "healthy", packets: 200),
-                                 row("west", "198.18.1.13", "unhealthy", packets: 300), row("west", "198.18.2.21", "healthy", packets: 400)],
-                     "healthEvents": [["target": "198.18.1.13", "loadBalancer": "west", "state": "unhealthy"]]], at: 0)
+        model.apply(StreamMessage(type: .hello, seq: 1, version: "0.4.0", bootId: "boot", role: "operator"), at: 0)
+        model.apply(StreamMessage(type: .snapshot, seq: 2, loadBalancer: .value(east), loadBalancers: [east, west],
+                                  flows: StreamFlows(active: 10, capacity: 100), traffic: StreamTraffic(),
+                                  targets: [row("east", "198.18.1.11", "healthy", packets: 100), row("east", "198.18.1.13", "healthy", packets: 200),
+                                            row("west", "198.18.1.13", "unhealthy", packets: 300), row("west", "198.18.2.21", "healthy", packets: 400)],
+                                  healthEvents: [.init(time: "", target: "198.18.1.13", loadBalancer: "west", state: "unhealthy")]), at: 0)
         return model
     }
 

@@ -22,8 +22,11 @@ import TestTraits
                         while self.rfile.readline() not in (b'\\r\\n', b''): pass
                         self.wfile.write(b'HTTP/1.1 200 OK\\r\\nContent-Type: application/x-ndjson\\r\\nConnection: close\\r\\n\\r\\n')
                         messages = [{'type': 'hello', 'seq': 1, 'bootId': boot, 'version': 'test', 'role': 'operator'},
-                                    {'type': 'snapshot', 'seq': 2, 'flows': {'active': 1, 'capacity': 10},
-                                     'targets': [{'id': '198.18.1.11', 'state': 'healthy', 'packetsToTarget': 5}]}]
+                                    {'type': 'snapshot', 'seq': 2,
+                                     'flows': {'active': 1, 'tcp': 1, 'udp': 0, 'capacity': 10, 'new': 1, 'expired': 0, 'rejected': 0},
+                                     'targets': [{'id': '198.18.1.11', 'address': '198.18.1.11', 'port': 6081, 'zone': 'local',
+                                                  'state': 'healthy', 'activeFlows': 1, 'newFlows': 1, 'packetsToTarget': 5,
+                                                  'bytesToTarget': 500, 'packetsFromTarget': 5, 'bytesFromTarget': 500}]}]
                         seq = 2
                         while True:
                             for message in messages: self.wfile.write((json.dumps(message) + '\\n').encode())
