@@ -53,6 +53,7 @@ let package = Package(
         .target(name: "Store", dependencies: ["Catalog", .product(name: "GRDB", package: "GRDB.swift")]),
         // Metrics (swift-metrics over swift-prometheus), flow logs, the audit trail, drop captures.
         .target(name: "Telemetry", dependencies: [
+            "ControlContract",
             "DataPlane", "Flows", "Wire", .product(name: "Metrics", package: "swift-metrics"), .product(name: "Logging", package: "swift-log"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
@@ -85,7 +86,7 @@ let package = Package(
         .target(name: "ControlContract"),
         .target(name: "ControlClient", dependencies: ["ControlContract"]),
         // The aws CLI's habits over it: verbs and flags, shorthand, output formats, JMESPath.
-        .target(name: "AWSCommandLine", dependencies: ["ControlClient"]),
+        .target(name: "AWSCommandLine", dependencies: ["ControlClient", "ControlContract"]),
         // The console's model: themes, colour depths, rates (the ncurses front end builds on it).
         // ncursesw (libncursesw5-dev): wide characters, macros as functions.
         .systemLibrary(name: "CNCurses"),

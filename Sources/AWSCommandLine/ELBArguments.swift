@@ -1,4 +1,5 @@
 import ControlClient
+import ControlContract
 import Foundation
 
 /// An elbv2 verb's command line, read as the aws CLI reads it: `--flag value`, lists as several
@@ -101,7 +102,7 @@ public struct ELBArguments: Equatable {
             guard !values.isEmpty else { throw Invalid(description: "\(flag) needs at least one structure") }
             let members: [[(String, String)]]
             if values.count == 1, values[0].hasPrefix("[") {
-                guard let array = try jsonObject(values[0], flag: flag) as? [Any] else { throw Invalid(description: "\(flag): expected a JSON list") }
+                guard case .array(let array) = try jsonValue(values[0], flag: flag) else { throw Invalid(description: "\(flag): expected a JSON list") }
                 members = array.map { flatten($0, prefix: "") }
             } else {
                 members = try values.map { try structure($0, flag: flag) }
@@ -116,31 +117,31 @@ public struct ELBArguments: Equatable {
     static func encodeEC2List(_ parameter: ELBOperation.Parameter, values: [String]) throws -> [(String, String)] {
         let flag = "--\(parameter.flag)"
         guard !values.isEmpty else { throw Invalid(description: "\(flag) needs at least one value") }
-        let items: [Any]
+        let items: [JSONValue]
         if values.count == 1, values[0].hasPrefix("[") {
-            guard let array = try jsonObject(values[0], flag: flag) as? [Any] else { throw Invalid(description: "\(flag): expected a JSON list") }
+            guard case .array(let array) = try jsonValue(values[0], flag: flag) else { throw Invalid(description: "\(flag): expected a JSON list") }
             items = array
         } else if parameter.kind == .strings {
-            items = values
+            items = values.map(JSONValue.string)
         } else {
             items = try values.map { text in
-                if text.hasPrefix("{") { return try jsonObject(text, flag: flag) }
+                if text.hasPrefix("{") { return try jsonValue(text, flag: flag) }
                 do { return try Shorthand.parse(text) } catch { throw Invalid(description: "Error parsing parameter '\(flag)': \(error)") }
             }
         }
-        return flattenEC2(items, prefix: ELBOperation.singular(parameter.name))
+        return flattenEC2(.array(items), prefix: ELBOperation.singular(parameter.name))
     }
 
-    static func flattenEC2(_ value: Any, prefix: String) -> [(String, String)] {
+    static func flattenEC2(_ value: JSONValue, prefix: String) -> [(String, String)] {
         switch value {
-        case let items as [Any]:
+        case .array(let items):
             return items.enumerated().flatMap { flattenEC2($0.element, prefix: "\(prefix).\($0.offset + 1)") }
-        case let fields as [String: Any]:
+        case .object(let fields):
             // A plural member is a list in EC2's model (`Values`, `Tags`), even with one value.
-            return fields.keys.sorted().flatMap { key in
-                let plural = key.hasSuffix("s") || fields[key] is [Any]
-                let value = plural && !(fields[key] is [Any]) ? [fields[key]!] : fields[key]!
-                return flattenEC2(value, prefix: "\(prefix).\(plural ? ELBOperation.singular(key) : key)")
+            return fields.sorted { $0.0 < $1.0 }.flatMap { key, field in
+                let isList = if case .array = field { true } else { false }
+                let plural = key.hasSuffix("s") || isList
+                return flattenEC2(plural && !isList ? .array([field]) : field, prefix: "\(prefix).\(plural ? ELBOperation.singular(key) : key)")
             }
         default:
             return flatten(value, prefix: prefix)
@@ -149,7 +150,7 @@ public struct ELBArguments: Equatable {
 
     /// `Id=a,Port=1` (shorthand) or `{"Id": "a", "Port": 1}` (JSON) as Query fields.
     static func structure(_ text: String, flag: String) throws -> [(String, String)] {
-        if text.hasPrefix("{") { return flatten(try jsonObject(text, flag: flag), prefix: "") }
+        if text.hasPrefix("{") { return flatten(try jsonValue(text, flag: flag), prefix: "") }
         return try text.split(separator: ",", omittingEmptySubsequences: false).map { pair in
             guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
                 throw Invalid(description: "Error parsing parameter '\(flag)': expected key=value, got '\(pair)'")
@@ -158,33 +159,32 @@ public struct ELBArguments: Equatable {
         }
     }
 
-    static func jsonObject(_ text: String, flag: String) throws -> Any {
+    static func jsonValue(_ text: String, flag: String) throws -> JSONValue {
         do {
-            return try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
+            return try JSONValue.parse(text)
         } catch {
             throw Invalid(description: "Error parsing parameter '\(flag)': Invalid JSON: \(text)")
         }
     }
 
     static func jsonList(_ text: String, flag: String) throws -> [String] {
-        guard let array = try jsonObject(text, flag: flag) as? [Any] else { throw Invalid(description: "\(flag): expected a JSON list") }
+        guard case .array(let array) = try jsonValue(text, flag: flag) else { throw Invalid(description: "\(flag): expected a JSON list") }
         return array.map { flatten($0, prefix: "").first?.1 ?? "" }
     }
 
-    /// JSON → Query fields: objects by dots, lists by `.member.N` (the Query protocol's rule).
-    static func flatten(_ value: Any, prefix: String) -> [(String, String)] {
+    /// JSON → Query fields: objects by dots (keys sorted), lists by `.member.N` (the Query protocol's rule).
+    static func flatten(_ value: JSONValue, prefix: String) -> [(String, String)] {
         let join = { (key: String) in prefix.isEmpty ? key : "\(prefix).\(key)" }
         switch value {
-        case let fields as [String: Any]:
-            return fields.keys.sorted().flatMap { flatten(fields[$0]!, prefix: join($0)) }
-        case let items as [Any]:
+        case .object(let fields):
+            return fields.sorted { $0.0 < $1.0 }.flatMap { flatten($0.1, prefix: join($0.0)) }
+        case .array(let items):
             return items.enumerated().flatMap { flatten($0.element, prefix: join("member.\($0.offset + 1)")) }
-        case let text as String:
+        case .string(let text):
             return [(prefix, text)]
-        case let number as NSNumber:
-            let isBoolean = String(cString: number.objCType) == "c"
-            return [(prefix, isBoolean ? (number.boolValue ? "true" : "false") : number.stringValue)]
-        default:
+        case .number, .decimal, .bool:
+            return [(prefix, value.compact)]
+        case .null:
             return []
         }
     }

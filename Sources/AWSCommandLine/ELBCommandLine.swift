@@ -1,4 +1,5 @@
 import ControlClient
+import ControlContract
 import Foundation
 
 /// `gwlb <elbv2-verb> …`: the aws CLI's `aws elbv2 <verb> …` against gwlbd's Unix socket.

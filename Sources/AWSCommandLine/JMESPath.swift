@@ -1,4 +1,5 @@
 import ControlClient
+import ControlContract
 
 /// JMESPath (jmespath.org), as the aws CLI's `--query` evaluates it: fields, indexes, slices,
 /// projections (`[]`, `[*]`, `*`, filters `[?…]`), flatten, pipes, multiselect lists and hashes,

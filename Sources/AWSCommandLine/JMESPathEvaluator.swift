@@ -1,4 +1,5 @@
 import ControlClient
+import ControlContract
 import Foundation
 
 /// Evaluates a parsed JMESPath expression, with JMESPath's built-in functions and their type rules

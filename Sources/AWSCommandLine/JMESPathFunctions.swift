@@ -1,4 +1,5 @@
 import ControlClient
+import ControlContract
 import Foundation
 
 /// JMESPath's built-in functions, with the reference implementation's argument types: a wrong

@@ -1,4 +1,4 @@
-import ControlClient
+import ControlContract
 
 /// The aws CLI's shorthand syntax for one structure: `Key=value,Other=a,b` (a value without a key
 /// continues the previous key's list), `Key=[a,b]`, `Key=[{K=v,K2=w},{…}]`, `Key={K=v}`.
@@ -7,7 +7,8 @@ enum Shorthand {
         let description: String
     }
 
-    static func parse(_ text: String) throws -> [String: Any] {
+    /// The structure as a JSON object, its keys in the order written.
+    static func parse(_ text: String) throws -> JSONValue {
         var parser = Parser(characters: Array(text))
         let value = try parser.structure(closing: nil)
         guard parser.index == parser.characters.count else { throw Invalid(description: "unexpected '\(parser.characters[parser.index])'") }
@@ -21,9 +22,8 @@ enum Shorthand {
         var current: Character? { index < characters.count ? characters[index] : nil }
 
         /// `Key=value,…` up to `closing` (or the end).
-        mutating func structure(closing: Character?) throws -> [String: Any] {
-            var fields: [String: Any] = [:]
-            var order: [String] = []
+        mutating func structure(closing: Character?) throws -> JSONValue {
+            var fields: [(String, JSONValue)] = []
             var lastKey: String?
             while let character = current, character != closing {
                 let token = scalar(stoppingAt: ["=", ","] + (closing.map { [$0] } ?? []))
@@ -31,27 +31,29 @@ enum Shorthand {
                     index += 1
                     let key = token.trimmingCharacters(in: " ")
                     guard !key.isEmpty else { throw Invalid(description: "expected key=value") }
-                    fields[key] = try value(closing: closing)
-                    order.append(key)
+                    let parsed = try value(closing: closing)
+                    if let index = fields.firstIndex(where: { $0.0 == key }) { fields[index].1 = parsed } else { fields.append((key, parsed)) }
                     lastKey = key
-                } else if let key = lastKey, !token.isEmpty {
+                } else if let key = lastKey, !token.isEmpty, let index = fields.firstIndex(where: { $0.0 == key }) {
                     // `Values=a,b`: b continues the list.
-                    var list = fields[key] as? [Any] ?? [fields[key]!]
-                    list.append(token)
-                    fields[key] = list
+                    if case .array(let list) = fields[index].1 {
+                        fields[index].1 = .array(list + [.string(token)])
+                    } else {
+                        fields[index].1 = .array([fields[index].1, .string(token)])
+                    }
                 } else {
                     throw Invalid(description: "expected key=value, got '\(token)'")
                 }
                 if current == "," { index += 1 }
             }
-            return fields
+            return .object(fields)
         }
 
-        mutating func value(closing: Character?) throws -> Any {
+        mutating func value(closing: Character?) throws -> JSONValue {
             switch current {
             case "[":
                 index += 1
-                var items: [Any] = []
+                var items: [JSONValue] = []
                 while current != "]" {
                     guard current != nil else { throw Invalid(description: "missing ']'") }
                     if current == "{" {
@@ -60,12 +62,12 @@ enum Shorthand {
                         guard current == "}" else { throw Invalid(description: "missing '}'") }
                         index += 1
                     } else {
-                        items.append(scalar(stoppingAt: [",", "]"]))
+                        items.append(.string(scalar(stoppingAt: [",", "]"])))
                     }
                     if current == "," { index += 1 }
                 }
                 index += 1
-                return items
+                return .array(items)
             case "{":
                 index += 1
                 let fields = try structure(closing: "}")
@@ -73,7 +75,7 @@ enum Shorthand {
                 index += 1
                 return fields
             default:
-                return scalar(stoppingAt: [","] + (closing.map { [$0] } ?? []))
+                return .string(scalar(stoppingAt: [","] + (closing.map { [$0] } ?? [])))
             }
         }
 

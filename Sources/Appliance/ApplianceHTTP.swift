@@ -94,18 +94,30 @@ public final class ApplianceHTTP: @unchecked Sendable {
         }
     }
 
+    /// What `GET /stats` answers: the appliance's counters and the flows it has seen.
+    struct Stats: Encodable {
+        struct Flow: Encodable {
+            var addressA: String, portA: Int, addressB: String, portB: Int, `protocol`: String, packets: UInt64
+        }
+        var address: String
+        var received: UInt64, returned: UInt64, droppedByRule: UInt64, malformed: UInt64, blackHoled: UInt64
+        var healthy: Bool
+        var rules: [String]
+        var flows: [Flow]
+    }
+
     func statsJSON() -> String {
         let state = appliance.state.withLock { $0 }
-        let flows: [[String: Any]] = state.flows.sorted { $0.value > $1.value }.map { key, packets in
-            ["addressA": key.lowAddress.unmappedDescription, "portA": Int(key.lowPort), "addressB": key.highAddress.unmappedDescription,
-             "portB": Int(key.highPort), "protocol": key.protocol.description, "packets": packets]
+        let flows = state.flows.sorted { $0.value > $1.value }.map { key, packets in
+            Stats.Flow(addressA: key.lowAddress.unmappedDescription, portA: Int(key.lowPort), addressB: key.highAddress.unmappedDescription,
+                       portB: Int(key.highPort), protocol: key.protocol.description, packets: packets)
         }
-        let object: [String: Any] = [
-            "address": appliance.configuration.listen.description, "received": state.received, "returned": state.returned,
-            "droppedByRule": state.droppedByRule, "malformed": state.malformed, "blackHoled": state.blackHoled,
-            "healthy": !state.failingHealthChecks, "rules": appliance.configuration.rules.map(\.description), "flows": flows,
-        ]
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        let stats = Stats(address: appliance.configuration.listen.description, received: state.received, returned: state.returned,
+                          droppedByRule: state.droppedByRule, malformed: state.malformed, blackHoled: state.blackHoled,
+                          healthy: !state.failingHealthChecks, rules: appliance.configuration.rules.map(\.description), flows: flows)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let data = (try? encoder.encode(stats)) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self) + "\n"
     }
 }

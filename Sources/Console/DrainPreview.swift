@@ -1,4 +1,5 @@
 import ControlClient
+import ControlContract
 
 /// The drain dialog's preview, from `DeregisterTargets` with gwlb's DryRun (README "Troubleshooting
 /// verbs"): the flows on the target now, when the drain ends, and what happens to them then.

@@ -1,3 +1,4 @@
+import ControlContract
 import Foundation
 import Telemetry
 
@@ -5,30 +6,30 @@ import Telemetry
 enum AuditRecording {
     /// `Targets.member.1.Id=…` → `{"targets": [{"id": …}]}`: CloudTrail's nested, lower-camel-case
     /// `requestParameters` (Action and Version are the event's name and apiVersion).
-    static func requestParameters(_ parameters: [String: String]) -> [String: Any] {
+    static func requestParameters(_ parameters: [String: String]) -> JSONValue {
         var root = Node.object([:])
         for (key, value) in parameters where key != "Action" && key != "Version" {
             root.insert(value, at: key.split(separator: ".").map(String.init)[...])
         }
-        return root.json as? [String: Any] ?? [:]
+        return root.json
     }
 
     /// The XML result as JSON (`member` lists as arrays), for calls that change something.
-    static func responseElements(_ result: [XMLNode]) -> [String: Any] {
-        var object: [String: Any] = [:]
+    static func responseElements(_ result: [XMLNode]) -> JSONValue {
+        var object: [(String, JSONValue)] = []
         for node in result {
             switch node {
-            case .value(let name, let text): object[lowerCamel(name)] = text
-            case .element(let name, let children): object[lowerCamel(name)] = responseElements(children)
+            case .value(let name, let text): object.append((lowerCamel(name), .string(text)))
+            case .element(let name, let children): object.append((lowerCamel(name), responseElements(children)))
             case .list(let name, let members, _):
-                object[lowerCamel(name)] = members.map { member -> Any in
-                    if case .text(let text)? = member.first, member.count == 1 { return text }
+                object.append((lowerCamel(name), .array(members.map { member -> JSONValue in
+                    if case .text(let text)? = member.first, member.count == 1 { return .string(text) }
                     return responseElements(member)
-                }
+                })))
             case .text: break
             }
         }
-        return object
+        return .object(object)
     }
 
     static func lowerCamel(_ name: String) -> String {
@@ -79,11 +80,12 @@ enum AuditRecording {
             self = .object(fields)
         }
 
-        var json: Any {
+        /// Keys sorted, list members in their numbers' order.
+        var json: JSONValue {
             switch self {
-            case .value(let text): text
-            case .object(let fields): fields.mapValues(\.json)
-            case .list(let members): members.keys.sorted().map { members[$0]!.json }
+            case .value(let text): .string(text)
+            case .object(let fields): .object(fields.keys.sorted().map { ($0, fields[$0]!.json) })
+            case .list(let members): .array(members.keys.sorted().map { members[$0]!.json })
             }
         }
     }

@@ -1,3 +1,4 @@
+import ControlContract
 /// botocore's ec2 shapes as the aws CLI prints them: EC2 answers in lower camel case with lists
 /// of `item`s named `…Set`; the CLI shows the model's member names (`routeSet` → `Routes`,
 /// `vpcEndpoint` → `VpcEndpoint`) and numbers, booleans and timestamps by their type.

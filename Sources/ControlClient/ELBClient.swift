@@ -1,3 +1,4 @@
+import ControlContract
 import Foundation
 #if canImport(FoundationXML)
 import FoundationXML

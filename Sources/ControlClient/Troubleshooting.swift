@@ -12,8 +12,8 @@ public enum Troubleshooting {
     static func get(_ socketPath: String, _ path: String) throws -> Data {
         let response = try UnixHTTPClient(socketPath: socketPath).request("GET", path)
         guard response.status == 200 else {
-            let object = (try? JSONSerialization.jsonObject(with: response.body)) as? [String: Any]
-            throw Failure(description: (object?["error"] as? String) ?? "gwlbd answered \(response.status) to \(path)")
+            let answer = try? ContractCoding.decode(ErrorAnswer.self, from: response.body)
+            throw Failure(description: answer?.error ?? "gwlbd answered \(response.status) to \(path)")
         }
         return response.body
     }

@@ -1,3 +1,4 @@
+import ControlContract
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -102,8 +103,8 @@ public struct UnixHTTPClient: Sendable {
             // gwlbd says why in a JSON body: {"error": "…"}.
             var body = Data()
             while body.count < 65_536, let piece = chunked ? try connection.readChunk() : try connection.readSome() { body.append(piece) }
-            let reason = ((try? JSONSerialization.jsonObject(with: body)) as? [String: Any])?["error"] as? String
-            throw ConnectionError(description: reason ?? "GET \(path) answered HTTP \(head.status)")
+            let answer = try? ContractCoding.decode(ErrorAnswer.self, from: body)
+            throw ConnectionError(description: answer?.error ?? "GET \(path) answered HTTP \(head.status)")
         }
         var pending = Data()
         while true {

@@ -13,8 +13,4 @@ public enum ContractCoding {
         try JSONDecoder().decode(type, from: data)
     }
 
-    /// `value` as a JSON object for the reports still built as dictionaries (the stream).
-    public static func object(_ value: some Encodable) -> [String: Any] {
-        (try? encode(value)).flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] } ?? [:]
-    }
 }

@@ -1,3 +1,4 @@
+import ControlContract
 import Foundation
 import Logging
 import Synchronization
@@ -42,17 +43,16 @@ public struct AuditCaller: Sendable, Hashable {
 }
 
 /// One API call as CloudTrail records it (README "Telemetry").
-public struct AuditEvent: @unchecked Sendable {
-    // @unchecked: the parameters and response are JSON values built and read on one thread.
+public struct AuditEvent: Sendable {
     public var time: Date
     public var eventName: String
     public var caller: AuditCaller
     public var region: String
     public var account: String
     /// The call's parameters, nested as CloudTrail shows them (lists as arrays).
-    public var requestParameters: [String: Any]?
+    public var requestParameters: JSONValue?
     /// What a call that changes something returned; nil for reads.
-    public var responseElements: [String: Any]?
+    public var responseElements: JSONValue?
     public var requestID: String
     public var readOnly: Bool
     public var errorCode: String?
@@ -64,7 +64,7 @@ public struct AuditEvent: @unchecked Sendable {
     public var apiVersion = "2015-12-01"
 
     public init(time: Date = Date(), eventName: String, caller: AuditCaller, region: String, account: String,
-                requestParameters: [String: Any]?, responseElements: [String: Any]?, requestID: String, readOnly: Bool,
+                requestParameters: JSONValue?, responseElements: JSONValue?, requestID: String, readOnly: Bool,
                 errorCode: String? = nil, errorMessage: String? = nil) {
         self.time = time
         self.eventName = eventName
@@ -80,34 +80,35 @@ public struct AuditEvent: @unchecked Sendable {
     }
 
     /// The JSON object, with CloudTrail's field names.
-    public var json: [String: Any] {
-        var identity: [String: Any] = ["type": caller.type, "principalId": caller.principalId, "accountId": account]
-        if let name = caller.userName { identity["userName"] = name }
-        if let key = caller.accessKeyId { identity["accessKeyId"] = key }
-        var object: [String: Any] = [
-            "eventVersion": "1.08",
-            "userIdentity": identity,
-            "eventTime": Self.timestamp(time),
-            "eventSource": eventSource,
-            "eventName": eventName,
-            "awsRegion": region,
-            "sourceIPAddress": caller.sourceIPAddress,
-            "userAgent": caller.userAgent,
-            "requestParameters": requestParameters ?? NSNull(),
-            "responseElements": responseElements ?? NSNull(),
-            "requestID": requestID,
-            "eventID": UUID().uuidString.lowercased(),
-            "readOnly": readOnly,
-            "eventType": "AwsApiCall",
-            "apiVersion": apiVersion,
-            "managementEvent": true,
-            "eventCategory": "Management",
-            "recipientAccountId": account,
+    public var json: JSONValue {
+        var identity: [(String, JSONValue)] = [("type", .string(caller.type)), ("principalId", .string(caller.principalId)),
+                                               ("accountId", .string(account))]
+        if let name = caller.userName { identity.append(("userName", .string(name))) }
+        if let key = caller.accessKeyId { identity.append(("accessKeyId", .string(key))) }
+        var object: [(String, JSONValue)] = [
+            ("eventVersion", "1.08"),
+            ("userIdentity", .object(identity)),
+            ("eventTime", .string(Self.timestamp(time))),
+            ("eventSource", .string(eventSource)),
+            ("eventName", .string(eventName)),
+            ("awsRegion", .string(region)),
+            ("sourceIPAddress", .string(caller.sourceIPAddress)),
+            ("userAgent", .string(caller.userAgent)),
+            ("requestParameters", requestParameters ?? .null),
+            ("responseElements", responseElements ?? .null),
+            ("requestID", .string(requestID)),
+            ("eventID", .string(UUID().uuidString.lowercased())),
+            ("readOnly", .bool(readOnly)),
+            ("eventType", "AwsApiCall"),
+            ("apiVersion", .string(apiVersion)),
+            ("managementEvent", true),
+            ("eventCategory", "Management"),
+            ("recipientAccountId", .string(account)),
         ]
-        if let errorCode { object["errorCode"] = errorCode }
-        if let errorMessage { object["errorMessage"] = errorMessage }
-        if let additionalEventData { object["additionalEventData"] = additionalEventData }
-        return object
+        if let errorCode { object.append(("errorCode", .string(errorCode))) }
+        if let errorMessage { object.append(("errorMessage", .string(errorMessage))) }
+        if let additionalEventData { object.append(("additionalEventData", .object(additionalEventData.sorted { $0.key < $1.key }.map { ($0.key, .number($0.value)) }))) }
+        return .object(object)
     }
 
     static func timestamp(_ date: Date) -> String {
@@ -191,11 +192,7 @@ public final class AuditTrail: Sendable {
     }
 
     private static func line(_ event: AuditEvent) -> Data? {
-        guard var line = try? JSONSerialization.data(withJSONObject: event.json, options: [.sortedKeys, .withoutEscapingSlashes]) else {
-            return nil
-        }
-        line.append(0x0A)
-        return line
+        Data((event.json.compact + "\n").utf8)
     }
 
     private func append(_ line: Data, to file: inout File, sync: Bool) -> Bool {

@@ -93,13 +93,12 @@ struct BulkBenchmark {
         let elapsed = ForwardTraffic.monotonicSeconds() - started
         let machine = (ForwardBenchmark.busyCPUSeconds() - machineBefore) / elapsed
         let process = ((gwlbd.map(ForwardBenchmark.processCPUSeconds) ?? 0) - processBefore) / elapsed
-        guard let json = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any],
-              let end = json["end"] as? [String: Any], let sent = end["sum_sent"] as? [String: Any],
-              let received = end["sum_received"] as? [String: Any], let bits = received["bits_per_second"] as? Double else {
+        let json = try? JSONValue.parse(output)
+        guard let sent = json?["end"]?["sum_sent"], let bits = json?["end"]?["sum_received"]?["bits_per_second"]?.doubleValue else {
             throw BenchmarkError("iperf3 gave no result for \(testCase): \(output.prefix(300))")
         }
         let gigabits = bits / 1e9
-        return Run(gigabitsPerSecond: gigabits, retransmits: sent["retransmits"] as? Double ?? 0,
+        return Run(gigabitsPerSecond: gigabits, retransmits: sent["retransmits"]?.doubleValue ?? 0,
                    machineCPUPerGigabit: gigabits > 0 ? machine / gigabits : .nan,
                    gwlbdCPUPerGigabit: gwlbd == nil || gigabits == 0 ? .nan : process / gigabits)
     }

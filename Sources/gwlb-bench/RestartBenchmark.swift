@@ -1,3 +1,4 @@
+import ControlContract
 import Foundation
 import Lab
 
@@ -106,25 +107,23 @@ struct RestartBenchmark {
                               "--geneve-address", Lab.geneveAddress, "--shared-state", sharing ? sharedPath : "none"] + (takeover ? ["--takeover"] : []),
                              output: .file(log), errors: .file(log))
         }
-        func call(_ arguments: [String]) throws -> [String: Any] {
+        func call(_ arguments: [String]) throws -> JSONValue {
             let output = try lab.exec(lab.router, [gwlb] + arguments + ["--socket", socket])
-            return (try? JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any]) ?? [:]
+            return (try? JSONValue.parse(output)) ?? .object([])
         }
         var daemon = try startDaemon(sharing: true)
         defer { daemon.terminate(); daemon.waitUntilExit() }
         for _ in 0..<50 where (try? call(["describe-load-balancers"])) == nil { usleep(200_000) }
-        let lb = ((try call(["create-load-balancer", "--name", "restart", "--type", "gateway"])["LoadBalancers"]
-            as? [[String: Any]])?.first?["LoadBalancerArn"] as? String) ?? ""
-        let tg = ((try call(["create-target-group", "--name", "restart", "--protocol", "GENEVE", "--port", "6081",
-                             "--health-check-interval-seconds", "5", "--healthy-threshold-count", "2"])["TargetGroups"]
-            as? [[String: Any]])?.first?["TargetGroupArn"] as? String) ?? ""
+        let lb = try call(["create-load-balancer", "--name", "restart", "--type", "gateway"]).firstString("LoadBalancers", "LoadBalancerArn") ?? ""
+        let tg = try call(["create-target-group", "--name", "restart", "--protocol", "GENEVE", "--port", "6081",
+                           "--health-check-interval-seconds", "5", "--healthy-threshold-count", "2"]).firstString("TargetGroups", "TargetGroupArn") ?? ""
         _ = try call(["register-targets", "--target-group-arn", tg, "--targets", "Id=\(Lab.applianceAddress(1))", "Id=\(Lab.applianceAddress(2))"])
         _ = try call(["create-listener", "--load-balancer-arn", lb, "--default-actions", "Type=forward,TargetGroupArn=\(tg)"])
         _ = try call(["create-endpoint", "--load-balancer-arn", lb, "--interface", Lab.endpointInterface,
                       "--endpoint-id", Lab.endpointID, "--attachment-id", Lab.attachmentID])
         for _ in 0..<60 {
-            let health = (try call(["describe-target-health", "--target-group-arn", tg])["TargetHealthDescriptions"] as? [[String: Any]]) ?? []
-            if health.count == 2, health.allSatisfy({ ($0["TargetHealth"] as? [String: Any])?["State"] as? String == "healthy" }) { break }
+            let health = try call(["describe-target-health", "--target-group-arn", tg])["TargetHealthDescriptions"]?.arrayValue ?? []
+            if health.count == 2, health.allSatisfy({ $0["TargetHealth"]?["State"] == "healthy" }) { break }
             sleep(1)
         }
         let echo = try helper.start(lab.server, ["python3", "-c", LabPrograms.tcpEcho, "5050"])
@@ -134,7 +133,7 @@ struct RestartBenchmark {
 
         func gwlbdDrops() -> [String: Int] {
             let stats = (try? lab.exec(lab.router, ["curl", "-s", "--max-time", "5", "--unix-socket", socket, "http://localhost/v1/stats"])) ?? ""
-            return ((try? JSONSerialization.jsonObject(with: Data(stats.utf8)) as? [String: Any])?["drops"] as? [String: Int]) ?? [:]
+            return (try? ContractCoding.decode(StatsReport.self, from: Data(stats.utf8)))?.drops.mapValues { Int($0) } ?? [:]
         }
         func kernelDrops() throws -> (device: Int, socket: Int) {
             (try Self.deviceDrops(lab), try Self.udpReceiveBufferErrors(lab))
@@ -189,13 +188,13 @@ struct RestartBenchmark {
             if bulk.isRunning { bulk.signal(SIGINT) }
             let bulkText = String(decoding: bulkReader.wait(), as: UTF8.self)
             for process in [clients, probe, bulk] { process.waitUntilExit() }
-            guard let result = try? JSONSerialization.jsonObject(with: Data(clientText.utf8)) as? [String: Any] else {
+            guard let result = try? JSONValue.parse(clientText) else {
                 throw BenchmarkError("the TCP clients printed no result: \(clientText)")
             }
-            outcome.alive = result["alive"] as? Int ?? 0
-            outcome.resets = result["resets"] as? Int ?? 0
-            outcome.timeouts = result["timeouts"] as? Int ?? 0
-            outcome.mismatches = result["mismatches"] as? Int ?? 0
+            outcome.alive = result["alive"]?.intValue ?? 0
+            outcome.resets = result["resets"]?.intValue ?? 0
+            outcome.timeouts = result["timeouts"]?.intValue ?? 0
+            outcome.mismatches = result["mismatches"]?.intValue ?? 0
             (outcome.medianGigabits, outcome.dip, outcome.retransmits) = Self.bulkDip(bulkText, seconds: seconds, event: event - bulkLaunched)
             Self.readProbe(probeText, event: event, into: &outcome)
             if case .crash = mode { outcome.resumedAfterStart = max(0, outcome.stallEnd - started) }
@@ -251,10 +250,10 @@ struct RestartBenchmark {
     /// before `event` (seconds from iperf3's start) to 2.5 s after, an interval it never reported
     /// (a stalled or broken connection) counting whole; and the sender's retransmissions.
     static func bulkDip(_ text: String, seconds: Double, event: Double) -> (gigabits: Double, dip: Double, retransmits: Int) {
-        guard let json = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { return (0, .nan, 0) }
-        let intervals = ((json["intervals"] as? [[String: Any]]) ?? []).compactMap { $0["sum"] as? [String: Any] }
+        guard let json = try? JSONValue.parse(text) else { return (0, .nan, 0) }
+        let intervals = (json["intervals"]?.arrayValue ?? []).compactMap { $0["sum"] }
             .compactMap { sum -> (start: Double, length: Double, bits: Double)? in
-                guard let start = sum["start"] as? Double, let length = sum["seconds"] as? Double, let bits = sum["bits_per_second"] as? Double,
+                guard let start = sum["start"]?.doubleValue, let length = sum["seconds"]?.doubleValue, let bits = sum["bits_per_second"]?.doubleValue,
                       start >= 1, start + length <= seconds - 0.05 else { return nil }
                 return (start, length, bits)
             }
@@ -264,7 +263,7 @@ struct RestartBenchmark {
         let window = intervals.filter { $0.start >= event - 0.5 && $0.start < event + 2.5 }
         let missing = max(0, 3 - window.reduce(0) { $0 + $1.length })
         let dip = window.reduce(missing) { $0 + max(0, median - $1.bits) / median * $1.length }
-        let retransmits = ((json["end"] as? [String: Any])?["sum_sent"] as? [String: Any])?["retransmits"] as? Int ?? 0
+        let retransmits = json["end"]?["sum_sent"]?["retransmits"]?.intValue ?? 0
         return (median / 1e9, dip, retransmits)
     }
 
@@ -291,8 +290,7 @@ struct RestartBenchmark {
     /// The endpoint device's transmit drops in the router.
     static func deviceDrops(_ lab: Lab) throws -> Int {
         let output = try lab.exec(lab.router, ["ip", "-s", "-j", "link", "show", Lab.endpointInterface])
-        let links = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [[String: Any]]
-        return ((links?.first?["stats64"] as? [String: Any])?["tx"] as? [String: Any])?["dropped"] as? Int ?? 0
+        return (try JSONValue.parse(output)).arrayValue?.first?["stats64"]?["tx"]?["dropped"]?.intValue ?? 0
     }
 
     /// The router's UDP `RcvbufErrors` (/proc/net/snmp is per network namespace).

@@ -1,3 +1,4 @@
+import ControlContract
 import Foundation
 import Lab
 
@@ -91,23 +92,23 @@ struct SoakBenchmark {
         let daemon = try forward.start(lab.router, [gwlbd, "--state-dir", state, "--socket", socket, "--geneve-address", Lab.geneveAddress,
                                                         "--shared-state", lab.sharedStatePath])
         defer { daemon.terminate(); daemon.waitUntilExit() }
-        func call(_ arguments: [String]) throws -> [String: Any] {
+        func call(_ arguments: [String]) throws -> JSONValue {
             let output = try lab.exec(lab.router, [gwlb] + arguments + ["--socket", socket])
-            return (try? JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any]) ?? [:]
+            return (try? JSONValue.parse(output)) ?? .object([])
         }
         for _ in 0..<50 where (try? call(["describe-load-balancers"])) == nil { usleep(200_000) }
-        let lb = ((try call(["create-load-balancer", "--name", "soak", "--type", "gateway", "--subnets", "subnet-1"])["LoadBalancers"]
-            as? [[String: Any]])?.first?["LoadBalancerArn"] as? String) ?? ""
-        let tg = ((try call(["create-target-group", "--name", "soak", "--protocol", "GENEVE", "--port", "6081", "--vpc-id", "vpc-1"])["TargetGroups"]
-            as? [[String: Any]])?.first?["TargetGroupArn"] as? String) ?? ""
+        let lb = try call(["create-load-balancer", "--name", "soak", "--type", "gateway", "--subnets", "subnet-1"])
+            .firstString("LoadBalancers", "LoadBalancerArn") ?? ""
+        let tg = try call(["create-target-group", "--name", "soak", "--protocol", "GENEVE", "--port", "6081", "--vpc-id", "vpc-1"])
+            .firstString("TargetGroups", "TargetGroupArn") ?? ""
         _ = try call(["modify-target-group-attributes", "--target-group-arn", tg, "--attributes", "Key=deregistration_delay.timeout_seconds,Value=0"])
         _ = try call(["register-targets", "--target-group-arn", tg, "--targets", "Id=\(Lab.applianceAddress(1))", "Id=\(Lab.applianceAddress(2))"])
         _ = try call(["create-listener", "--load-balancer-arn", lb, "--default-actions", "Type=forward,TargetGroupArn=\(tg)"])
         _ = try call(["create-endpoint", "--load-balancer-arn", lb, "--interface", Lab.endpointInterface,
                       "--endpoint-id", Lab.endpointID, "--attachment-id", Lab.attachmentID])
         for _ in 0..<60 {
-            let health = (try call(["describe-target-health", "--target-group-arn", tg])["TargetHealthDescriptions"] as? [[String: Any]]) ?? []
-            if health.count == 2, health.allSatisfy({ ($0["TargetHealth"] as? [String: Any])?["State"] as? String == "healthy" }) { break }
+            let health = try call(["describe-target-health", "--target-group-arn", tg])["TargetHealthDescriptions"]?.arrayValue ?? []
+            if health.count == 2, health.allSatisfy({ $0["TargetHealth"]?["State"] == "healthy" }) { break }
             sleep(1)
         }
         let seconds = minutes * 60
@@ -153,8 +154,8 @@ struct SoakBenchmark {
                     _ = try? call(["delete-endpoint", "--endpoint-id", id])
                     endpointID = nil
                 } else {
-                    endpointID = ((try? call(["create-endpoint", "--load-balancer-arn", lb, "--interface", "gwlbsoak1"]))?["Endpoints"]
-                        as? [[String: Any]])?.first?["EndpointId"] as? String
+                    endpointID = (try? call(["create-endpoint", "--load-balancer-arn", lb, "--interface", "gwlbsoak1"]))?
+                        .firstString("Endpoints", "EndpointId")
                 }
             }
             samples.append(try Self.sample(pid))
@@ -168,8 +169,8 @@ struct SoakBenchmark {
         let flows = String(decoding: long.standardOutput!.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
             .map { $0.split(separator: " ").compactMap { Int($0) } }.filter { $0.count == 2 }
         let shortCount = String(decoding: short.standardOutput!.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        let statistics = try JSONSerialization.jsonObject(with: Data(try lab.exec(lab.router, ["curl", "-s", "--unix-socket", socket, "http://localhost/v1/stats"]).utf8))
-            as? [String: Any] ?? [:]
+        let statistics = try ContractCoding.decode(StatsReport.self,
+                                                   from: Data(try lab.exec(lab.router, ["curl", "-s", "--unix-socket", socket, "http://localhost/v1/stats"]).utf8))
 
         let screen = (try? Shell.execute(tmux + ["capture-pane", "-p", "-t", "console"]).output) ?? ""
         let warm = samples.count / 5
@@ -191,9 +192,9 @@ struct SoakBenchmark {
         print("| the console's descriptors | \(growth(\.descriptors, of: consoleSamples)) | ≤ +1 % |")
         let lost = flows.map { $0[0] - $0[1] }
         print("long-lived flows (both appliances healthy throughout): \(flows.count) flows, \(flows.map { $0[0] }.reduce(0, +)) datagrams sent, \(lost.reduce(0, +)) not echoed (goal 0)")
-        let drops = (statistics["drops"] as? [String: Int] ?? [:]).filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
-        print("short flows sent: \(shortCount); new flows counted by gwlbd: \((statistics["flows"] as? [String: Any])?["new"] ?? "?"); distinct target addresses registered: \(nextAddress + 2); drops: \(drops.isEmpty ? "none" : drops.joined(separator: ", "))")
-        if let slots = statistics["targetSlots"] { print("target slots at the end: \(slots)") }
+        let drops = statistics.drops.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+        print("short flows sent: \(shortCount); new flows counted by gwlbd: \(statistics.flows.new); distinct target addresses registered: \(nextAddress + 2); drops: \(drops.isEmpty ? "none" : drops.joined(separator: ", "))")
+        if let slots = statistics.targetSlots { print("target slots at the end: \(slots)") }
         // Minute by minute: a plateau and a steady climb look alike in two means.
         func perMinute(_ samples: [Sample]) -> String {
             stride(from: 59, to: samples.count, by: 60).map { String(samples[$0].rss / 1024) }.joined(separator: " ")

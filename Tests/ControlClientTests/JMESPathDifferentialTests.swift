@@ -3,6 +3,7 @@ import Lab
 import Testing
 @testable import AWSCommandLine
 @testable import ControlClient
+import ControlContract
 import TestTraits
 
 /// `--query` against the reference: each expression is evaluated by gwlb's JMESPath and by Python's

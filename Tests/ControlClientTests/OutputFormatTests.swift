@@ -1,6 +1,7 @@
 import Testing
 @testable import AWSCommandLine
 @testable import ControlClient
+import ControlContract
 
 @Suite struct OutputFormatTests {
     var health: JSONValue { Self.health }

@@ -1,17 +1,17 @@
 import Testing
 @testable import AWSCommandLine
 @testable import ControlClient
+import ControlContract
 
 /// The aws CLI's shorthand for EC2's structures, and how gwlb serializes them (`Name.N.Field`).
 @Suite struct ShorthandTests {
     @Test func listsContinueAndNest() throws {
         let filter = try Shorthand.parse("Name=association.subnet-id,Values=subnet-1,subnet-2")
-        #expect(filter["Name"] as? String == "association.subnet-id" && filter["Values"] as? [String] == ["subnet-1", "subnet-2"])
+        #expect(filter == ["Name": "association.subnet-id", "Values": ["subnet-1", "subnet-2"]])
         let tags = try Shorthand.parse("ResourceType=vpc-endpoint,Tags=[{Key=gwlb:interface,Value=gwlbe0},{Key=team,Value=a=b}]")
-        let list = try #require(tags["Tags"] as? [[String: Any]])
-        #expect(list.count == 2 && list[0]["Value"] as? String == "gwlbe0" && list[1]["Value"] as? String == "a=b")
-        #expect(try Shorthand.parse("Values=[a,b]")["Values"] as? [String] == ["a", "b"])
-        #expect(try Shorthand.parse("Inner={K=v}")["Inner"] as? [String: String] == ["K": "v"])
+        #expect(tags["Tags"] == [["Key": "gwlb:interface", "Value": "gwlbe0"], ["Key": "team", "Value": "a=b"]])
+        #expect(try Shorthand.parse("Values=[a,b]")["Values"] == ["a", "b"])
+        #expect(try Shorthand.parse("Inner={K=v}")["Inner"] == ["K": "v"])
     }
 
     @Test func malformedShorthandIsAnErrorNotACrash() {

@@ -89,3 +89,49 @@ public indirect enum JSONValue: Equatable, Sendable {
         return output + "\""
     }
 }
+
+/// Literals, so a JSON value reads as JSON in code: `["targets": [["id": "198.18.1.11"]]]`.
+extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral, ExpressibleByArrayLiteral,
+    ExpressibleByDictionaryLiteral {
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(integerLiteral value: Int) { self = .number(value) }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+    public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+    public init(dictionaryLiteral elements: (String, JSONValue)...) { self = .object(elements) }
+}
+
+/// Reading a parsed document: nil where the value is of another kind.
+extension JSONValue {
+    public var stringValue: String? {
+        if case .string(let text) = self { return text }
+        return nil
+    }
+
+    /// A whole number (`3`, or `3.0`).
+    public var intValue: Int? {
+        switch self {
+        case .number(let number): number
+        case .decimal(let number) where number.rounded() == number && abs(number) < 9e18: Int(number)
+        default: nil
+        }
+    }
+
+    public var doubleValue: Double? {
+        switch self {
+        case .number(let number): Double(number)
+        case .decimal(let number): number
+        default: nil
+        }
+    }
+
+    public var arrayValue: [JSONValue]? {
+        if case .array(let items) = self { return items }
+        return nil
+    }
+
+    /// An object's fields as a dictionary of integers (`{"oversize": 3}`).
+    public var intFields: [String: Int]? {
+        guard case .object(let fields) = self else { return nil }
+        return Dictionary(fields.compactMap { key, value in value.intValue.map { (key, $0) } }) { _, last in last }
+    }
+}
