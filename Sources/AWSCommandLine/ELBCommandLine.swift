@@ -141,6 +141,6 @@ public enum ELBCommandLine {
     }
 
     private static func report(_ message: String) {
-        FileHandle.standardError.write(Data("\(message)\n".utf8))
+        StandardError.print(message)
     }
 }

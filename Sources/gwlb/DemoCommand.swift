@@ -33,16 +33,16 @@ struct DemoCommand: ParsableCommand {
 
     func run() throws {
         guard geteuid() == 0 else {
-            FileHandle.standardError.write(Data("""
+            StandardError.print("""
                 gwlb demo builds network namespaces and a TUN device, so it needs root:
                     sudo "$(command -v swift)" run gwlb demo      (or, once built: sudo .build/debug/gwlb demo)
 
-                """.utf8))
+                """)
             throw ExitCode(1)
         }
         let missing = ["ip", "python3", "curl", "setsid"].filter { (try? Shell.execute(["sh", "-c", "command -v \($0)"]).status) != 0 }
         guard missing.isEmpty else {
-            FileHandle.standardError.write(Data("gwlb demo needs \(missing.joined(separator: ", ")): apt-get install -y iproute2 python3 curl util-linux\n".utf8))
+            StandardError.print("gwlb demo needs \(missing.joined(separator: ", ")): apt-get install -y iproute2 python3 curl util-linux")
             throw ExitCode(1)
         }
         let demo = Demo(lab: Lab(prefix: prefix, applianceCount: appliances), socket: socket)
@@ -51,7 +51,7 @@ struct DemoCommand: ParsableCommand {
         do {
             try demo.start { print($0) }
         } catch {
-            FileHandle.standardError.write(Data("gwlb demo: \(error)\n".utf8))
+            StandardError.print("gwlb demo: \(error)")
             throw ExitCode(1)
         }
         if noConsole {

@@ -37,7 +37,7 @@ struct GWLBCommand: ParsableCommand {
         if arguments.first == "ec2" {
             let rest = ELBCommandLine.movingGlobalOptions(Array(arguments.dropFirst()))
             guard let verb = rest.first, ELBOperation.ec2Named(verb) != nil else {
-                FileHandle.standardError.write(Data("usage: gwlb ec2 VERB [flags]; verbs: \(ELBCommandLine.ec2VerbList)\n".utf8))
+                StandardError.print("usage: gwlb ec2 VERB [flags]; verbs: \(ELBCommandLine.ec2VerbList)")
                 Foundation.exit(ELBCommandLine.ExitCode.usage)
             }
             Foundation.exit(ELBCommandLine.run(verb, Array(rest.dropFirst()), ec2: true))

@@ -10,7 +10,7 @@ func resolvedSocket(_ socket: String?) -> String {
 
 /// A failure at run time (gwlbd not there, a bad filter): its text on standard error, exit 1.
 func failure(_ error: Error) -> ExitCode {
-    FileHandle.standardError.write(Data("gwlb: \(error)\n".utf8))
+    StandardError.print("gwlb: \(error)")
     return ExitCode(1)
 }
 
@@ -88,7 +88,7 @@ struct CaptureCommand: ParsableCommand {
         if let port { query.append(("port", String(port))) }
         do {
             let summary = try PacketCapture.run(socketPath: resolvedSocket(socket), query: query, path: file) { comment in
-                FileHandle.standardError.write(Data("\(comment)\n".utf8))
+                StandardError.print(comment)
             }
             print("\(summary.captured) packet\(summary.captured == 1 ? "" : "s") captured to \(file)"
                   + (summary.lost > 0 ? " (\(summary.lost) lost: gwlbd's capture buffer was full)" : ""))
