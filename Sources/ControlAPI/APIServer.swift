@@ -25,7 +25,6 @@ public enum APIServer {
     public static let defaultSocketPath = "/run/gwlb/gwlb.sock"
     /// `/v1/stream` subscribers at once (each a console or a script watching).
     public static let maximumStreams = 32
-    static let executor = DedicatedExecutor(label: "gwlb.api")
 
     /// Why the server cannot start.
     public struct StartupError: Error, CustomStringConvertible {
@@ -65,7 +64,7 @@ public enum APIServer {
             let body = try await request.body.collect(upTo: 1 << 20)
             let caller = AuditCaller.localUser(uid: await context.peerUID(), socketPath: socketPath,
                                                userAgent: request.headers[.userAgent] ?? "unknown")
-            let answer = actions.handle(String(buffer: body), caller: caller)
+            let answer = try await handled { actions.handle(String(buffer: body), caller: caller) }
             return Response(status: .init(code: answer.status), headers: [.contentType: "text/xml"],
                             body: .init(byteBuffer: ByteBuffer(string: answer.body)))
         }
@@ -127,9 +126,7 @@ public enum APIServer {
                                           rename(binding, socketPath)
                                           onRunning()
                                       })
-        try await withTaskExecutorPreference(executor) {
-            try await (stop ?? GracefulStop()).run(application)
-        }
+        try await (stop ?? GracefulStop()).run(application)
     }
 
     /// The elbv2 Query API on TCP (`--api-listen`), every request signed with Signature Version 4
@@ -146,8 +143,10 @@ public enum APIServer {
             if let authority = request.head.authority { headers.append(("host", authority)) }
             var caller = AuditCaller(type: "IAMUser", principalId: "anonymous", sourceIPAddress: context.peerAddress,
                                      userAgent: String((request.headers[.userAgent] ?? "unknown").prefix(256)))
-            let answer: ELBActions.Response
             var body: ByteBuffer?
+            // Either the request is verified (and runs below) or it is refused here.
+            var verified: (caller: AuditCaller, body: ByteBuffer, service: String)?
+            var refusal = ELBActions.Response(status: 500, body: "")
             do throws(ELBError) {
                 // The headers are judged before the body is read: an unsigned or stale request
                 // costs no body read and no parse.
@@ -165,7 +164,7 @@ public enum APIServer {
                 let key = try verifier.verify(signed, authorization: authorization)
                 caller.principalId = key
                 caller.accessKeyId = key
-                answer = actions.handle(String(buffer: collected), caller: caller, signedFor: authorization.service)
+                verified = (caller, collected, authorization.service)
             } catch {
                 let requestID = UUID().uuidString.lowercased()
                 actions.recordRefusal(error, body: body.map { String(buffer: $0) }, caller: caller, requestID: requestID)
@@ -173,7 +172,12 @@ public enum APIServer {
                 let ec2 = (request.headers[.authorization] ?? "").contains("/ec2/aws4_request")
                 let xml = ec2 ? EC2Shapes.error(code: error.code.rawValue, message: error.message, requestID: requestID)
                     : QueryResponse.error(code: error.code.rawValue, message: error.message, requestID: requestID)
-                answer = ELBActions.Response(status: error.code.httpStatus, body: xml)
+                refusal = ELBActions.Response(status: error.code.httpStatus, body: xml)
+            }
+            let answer = if let verified {
+                try await handled { actions.handle(String(buffer: verified.body), caller: verified.caller, signedFor: verified.service) }
+            } else {
+                refusal
             }
             return Response(status: .init(code: answer.status), headers: [.contentType: "text/xml"],
                             body: .init(byteBuffer: ByteBuffer(string: answer.body)))
@@ -187,9 +191,7 @@ public enum APIServer {
         }
         let application = Application(router: router, server: server, configuration: .init(address: .hostname(host, port: port)),
                                       onServerRunning: { channel in onRunning(channel.localAddress?.port ?? port) })
-        try await withTaskExecutorPreference(executor) {
-            try await (stop ?? GracefulStop()).run(application)
-        }
+        try await (stop ?? GracefulStop()).run(application)
     }
 
     /// Prometheus's scrape endpoint alone on TCP (`--metrics-listen`): read-only, unsigned, as
@@ -201,9 +203,14 @@ public enum APIServer {
         let application = Application(router: router, server: guarded(ConnectionCounter(limits: limits)),
                                       configuration: .init(address: .hostname(host, port: port)),
                                       onServerRunning: { channel in onRunning(channel.localAddress?.port ?? port) })
-        try await withTaskExecutorPreference(executor) {
-            try await (stop ?? GracefulStop()).run(application)
-        }
+        try await (stop ?? GracefulStop()).run(application)
+    }
+
+    /// Runs an API call on NIO's thread pool: the store's writes (fsync) and the device and routing
+    /// changes block their thread, which must not be one of Swift's shared threads (the servers,
+    /// the health checks and the streams run there).
+    static func handled<Answer: Sendable>(_ call: @escaping @Sendable () -> Answer) async throws -> Answer {
+        try await NIOThreadPool.singleton.runIfActive(call)
     }
 
     /// HTTP/1 with a listener's limits: a connection cap, and head, request and idle timeouts.
