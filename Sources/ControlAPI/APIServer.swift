@@ -25,6 +25,7 @@ public enum APIServer {
     public static let defaultSocketPath = "/run/gwlb/gwlb.sock"
     /// `/v1/stream` subscribers at once (each a console or a script watching).
     public static let maximumStreams = 32
+    static let executor = DedicatedExecutor(label: "gwlb.api")
 
     /// Why the server cannot start.
     public struct StartupError: Error, CustomStringConvertible {
@@ -126,7 +127,9 @@ public enum APIServer {
                                           rename(binding, socketPath)
                                           onRunning()
                                       })
-        try await (stop ?? GracefulStop()).run(application)
+        try await withTaskExecutorPreference(executor) {
+            try await (stop ?? GracefulStop()).run(application)
+        }
     }
 
     /// The elbv2 Query API on TCP (`--api-listen`), every request signed with Signature Version 4
@@ -191,7 +194,9 @@ public enum APIServer {
         }
         let application = Application(router: router, server: server, configuration: .init(address: .hostname(host, port: port)),
                                       onServerRunning: { channel in onRunning(channel.localAddress?.port ?? port) })
-        try await (stop ?? GracefulStop()).run(application)
+        try await withTaskExecutorPreference(executor) {
+            try await (stop ?? GracefulStop()).run(application)
+        }
     }
 
     /// Prometheus's scrape endpoint alone on TCP (`--metrics-listen`): read-only, unsigned, as
@@ -203,7 +208,9 @@ public enum APIServer {
         let application = Application(router: router, server: guarded(ConnectionCounter(limits: limits)),
                                       configuration: .init(address: .hostname(host, port: port)),
                                       onServerRunning: { channel in onRunning(channel.localAddress?.port ?? port) })
-        try await (stop ?? GracefulStop()).run(application)
+        try await withTaskExecutorPreference(executor) {
+            try await (stop ?? GracefulStop()).run(application)
+        }
     }
 
     /// Runs an API call on NIO's thread pool: the store's writes (fsync) and the device and routing

@@ -170,4 +170,21 @@ func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
         #expect(malformed.contains("<Code>MalformedQueryString</Code>"))
         #expect(await api.gwlb("describe-load-balancers", []).code == 0)
     }
+
+    /// The API runs on threads of its own: with every one of Swift's shared threads blocked (as
+    /// blocking code elsewhere in a process may do), it still answers at once.
+    @Test func apiAnswersWhileSwiftsSharedThreadsAreBlocked() async throws {
+        let api = try await APIServerFixture()
+        let socket = api.socketPath
+        let blockers = (0..<2 * ProcessInfo.processInfo.activeProcessorCount).map { _ in Task.detached { usleep(4_000_000) } }
+        let (code, seconds) = await offPool { () -> (Int32, Double) in
+            usleep(200_000)  // the blockers hold the shared threads by now
+            let started = Date()
+            let code = ELBCommandLine.run("describe-load-balancers", ["--socket", socket]) { _ in }
+            return (code, Date().timeIntervalSince(started))
+        }
+        for blocker in blockers { await blocker.value }
+        #expect(code == 0)
+        #expect(seconds < 3, "the API waited for the shared threads: \(seconds) s")
+    }
 }
