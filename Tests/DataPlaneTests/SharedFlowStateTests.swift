@@ -15,6 +15,17 @@ import Wire
 
     func path() -> String { "/dev/shm/gwlb-test-\(UUID().uuidString)" }
 
+    /// Opens `file` again after its holder released it. A child another test forks in this process
+    /// holds a copy of every descriptor (the lock's too) until it execs, so the lock may outlive
+    /// its holder by that instant: a CI run saw "another gwlbd holds" here once. Tried for 2 s.
+    func reopen(_ file: String, layout: SharedFlowState.Layout) throws -> SharedFlowState {
+        for _ in 0..<40 {
+            if let shared = try? SharedFlowState(path: file, layout: layout) { return shared }
+            usleep(50_000)
+        }
+        return try SharedFlowState(path: file, layout: layout)
+    }
+
     /// A harness-like data plane over the shared file, driven by hand.
     func plane(_ shared: SharedFlowState) -> (DataPlane, MemoryIO) {
         let io = MemoryIO(endpointCount: Harness.endpoints.count)
@@ -52,7 +63,7 @@ import Wire
         let returned = first!.1.datagramOutput
         first = nil  // the process is gone; its memory stays in the file
 
-        let shared = try SharedFlowState(path: file, layout: layout)
+        let shared = try reopen(file, layout: layout)
         #expect(shared.start == .resumed)
         let (second, io) = plane(shared)
         #expect(second.statistics().activeFlows == 20, "the counts are there before the worker first runs")
@@ -83,10 +94,10 @@ import Wire
         _ = try SharedFlowState(path: file, layout: layout)
         let bigger = SharedFlowState.Layout(workers: 1, flowsPerWorker: 2048, targetSlots: 1024)
         do {
-            let cold = try SharedFlowState(path: file, layout: bigger)
+            let cold = try reopen(file, layout: bigger)
             #expect(cold.start == .cold(reason: "built for 1024 flows per worker, this gwlbd has 2048"))
         }
-        #expect(try SharedFlowState(path: file, layout: bigger).start == .resumed, "the replaced file is the new layout's")
+        #expect(try reopen(file, layout: bigger).start == .resumed, "the replaced file is the new layout's")
     }
 
     @Test func eachMismatchIsNamed() throws {
