@@ -118,7 +118,7 @@ public struct EventStream {
                     packetsToTarget: Int(counters.packetsToTarget), bytesToTarget: Int(counters.bytesToTarget),
                     packetsFromTarget: Int(counters.packetsFromTarget), bytesFromTarget: Int(counters.bytesFromTarget),
                     checkMs: latencies[key].map { Int(($0 * 1000).rounded()) }, dataPathMs: dataPathLatencies[key].map { Int(($0 * 1000).rounded()) })
-                targets[balancer.name + "/" + row.id] = row
+                targets[row.key ?? row.id] = row
             }
         }
         var drops: [String: Int] = [:]

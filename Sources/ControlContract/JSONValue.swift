@@ -102,11 +102,6 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
 
 /// Reading a parsed document: nil where the value is of another kind.
 extension JSONValue {
-    public var stringValue: String? {
-        if case .string(let text) = self { return text }
-        return nil
-    }
-
     /// A whole number (`3`, or `3.0`).
     public var intValue: Int? {
         switch self {
@@ -127,11 +122,5 @@ extension JSONValue {
     public var arrayValue: [JSONValue]? {
         if case .array(let items) = self { return items }
         return nil
-    }
-
-    /// An object's fields as a dictionary of integers (`{"oversize": 3}`).
-    public var intFields: [String: Int]? {
-        guard case .object(let fields) = self else { return nil }
-        return Dictionary(fields.compactMap { key, value in value.intValue.map { (key, $0) } }) { _, last in last }
     }
 }
