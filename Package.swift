@@ -120,7 +120,7 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["TestTraits", "Lab", "Store", "Catalog", "TestSupport", "StoreCrashProbe"]),
         .testTarget(name: "ControlPlaneTests", dependencies: ["ControlPlane", "Health", "Catalog", "Store", "DataPlane", "Flows", "PacketIO", "Wire"]),
         .testTarget(name: "ControlAPITests", dependencies: [
-            "ControlInput", "Telemetry", "ControlAPI", "ControlPlane", "Catalog", "Store", "Health", "DataPlane", .product(name: "Crypto", package: "swift-crypto"),
+            "ControlContract", "ControlInput", "Telemetry", "ControlAPI", "ControlPlane", "Catalog", "Store", "Health", "DataPlane", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .testTarget(name: "ControlClientTests", dependencies: ["TestTraits", "Lab", "ControlContract", "ControlInput", "Telemetry", "AWSCommandLine", "ControlClient", "ControlAPI", "ControlPlane", "Catalog", "Store"]),
         .testTarget(name: "ConsoleTests", dependencies: ["TestTraits", "Lab", "Console", "ControlContract", "ControlClient", "ControlAPI", "ControlPlane", "DataPlane", "Store"]),

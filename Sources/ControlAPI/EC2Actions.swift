@@ -30,7 +30,8 @@ enum EC2Actions {
         { RoutingPlan.interface(of: $0, catalog: catalog, interfaces: actions.interfaces) }
     }
 
-    static let operations: [String: Operation] = [
+    /// What answers each EC2 operation of the contract's table (`ELBOperation.ec2`), by action.
+    static let handlers: [String: Operation] = [
         // Endpoint services.
         "CreateVpcEndpointServiceConfiguration": { actions, request in
             let tags = try request.tagSpecifications(for: "vpc-endpoint-service")

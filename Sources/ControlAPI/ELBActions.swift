@@ -1,4 +1,5 @@
 import Catalog
+import ControlContract
 import ControlInput
 import ControlPlane
 import DataPlane
@@ -58,7 +59,7 @@ public struct ELBActions: Sendable {
             if let signedFor, signedFor != "elasticloadbalancing" {
                 throw ELBError(.signatureDoesNotMatch, "An elbv2 request must be signed for the service elasticloadbalancing, not \(signedFor)")
             }
-            guard let operation = Self.operations[parsed.action] else {
+            guard ELBOperation.action(parsed.action, service: .elbv2) != nil, let operation = Self.handlers[parsed.action] else {
                 throw ELBError(.invalidAction, "Action '\(parsed.action)' is not an elbv2 operation gwlb supports")
             }
             result = try operation(self, parsed)
@@ -87,7 +88,7 @@ public struct ELBActions: Sendable {
             if let signedFor, signedFor != "ec2" {
                 throw EC2Error("SignatureDoesNotMatch", "An EC2 request (Version \(QueryRequest.ec2Version)) must be signed for the service ec2, not \(signedFor)")
             }
-            guard let operation = EC2Actions.operations[request.action] else {
+            guard ELBOperation.action(request.action, service: .ec2) != nil, let operation = EC2Actions.handlers[request.action] else {
                 throw EC2Error("InvalidAction", "The action \(request.action) is not valid for this web service (gwlb's EC2 API serves endpoint services, VPC endpoints and route tables)")
             }
             result = try operation(self, request)
@@ -127,7 +128,7 @@ public struct ELBActions: Sendable {
                 return text.hasPrefix("Action=") ? String(text.dropFirst("Action=".count)) : nil
             }.first
         }
-        record(in: audit, action: action.flatMap { Self.operations[$0] == nil && EC2Actions.operations[$0] == nil ? nil : $0 }, parameters: nil, result: [],
+        record(in: audit, action: action.flatMap { (ELBOperation.action($0, service: .elbv2) ?? ELBOperation.action($0, service: .ec2))?.action }, parameters: nil, result: [],
                failure: (error.code.rawValue, error.message), caller: caller, requestID: requestID, refusal: true)
     }
 
@@ -150,7 +151,8 @@ public struct ELBActions: Sendable {
 
     typealias Operation = @Sendable (ELBActions, QueryRequest) throws -> [XMLNode]
 
-    static let operations: [String: Operation] = [
+    /// What answers each elbv2 operation of the contract's table (`ELBOperation.all`), by action.
+    static let handlers: [String: Operation] = [
         "CreateLoadBalancer": { actions, request in
             let subnets = try request.list("Subnets") + request.structures("SubnetMappings").compactMap { $0["SubnetId"] }
             let balancer = try actions.service.perform { catalog, context in

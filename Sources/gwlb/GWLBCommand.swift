@@ -3,6 +3,7 @@ import Appliance
 import ArgumentParser
 import Console
 import ControlClient
+import ControlContract
 import Daemon
 import Foundation
 import Lab

@@ -1,3 +1,4 @@
+import ControlContract
 import Foundation
 import Testing
 @testable import AWSCommandLine
