@@ -84,13 +84,17 @@ let package = Package(
         // output, used by `gwlb` and the console.
         // The typed contract between gwlbd's observability endpoints and their clients.
         .target(name: "ControlContract"),
-        .target(name: "ControlClient", dependencies: ["ControlContract"]),
+        // HTTP over gwlbd's Unix socket through AsyncHTTPClient, for callers that block.
+        .target(name: "ControlClient", dependencies: [
+            "ControlContract", .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
         // The aws CLI's habits over it: verbs and flags, shorthand, output formats, JMESPath.
         .target(name: "AWSCommandLine", dependencies: ["ControlClient", "ControlContract"]),
         // The console's model: themes, colour depths, rates (the ncurses front end builds on it).
         // ncursesw (libncursesw5-dev): wide characters, macros as functions.
         .systemLibrary(name: "CNCurses"),
-        .target(name: "Console", dependencies: ["ControlClient", "ControlContract", "CNCurses"]),
+        .target(name: "Console", dependencies: ["ControlClient", "ControlContract", "CNCurses", .product(name: "NIOPosix", package: "swift-nio")]),
         // Also runs gwlbd (`gwlb gwlbd …`), so `swift run gwlb demo` has everything it starts.
         .executableTarget(name: "gwlb", dependencies: [
             "AWSCommandLine", "Appliance", "Console", "ControlClient", "ControlContract", "Daemon", "Lab", "Telemetry", "Wire", .product(name: "ArgumentParser", package: "swift-argument-parser"),

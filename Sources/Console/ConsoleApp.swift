@@ -1,5 +1,6 @@
 import ControlClient
 import Foundation
+import NIOPosix
 import Synchronization
 
 /// `gwlb console`: the stream in, the panes out, keys to actions (DeregisterTargets and
@@ -125,12 +126,13 @@ public struct ConsoleApp {
     /// gwlbd's first), off the screen thread; the result names the target row `key`.
     private func perform(_ action: String, targetId: String, loadBalancer: String?, key: String, label: String, results: ActionResults) {
         let socketPath = self.socketPath
-        Thread.detachNewThread {
-            let client = ELBClient(socketPath: socketPath, userAgent: "gwlb-console")
+        Task {
             var error: String?
             do {
-                let group = try Self.targetGroup(client, loadBalancer: loadBalancer, for: action)
-                _ = try client.call(action, [("TargetGroupArn", group), ("Targets.member.1.Id", targetId)])
+                try await Self.calls(socketPath) { client in
+                    let group = try Self.targetGroup(client, loadBalancer: loadBalancer, for: action)
+                    _ = try client.call(action, [("TargetGroupArn", group), ("Targets.member.1.Id", targetId)])
+                }
             } catch let failure {
                 error = "\(failure)"
             }
@@ -142,13 +144,20 @@ public struct ConsoleApp {
     /// thread; the dialog shows the answer when it comes (a failure leaves the generic text).
     private func previewDrain(_ key: String, targetId: String, loadBalancer: String?, results: ActionResults) {
         let socketPath = self.socketPath
-        Thread.detachNewThread {
-            let client = ELBClient(socketPath: socketPath, userAgent: "gwlb-console")
-            guard let group = try? Self.targetGroup(client, loadBalancer: loadBalancer, for: "DeregisterTargets"),
-                  let answer = try? client.call("DeregisterTargets", [("TargetGroupArn", group), ("Targets.member.1.Id", targetId), ("DryRun", "true")]),
-                  let preview = DrainPreview(target: key, answer: answer) else { return }
+        Task {
+            let answer = try? await Self.calls(socketPath) { client in
+                let group = try Self.targetGroup(client, loadBalancer: loadBalancer, for: "DeregisterTargets")
+                return try client.call("DeregisterTargets", [("TargetGroupArn", group), ("Targets.member.1.Id", targetId), ("DryRun", "true")])
+            }
+            guard let answer, let preview = DrainPreview(target: key, answer: answer) else { return }
             results.preview.withLock { $0 = preview }
         }
+    }
+
+    /// Runs elbv2 calls (which wait for their answers, and retry) on NIO's thread pool, off the
+    /// screen's thread and Swift's shared ones.
+    private static func calls<Value: Sendable>(_ socketPath: String, _ body: @escaping @Sendable (ELBClient) throws -> Value) async throws -> Value {
+        try await NIOThreadPool.singleton.runIfActive { try body(ELBClient(socketPath: socketPath, userAgent: "gwlb-console")) }
     }
 
     /// The target group of the load balancer named `name` (nil or empty: the first gwlbd serves).
@@ -192,10 +201,10 @@ public struct ConsoleApp {
         let file = (directory as NSString).appendingPathComponent(name)
         let socketPath = self.socketPath
         results.stopCapture.store(false, ordering: .releasing)
-        Thread.detachNewThread {
+        Task {
             defer { results.capturing.store(false, ordering: .releasing) }
             do {
-                let summary = try PacketCapture.run(socketPath: socketPath, query: query, path: file, exclusive: true,
+                let summary = try await PacketCapture.run(socketPath: socketPath, query: query, path: file, exclusive: true,
                                                     stop: { results.stopCapture.load(ordering: .acquiring) })
                 let what = kind == "drops" ? "dropped packet" : "packet"
                 results.note("capture: \(summary.captured) \(what)\(summary.captured == 1 ? "" : "s") in \(file)" + (summary.lost > 0 ? " (\(summary.lost) lost)" : ""))

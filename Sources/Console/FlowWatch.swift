@@ -4,8 +4,8 @@ import Foundation
 import Synchronization
 
 /// Live flows for the console's drill-down (a target's, or an address's): `/v1/flows` for them
-/// every 2 seconds on a thread of its own while watched, each flow's byte rate from one poll
-/// to the next.
+/// every 2 seconds in a task of its own while watched, each flow's byte rate from one poll to
+/// the next.
 public final class FlowWatch: Sendable {
     public struct Row: Sendable, Equatable {
         public var proto: String, addressA: String, portA: Int, addressB: String, portB: Int, state: String
@@ -25,7 +25,8 @@ public final class FlowWatch: Sendable {
     /// Flows one poll reads at most per worker.
     public static let limit = 500
     let socketPath: String
-    private let watched = Mutex<(subject: FlowSubject?, generation: Int)>((nil, 0))
+    /// The poll of the subject watched now; a new subject cancels it.
+    private let polling = Mutex<Task<Void, Never>?>(nil)
     private let latest = Mutex<[Row]>([])
 
     public init(socketPath: String) { self.socketPath = socketPath }
@@ -35,24 +36,26 @@ public final class FlowWatch: Sendable {
 
     /// Watches `subject`'s flows from now on; nil stops.
     public func watch(_ subject: FlowSubject?) {
-        let generation = watched.withLock { watched in
-            watched = (subject, watched.generation + 1)
-            return watched.generation
+        polling.withLock { polling in
+            polling?.cancel()
+            latest.withLock { $0 = [] }
+            polling = subject.map { subject in Task { [self] in await poll(subject.query.name, subject.query.value) } }
         }
-        latest.withLock { $0 = [] }
-        guard let (parameter, value) = subject?.query else { return }
-        Thread.detachNewThread { [self] in
-            var previous: [String: (bytes: Int, time: Double)] = [:]
-            while watched.withLock({ $0.generation }) == generation {
-                let now = ProcessInfo.processInfo.systemUptime
-                let value = value.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: ".:"))) ?? value
-                if let response = try? UnixHTTPClient(socketPath: socketPath, timeoutSeconds: 5).request("GET", "/v1/flows?\(parameter)=\(value)&limit=\(Self.limit)"),
-                   response.status == 200, let answer = try? ContractCoding.decode(FlowsAnswer.self, from: response.body) {
-                    let rows = Self.rows(from: answer, previous: &previous, at: now)
-                    if watched.withLock({ $0.generation }) == generation { latest.withLock { $0 = rows } }
-                }
-                for _ in 0..<20 where watched.withLock({ $0.generation }) == generation { usleep(100_000) }
+    }
+
+    private func poll(_ parameter: String, _ value: String) async {
+        let value = value.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: ".:"))) ?? value
+        let client = UnixHTTPClient(socketPath: socketPath, timeoutSeconds: 5)
+        var previous: [String: (bytes: Int, time: Double)] = [:]
+        while !Task.isCancelled {
+            let now = ProcessInfo.processInfo.systemUptime
+            if let response = try? await client.request("GET", "/v1/flows?\(parameter)=\(value)&limit=\(Self.limit)"),
+               response.status == 200, let answer = try? ContractCoding.decode(FlowsAnswer.self, from: response.body) {
+                let rows = Self.rows(from: answer, previous: &previous, at: now)
+                // Under the lock `watch` changes the subject with: rows of a subject no longer watched are not shown.
+                polling.withLock { _ in if !Task.isCancelled { latest.withLock { $0 = rows } } }
             }
+            try? await Task.sleep(for: .seconds(2))
         }
     }
 

@@ -65,7 +65,7 @@ public enum APIServer {
             let body = try await request.body.collect(upTo: 1 << 20)
             let caller = AuditCaller.localUser(uid: await context.peerUID(), socketPath: socketPath,
                                                userAgent: request.headers[.userAgent] ?? "unknown")
-            let answer = try await handled { actions.handle(String(buffer: body), caller: caller) }
+            let answer = await actions.handle(String(buffer: body), caller: caller)
             return Response(status: .init(code: answer.status), headers: [.contentType: "text/xml"],
                             body: .init(byteBuffer: ByteBuffer(string: answer.body)))
         }
@@ -178,7 +178,7 @@ public enum APIServer {
                 refusal = ELBActions.Response(status: error.code.httpStatus, body: xml)
             }
             let answer = if let verified {
-                try await handled { actions.handle(String(buffer: verified.body), caller: verified.caller, signedFor: verified.service) }
+                await actions.handle(String(buffer: verified.body), caller: verified.caller, signedFor: verified.service)
             } else {
                 refusal
             }
@@ -211,13 +211,6 @@ public enum APIServer {
         try await withTaskExecutorPreference(executor) {
             try await (stop ?? GracefulStop()).run(application)
         }
-    }
-
-    /// Runs an API call on NIO's thread pool: the store's writes (fsync) and the device and routing
-    /// changes block their thread, which must not be one of Swift's shared threads (the servers,
-    /// the health checks and the streams run there).
-    static func handled<Answer: Sendable>(_ call: @escaping @Sendable () -> Answer) async throws -> Answer {
-        try await NIOThreadPool.singleton.runIfActive(call)
     }
 
     /// HTTP/1 with a listener's limits: a connection cap, and head, request and idle timeouts.

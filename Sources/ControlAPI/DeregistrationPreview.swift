@@ -34,11 +34,11 @@ struct DeregistrationPreview {
 
     /// Computes the preview of deregistering `ids` from `group` (nothing changes).
     static func compute(service: ControlPlaneService, group: ARN, ids: [String], instances: [String: String],
-                        flows: @Sendable (FlowQuery) -> [FlowRecord], now: Date = Date()) throws -> DeregistrationPreview {
+                        flows: @Sendable (FlowQuery) -> [FlowRecord], now: Date = Date()) async throws -> DeregistrationPreview {
         let found = try service.read { try $0.targetGroup(group) }
         let delay = TimeInterval(found.attributes.int("deregistration_delay.timeout_seconds"))
         // The data plane as it would be once every drain ended: the targets gone, their slots retired.
-        let after = try service.previewSnapshot { catalog, _ in
+        let after = try await service.previewSnapshot { catalog, _ in
             try catalog.deregisterTargets(group, ids, now: now)
             _ = catalog.removeDrained(now: now.addingTimeInterval(delay + 1))
         }

@@ -6,15 +6,15 @@ import Foundation
 /// The EC2 operations of README "The EC2 API" over the control plane: endpoint services, VPC
 /// endpoints and route tables, with EC2's parameters, shapes and error codes.
 enum EC2Actions {
-    typealias Operation = @Sendable (ELBActions, QueryRequest) throws -> [XMLNode]
+    typealias Operation = @Sendable (ELBActions, QueryRequest) async throws -> [XMLNode]
 
     static let dryRunError = EC2Error("DryRunOperation", "Request would have succeeded, but DryRun flag is set.")
 
     /// Runs a change; with `DryRun` checks it and changes nothing.
     static func change<Result: Sendable>(_ actions: ELBActions, _ request: QueryRequest,
-                                         _ operation: (inout ResourceCatalog, ControlPlaneService.Context) throws -> Result) throws -> Result {
+                                         _ operation: @escaping @Sendable (inout ResourceCatalog, ControlPlaneService.Context) throws -> Result) async throws -> Result {
         let dryRun = try request.bool("DryRun") ?? false
-        return try actions.service.perform { catalog, context in
+        return try await actions.service.perform { catalog, context in
             let result = try operation(&catalog, context)
             if dryRun { throw dryRunError }
             return result
@@ -38,7 +38,7 @@ enum EC2Actions {
             if !(try request.ec2List("NetworkLoadBalancerArn")).isEmpty {
                 throw EC2Error("InvalidParameter", "gwlb offers gateway load balancers only: use GatewayLoadBalancerArns")
             }
-            let service = try change(actions, request) { catalog, context in
+            let service = try await change(actions, request) { catalog, context in
                 try catalog.createEndpointService(loadBalancerArns: try request.ec2List("GatewayLoadBalancerArn"),
                                                   acceptanceRequired: try request.bool("AcceptanceRequired") ?? true, tags: tags,
                                                   newID: context.newID, now: context.now)
@@ -57,18 +57,18 @@ enum EC2Actions {
         },
         "DeleteVpcEndpointServiceConfigurations": { actions, request in
             let ids = try request.ec2List("ServiceId")
-            let failures = try change(actions, request) { catalog, _ in catalog.deleteEndpointServices(ids) }
+            let failures = try await change(actions, request) { catalog, _ in catalog.deleteEndpointServices(ids) }
             return [EC2Shapes.unsuccessful(failures)]
         },
         "AcceptVpcEndpointConnections": { actions, request in
             let service = try request.required("ServiceId"), ids = try request.ec2List("VpcEndpointId")
-            let failures = try change(actions, request) { catalog, _ in try catalog.acceptEndpointConnections(service: service, endpointIds: ids) }
+            let failures = try await change(actions, request) { catalog, _ in try catalog.acceptEndpointConnections(service: service, endpointIds: ids) }
             return [EC2Shapes.unsuccessful(failures)]
         },
         // VPC endpoints.
         "CreateVpcEndpoint": { actions, request in
             let tags = try request.tagSpecifications(for: "vpc-endpoint")
-            let endpoint = try change(actions, request) { catalog, context in
+            let endpoint = try await change(actions, request) { catalog, context in
                 try catalog.createVpcEndpoint(type: request.string("VpcEndpointType"), serviceName: request.string("ServiceName"),
                                               subnetIds: try request.ec2List("SubnetId"), vpcId: request.string("VpcId"), tags: tags,
                                               newID: context.newID, now: context.now)
@@ -93,20 +93,20 @@ enum EC2Actions {
         },
         "DeleteVpcEndpoints": { actions, request in
             let ids = try request.ec2List("VpcEndpointId")
-            let failures = try change(actions, request) { catalog, _ in catalog.deleteVpcEndpoints(ids) }
+            let failures = try await change(actions, request) { catalog, _ in catalog.deleteVpcEndpoints(ids) }
             return [EC2Shapes.unsuccessful(failures)]
         },
         // Route tables.
         "CreateRouteTable": { actions, request in
             let tags = try request.tagSpecifications(for: "route-table")
-            let table = try change(actions, request) { catalog, context in
+            let table = try await change(actions, request) { catalog, context in
                 try catalog.createRouteTable(vpcId: request.string("VpcId"), tags: tags, newID: context.newID)
             }
             return actions.service.read { catalog in [.element("routeTable", routeTables(actions, [table], catalog: catalog)[0])] }
         },
         "AssociateRouteTable": { actions, request in
             let id = try request.required("RouteTableId")
-            let association = try change(actions, request) { catalog, context in
+            let association = try await change(actions, request) { catalog, context in
                 try catalog.associateRouteTable(id, subnetId: request.string("SubnetId"), gatewayId: request.string("GatewayId"),
                                                 interface: interface(actions, catalog), newID: context.newID)
             }
@@ -114,30 +114,30 @@ enum EC2Actions {
         },
         "ReplaceRouteTableAssociation": { actions, request in
             let (association, table) = (try request.required("AssociationId"), try request.required("RouteTableId"))
-            let moved = try change(actions, request) { catalog, context in
+            let moved = try await change(actions, request) { catalog, context in
                 try catalog.replaceRouteTableAssociation(association, with: table, newID: context.newID)
             }
             return [.value("newAssociationId", moved.id), .element("associationState", [.value("state", "associated")])]
         },
         "DisassociateRouteTable": { actions, request in
             let id = try request.required("AssociationId")
-            try change(actions, request) { catalog, _ in try catalog.disassociateRouteTable(id) }
+            try await change(actions, request) { catalog, _ in try catalog.disassociateRouteTable(id) }
             return [.value("return", "true")]
         },
         "CreateRoute": { actions, request in
-            try changeRoute(actions, request) { catalog, table, destination, target in
+            try await changeRoute(actions, request) { catalog, table, destination, target in
                 try catalog.createRoute(table, destination: destination, endpointId: target)
             }
         },
         "ReplaceRoute": { actions, request in
-            try changeRoute(actions, request) { catalog, table, destination, target in
+            try await changeRoute(actions, request) { catalog, table, destination, target in
                 try catalog.replaceRoute(table, destination: destination, endpointId: target)
             }
         },
         "DeleteRoute": { actions, request in
             let table = try request.required("RouteTableId")
             let destination = try ResourceCatalog.routeDestination(ipv4: request.string("DestinationCidrBlock"), ipv6: request.string("DestinationIpv6CidrBlock"))
-            try change(actions, request) { catalog, _ in try catalog.deleteRoute(table, destination: destination) }
+            try await change(actions, request) { catalog, _ in try catalog.deleteRoute(table, destination: destination) }
             return [.value("return", "true")]
         },
         "DescribeRouteTables": { actions, request in
@@ -155,23 +155,23 @@ enum EC2Actions {
         },
         "DeleteRouteTable": { actions, request in
             let id = try request.required("RouteTableId")
-            try change(actions, request) { catalog, _ in try catalog.deleteRouteTable(id) }
+            try await change(actions, request) { catalog, _ in try catalog.deleteRouteTable(id) }
             return [.value("return", "true")]
         },
         // gwlb's: puts back what drifted (rules and routes changed behind gwlbd's back).
         "RepairRouteTables": { actions, request in
             let before = actions.service.read { actions.routingDrift($0) }
-            try actions.service.reapplyRouting()
+            try await actions.service.reapplyRouting()
             let after = actions.service.read { actions.routingDrift($0) }
             return [EC2Shapes.strings("repaired", before.map(\.message)), EC2Shapes.strings("remaining", after.map(\.message))]
         },
     ]
 
     static func changeRoute(_ actions: ELBActions, _ request: QueryRequest,
-                            _ body: (inout ResourceCatalog, String, (text: String, isIPv6: Bool), String?) throws -> Void) throws -> [XMLNode] {
+                            _ body: @escaping @Sendable (inout ResourceCatalog, String, (text: String, isIPv6: Bool), String?) throws -> Void) async throws -> [XMLNode] {
         let table = try request.required("RouteTableId")
         let destination = try ResourceCatalog.routeDestination(ipv4: request.string("DestinationCidrBlock"), ipv6: request.string("DestinationIpv6CidrBlock"))
-        try change(actions, request) { catalog, _ in
+        try await change(actions, request) { catalog, _ in
             let target = try catalog.routeTarget(endpointId: request.string("VpcEndpointId"), gatewayId: request.string("GatewayId"),
                                                  localTarget: try request.bool("LocalTarget") ?? false)
             try body(&catalog, table, destination, target)

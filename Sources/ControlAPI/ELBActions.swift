@@ -6,6 +6,7 @@ import DataPlane
 import Foundation
 import Health
 import Logging
+import NIOPosix
 import PacketIO
 import Telemetry
 
@@ -44,10 +45,10 @@ public struct ELBActions: Sendable {
     /// Answers one Query request; with an audit trail, records it there (as `caller`) before answering.
     /// `signedFor`: the service a signed request's credential scope names (the TCP API); an
     /// elbv2 call must be signed for `elasticloadbalancing`, an EC2 call (Version 2016-11-15) for `ec2`.
-    public func handle(_ body: String, caller: AuditCaller? = nil, signedFor: String? = nil, requestID: String = UUID().uuidString.lowercased()) -> Response {
+    public func handle(_ body: String, caller: AuditCaller? = nil, signedFor: String? = nil, requestID: String = UUID().uuidString.lowercased()) async -> Response {
         let parsing = Result { () throws(ELBError) in try QueryRequest(body: body) }
         if case .success(let parsed) = parsing, parsed.isEC2 {
-            return handleEC2(parsed, caller: caller, signedFor: signedFor, requestID: requestID)
+            return await handleEC2(parsed, caller: caller, signedFor: signedFor, requestID: requestID)
         }
         var request: QueryRequest?
         var result: [XMLNode] = []
@@ -62,7 +63,7 @@ public struct ELBActions: Sendable {
             guard ELBOperation.action(parsed.action, service: .elbv2) != nil, let operation = Self.handlers[parsed.action] else {
                 throw ELBError(.invalidAction, "Action '\(parsed.action)' is not an elbv2 operation gwlb supports")
             }
-            result = try operation(self, parsed)
+            result = try await operation(self, parsed)
             let answer = result.filter { !Self.auditOnly.contains($0.name) }
             response = Response(status: 200, body: QueryResponse.success(action: parsed.action, result: answer, requestID: requestID))
         } catch let error as ELBError {
@@ -74,14 +75,14 @@ public struct ELBActions: Sendable {
         }
         if let audit {
             let caller = caller ?? AuditCaller(type: "LocalUser", principalId: "uid:unknown", sourceIPAddress: "internal", userAgent: "unknown")
-            record(in: audit, action: request?.action, parameters: request?.parameters, result: result, failure: failure,
+            await record(in: audit, action: request?.action, parameters: request?.parameters, result: result, failure: failure,
                    caller: caller, requestID: requestID)
         }
         return response
     }
 
     /// One EC2 call: EC2's response and error shapes, recorded with eventSource `ec2.amazonaws.com`.
-    private func handleEC2(_ request: QueryRequest, caller: AuditCaller?, signedFor: String?, requestID: String) -> Response {
+    private func handleEC2(_ request: QueryRequest, caller: AuditCaller?, signedFor: String?, requestID: String) async -> Response {
         var result: [XMLNode] = []
         var failure: (code: String, message: String, status: Int)?
         do {
@@ -91,7 +92,7 @@ public struct ELBActions: Sendable {
             guard ELBOperation.action(request.action, service: .ec2) != nil, let operation = EC2Actions.handlers[request.action] else {
                 throw EC2Error("InvalidAction", "The action \(request.action) is not valid for this web service (gwlb's EC2 API serves endpoint services, VPC endpoints and route tables)")
             }
-            result = try operation(self, request)
+            result = try await operation(self, request)
         } catch let error as EC2Error {
             failure = (error.code, error.message, error.httpStatus)
         } catch let error as ELBError {
@@ -105,7 +106,7 @@ public struct ELBActions: Sendable {
         }
         if let audit {
             let caller = caller ?? AuditCaller(type: "LocalUser", principalId: "uid:unknown", sourceIPAddress: "internal", userAgent: "unknown")
-            record(in: audit, action: request.action, parameters: request.parameters, result: result,
+            await record(in: audit, action: request.action, parameters: request.parameters, result: result,
                    failure: failure.map { ($0.code, $0.message) }, caller: caller, requestID: requestID, ec2: true)
         }
         if let failure {
@@ -128,12 +129,24 @@ public struct ELBActions: Sendable {
                 return text.hasPrefix("Action=") ? String(text.dropFirst("Action=".count)) : nil
             }.first
         }
-        record(in: audit, action: action.flatMap { (ELBOperation.action($0, service: .elbv2) ?? ELBOperation.action($0, service: .ec2))?.action }, parameters: nil, result: [],
-               failure: (error.code.rawValue, error.message), caller: caller, requestID: requestID, refusal: true)
+        audit.recordRefusal(auditEvent(action: action.flatMap { (ELBOperation.action($0, service: .elbv2) ?? ELBOperation.action($0, service: .ec2))?.action },
+                                       parameters: nil, result: [], failure: (error.code.rawValue, error.message), caller: caller, requestID: requestID))
     }
 
+    /// Appends a call's event and fsyncs it before the call is answered, on NIO's thread pool:
+    /// a slow disk holds up that call, not one of Swift's shared threads.
     private func record(in audit: AuditTrail, action: String?, parameters: [String: String]?, result: [XMLNode],
-                        failure: (code: String, message: String)?, caller: AuditCaller, requestID: String, refusal: Bool = false, ec2: Bool = false) {
+                        failure: (code: String, message: String)?, caller: AuditCaller, requestID: String, ec2: Bool = false) async {
+        let event = auditEvent(action: action, parameters: parameters, result: result, failure: failure, caller: caller, requestID: requestID, ec2: ec2)
+        let failure: String?
+        do {
+            failure = try await NIOThreadPool.singleton.runIfActive { audit.record(event) ? nil : String(cString: strerror(errno)) }
+        } catch { failure = "\(error)" }
+        if let failure { Logger.gwlbd.error("cannot append to the audit trail \(audit.path): \(failure)") }
+    }
+
+    private func auditEvent(action: String?, parameters: [String: String]?, result: [XMLNode],
+                            failure: (code: String, message: String)?, caller: AuditCaller, requestID: String, ec2: Bool = false) -> AuditEvent {
         let action = action ?? "Unknown"
         let readOnly = action.hasPrefix("Describe")
         let (region, account) = service.read { ($0.region, $0.account) }
@@ -142,20 +155,16 @@ public struct ELBActions: Sendable {
                                responseElements: readOnly || failure != nil ? nil : AuditRecording.responseElements(result),
                                requestID: requestID, readOnly: readOnly, errorCode: failure?.code, errorMessage: failure?.message)
         if ec2 { (event.eventSource, event.apiVersion) = ("ec2.amazonaws.com", QueryRequest.ec2Version) }
-        if refusal {
-            audit.recordRefusal(event)
-        } else if !audit.record(event) {
-            Logger.gwlbd.error("cannot append to the audit trail \(audit.path): \(String(cString: strerror(errno)))")
-        }
+        return event
     }
 
-    typealias Operation = @Sendable (ELBActions, QueryRequest) throws -> [XMLNode]
+    typealias Operation = @Sendable (ELBActions, QueryRequest) async throws -> [XMLNode]
 
     /// What answers each elbv2 operation of the contract's table (`ELBOperation.all`), by action.
     static let handlers: [String: Operation] = [
         "CreateLoadBalancer": { actions, request in
             let subnets = try request.list("Subnets") + request.structures("SubnetMappings").compactMap { $0["SubnetId"] }
-            let balancer = try actions.service.perform { catalog, context in
+            let balancer = try await actions.service.perform { catalog, context in
                 try catalog.createLoadBalancer(name: try request.required("Name"), type: request.string("Type"), subnets: subnets,
                                                ipAddressType: request.string("IpAddressType"), tags: try request.tags(),
                                                id: context.newID(), now: context.now)
@@ -178,7 +187,7 @@ public struct ELBActions: Sendable {
         },
         "DeleteLoadBalancer": { actions, request in
             let arn = try request.arn("LoadBalancerArn")
-            try actions.service.perform { catalog, _ in try catalog.deleteLoadBalancer(arn) }
+            try await actions.service.perform { catalog, _ in try catalog.deleteLoadBalancer(arn) }
             return []
         },
         "DescribeLoadBalancerAttributes": { actions, request in
@@ -187,11 +196,11 @@ public struct ELBActions: Sendable {
         },
         "ModifyLoadBalancerAttributes": { actions, request in
             let arn = try request.arn("LoadBalancerArn"), changes = try request.attributeChanges()
-            return [ResourceXML.attributes(try actions.service.perform { catalog, _ in try catalog.modifyLoadBalancerAttributes(arn, changes) })]
+            return [ResourceXML.attributes(try await actions.service.perform { catalog, _ in try catalog.modifyLoadBalancerAttributes(arn, changes) })]
         },
         "CreateTargetGroup": { actions, request in
             let check = try request.healthCheck()
-            let group = try actions.service.perform { catalog, context in
+            let group = try await actions.service.perform { catalog, context in
                 try catalog.createTargetGroup(name: try request.required("Name"), protocol: request.string("Protocol"),
                                               port: try request.int("Port"), vpcId: request.string("VpcId"),
                                               targetType: request.string("TargetType"), healthCheck: check, tags: try request.tags(),
@@ -221,7 +230,7 @@ public struct ELBActions: Sendable {
         },
         "ModifyTargetGroup": { actions, request in
             let arn = try request.arn("TargetGroupArn")
-            let group = try actions.service.perform { catalog, _ in
+            let group = try await actions.service.perform { catalog, _ in
                 try catalog.modifyTargetGroup(arn, healthCheck: try request.healthCheck(over: try catalog.targetGroup(arn).healthCheck))
             }
             let balancers = actions.service.read { catalog in catalog.listeners.filter { $0.targetGroupArn == arn }.map(\.loadBalancerArn) }
@@ -229,7 +238,7 @@ public struct ELBActions: Sendable {
         },
         "DeleteTargetGroup": { actions, request in
             let arn = try request.arn("TargetGroupArn")
-            try actions.service.perform { catalog, _ in try catalog.deleteTargetGroup(arn) }
+            try await actions.service.perform { catalog, _ in try catalog.deleteTargetGroup(arn) }
             return []
         },
         "DescribeTargetGroupAttributes": { actions, request in
@@ -238,12 +247,12 @@ public struct ELBActions: Sendable {
         },
         "ModifyTargetGroupAttributes": { actions, request in
             let arn = try request.arn("TargetGroupArn"), changes = try request.attributeChanges()
-            return [ResourceXML.attributes(try actions.service.perform { catalog, _ in try catalog.modifyTargetGroupAttributes(arn, changes) })]
+            return [ResourceXML.attributes(try await actions.service.perform { catalog, _ in try catalog.modifyTargetGroupAttributes(arn, changes) })]
         },
         "RegisterTargets": { actions, request in
             let arn = try request.arn("TargetGroupArn"), targets = try request.targets()
             guard !targets.isEmpty else { throw ELBError(.validationError, "Targets must name at least one target") }
-            try actions.service.perform { catalog, context in
+            try await actions.service.perform { catalog, context in
                 try catalog.registerTargets(arn, targets, instances: actions.instances, now: context.now)
             }
             return []
@@ -253,12 +262,12 @@ public struct ELBActions: Sendable {
             guard !targets.isEmpty else { throw ELBError(.validationError, "Targets must name at least one target") }
             // gwlb's DryRun: what would happen, from the live tables, and nothing changed. A real
             // call keeps the same preview in its audit record (not in AWS's answer).
-            let preview = try DeregistrationPreview.compute(service: actions.service, group: arn, ids: targets, instances: actions.instances,
+            let preview = try await DeregistrationPreview.compute(service: actions.service, group: arn, ids: targets, instances: actions.instances,
                                                             flows: actions.flows)
             if try request.bool("DryRun") == true {
                 return [.value("DryRun", "true"), preview.xml.renamed("Preview")]
             }
-            try actions.service.perform { catalog, context in try catalog.deregisterTargets(arn, targets, now: context.now) }
+            try await actions.service.perform { catalog, context in try catalog.deregisterTargets(arn, targets, now: context.now) }
             return [preview.xml]
         },
         "DescribeTargetHealth": { actions, request in
@@ -278,7 +287,7 @@ public struct ELBActions: Sendable {
                 guard let arn = ARN(text) else { throw ELBError(.validationError, "'\(text)' is not a valid target group ARN") }
                 return arn
             }
-            let listener = try actions.service.perform { catalog, context in
+            let listener = try await actions.service.perform { catalog, context in
                 try catalog.createListener(loadBalancer: balancer, port: try request.int("Port"), protocol: request.string("Protocol"),
                                            forwardTo: group, actionType: action[0]["Type"], tags: try request.tags(), id: context.newID())
             }
@@ -304,12 +313,12 @@ public struct ELBActions: Sendable {
             guard action.count == 1, action[0]["Type"] == "forward", let text = action[0]["TargetGroupArn"], let group = ARN(text) else {
                 throw ELBError(.validationError, "DefaultActions must be one Type=forward,TargetGroupArn=<target group>")
             }
-            let listener = try actions.service.perform { catalog, _ in try catalog.modifyListener(arn, forwardTo: group) }
+            let listener = try await actions.service.perform { catalog, _ in try catalog.modifyListener(arn, forwardTo: group) }
             return [.list("Listeners", [ResourceXML.listener(listener)])]
         },
         "DeleteListener": { actions, request in
             let arn = try request.arn("ListenerArn")
-            try actions.service.perform { catalog, _ in try catalog.deleteListener(arn) }
+            try await actions.service.perform { catalog, _ in try catalog.deleteListener(arn) }
             return []
         },
         "DescribeListenerAttributes": { actions, request in
@@ -318,22 +327,22 @@ public struct ELBActions: Sendable {
         },
         "ModifyListenerAttributes": { actions, request in
             let arn = try request.arn("ListenerArn"), changes = try request.attributeChanges()
-            return [ResourceXML.attributes(try actions.service.perform { catalog, _ in try catalog.modifyListenerAttributes(arn, changes) })]
+            return [ResourceXML.attributes(try await actions.service.perform { catalog, _ in try catalog.modifyListenerAttributes(arn, changes) })]
         },
         "AddTags": { actions, request in
             let arns = try request.arns("ResourceArns"), tags = try request.tags()
-            try actions.service.perform { catalog, _ in try catalog.addTags(arns, tags) }
+            try await actions.service.perform { catalog, _ in try catalog.addTags(arns, tags) }
             return []
         },
         "RemoveTags": { actions, request in
             let arns = try request.arns("ResourceArns"), keys = try request.list("TagKeys")
-            try actions.service.perform { catalog, _ in try catalog.removeTags(arns, keys: keys) }
+            try await actions.service.perform { catalog, _ in try catalog.removeTags(arns, keys: keys) }
             return []
         },
         // gwlb's extension: endpoints (the TUN interfaces routes steer traffic into).
         "CreateEndpoint": { actions, request in
             let balancer = try request.arn("LoadBalancerArn"), interface = try request.required("Interface")
-            let endpoint = try actions.service.perform { catalog, context in
+            let endpoint = try await actions.service.perform { catalog, context in
                 try catalog.createEndpoint(loadBalancer: balancer, interface: interface, endpointId: request.string("EndpointId"),
                                            attachmentId: request.string("AttachmentId"), newID: context.newID, now: context.now)
             }
@@ -350,7 +359,7 @@ public struct ELBActions: Sendable {
         },
         "DeleteEndpoint": { actions, request in
             let id = try request.required("EndpointId")
-            try actions.service.perform { catalog, _ in catalog.deleteEndpoint(id) }
+            try await actions.service.perform { catalog, _ in catalog.deleteEndpoint(id) }
             return []
         },
         "DescribeTags": { actions, request in

@@ -15,7 +15,7 @@ public enum PacketCapture {
     /// `progress` hears about each packet (a line for the terminal).
     /// `stop` is asked at each line (a heartbeat comes every second): true ends the capture early.
     public static func run(socketPath: String, query: [(String, String)], path: String, exclusive: Bool = false,
-                           progress: (String) -> Void = { _ in }, stop: () -> Bool = { false }) throws -> Summary {
+                           progress: (String) -> Void = { _ in }, stop: () -> Bool = { false }) async throws -> Summary {
         let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~:"))
         let text = query.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed) ?? $0.1)" }.joined(separator: "&")
         var writer = PcapNGWriter()
@@ -23,7 +23,7 @@ public enum PacketCapture {
         var summary = Summary(captured: 0, lost: 0)
         var client = UnixHTTPClient(socketPath: socketPath, timeoutSeconds: 10)
         client.userAgent = "gwlb-capture"
-        try client.streamLines("/v1/capture?" + text) { line in
+        try await client.streamLines("/v1/capture?" + text) { line in
             guard !stop() else { return false }
             guard let decoded = try? ContractCoding.decode(CaptureLine.self, from: Data(line.utf8)) else { return true }
             switch decoded {

@@ -1,21 +1,28 @@
+import AsyncHTTPClient
 import ControlContract
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Synchronization
 
-/// HTTP/1.1 to gwlbd's Unix socket, blocking: one request per connection (`Connection: close`),
-/// which is all a CLI call or the console's stream needs. No library speaks HTTP over AF_UNIX
-/// without an event loop, and this is small.
+/// HTTP/1.1 to gwlbd's Unix socket through AsyncHTTPClient (`http+unix` URLs): the HTTP parsing,
+/// chunked decoding and timeouts are the library's. Its callers block (the `gwlb` command line, the
+/// console's readers): a call waits for the event loop's future, which needs none of Swift's shared
+/// threads, so a caller on one of them cannot starve its own answer. One request per connection
+/// (`Connection: close`): a pooled connection would outlive a gwlbd that hands over to its successor.
 public struct UnixHTTPClient: Sendable {
     public let socketPath: String
-    /// Seconds a read may wait; the stream reader sets its own.
+    /// Seconds a call may take in all, and a stream may wait between two reads.
     public var timeoutSeconds: Int
     /// Names the program in gwlbd's audit trail.
     public var userAgent = "gwlb-cli"
 
     /// A stream line longer than this is an error (gwlbd's are a few KiB).
     public static let maximumLineLength = 16 << 20
+    /// An answer longer than this is an error (gwlbd's largest, a page of 400 targets or a
+    /// `/v1/flows` of 100,000 flows, stay under a tenth of it).
+    public static let maximumBodyLength = 256 << 20
 
     public init(socketPath: String, timeoutSeconds: Int = 30) {
         self.socketPath = socketPath
@@ -24,6 +31,7 @@ public struct UnixHTTPClient: Sendable {
 
     public struct Response: Sendable {
         public let status: Int
+        /// By lowercased name.
         public let headers: [String: String]
         public let body: Data
     }
@@ -42,238 +50,130 @@ public struct UnixHTTPClient: Sendable {
         }
     }
 
+    /// One call, waiting on the calling thread: for callers that block anyway (the command line).
     public func request(_ method: String, _ path: String, body: Data = Data(), contentType: String? = nil) throws -> Response {
-        try request(over: Connection(socketPath: socketPath, timeoutSeconds: timeoutSeconds), method, path, body: body, contentType: contentType)
-    }
-
-    /// `request` over a descriptor already connected (the fuzzer's end of a socket pair), which
-    /// this call closes.
-    package func request(descriptor: Int32, _ method: String, _ path: String) throws -> Response {
-        try request(over: Connection(descriptor: descriptor, label: socketPath), method, path, body: Data(), contentType: nil)
-    }
-
-    private func request(over connection: Connection, _ method: String, _ path: String, body: Data, contentType: String?) throws -> Response {
+        let (task, collector) = try start(method, path, body: body, contentType: contentType)
         do {
-            try connection.send(method: method, path: path, body: body, contentType: contentType, userAgent: userAgent)
+            return try task.futureResult.wait()
         } catch {
-            // The server may refuse a request before reading all of it (413 for a body too large)
-            // and stop reading: its answer, if it sent one, says why.
-            guard let head = try? connection.readHead() else { throw error }
-            return Response(status: head.status, headers: head.headers, body: Data())
+            return try refusal(collector) ?? { throw explain(error, answered: collector.answered) }()
         }
-        let head = try connection.readHead()
+    }
+
+    /// One call, from a task.
+    public func request(_ method: String, _ path: String, body: Data = Data(), contentType: String? = nil) async throws -> Response {
+        let (task, collector) = try start(method, path, body: body, contentType: contentType)
         do {
-            let body: Data
-            if head.headers["transfer-encoding"]?.lowercased() == "chunked" {
-                var collected = Data()
-                while let chunk = try connection.readChunk() { collected.append(chunk) }
-                body = collected
-            } else if let text = head.headers["content-length"] {
-                guard let length = Int(text), length >= 0, text.allSatisfy(\.isASCII) else {
-                    throw UnixHTTPClient.ConnectionError(description: "bad Content-Length '\(text.prefix(40))'")
-                }
-                body = try connection.read(exactly: length)
-            } else {
-                body = try connection.readToEnd()
-            }
-            return Response(status: head.status, headers: head.headers, body: body)
-        } catch var error as UnixHTTPClient.ConnectionError {
-            // Cut off mid-answer: gwlbd may have acted on the request.
-            error.unanswered = false
-            throw error
+            return try await withTaskCancellationHandler { try await task.futureResult.get() } onCancel: { task.cancel() }
+        } catch {
+            return try refusal(collector) ?? { throw explain(error, answered: collector.answered) }()
         }
+    }
+
+    /// gwlbd may refuse a request before reading all of it (413 for a body too large) and close
+    /// the connection while the body is still being sent: its answer, when it came, says why.
+    private func refusal(_ collector: AnswerCollector) -> Response? {
+        guard let answer = collector.answerSoFar, answer.status >= 400 else { return nil }
+        return answer
+    }
+
+    private func start(_ method: String, _ path: String, body: Data, contentType: String?) throws -> (HTTPClient.Task<Response>, AnswerCollector) {
+        let collector = AnswerCollector(limit: Self.maximumBodyLength)
+        let request = try httpRequest(method, path, body: body, contentType: contentType)
+        let task = Self.client(timeoutSeconds: timeoutSeconds)
+            .execute(request: request, delegate: collector, deadline: .now() + .seconds(Int64(timeoutSeconds)))
+        return (task, collector)
     }
 
     /// Opens a streaming GET and calls `line` for each newline-terminated line of the body until
-    /// it returns false or the server closes. A read waits at most `timeoutSeconds`.
-    public func streamLines(_ path: String, line: (String) -> Bool) throws {
-        try streamLines(over: Connection(socketPath: socketPath, timeoutSeconds: timeoutSeconds), path, line: line)
-    }
-
-    /// `streamLines` over a descriptor already connected, which this call closes.
-    package func streamLines(descriptor: Int32, _ path: String, line: (String) -> Bool) throws {
-        try streamLines(over: Connection(descriptor: descriptor, label: socketPath), path, line: line)
-    }
-
-    private func streamLines(over connection: Connection, _ path: String, line: (String) -> Bool) throws {
-        try connection.send(method: "GET", path: path, body: Data(), contentType: nil, userAgent: userAgent)
-        let head = try connection.readHead()
-        let chunked = head.headers["transfer-encoding"]?.lowercased() == "chunked"
-        guard head.status == 200 else {
-            // gwlbd says why in a JSON body: {"error": "…"}.
-            var body = Data()
-            while body.count < 65_536, let piece = chunked ? try connection.readChunk() : try connection.readSome() { body.append(piece) }
-            let answer = try? ContractCoding.decode(ErrorAnswer.self, from: body)
-            throw ConnectionError(description: answer?.error ?? "GET \(path) answered HTTP \(head.status)")
-        }
-        var pending = Data()
-        while true {
-            let piece = chunked ? try connection.readChunk() : try connection.readSome()
-            guard let piece else { return }
-            pending.append(piece)
-            guard pending.count <= UnixHTTPClient.maximumLineLength || pending.contains(0x0A) else {
-                throw ConnectionError(description: "a line of \(path) is longer than \(UnixHTTPClient.maximumLineLength) bytes")
+    /// it returns false, the server ends the answer or the task is cancelled. A read waits at most
+    /// `timeoutSeconds`. A slow `line` holds back the server (at most `LineFeed.capacity` lines wait).
+    public func streamLines(_ path: String, line: (String) async throws -> Bool) async throws {
+        let feed = LineFeed()
+        let task = Self.client(timeoutSeconds: timeoutSeconds).execute(request: try httpRequest("GET", path, body: Data(), contentType: nil), delegate: feed)
+        defer { task.cancel() }
+        try await withTaskCancellationHandler {
+            while true {
+                let batch = await feed.next()
+                for text in batch.lines {
+                    guard try await line(text) else { return }
+                }
+                switch batch.end {
+                case nil: continue
+                case .finished: return
+                case .refused(let status, let body):
+                    // gwlbd says why in a JSON body: {"error": "…"}.
+                    let answer = try? ContractCoding.decode(ErrorAnswer.self, from: body)
+                    throw ConnectionError(description: answer?.error ?? "GET \(path) answered HTTP \(status)")
+                case .failed(let error):
+                    if Task.isCancelled { throw CancellationError() }
+                    throw explain(error, answered: batch.answered)
+                }
             }
-            while let newline = pending.firstIndex(of: 0x0A) {
-                let text = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
-                pending.removeSubrange(pending.startIndex...newline)
-                if !line(text) { return }
-            }
-        }
-    }
-}
-
-/// One connection: a socket and what was read but not yet used.
-private final class Connection {
-    let descriptor: Int32
-    var buffer = Data()
-    let socketPath: String
-
-    init(descriptor: Int32, label: String) {
-        self.descriptor = descriptor
-        socketPath = label
+        } onCancel: { task.cancel() }
     }
 
-    init(socketPath: String, timeoutSeconds: Int) throws {
-        self.socketPath = socketPath
-        descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw UnixHTTPClient.ConnectionError(description: "socket: \(String(cString: strerror(errno)))") }
-        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(descriptor, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let capacity = MemoryLayout.size(ofValue: address.sun_path)
-        // On a throw below, `deinit` runs (every stored property is set) and closes the socket:
-        // closing it here as well closed the number a second time, whatever another thread had
-        // opened under it meanwhile (a full test run saw SwiftNIO's new socket fail with EBADF).
-        guard socketPath.utf8.count < capacity else {
-            throw UnixHTTPClient.ConnectionError(description: "socket path \(socketPath) is longer than \(capacity - 1) bytes")
+    private func httpRequest(_ method: String, _ path: String, body: Data, contentType: String?) throws -> HTTPClient.Request {
+        guard let url = URL(httpURLWithSocketPath: socketPath, uri: path) else {
+            throw ConnectionError(description: "cannot make a URL of the socket path \(socketPath) and \(path)")
         }
-        withUnsafeMutableBytes(of: &address.sun_path) { bytes in
-            for (index, byte) in socketPath.utf8.enumerated() { bytes[index] = byte }
-        }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard connected == 0 else {
-            let reason = errno
-            let advice = switch reason {
-            case ENOENT, ECONNREFUSED: "is gwlbd running with --state-dir? (or give --socket PATH)"
-            case EACCES: "the socket is mode 0660: run as root or as a member of its group"
-            default: ""
-            }
-            throw UnixHTTPClient.ConnectionError(description: "cannot connect to \(socketPath): \(String(cString: strerror(reason))); \(advice)")
-        }
+        var headers: HTTPHeaders = ["User-Agent": userAgent, "Connection": "close"]
+        if let contentType { headers.add(name: "Content-Type", value: contentType) }
+        return try HTTPClient.Request(url: url, method: HTTPMethod(rawValue: method), headers: headers, body: body.isEmpty ? nil : .bytes(body))
     }
 
-    deinit { if descriptor >= 0 { close(descriptor) } }
-
-    func send(method: String, path: String, body: Data, contentType: String?, userAgent: String) throws {
-        var head = "\(method) \(path) HTTP/1.1\r\nHost: gwlbd\r\nConnection: close\r\nUser-Agent: \(userAgent)\r\n"
-        if let contentType { head += "Content-Type: \(contentType)\r\n" }
-        head += "Content-Length: \(body.count)\r\n\r\n"
-        var message = Data(head.utf8)
-        message.append(body)
-        try message.withUnsafeBytes { bytes in
-            var sent = 0
-            while sent < bytes.count {
-                let count = Glibc.send(descriptor, bytes.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL))
-                guard count > 0 else { throw failure("send") }
-                sent += count
+    /// The library's error in the operator's words.
+    func explain(_ error: any Error, answered: Bool) -> ConnectionError {
+        if let error = error as? ConnectionError { return error }
+        if let error = error as? HTTPClientError {
+            switch error {
+            case .remoteConnectionClosed:
+                return answered ? ConnectionError(description: "gwlbd closed the connection mid-answer (\(socketPath))")
+                    : ConnectionError(description: "gwlbd closed the connection before answering (\(socketPath))", unanswered: true)
+            case .readTimeout, .deadlineExceeded, .connectTimeout:
+                return ConnectionError(description: "gwlbd did not answer in time (\(socketPath))")
+            default: break
             }
         }
-    }
-
-    func readHead() throws -> (status: Int, headers: [String: String]) {
-        let terminator = Data("\r\n\r\n".utf8)
-        while buffer.range(of: terminator) == nil {
-            guard buffer.count <= 65_536 else { throw UnixHTTPClient.ConnectionError(description: "gwlbd's answer has a head longer than 64 KiB") }
-            guard let more = try receive() else {
-                throw UnixHTTPClient.ConnectionError(description: "gwlbd closed the connection before answering", unanswered: buffer.isEmpty)
+        if let error = error as? IOError {
+            switch error.errnoCode {
+            case ENOENT, ECONNREFUSED:
+                return ConnectionError(description: "cannot connect to \(socketPath): \(String(cString: strerror(error.errnoCode))); is gwlbd running with --state-dir? (or give --socket PATH)")
+            case EACCES:
+                return ConnectionError(description: "cannot connect to \(socketPath): \(String(cString: strerror(error.errnoCode))); the socket is mode 0660: run as root or as a member of its group")
+            case ECONNRESET, EPIPE:
+                // A reset before any answer came: see `unanswered`.
+                return ConnectionError(description: "gwlbd reset the connection (\(socketPath))", unanswered: !answered)
+            default:
+                return ConnectionError(description: "\(socketPath): \(String(cString: strerror(error.errnoCode)))")
             }
-            buffer.append(more)
         }
-        let end = buffer.range(of: terminator)!
-        let lines = String(decoding: buffer[buffer.startIndex..<end.lowerBound], as: UTF8.self).components(separatedBy: "\r\n")
-        buffer.removeSubrange(buffer.startIndex..<end.upperBound)
-        let statusParts = lines[0].split(separator: " ")
-        guard statusParts.count >= 2, let status = Int(statusParts[1]) else {
-            throw UnixHTTPClient.ConnectionError(description: "not an HTTP answer: \(lines[0])")
+        if case SocketAddressError.unixDomainSocketPathTooLong = error {
+            return ConnectionError(description: "socket path \(socketPath) is longer than \(MemoryLayout.size(ofValue: sockaddr_un().sun_path) - 1) bytes")
         }
-        var headers: [String: String] = [:]
-        for line in lines.dropFirst() {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        if let error = error as? HTTPParserError, error == .invalidEOFState {
+            // The connection ended inside the answer: something of it came, so gwlbd may have acted.
+            return ConnectionError(description: "gwlbd closed the connection mid-answer (\(socketPath))")
         }
-        return (status, headers)
+        if error is HTTPParserError {
+            return ConnectionError(description: "gwlbd's answer is not valid HTTP (\(error)) (\(socketPath))")
+        }
+        return ConnectionError(description: "\(socketPath): \(error)")
     }
 
-    /// The next chunk of a chunked body; nil after the last.
-    func readChunk() throws -> Data? {
-        let sizeLine = try readLine()
-        // 1 to 7 hex digits (a chunk under 256 MiB), an optional extension after ';'.
-        let digits = sizeLine.prefix { $0 != ";" }.trimmingCharacters(in: .whitespaces)
-        guard (1...7).contains(digits.count), digits.allSatisfy(\.isHexDigit), let size = Int(digits, radix: 16) else {
-            throw UnixHTTPClient.ConnectionError(description: "bad chunk size '\(sizeLine.prefix(40))'")
+    /// One client per timeout, for the life of the process (a client is never shut down: it
+    /// holds no connection between calls). A refused connection is said at once, not retried.
+    private static let clients = Mutex<[Int: HTTPClient]>([:])
+
+    private static func client(timeoutSeconds: Int) -> HTTPClient {
+        clients.withLock { clients in
+            if let client = clients[timeoutSeconds] { return client }
+            var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow,
+                                                         timeout: .init(connect: .seconds(Int64(timeoutSeconds)), read: .seconds(Int64(timeoutSeconds))))
+            configuration.connectionPool.retryConnectionEstablishment = false
+            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+            clients[timeoutSeconds] = client
+            return client
         }
-        if size == 0 { return nil }
-        let chunk = try read(exactly: size)
-        _ = try readLine()
-        return chunk
-    }
-
-    func readLine() throws -> String {
-        while buffer.firstIndex(of: 0x0A) == nil {
-            guard let more = try receive() else { throw UnixHTTPClient.ConnectionError(description: "gwlbd closed the connection mid-answer") }
-            buffer.append(more)
-        }
-        let newline = buffer.firstIndex(of: 0x0A)!
-        let line = String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self)
-        buffer.removeSubrange(buffer.startIndex...newline)
-        return line.hasSuffix("\r") ? String(line.dropLast()) : line
-    }
-
-    func read(exactly count: Int) throws -> Data {
-        while buffer.count < count {
-            guard let more = try receive() else { throw UnixHTTPClient.ConnectionError(description: "gwlbd closed the connection mid-answer") }
-            buffer.append(more)
-        }
-        let result = buffer.prefix(count)
-        buffer.removeFirst(count)
-        return Data(result)
-    }
-
-    func readToEnd() throws -> Data {
-        while let more = try receive() { buffer.append(more) }
-        defer { buffer.removeAll() }
-        return buffer
-    }
-
-    /// What was buffered, else the next read from the socket; nil at end of stream.
-    func readSome() throws -> Data? {
-        if !buffer.isEmpty {
-            defer { buffer.removeAll() }
-            return buffer
-        }
-        return try receive()
-    }
-
-    /// The next read from the socket; nil at end of stream.
-    private func receive() throws -> Data? {
-        var bytes = [UInt8](repeating: 0, count: 65536)
-        let count = recv(descriptor, &bytes, bytes.count, 0)
-        if count < 0 {
-            if errno == EAGAIN || errno == EWOULDBLOCK { throw UnixHTTPClient.ConnectionError(description: "gwlbd did not answer in time (\(socketPath))") }
-            throw failure("recv")
-        }
-        return count == 0 ? nil : Data(bytes[0..<count])
-    }
-
-    private func failure(_ call: String) -> UnixHTTPClient.ConnectionError {
-        let reason = errno
-        // A reset before any answer came: see `unanswered` (a reset mid-answer is cleared by the caller).
-        return UnixHTTPClient.ConnectionError(description: "\(call) on \(socketPath): \(String(cString: strerror(reason)))",
-                                              unanswered: buffer.isEmpty && (reason == ECONNRESET || reason == EPIPE))
     }
 }

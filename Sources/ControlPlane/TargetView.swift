@@ -25,7 +25,7 @@ public struct HealthEvent: Hashable, Sendable {
 extension ControlPlaneService {
     /// The targets of `group` with their health as AWS reports it: draining while deregistration is
     /// in progress, unused when no listener uses the group, else what the checks found.
-    public func targets(of group: ARN) throws -> [TargetView] {
+    public nonisolated func targets(of group: ARN) throws -> [TargetView] {
         let health = self.health
         return try read { catalog in
             let found = try catalog.targetGroup(group)
@@ -42,12 +42,12 @@ extension ControlPlaneService {
     }
 
     /// How long each target's last health check took, in seconds, by `healthKey`.
-    public var checkLatencies: [String: Double] { healthChecker.latencies }
+    public nonisolated var checkLatencies: [String: Double] { healthChecker.latencies }
     /// The last data-path probe's round trip of each target that has one, in seconds.
-    public var dataPathLatencies: [String: Double] { healthChecker.dataPathLatencies }
+    public nonisolated var dataPathLatencies: [String: Double] { healthChecker.dataPathLatencies }
 
     /// The load balancers the data plane serves, each with the target group its listener forwards to.
-    public var servedBalancers: [(balancer: LoadBalancer, group: ARN?)] {
+    public nonisolated var servedBalancers: [(balancer: LoadBalancer, group: ARN?)] {
         read { catalog in
             catalog.servedLoadBalancers.compactMap { arn in
                 guard let balancer = try? catalog.loadBalancer(arn) else { return nil }
@@ -58,9 +58,9 @@ extension ControlPlaneService {
 
     /// The target slot of `view`, a target of `group`, in the data plane (nil when its load
     /// balancer is not served).
-    public func slot(of view: TargetView, in group: ARN) -> Int? {
+    public nonisolated func slot(of view: TargetView, in group: ARN) -> Int? {
         guard let address = IPv4Address(view.address) else { return nil }
         let owner = SlotOwner(group: group.description, peer: UDPPeer(address: address, port: UInt16(clamping: view.registration.port)))
-        return state.withLock { $0.compiler.slots.slot(of: owner) }
+        return self.view.withLock { $0.targetSlots.slot(of: owner) }
     }
 }

@@ -231,19 +231,20 @@ public final class Daemon: @unchecked Sendable {
         return configuration
     }
 
-    /// Runs `operation` on Swift's concurrency threads and waits for it on this one (gwlbd's
-    /// command line is synchronous).
-    static func runBlocking(_ operation: @escaping @Sendable () async throws -> Void) throws {
-        let outcome = Mutex<Result<Void, any Error>?>(nil)
+    /// Runs `operation` on Swift's concurrency threads and waits for it on this one (gwlbd's and
+    /// gwlb's command lines are synchronous). Call it from a thread of one's own (a command's main
+    /// thread), never from a task: waiting there would hold a thread `operation` may need.
+    public static func runBlocking<Value: Sendable>(_ operation: @escaping @Sendable () async throws -> Value) throws -> Value {
+        let outcome = Mutex<Result<Value, any Error>?>(nil)
         let finished = DispatchSemaphore(value: 0)
         Task {
-            let result: Result<Void, any Error>
-            do { try await operation(); result = .success(()) } catch { result = .failure(error) }
+            let result: Result<Value, any Error>
+            do { result = .success(try await operation()) } catch { result = .failure(error) }
             outcome.withLock { $0 = result }
             finished.signal()
         }
         finished.wait()
-        try outcome.withLock { $0! }.get()
+        return try outcome.withLock { $0! }.get()
     }
 
     /// The once-a-second work, and SIGHUP's reload, while no takeover is under way.
@@ -251,14 +252,14 @@ public final class Daemon: @unchecked Sendable {
         TickerService(tick: { [self] in
             // While handing over, the successor-to-be owns what happens next.
             guard handover.state == .running else { return }
-            do { try control?.service.tick() } catch { log("draining step failed: \(error)") }
+            do { try await control?.service.tick() } catch { log("draining step failed: \(error)") }
             let (reattached, lines) = devices.reattachLost()
             lines.forEach(log)
             // The workers adopt devices when they pick up a snapshot: the same one again will do.
             if reattached {
                 plane.publish(published.value.withLock { $0 })
                 // Routes into a device go with it: the route tables put them back.
-                do { try control?.service.reapplyRouting() } catch { log("cannot restore the routes into a re-created device: \(error)") }
+                do { try await control?.service.reapplyRouting() } catch { log("cannot restore the routes into a re-created device: \(error)") }
             }
             if let control { metrics.flush(control.observatory.metricsSample(control.service)) }
             writeStatistics(plane, published.value.withLock { $0 })

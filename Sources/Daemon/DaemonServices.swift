@@ -57,7 +57,7 @@ struct ServerService: Service {
 /// Once a second: `tick` (draining, lost devices, metrics, the statistics file); on SIGHUP,
 /// `reload`. Both run on this service's own task, one at a time.
 struct TickerService: Service {
-    let tick: @Sendable () -> Void
+    let tick: @Sendable () async -> Void
     let reload: @Sendable () -> Void
 
     private enum Event { case tick, reload }
@@ -74,7 +74,7 @@ struct TickerService: Service {
             }
             for await event in events.cancelOnGracefulShutdown() {
                 switch event {
-                case .tick: tick()
+                case .tick: await tick()
                 case .reload: reload()
                 }
             }

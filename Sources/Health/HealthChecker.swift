@@ -72,7 +72,7 @@ public final class HealthChecker: Service, Sendable {
     }
 
     private let tracked = Mutex<[String: Tracked]>([:])
-    private let report: @Sendable (String, TargetHealthState) -> Void
+    private let report: @Sendable (String, TargetHealthState) async -> Void
     /// Multiplies intervals and timeouts: 1 in service, less in tests.
     private let timeScale: Double
     /// Probes that could not run for a local reason (no descriptor, buffer or port): the targets
@@ -82,7 +82,7 @@ public final class HealthChecker: Service, Sendable {
     private let dataPathProbe: DataPathProbe?
     static let executor = DedicatedExecutor(label: "gwlb.health")
 
-    public init(timeScale: Double = 1, dataPathProbe: DataPathProbe? = nil, report: @escaping @Sendable (String, TargetHealthState) -> Void) {
+    public init(timeScale: Double = 1, dataPathProbe: DataPathProbe? = nil, report: @escaping @Sendable (String, TargetHealthState) async -> Void) {
         self.timeScale = timeScale
         self.report = report
         self.dataPathProbe = dataPathProbe
@@ -185,6 +185,6 @@ public final class HealthChecker: Service, Sendable {
             return tracked[target.id]?.machine.record(result)
         }
         // Reported outside the lock: the receiver may call `update`.
-        if let change { report(target.id, change) }
+        if let change { await report(target.id, change) }
     }
 }

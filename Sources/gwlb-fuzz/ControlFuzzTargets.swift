@@ -71,35 +71,21 @@ extension FuzzTarget {
         }
     }
 
-    /// The input is what gwlbd "sends": written to one end of a socket pair, which is then shut,
-    /// and read by the client at the other. The first byte picks an answer or the stream.
+    /// The input is a stream's body as gwlbd "sends" it (the HTTP around it is AsyncHTTPClient's
+    /// and SwiftNIO's, fuzzed by them): split into lines as the client does, in pieces of the
+    /// sizes the first byte picks, each line decoded and applied to the console's model.
     static func stream(_ bytes: UnsafeRawBufferPointer) {
-        guard let mode = bytes.first else { return }
-        var pair: [Int32] = [0, 0]
-        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &pair) == 0 else { fatalError("socketpair: \(errno)") }
-        // The whole input fits the socket's buffer (libFuzzer's inputs stay well under it), so
-        // writing never waits for the reader.
-        var size: Int32 = 1 << 20
-        setsockopt(pair[0], SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
-        setsockopt(pair[1], SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
-        let answer = UnsafeRawBufferPointer(rebasing: bytes.dropFirst())
-        var written = 0
-        while written < answer.count {
-            let count = write(pair[0], answer.baseAddress! + written, answer.count - written)
-            guard count > 0 else { fatalError("write to the socket pair: \(errno)") }
-            written += count
-        }
-        shutdown(pair[0], Int32(SHUT_WR))
-        let client = UnixHTTPClient(socketPath: "fuzz")
-        if mode & 1 == 0 {
-            _ = try? client.request(descriptor: pair[1], "GET", "/v1/stats")
-        } else {
-            var model = ConsoleModel()
-            _ = try? client.streamLines(descriptor: pair[1], "/v1/stream") { line in
+        guard let first = bytes.first else { return }
+        let piece = Int(first) + 1
+        var splitter = LineSplitter(limit: 4096)
+        var model = ConsoleModel()
+        var rest = bytes.dropFirst()
+        while !rest.isEmpty {
+            guard let lines = try? splitter.append(rest.prefix(piece)) else { return }
+            rest = rest.dropFirst(piece)
+            for line in lines {
                 if let message = try? ContractCoding.decode(StreamMessage.self, from: Data(line.utf8)) { model.apply(message, at: 1) }
-                return true
             }
         }
-        close(pair[0])
     }
 }

@@ -1,6 +1,7 @@
 import AWSCommandLine
 import ArgumentParser
 import ControlClient
+import Daemon
 import Foundation
 
 /// The socket a command talks to: --socket, else $GWLB_SOCKET, else the default.
@@ -87,8 +88,10 @@ struct CaptureCommand: ParsableCommand {
         if let address { query.append(("address", address)) }
         if let port { query.append(("port", String(port))) }
         do {
-            let summary = try PacketCapture.run(socketPath: resolvedSocket(socket), query: query, path: file) { comment in
-                StandardError.print(comment)
+            let (socket, file, query) = (resolvedSocket(socket), file, query)
+            // The capture reads a stream; this command's thread waits for it.
+            let summary = try Daemon.runBlocking {
+                try await PacketCapture.run(socketPath: socket, query: query, path: file) { comment in StandardError.print(comment) }
             }
             print("\(summary.captured) packet\(summary.captured == 1 ? "" : "s") captured to \(file)"
                   + (summary.lost > 0 ? " (\(summary.lost) lost: gwlbd's capture buffer was full)" : ""))

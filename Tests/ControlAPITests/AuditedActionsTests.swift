@@ -11,14 +11,14 @@ import Testing
         }
     }
 
-    @Test func callsAndFailuresAreRecordedWithTheirParameters() throws {
+    @Test func callsAndFailuresAreRecordedWithTheirParameters() async throws {
         let api = try APIFixture(audited: true)
-        let (_, created, _) = try api.call("CreateTargetGroup", [("Name", "tg"), ("Protocol", "GENEVE"), ("Port", "6081")])
+        let (_, created, _) = try await api.call("CreateTargetGroup", [("Name", "tg"), ("Protocol", "GENEVE"), ("Port", "6081")])
         let arn = try #require(try APIFixture.values(created, "//TargetGroupArn").first)
-        _ = try api.call("RegisterTargets", [("TargetGroupArn", arn), ("Targets.member.1.Id", "198.18.1.11"),
+        _ = try await api.call("RegisterTargets", [("TargetGroupArn", arn), ("Targets.member.1.Id", "198.18.1.11"),
                                              ("Targets.member.2.Id", "198.18.1.12"), ("Targets.member.2.Port", "6081")])
-        _ = try api.call("DescribeTargetGroups", [("Names.member.1", "nope")])
-        _ = try api.call("NoSuchAction")
+        _ = try await api.call("DescribeTargetGroups", [("Names.member.1", "nope")])
+        _ = try await api.call("NoSuchAction")
         let events = try events(api)
         #expect(events.map { $0["eventName"] as? String } == ["CreateTargetGroup", "RegisterTargets", "DescribeTargetGroups", "NoSuchAction"])
 

@@ -15,23 +15,23 @@ import Testing
         let api: APIFixture
         let lb: String, tg: String, spare: String, listener: String
 
-        init() throws {
+        init() async throws {
             let api = try APIFixture()
             self.api = api
-            func value(_ action: String, _ parameters: [(String, String)], _ path: String) throws -> String {
-                let answer = try api.call(action, parameters)
+            func value(_ action: String, _ parameters: [(String, String)], _ path: String) async throws -> String {
+                let answer = try await api.call(action, parameters)
                 guard let value = try APIFixture.values(answer.xml, path).first else { throw CocoaError(.fileNoSuchFile) }
                 return value
             }
-            lb = try value("CreateLoadBalancer", [("Name", "lb"), ("Type", "gateway"), ("Subnets.member.1", "subnet-1")], "//LoadBalancerArn")
-            tg = try value("CreateTargetGroup", [("Name", "tg"), ("Protocol", "GENEVE"), ("Port", "6081")], "//TargetGroupArn")
-            spare = try value("CreateTargetGroup", [("Name", "spare"), ("Protocol", "GENEVE"), ("Port", "6081"), ("HealthCheckProtocol", "HTTP")],
+            lb = try await value("CreateLoadBalancer", [("Name", "lb"), ("Type", "gateway"), ("Subnets.member.1", "subnet-1")], "//LoadBalancerArn")
+            tg = try await value("CreateTargetGroup", [("Name", "tg"), ("Protocol", "GENEVE"), ("Port", "6081")], "//TargetGroupArn")
+            spare = try await value("CreateTargetGroup", [("Name", "spare"), ("Protocol", "GENEVE"), ("Port", "6081"), ("HealthCheckProtocol", "HTTP")],
                               "//TargetGroupArn")
-            _ = try api.call("RegisterTargets", [("TargetGroupArn", tg), ("Targets.member.1.Id", "198.18.1.11")])
-            listener = try value("CreateListener", [("LoadBalancerArn", lb), ("DefaultActions.member.1.Type", "forward"),
+            _ = try await api.call("RegisterTargets", [("TargetGroupArn", tg), ("Targets.member.1.Id", "198.18.1.11")])
+            listener = try await value("CreateListener", [("LoadBalancerArn", lb), ("DefaultActions.member.1.Type", "forward"),
                                                     ("DefaultActions.member.1.TargetGroupArn", tg)], "//ListenerArn")
-            _ = try api.call("AddTags", [("ResourceArns.member.1", lb), ("Tags.member.1.Key", "team"), ("Tags.member.1.Value", "net")])
-            _ = try api.call("CreateEndpoint", [("LoadBalancerArn", lb), ("Interface", "gwlbe0")])
+            _ = try await api.call("AddTags", [("ResourceArns.member.1", lb), ("Tags.member.1.Key", "team"), ("Tags.member.1.Value", "net")])
+            _ = try await api.call("CreateEndpoint", [("LoadBalancerArn", lb), ("Interface", "gwlbe0")])
         }
     }
 
@@ -102,10 +102,10 @@ import Testing
     ]
 
     @Test(arguments: operations.indices)
-    func operationAnswersInAWSsShape(index: Int) throws {
+    func operationAnswersInAWSsShape(index: Int) async throws {
         let (action, parameters, expected) = Self.operations[index]
-        let world = try World()
-        let answer = try world.api.call(action, parameters(world))
+        let world = try await World()
+        let answer = try await world.api.call(action, parameters(world))
         #expect(answer.status == 200, "\(action): \(answer.xml.xmlString)")
         #expect(answer.namespace == QueryResponse.namespace)
         #expect(answer.xml.rootElement()?.name == "\(action)Response")
@@ -184,20 +184,20 @@ import Testing
     ]
 
     @Test(arguments: rules.indices)
-    func ruleGivesItsErrorCode(index: Int) throws {
+    func ruleGivesItsErrorCode(index: Int) async throws {
         let (rule, action, parameters, code) = Self.rules[index]
-        let world = try World()
+        let world = try await World()
         let before = world.api.actions.service.read { $0 }
-        let answer = try world.api.call(action, parameters(world))
+        let answer = try await world.api.call(action, parameters(world))
         #expect(answer.status == 400, "\(rule)")
         #expect(try APIFixture.values(answer.xml, "/ErrorResponse/Error/Code") == [code], "\(rule): \(answer.xml.xmlString)")
         #expect(try !APIFixture.values(answer.xml, "/ErrorResponse/Error/Message")[0].isEmpty, "\(rule)")
         #expect(world.api.actions.service.read { $0 } == before, "\(rule): a refused call changes nothing")
     }
 
-    @Test func missingActionIsMissingAction() throws {
+    @Test func missingActionIsMissingAction() async throws {
         let api = try APIFixture()
-        let response = api.actions.handle("Version=2015-12-01", requestID: "r")
+        let response = await api.actions.handle("Version=2015-12-01", requestID: "r")
         #expect(response.status == 400 && response.body.contains("<Code>MissingAction</Code>"))
     }
 }

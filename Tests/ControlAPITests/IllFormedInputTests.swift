@@ -8,40 +8,40 @@ import Testing
 /// AWS's ValidationError, so every later Describe stays readable; and the writer never produces
 /// ill-formed XML even from what an older store may hold.
 @Suite struct IllFormedInputTests {
-    @Test func controlCharactersAreRefusedAtInput() throws {
+    @Test func controlCharactersAreRefusedAtInput() async throws {
         let api = try APIFixture()
-        let lb = try api.call("CreateLoadBalancer", [("Name", "lb"), ("Type", "gateway"), ("Subnets.member.1", "subnet-1")])
+        let lb = try await api.call("CreateLoadBalancer", [("Name", "lb"), ("Type", "gateway"), ("Subnets.member.1", "subnet-1")])
         let lbArn = try #require(try APIFixture.values(lb.xml, "//LoadBalancerArn").first)
         // As a new user would type it: gwlb add-tags … Tags Key=team,Value=$'a\x01b'.
         for (key, value) in [("team", "a\u{1}b"), ("te\u{0}am", "x"), ("team", "a\u{FFFE}"), ("team", "line\nbreak")] {
-            let tagged = try api.call("AddTags", [("ResourceArns.member.1", lbArn), ("Tags.member.1.Key", key), ("Tags.member.1.Value", value)])
+            let tagged = try await api.call("AddTags", [("ResourceArns.member.1", lbArn), ("Tags.member.1.Key", key), ("Tags.member.1.Value", value)])
             #expect(try tagged.status == 400 && (APIFixture.values(tagged.xml, "//Error/Code")) == ["ValidationError"], "\(key.debugDescription)=\(value.debugDescription)")
         }
         for subnet in ["sub\u{1}net", "a b", String(repeating: "s", count: 256)] {
-            let created = try api.call("CreateLoadBalancer", [("Name", "lb2"), ("Type", "gateway"), ("Subnets.member.1", subnet)])
+            let created = try await api.call("CreateLoadBalancer", [("Name", "lb2"), ("Type", "gateway"), ("Subnets.member.1", subnet)])
             #expect(try created.status == 400 && (APIFixture.values(created.xml, "//Error/Code")) == ["ValidationError"], "\(subnet.prefix(10).debugDescription)")
         }
         let many = (1...33).map { ("Subnets.member.\($0)", "subnet-\($0)") }
-        let tooMany = try api.call("CreateLoadBalancer", [("Name", "lb3"), ("Type", "gateway")] + many)
+        let tooMany = try await api.call("CreateLoadBalancer", [("Name", "lb3"), ("Type", "gateway")] + many)
         #expect(try tooMany.status == 400 && (APIFixture.values(tooMany.xml, "//Error/Message")).first?.contains("at most 32 subnets") == true)
-        let group = try api.call("CreateTargetGroup", [("Name", "tg"), ("Protocol", "GENEVE"), ("Port", "6081"), ("VpcId", "vpc\u{7}")])
+        let group = try await api.call("CreateTargetGroup", [("Name", "tg"), ("Protocol", "GENEVE"), ("Port", "6081"), ("VpcId", "vpc\u{7}")])
         #expect(try group.status == 400 && (APIFixture.values(group.xml, "//Error/Code")) == ["ValidationError"])
         // Every Describe still parses, and nothing refused was stored.
-        let tags = try api.call("DescribeTags", [("ResourceArns.member.1", lbArn)])
+        let tags = try await api.call("DescribeTags", [("ResourceArns.member.1", lbArn)])
         #expect(try tags.status == 200 && (APIFixture.values(tags.xml, "//Tags/member/Key")).isEmpty)
-        #expect((try api.call("DescribeLoadBalancers")).status == 200)
+        #expect((try await api.call("DescribeLoadBalancers")).status == 200)
     }
 
     /// AWS's letters, numbers, spaces and _ . : / = + - @, counted in characters: 128 of a
     /// four-byte letter is a valid key, 129 is not.
-    @Test func tagRulesAreAWSs() throws {
+    @Test func tagRulesAreAWSs() async throws {
         let api = try APIFixture()
-        let lb = try api.call("CreateLoadBalancer", [("Name", "lb"), ("Type", "gateway")])
+        let lb = try await api.call("CreateLoadBalancer", [("Name", "lb"), ("Type", "gateway")])
         let lbArn = try #require(try APIFixture.values(lb.xml, "//LoadBalancerArn").first)
         let wide = String(repeating: "\u{2070E}", count: 128)
         for (key, value, status) in [("Cost Center", "net-ops@example.com:42/a=b+c_d.e", 200), (wide, "", 200), (wide + "x", "", 400),
                                      ("emoji", "\u{1F600}", 400), ("k", String(repeating: "v", count: 257), 400)] {
-            let tagged = try api.call("AddTags", [("ResourceArns.member.1", lbArn), ("Tags.member.1.Key", key), ("Tags.member.1.Value", value)])
+            let tagged = try await api.call("AddTags", [("ResourceArns.member.1", lbArn), ("Tags.member.1.Key", key), ("Tags.member.1.Value", value)])
             #expect(tagged.status == status, "\(key.prefix(12))=\(value.prefix(12))")
         }
     }

@@ -16,17 +16,17 @@ import Testing
 
     /// Through the front door: each action of the table gets past the dispatch (an answer other than
     /// InvalidAction, whatever its parameters' errors), and one outside it does not.
-    @Test func theDispatchFollowsTheTable() throws {
+    @Test func theDispatchFollowsTheTable() async throws {
         let api = try APIFixture()
         for operation in ELBOperation.all {
-            let answer = api.actions.handle("Action=\(operation.action)&Version=2015-12-01")
+            let answer = await api.actions.handle("Action=\(operation.action)&Version=2015-12-01")
             #expect(!answer.body.contains("InvalidAction"), "\(operation.action): \(answer.body)")
         }
         for operation in ELBOperation.ec2 {
-            let answer = api.actions.handle("Action=\(operation.action)&Version=2016-11-15")
+            let answer = await api.actions.handle("Action=\(operation.action)&Version=2016-11-15")
             #expect(!answer.body.contains("InvalidAction"), "\(operation.action): \(answer.body)")
         }
-        #expect(api.actions.handle("Action=CreateRule&Version=2015-12-01").body.contains("InvalidAction"))
-        #expect(api.actions.handle("Action=CreateVpc&Version=2016-11-15").body.contains("InvalidAction"))
+        #expect(await api.actions.handle("Action=CreateRule&Version=2015-12-01").body.contains("InvalidAction"))
+        #expect(await api.actions.handle("Action=CreateVpc&Version=2016-11-15").body.contains("InvalidAction"))
     }
 }

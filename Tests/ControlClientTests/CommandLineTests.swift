@@ -159,7 +159,7 @@ func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
     @Test func oversizedAndMalformedBodiesAreRefused() async throws {
         let api = try await APIServerFixture()
         let socket = api.socketPath
-        let huge = await offPool {
+        let huge = await offPool { () -> Int? in
             (try? UnixHTTPClient(socketPath: socket, timeoutSeconds: 3).request("POST", "/", body: Data(repeating: 0x61, count: 2 << 20)))?.status
         }
         #expect(huge == 413)

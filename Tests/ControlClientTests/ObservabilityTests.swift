@@ -81,22 +81,25 @@ final class ScriptedDataPlane: Sendable {
         // Configure a served load balancer with two targets, the first with traffic.
         let (lb, tg) = try await gettingStarted(api)
         plane.statistics.withLock { $0.targets[0].packetsToTarget = 10; $0.activeFlows = 1 }
-        let lines = await offPool { () -> [String] in
-            var lines: [String] = []
-            var client = UnixHTTPClient(socketPath: socket)
-            client.timeoutSeconds = 5
-            try? client.streamLines("/v1/stream") { line in
-                lines.append(line)
-                if lines.count == 3 {
-                    // A change the next delta must carry: more packets to the first target.
-                    plane.statistics.withLock { $0.targets[0].packetsToTarget = 25 }
-                }
-                return lines.count < 6
+        var lines: [String] = []
+        var client = UnixHTTPClient(socketPath: socket)
+        client.timeoutSeconds = 5
+        // Lines come in batches: those read after the change may have been sent before it, so
+        // reading goes on until a delta and two heartbeats came (at most 40 lines).
+        var deltas = 0, heartbeats = 0
+        try? await client.streamLines("/v1/stream") { line in
+            lines.append(line)
+            if lines.count == 3 {
+                // A change the next delta must carry: more packets to the first target.
+                plane.statistics.withLock { $0.targets[0].packetsToTarget = 25 }
             }
-            return lines
+            let type = (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["type"] as? String
+            if type == "delta" { deltas += 1 }
+            if type == "heartbeat" { heartbeats += 1 }
+            return (deltas == 0 || heartbeats < 2) && lines.count < 40
         }
         let messages = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
-        #expect(messages.map { $0["seq"] as? Int } == (1...6).map { $0 }, "seq counts every message")
+        #expect(messages.map { $0["seq"] as? Int } == (1...messages.count).map { $0 }, "seq counts every message")
         let hello = try #require(messages.first)
         #expect(hello["type"] as? String == "hello" && hello["protocol"] as? Int == 1 && hello["bootId"] as? String == "boot-1")
         #expect(hello["role"] as? String == "operator" && (hello["capabilities"] as? [String])?.contains("targets") == true)

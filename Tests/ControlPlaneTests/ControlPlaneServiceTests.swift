@@ -25,11 +25,11 @@ import Testing
     /// A deleted endpoint's slot is not given to a new endpoint while flows of the old one may
     /// live (with the same ids, their returns would enter the new device): with every slot used
     /// once, a new endpoint is refused with TooManyEndpoints and nothing changes.
-    @Test func aDeletedEndpointsSlotIsHeldForItsFlows() throws {
+    @Test func aDeletedEndpointsSlotIsHeldForItsFlows() async throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let published = Published()
         let service = try service(published)
-        let first = try service.perform { catalog, context in
+        let first = try await service.perform { catalog, context in
             let lb = try catalog.createLoadBalancer(name: "lb", type: "gateway", subnets: [], ipAddressType: nil, tags: [], id: context.newID(), now: context.now)
             var ids: [String] = []
             for number in 1...Limits.endpoints {
@@ -39,10 +39,10 @@ import Testing
             return (lb.arn, ids[0])
         }
         let all = service.read { $0.endpoints }
-        _ = try service.perform { catalog, _ in catalog.deleteEndpoint(first.1) }
+        _ = try await service.perform { catalog, _ in catalog.deleteEndpoint(first.1) }
         let before = service.read { $0 }
-        #expect {
-            try service.perform { catalog, context in
+        await #expect {
+            try await service.perform { catalog, context in
                 _ = try catalog.createEndpoint(loadBalancer: first.0, interface: "again", endpointId: nil, attachmentId: nil,
                                                newID: context.newID, now: context.now)
             }
@@ -63,30 +63,30 @@ import Testing
     /// With every target slot taken (two targets left less than the reuse delay ago, two are
     /// current), registering a fifth is refused with AWS's TooManyTargets and changes nothing, in
     /// memory or in the store; calls that need no new slot still work.
-    @Test func aChangeTheDataPlaneCannotTakeIsRefusedBeforeItIsStored() throws {
+    @Test func aChangeTheDataPlaneCannotTakeIsRefusedBeforeItIsStored() async throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let published = Published()
         let service = try service(published, targetSlots: 4)
-        let group = try gettingStarted(service)
-        _ = try service.perform { catalog, _ in try catalog.modifyTargetGroupAttributes(group, [("deregistration_delay.timeout_seconds", "0")]) }
-        _ = try service.perform { catalog, context in try catalog.deregisterTargets(group, ["198.18.1.11", "198.18.1.12"], now: context.now) }
-        try service.tick(now: Date().addingTimeInterval(1))
-        _ = try service.perform { catalog, context in try catalog.registerTargets(group, [("198.18.1.13", nil), ("198.18.1.14", nil)], now: context.now) }
+        let group = try await gettingStarted(service)
+        _ = try await service.perform { catalog, _ in try catalog.modifyTargetGroupAttributes(group, [("deregistration_delay.timeout_seconds", "0")]) }
+        _ = try await service.perform { catalog, context in try catalog.deregisterTargets(group, ["198.18.1.11", "198.18.1.12"], now: context.now) }
+        try await service.tick(now: Date().addingTimeInterval(1))
+        _ = try await service.perform { catalog, context in try catalog.registerTargets(group, [("198.18.1.13", nil), ("198.18.1.14", nil)], now: context.now) }
         #expect(service.targetSlots == (4, 2, 2))
         let before = (published.count, service.read { $0 }, try CatalogStore(directory: directory).load())
-        #expect {
-            try service.perform { catalog, context in try catalog.registerTargets(group, [("198.18.1.15", nil)], now: context.now) }
+        await #expect {
+            try await service.perform { catalog, context in try catalog.registerTargets(group, [("198.18.1.15", nil)], now: context.now) }
         } throws: { ($0 as? ELBError)?.code == .tooManyTargets }
         #expect(service.read { $0 } == before.1)
         #expect(try CatalogStore(directory: directory).load() == before.2, "nothing of the refused call was stored")
         #expect(published.count == before.0)
         // Tags need no slot: still accepted and published.
-        try service.perform { catalog, _ in try catalog.addTags([group], [Tag(key: "team", value: "net")]) }
+        try await service.perform { catalog, _ in try catalog.addTags([group], [Tag(key: "team", value: "net")]) }
         #expect(published.count == before.0 + 1)
     }
 
-    func gettingStarted(_ service: ControlPlaneService) throws -> ARN {
-        try service.perform { catalog, context in
+    func gettingStarted(_ service: ControlPlaneService) async throws -> ARN {
+        try await service.perform { catalog, context in
             let lb = try catalog.createLoadBalancer(name: "lb", type: "gateway", subnets: [], ipAddressType: nil, tags: [], id: context.newID(), now: context.now)
             let tg = try catalog.createTargetGroup(name: "tg", protocol: "GENEVE", port: 6081, vpcId: nil, targetType: "ip",
                                                    healthCheck: HealthCheck(), tags: [], id: context.newID())
@@ -98,27 +98,27 @@ import Testing
         }
     }
 
-    @Test func changesReachTheDataPlaneAfterTheyAreStored() throws {
+    @Test func changesReachTheDataPlaneAfterTheyAreStored() async throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let published = Published()
         let service = try service(published)
         #expect(published.last?.policies.isEmpty == true, "nothing configured yet")
-        let group = try gettingStarted(service)
+        let group = try await gettingStarted(service)
         #expect(published.last?.targets.compactMap { $0?.address.description } == ["198.18.1.11", "198.18.1.12"])
         #expect(published.last?.policies.first?.selection.health == [.initial, .initial])
-        try service.recordHealth(target: ControlPlaneService.healthKey(group: group, target: "198.18.1.11"), TargetHealthState.healthy)
+        try await service.recordHealth(target: ControlPlaneService.healthKey(group: group, target: "198.18.1.11"), TargetHealthState.healthy)
         #expect(published.last?.policies.first?.selection.health == [.healthy, .initial])
         #expect(try CatalogStore(directory: directory).load()?.targetGroups.first?.arn == group, "stored before acknowledged")
     }
 
-    @Test func aFailedOperationChangesNothing() throws {
+    @Test func aFailedOperationChangesNothing() async throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let published = Published()
         let service = try service(published)
-        let group = try gettingStarted(service)
+        let group = try await gettingStarted(service)
         let before = (published.count, service.read { $0 })
-        #expect(throws: ELBError.self) {
-            try service.perform { catalog, context in
+        await #expect(throws: ELBError.self) {
+            try await service.perform { catalog, context in
                 try catalog.registerTargets(group, [("198.18.1.13", nil)], now: context.now)
                 try catalog.registerTargets(group, [("not-an-address", nil)], now: context.now)
             }
@@ -127,33 +127,33 @@ import Testing
         #expect(try CatalogStore(directory: directory).load() == before.1)
     }
 
-    @Test func aRestartRestoresEverything() throws {
+    @Test func aRestartRestoresEverything() async throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let first = try service(Published())
-        _ = try gettingStarted(first)
+        _ = try await gettingStarted(first)
         let published = Published()
         let restarted = try service(published)
         #expect(restarted.read { $0 } == first.read { $0 })
         #expect(published.last?.targets.compactMap { $0?.address.description } == ["198.18.1.11", "198.18.1.12"])
     }
 
-    @Test func drainingEndsOnTheTick() throws {
+    @Test func drainingEndsOnTheTick() async throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let published = Published()
         let service = try service(published)
-        let group = try gettingStarted(service)
-        try service.perform { catalog, context in
+        let group = try await gettingStarted(service)
+        try await service.perform { catalog, context in
             _ = try catalog.modifyTargetGroupAttributes(group, [("deregistration_delay.timeout_seconds", "0")])
             try catalog.deregisterTargets(group, ["198.18.1.12"], now: context.now)
         }
-        try service.tick(now: Date().addingTimeInterval(1))
+        try await service.tick(now: Date().addingTimeInterval(1))
         #expect(service.read { $0.targetGroups[0].targets.map(\.id) } == ["198.18.1.11"])
         #expect(published.last?.policies.first?.selection.health(of: TargetSlot(1)) == .unused, "its flows keep their appliance")
     }
 
     /// Endpoints reach the daemon (which makes their devices) before they are stored, keep their
     /// slots while they exist, and a device that cannot be made fails the call and stores nothing.
-    @Test func endpointsAttachBeforeTheyAreStored() throws {
+    @Test func endpointsAttachBeforeTheyAreStored() async throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let published = Published()
         let attached = Mutex<[[EndpointAttachment]]>([])
@@ -162,21 +162,21 @@ import Testing
             if refuse.load(ordering: .relaxed) { throw CocoaError(.fileWriteNoPermission) }
             attached.withLock { $0.append(attachments) }
         }
-        _ = try gettingStarted(service)
+        _ = try await gettingStarted(service)
         let balancer = try #require(service.read { $0.servedLoadBalancers.first })
         #expect(attached.withLock { $0.last } == [EndpointAttachment(slot: 0, interface: "gwlbe0", identity: EndpointIdentity(endpointID: 1, attachmentID: 2),
                                                                      loadBalancer: balancer)])
         #expect(published.last?.endpoints == [EndpointIdentity(endpointID: 1, attachmentID: 2)])
-        _ = try service.perform { catalog, context in
+        _ = try await service.perform { catalog, context in
             try catalog.createEndpoint(loadBalancer: balancer, interface: "gwlbe1", endpointId: "vpce-3", attachmentId: "0x4", newID: context.newID, now: context.now)
         }
-        try service.perform { catalog, _ in catalog.deleteEndpoint("vpce-1") }
+        try await service.perform { catalog, _ in catalog.deleteEndpoint("vpce-1") }
         #expect(attached.withLock { $0.last }?.map(\.slot) == [1], "gwlbe1 keeps slot 1")
         #expect(published.last?.endpoints == [nil, EndpointIdentity(endpointID: 3, attachmentID: 4)])
 
         refuse.store(true, ordering: .relaxed)
-        let error = #expect(throws: ELBError.self) {
-            _ = try service.perform { catalog, context in
+        let error = await #expect(throws: ELBError.self) {
+            _ = try await service.perform { catalog, context in
                 try catalog.createEndpoint(loadBalancer: balancer, interface: "gwlbe2", endpointId: nil, attachmentId: nil, newID: context.newID, now: context.now)
             }
         }
@@ -187,14 +187,14 @@ import Testing
 
     /// An instance target group: the service resolves instance ids through its map, for the data
     /// plane and for the health checks.
-    @Test func instanceTargetsForwardToTheirAddresses() throws {
+    @Test func instanceTargetsForwardToTheirAddresses() async throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let published = Published()
         let service = try ControlPlaneService(store: CatalogStore(directory: directory), region: "eu-west-1", account: "111122223333",
                                               instances: ["i-0123456789abcdef0": "198.18.1.21"]) { snapshot in
             published.snapshots.withLock { $0.append(snapshot) }
         }
-        try service.perform { catalog, context in
+        try await service.perform { catalog, context in
             let lb = try catalog.createLoadBalancer(name: "lb", type: "gateway", subnets: [], ipAddressType: nil, tags: [], id: context.newID(), now: context.now)
             let tg = try catalog.createTargetGroup(name: "tg", protocol: "GENEVE", port: 6081, vpcId: nil, targetType: "instance",
                                                    healthCheck: HealthCheck(), tags: [], id: context.newID())
@@ -212,25 +212,25 @@ extension ControlPlaneServiceTests {
     /// While a takeover is under way nothing changes: a change is refused with
     /// ServiceUnavailable and leaves the catalog, the store and the snapshots as they were; a call
     /// that changes nothing still succeeds; health reports wait. After `thaw()` all apply again.
-    @Test func aFrozenControlPlaneRefusesChangesAndKeepsEverything() throws {
+    @Test func aFrozenControlPlaneRefusesChangesAndKeepsEverything() async throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let published = Published()
         let service = try service(published)
-        func createGroup(_ name: String) throws {
-            _ = try service.perform { catalog, context in
+        func createGroup(_ name: String) async throws {
+            _ = try await service.perform { catalog, context in
                 try catalog.createTargetGroup(name: name, protocol: "GENEVE", port: 6081, vpcId: nil, targetType: "ip",
                                               healthCheck: HealthCheck(), tags: [], id: context.newID())
             }
         }
-        try createGroup("before")
+        try await createGroup("before")
         let catalog = service.read { $0 }, snapshots = published.count
         service.freeze()
-        #expect { try createGroup("during") } throws: { ($0 as? ELBError)?.code == .serviceUnavailable }
+        await #expect { try await createGroup("during") } throws: { ($0 as? ELBError)?.code == .serviceUnavailable }
         #expect(service.read { $0 } == catalog && published.count == snapshots, "nothing of the refused call was kept")
-        try createGroup("before")   // the same group again: no change, answered as AWS does
+        try await createGroup("before")   // the same group again: no change, answered as AWS does
         #expect(try CatalogStore(directory: directory).load() == catalog, "the store holds what was acknowledged, nothing more")
         service.thaw()
-        try createGroup("during")
+        try await createGroup("during")
         #expect(service.read { $0.targetGroups.map(\.name) }.sorted() == ["before", "during"])
     }
 }

@@ -57,7 +57,7 @@ import Testing
 
     /// Linux refuses a change's routing: the call fails, nothing is stored, and the routing of the
     /// state before is applied again.
-    @Test func aChangeLinuxRefusesChangesNothing() throws {
+    @Test func aChangeLinuxRefusesChangesNothing() async throws {
         let directory = NSTemporaryDirectory() + "gwlb-plan-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let applied = Mutex<[Int]>([])
@@ -70,9 +70,9 @@ import Testing
                                                   }
                                                   applied.withLock { $0.append(catalog.routeTables.count) }
                                               }) { _ in }
-        _ = try service.perform { catalog, context in try catalog.createRouteTable(vpcId: nil, tags: [], newID: context.newID) }
+        _ = try await service.perform { catalog, context in try catalog.createRouteTable(vpcId: nil, tags: [], newID: context.newID) }
         refuseNext.withLock { $0 = true }
-        #expect { try service.perform { catalog, context in try catalog.createRouteTable(vpcId: nil, tags: [], newID: context.newID) } }
+        await #expect { try await service.perform { catalog, context in try catalog.createRouteTable(vpcId: nil, tags: [], newID: context.newID) } }
             throws: { $0 is ControlPlaneService.RoutingFailure }
         #expect(service.read { $0.routeTables.count } == 1)
         #expect(try CatalogStore(directory: directory).load()?.routeTables.count == 1)
