@@ -11,15 +11,8 @@ final class ScriptedServer: Sendable {
     private let listener: Int32
 
     init(_ script: [String?]) throws {
-        let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        let listener = try Self.listen(at: path)
         self.listener = listener
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8)) }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard bound == 0, listen(listener, 8) == 0 else { throw POSIXError(.EADDRINUSE) }
         let counter = self.counter
         // The thread closes the listener itself, after `deinit` shut it down: closed from
         // here, its number could go to the next test's listener while this thread still (or
@@ -48,5 +41,21 @@ final class ScriptedServer: Sendable {
     deinit {
         shutdown(listener, Int32(SHUT_RDWR))   // ends the thread's accept; the thread closes it
         unlink(path)
+    }
+
+    /// A listening Unix socket at `path`.
+    static func listen(at path: String) throws -> Int32 {
+        let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8)) }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard bound == 0, Glibc.listen(listener, 8) == 0 else {
+            close(listener)
+            throw POSIXError(.EADDRINUSE)
+        }
+        return listener
     }
 }
