@@ -147,9 +147,8 @@ public enum APIServer {
             var caller = AuditCaller(type: "IAMUser", principalId: "anonymous", sourceIPAddress: context.peerAddress,
                                      userAgent: String((request.headers[.userAgent] ?? "unknown").prefix(256)))
             var body: ByteBuffer?
-            // Either the request is verified (and runs below) or it is refused here.
-            var verified: (caller: AuditCaller, body: ByteBuffer, service: String)?
-            var refusal = ELBActions.Response(status: 500, body: "")
+            // Either the request is verified and runs, or it is refused.
+            let answer: ELBActions.Response
             do throws(ELBError) {
                 // The headers are judged before the body is read: an unsigned or stale request
                 // costs no body read and no parse.
@@ -167,7 +166,7 @@ public enum APIServer {
                 let key = try verifier.verify(signed, authorization: authorization)
                 caller.principalId = key
                 caller.accessKeyId = key
-                verified = (caller, collected, authorization.service)
+                answer = await actions.handle(String(buffer: collected), caller: caller, signedFor: authorization.service)
             } catch {
                 let requestID = UUID().uuidString.lowercased()
                 actions.recordRefusal(error, body: body.map { String(buffer: $0) }, caller: caller, requestID: requestID)
@@ -175,12 +174,7 @@ public enum APIServer {
                 let ec2 = (request.headers[.authorization] ?? "").contains("/ec2/aws4_request")
                 let xml = ec2 ? EC2Shapes.error(code: error.code.rawValue, message: error.message, requestID: requestID)
                     : QueryResponse.error(code: error.code.rawValue, message: error.message, requestID: requestID)
-                refusal = ELBActions.Response(status: error.code.httpStatus, body: xml)
-            }
-            let answer = if let verified {
-                await actions.handle(String(buffer: verified.body), caller: verified.caller, signedFor: verified.service)
-            } else {
-                refusal
+                answer = ELBActions.Response(status: error.code.httpStatus, body: xml)
             }
             return Response(status: .init(code: answer.status), headers: [.contentType: "text/xml"],
                             body: .init(byteBuffer: ByteBuffer(string: answer.body)))
