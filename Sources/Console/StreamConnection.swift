@@ -17,8 +17,10 @@ public final class StreamConnection: Sendable {
         self.clock = clock
     }
 
-    public func start() {
-        task.withLock { $0 = Task { [self] in await run() } }
+    /// Starts following the stream; `executor`: where its task runs (nil: Swift's shared threads;
+    /// a test process, whose shared threads CPU-heavy tests hold, gives one of its own).
+    public func start(on executor: (any TaskExecutor)? = nil) {
+        task.withLock { $0 = Task(executorPreference: executor) { [self] in await run() } }
     }
 
     /// Ends the stream (its connection is closed) and the retries.

@@ -25,7 +25,6 @@ public enum APIServer {
     public static let defaultSocketPath = "/run/gwlb/gwlb.sock"
     /// `/v1/stream` subscribers at once (each a console or a script watching).
     public static let maximumStreams = 32
-    static let executor = DedicatedExecutor(label: "gwlb.api")
 
     /// Why the server cannot start.
     public struct StartupError: Error, CustomStringConvertible {
@@ -127,9 +126,7 @@ public enum APIServer {
                                           rename(binding, socketPath)
                                           onRunning()
                                       })
-        try await withTaskExecutorPreference(executor) {
-            try await (stop ?? GracefulStop()).run(application)
-        }
+        try await (stop ?? GracefulStop()).run(application)
     }
 
     /// The elbv2 Query API on TCP (`--api-listen`), every request signed with Signature Version 4
@@ -188,9 +185,7 @@ public enum APIServer {
         }
         let application = Application(router: router, server: server, configuration: .init(address: .hostname(host, port: port)),
                                       onServerRunning: { channel in onRunning(channel.localAddress?.port ?? port) })
-        try await withTaskExecutorPreference(executor) {
-            try await (stop ?? GracefulStop()).run(application)
-        }
+        try await (stop ?? GracefulStop()).run(application)
     }
 
     /// Prometheus's scrape endpoint alone on TCP (`--metrics-listen`): read-only, unsigned, as
@@ -202,9 +197,7 @@ public enum APIServer {
         let application = Application(router: router, server: guarded(ConnectionCounter(limits: limits)),
                                       configuration: .init(address: .hostname(host, port: port)),
                                       onServerRunning: { channel in onRunning(channel.localAddress?.port ?? port) })
-        try await withTaskExecutorPreference(executor) {
-            try await (stop ?? GracefulStop()).run(application)
-        }
+        try await (stop ?? GracefulStop()).run(application)
     }
 
     /// HTTP/1 with a listener's limits: a connection cap, and head, request and idle timeouts.

@@ -10,8 +10,8 @@ import Synchronization
 ///
 /// A `Service`: `run` schedules the checks until the task is cancelled or a graceful shutdown;
 /// each check is a child task of its task group, waiting on SwiftNIO's event loops (no
-/// thread per probe), on an executor of the checker's own. Only the data-path probe blocks (it
-/// waits for its GENEVE reply), on NIO's shared thread pool. Checks in flight when it stops are
+/// thread per probe). Only the data-path probe blocks (it waits for its GENEVE reply), on NIO's
+/// shared thread pool, never on one of Swift's shared threads. Checks in flight when it stops are
 /// abandoned at once (their results are not recorded): a stopping gwlbd does not wait out a
 /// timeout of up to 120 seconds.
 public final class HealthChecker: Service, Sendable {
@@ -80,7 +80,6 @@ public final class HealthChecker: Service, Sendable {
     public let localErrors = Atomic<UInt64>(0)
 
     private let dataPathProbe: DataPathProbe?
-    static let executor = DedicatedExecutor(label: "gwlb.health")
 
     public init(timeScale: Double = 1, dataPathProbe: DataPathProbe? = nil, report: @escaping @Sendable (String, TargetHealthState) async -> Void) {
         self.timeScale = timeScale
@@ -90,15 +89,12 @@ public final class HealthChecker: Service, Sendable {
 
     public func run() async {
         let pause = Duration.milliseconds(Int64(min(0.1, 0.5 * timeScale) * 1000))
-        // An executor of its own: checks go on when code elsewhere blocks Swift's shared threads.
-        await withTaskExecutorPreference(Self.executor) {
-            await withDiscardingTaskGroup { group in
-                while !Task.isCancelled, !Task.isShuttingDownGracefully {
-                    for target in dueTargets() { group.addTask { await self.check(target) } }
-                    try? await Task.sleep(for: pause)
-                }
-                group.cancelAll()
+        await withDiscardingTaskGroup { group in
+            while !Task.isCancelled, !Task.isShuttingDownGracefully {
+                for target in dueTargets() { group.addTask { await self.check(target) } }
+                try? await Task.sleep(for: pause)
             }
+            group.cancelAll()
         }
     }
 

@@ -58,7 +58,7 @@ import TestTraits
         let socket = NSTemporaryDirectory() + "gwlb-stream-\(UUID().uuidString.prefix(8)).sock"
         defer { try? FileManager.default.removeItem(atPath: socket) }
         let connection = StreamConnection(socketPath: socket)
-        connection.start()
+        connection.start(on: TestServers.executor)
         defer { connection.stop() }
         #expect(eventually(3) { if case .disconnected = connection.model.withLock({ $0.connection }) { true } else { false } },
                 "nothing listens yet: disconnected, retrying")

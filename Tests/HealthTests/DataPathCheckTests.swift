@@ -25,7 +25,7 @@ import TestTraits
             probes.add(1, ordering: .relaxed)
             return .success(returns.load(ordering: .relaxed) ? 0.003 : nil)
         }) { _, _ in }
-        let running = Task { await checker.run() }
+        let running = Task { await TestServers.run { await checker.run() } }
         defer { running.cancel() }
         checker.update([HealthChecker.Target(id: "t", address: "127.0.0.1", port: server.port, kind: .http(path: "/", codes: Set(200...399)),
                                              intervalSeconds: 5, timeoutSeconds: 5, healthyThreshold: 2, unhealthyThreshold: 2, dataPath: true)])
@@ -50,7 +50,7 @@ import TestTraits
         defer { server.close() }
         let reports = Mutex<[TargetHealthState]>([])
         let checker = HealthChecker(timeScale: 0.02, dataPathProbe: { _, _ in .success(nil) }) { _, state in reports.withLock { $0.append(state) } }
-        let running = Task { await checker.run() }
+        let running = Task { await TestServers.run { await checker.run() } }
         defer { running.cancel() }
         var target = HealthChecker.Target(id: "t", address: "127.0.0.1", port: server.port, kind: .tcp, intervalSeconds: 5, timeoutSeconds: 5,
                                           healthyThreshold: 2, unhealthyThreshold: 2)

@@ -98,7 +98,7 @@ final class TestServer: @unchecked Sendable {
         func threads() -> Int { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? 0 }
         let before = threads()
         let checker = HealthChecker { _, _ in }
-        let running = Task { await checker.run() }
+        let running = Task { await TestServers.run { await checker.run() } }
         defer { running.cancel() }
         checker.update((0..<400).map {
             HealthChecker.Target(id: "t\($0)", address: "127.0.0.1", port: silent.port, kind: .tcp, intervalSeconds: 120, timeoutSeconds: 60,
@@ -135,7 +135,7 @@ final class TestServer: @unchecked Sendable {
         }
         checker.update([target("http", port: silent.port, .http(path: "/", codes: [200])),
                         target("data-path", port: answering.port, .http(path: "/", codes: [200]), dataPath: true)])
-        let running = Task { await checker.run() }
+        let running = Task { await TestServers.run { await checker.run() } }
         let deadline = ContinuousClock.now + .seconds(30)
         while dataPathProbes.load(ordering: .relaxed) == 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         #expect(dataPathProbes.load(ordering: .relaxed) == 1, "the data-path probe started")
@@ -152,7 +152,7 @@ final class TestServer: @unchecked Sendable {
         defer { server.close() }
         let reports = Mutex<[TargetHealthState]>([])
         let checker = HealthChecker(timeScale: 0.02) { _, state in reports.withLock { $0.append(state) } }
-        let running = Task { await checker.run() }
+        let running = Task { await TestServers.run { await checker.run() } }
         defer { running.cancel() }
         checker.update([HealthChecker.Target(id: "t", address: "127.0.0.1", port: server.port,
                                              kind: .http(path: "/", codes: Set(200...399)), intervalSeconds: 5, timeoutSeconds: 5,
