@@ -175,17 +175,21 @@ package struct LineSplitter {
 
     package mutating func append(_ bytes: some Collection<UInt8>) throws -> [String] {
         var lines: [String] = []
-        for byte in bytes {
-            if byte == 0x0A {
-                lines.append(String(decoding: pending, as: UTF8.self))
-                pending.removeAll(keepingCapacity: true)
-            } else {
-                guard pending.count < limit else {
-                    throw UnixHTTPClient.ConnectionError(description: "a line of the stream is longer than \(limit) bytes")
-                }
-                pending.append(byte)
-            }
+        var rest = bytes[...]
+        while let newline = rest.firstIndex(of: 0x0A) {
+            try take(rest[..<newline])
+            lines.append(String(decoding: pending, as: UTF8.self))
+            pending.removeAll(keepingCapacity: true)
+            rest = rest[rest.index(after: newline)...]
         }
+        try take(rest)
         return lines
+    }
+
+    private mutating func take(_ bytes: some Collection<UInt8>) throws {
+        guard pending.count + bytes.count <= limit else {
+            throw UnixHTTPClient.ConnectionError(description: "a line of the stream is longer than \(limit) bytes")
+        }
+        pending.append(contentsOf: bytes)
     }
 }
