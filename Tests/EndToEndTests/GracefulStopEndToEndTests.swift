@@ -9,16 +9,17 @@ import TestTraits
 /// still waiting in the listener's queue (reset unread); and from the store: after a restart it
 /// holds exactly the answered changes, none of the others.
 @Suite(.serialized, .blocking) struct GracefulStopEndToEndTests {
-    /// `SOCKET TARGET_GROUP_ARN SECONDS`: 8 threads, each registering new targets one call per
+    /// `SOCKET TARGET_GROUP_ARNS SECONDS`: 8 threads, each registering new targets in its own target
+    /// group (ARNS comma-separated, one per thread: a group holds at most 300) one call per
     /// connection until SECONDS pass; prints each call's outcome as JSON: `ok` (the target it
     /// registered), `refused` (no connection), `cut` (sent, then the connection ended without a
     /// whole answer), `failed` (an error answer).
     static let burst = #"""
         import json, socket, sys, threading, time
-        path, arn, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
+        path, arns, seconds = sys.argv[1], sys.argv[2].split(','), float(sys.argv[3])
         outcomes = {'ok': [], 'refused': 0, 'cut': [], 'failed': []}
         lock = threading.Lock()
-        def call(target):
+        def call(arn, target):
             body = f'Action=RegisterTargets&Version=2015-12-01&TargetGroupArn={arn}&Targets.member.1.Id={target}'.encode()
             s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             s.settimeout(10)
@@ -50,7 +51,7 @@ import TestTraits
                 n += 1
                 index = number * 10000 + n
                 target = f'198.{18 + index // 62500}.{(index // 250) % 250}.{1 + index % 250}'
-                outcome = call(target)
+                outcome = call(arns[number], target)
                 with lock:
                     if outcome == 'ok': outcomes['ok'].append(target)
                     elif outcome == 'refused': outcomes['refused'] += 1
@@ -67,13 +68,15 @@ import TestTraits
         let api = try APIDaemonFixture()
         defer { api.tearDown() }
         try api.start()
-        let tg = try APIDaemonFixture.first(api.json(["create-target-group", "--name", "burst", "--protocol", "GENEVE", "--port", "6081"]),
-                                            "TargetGroups", "TargetGroupArn")
+        let groups = try (0..<8).map { index in
+            try APIDaemonFixture.first(api.json(["create-target-group", "--name", "burst\(index)", "--protocol", "GENEVE", "--port", "6081"]),
+                                       "TargetGroups", "TargetGroupArn")
+        }
         let daemon = try #require(api.daemon)
         // A console's stream is open too: it must end, not hold gwlbd up.
         let stream = try ChildProcess(["curl", "-sN", "--unix-socket", api.socket, "http://localhost/v1/stream"], output: .null)
         defer { stream.terminate() }
-        let burst = try ChildProcess(["python3", "-c", Self.burst, api.socket, tg, "6"], output: .pipe, errors: .pipe)
+        let burst = try ChildProcess(["python3", "-c", Self.burst, api.socket, groups.joined(separator: ","), "6"], output: .pipe, errors: .pipe)
         let burstErrors = Shell.PipeReader(burst.standardError!)
         sleep(2)
         let signalled = ContinuousClock.now
@@ -94,7 +97,7 @@ import TestTraits
 
         // The store holds exactly what was acknowledged: nothing lost, nothing half-applied.
         try api.start()
-        let registered = Set(try api.health(tg).keys)
+        let registered = try groups.reduce(into: Set<String>()) { $0.formUnion(try api.health($1).keys) }
         // A call whose connection ended unanswered was never read: the listener's queue is reset.
         let appliedUnanswered = registered.intersection(cut)
         let lost = acknowledged.subtracting(registered), unacknowledged = registered.subtracting(acknowledged)
