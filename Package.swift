@@ -29,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.20.0"),
     ],
     targets: [
         // C shim for what Swift cannot import directly (ioctl request macros, struct mmsghdr
@@ -50,7 +51,11 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .target(name: "ControlPlane", dependencies: ["Catalog", "Health", "Store", "DataPlane", "Flows", "PacketIO", "Wire"]),
-        .target(name: "Store", dependencies: ["Catalog", .product(name: "GRDB", package: "GRDB.swift")]),
+        // SQLite (GRDB) for one node; PostgreSQL (postgres-nio) for a cluster of nodes sharing it.
+        .target(name: "Store", dependencies: [
+            "Catalog", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+        ]),
         // Metrics (swift-metrics over swift-prometheus), flow logs, the audit trail, drop captures.
         .target(name: "Telemetry", dependencies: [
             "ControlContract",
@@ -102,6 +107,8 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Wire", "Flows", "Catalog", "Lab"], path: "Tests/TestSupport"),
         // The `.blocking` trait: tests that block their thread run off Swift's cooperative pool.
         .target(name: "TestTraits", path: "Tests/TestTraits"),
+        // A PostgreSQL database of a test's own (the cluster's tests).
+        .target(name: "TestPostgres", dependencies: ["Store"], path: "Tests/TestPostgres"),
         // Saves scripted changes until killed: the store's durability test runs it.
         .executableTarget(name: "StoreCrashProbe", dependencies: ["Store", "Catalog", "TestSupport"], path: "Tests/StoreCrashProbe"),
         // libFuzzer targets for the parsers of outside bytes (README "Fuzzing"): built with
@@ -121,8 +128,8 @@ let package = Package(
         .testTarget(name: "DataPlaneTests", dependencies: ["TestTraits", "DataPlane", "Flows", "PacketIO", "Wire", "TestSupport"]),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog"]),
         .testTarget(name: "HealthTests", dependencies: ["TestTraits", "Lab", "Health"]),
-        .testTarget(name: "StoreTests", dependencies: ["TestTraits", "Lab", "Store", "Catalog", "TestSupport", "StoreCrashProbe"]),
-        .testTarget(name: "ControlPlaneTests", dependencies: ["ControlPlane", "Health", "Catalog", "Store", "DataPlane", "Flows", "PacketIO", "Wire"]),
+        .testTarget(name: "StoreTests", dependencies: ["TestTraits", "TestPostgres", "Lab", "Store", "Catalog", "TestSupport", "StoreCrashProbe"]),
+        .testTarget(name: "ControlPlaneTests", dependencies: ["TestPostgres", "ControlPlane", "Health", "Catalog", "Store", "DataPlane", "Flows", "PacketIO", "Wire"]),
         .testTarget(name: "ControlAPITests", dependencies: [
             "ControlContract", "ControlInput", "Telemetry", "ControlAPI", "ControlPlane", "Catalog", "Store", "Health", "DataPlane", .product(name: "Crypto", package: "swift-crypto"),
         ]),

@@ -30,7 +30,14 @@ public actor ControlPlaneService {
         var compiler = SnapshotCompiler()
         var endpointSlots = EndpointSlotTable()
         var attachments: [EndpointAttachment] = []
+        /// The targets' health the data plane and the API use: this node's checks alone, or in a
+        /// cluster their consensus with the other live nodes' (`HealthConsensus`).
         var health: [String: TargetHealthState] = [:]
+        /// What this node's own checks found.
+        var localHealth: [String: TargetHealthState] = [:]
+        /// The other live nodes' views (by node), and how many nodes are alive (this one included).
+        var peerHealth: [String: [String: TargetHealthState]] = [:]
+        var liveNodes = 1
         var healthEvents: [HealthEvent] = []
         var version: UInt64 = 0
     }
@@ -41,22 +48,24 @@ public actor ControlPlaneService {
         var health: [String: TargetHealthState]
         var healthEvents: [HealthEvent]
         var targetSlots: TargetSlotTable
+        var localHealth: [String: TargetHealthState]
+        var peerHealth: [String: [String: TargetHealthState]]
     }
 
-    private var state: State
+    var state: State
     let view: Mutex<View>
     /// A takeover is under way: nothing changes until `thaw()` (or the process ends).
     private let frozen = Atomic<Bool>(false)
     private nonisolated let executor = ControlPlaneExecutor()
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
-    private let store: CatalogStore
+    let store: any CatalogStorage
     /// Checks the targets the catalog names; it checks only while something runs it (gwlbd runs
     /// it as one of its services).
     public nonisolated let healthChecker: HealthChecker
     nonisolated let instances: [String: String]
-    private let attach: @Sendable ([EndpointAttachment]) throws -> Void
-    private let route: @Sendable (ResourceCatalog) throws -> Void
+    let attach: @Sendable ([EndpointAttachment]) throws -> Void
+    let route: @Sendable (ResourceCatalog) throws -> Void
     private let output: Output
 
     /// Restores the catalog from `store` (or starts an empty one for `region` and `account`),
@@ -73,7 +82,7 @@ public actor ControlPlaneService {
     ///   - shared: the data plane's shared flow state: the target and endpoint slots and the
     ///     targets' health are kept in its control record and resumed from it, so that a restarted
     ///     gwlbd's snapshots name the same slots its taken-over flows do.
-    public init(store: CatalogStore, region: String, account: String, instances: [String: String] = [:],
+    public init(store: any CatalogStorage, region: String, account: String, instances: [String: String] = [:],
                 targetSlots: Int = 1024,
                 attach: @escaping @Sendable ([EndpointAttachment]) throws -> Void = { _ in },
                 route: @escaping @Sendable (ResourceCatalog) throws -> Void = { _ in },
@@ -89,7 +98,7 @@ public actor ControlPlaneService {
         if let resumed = ResumableState(record: shared?.readControlRecord()) {
             initial.compiler.slots = resumed.targetSlotTable(capacity: targetSlots)
             initial.endpointSlots = resumed.endpointSlotTable
-            initial.health = resumed.targetHealth
+            initial.localHealth = resumed.targetHealth
         }
         initial.attachments = try initial.endpointSlots.update(initial.catalog.activeEndpoints, now: Self.monotonicSeconds())
         try attach(initial.attachments)
@@ -101,8 +110,23 @@ public actor ControlPlaneService {
         forwarder.service.withLock { $0 = WeakService(self) }
     }
 
-    /// Runs `operation` and commits its result before returning it.
+    /// Runs `operation` and commits its result before returning it. In a cluster, when another
+    /// node committed a change first, the operation runs again on the catalog with that change (so
+    /// it gets the answer it would have got on that node: a name taken, a limit reached).
     public func perform<Result: Sendable>(_ operation: @Sendable (inout ResourceCatalog, Context) throws -> Result) throws -> Result {
+        for attempt in 1...Self.attemptsAgainstOtherNodes {
+            do { return try self.attempt(operation) } catch is CatalogChangedElsewhere {
+                // Another node keeps committing: a random pause, growing, lets this one's turn come.
+                if attempt > 1 { usleep(UInt32.random(in: 0...UInt32(attempt) * 5_000)) }
+                try refresh()
+            }
+        }
+        throw ELBError(.serviceUnavailable, "Other gwlbd nodes kept changing the configuration while this change was tried \(Self.attemptsAgainstOtherNodes) times; nothing was changed: try again")
+    }
+
+    static let attemptsAgainstOtherNodes = 10
+
+    private func attempt<Result: Sendable>(_ operation: @Sendable (inout ResourceCatalog, Context) throws -> Result) throws -> Result {
         var catalog = state.catalog
         let result = try operation(&catalog, Context(now: Date()))
         guard catalog != state.catalog else { return result }
@@ -119,10 +143,7 @@ public actor ControlPlaneService {
         }
         // Devices first (routes point into them), then routing, then the store; a step that
         // fails puts the earlier ones back.
-        let devicesChange = catalog.activeEndpoints != state.catalog.activeEndpoints
-        // Endpoints matter to routing only where a route table names them.
-        let routingChange = catalog.routeTables != state.catalog.routeTables
-            || (!catalog.routeTables.isEmpty && catalog.endpoints != state.catalog.endpoints)
+        let (devicesChange, routingChange) = changes(to: catalog)
         var slots = state.endpointSlots, attachments = state.attachments
         if devicesChange {
             attachments = try slots.update(catalog.activeEndpoints, now: Self.monotonicSeconds())
@@ -152,6 +173,13 @@ public actor ControlPlaneService {
         return result
     }
 
+    /// Whether going to `catalog` changes the endpoint devices, and Linux's routing.
+    func changes(to catalog: ResourceCatalog) -> (devices: Bool, routing: Bool) {
+        // Endpoints matter to routing only where a route table names them.
+        (catalog.activeEndpoints != state.catalog.activeEndpoints,
+         catalog.routeTables != state.catalog.routeTables || (!catalog.routeTables.isEmpty && catalog.endpoints != state.catalog.endpoints))
+    }
+
     /// Linux refused the routing a change implies; nothing was changed.
     public struct RoutingFailure: Error, CustomStringConvertible {
         public let description: String
@@ -176,6 +204,8 @@ public actor ControlPlaneService {
         // was given before now, no change that missed the flag is left.
         executor.waitForQueuedJobs()
     }
+
+    nonisolated var isFrozen: Bool { frozen.load(ordering: .acquiring) }
 
     /// Changes apply again (a takeover that did not complete).
     public nonisolated func thaw() { frozen.store(false, ordering: .releasing) }
@@ -202,14 +232,23 @@ public actor ControlPlaneService {
         return parts.count == 2 ? (String(parts[0]), String(parts[1])) : ("", key)
     }
 
-    /// A target's health changed (from the health checker), by `healthKey`.
+    /// A target's health changed (from this node's health checker), by `healthKey`.
     public func recordHealth(target: String, _ health: TargetHealthState) throws {
-        guard !frozen.load(ordering: .acquiring), state.health[target] != health, healthChecker.states[target] != nil else { return }
-        let (group, id) = Self.splitHealthKey(target)
-        state.healthEvents.append(HealthEvent(time: Date(), targetGroup: group, target: id, from: state.health[target], to: health))
-        if state.healthEvents.count > Self.healthEventCapacity { state.healthEvents.removeFirst() }
-        state.health[target] = health
+        guard !frozen.load(ordering: .acquiring), state.localHealth[target] != health, healthChecker.states[target] != nil else { return }
+        state.localHealth[target] = health
         try republish()
+    }
+
+    /// The targets' health is this node's view, or its consensus with the other live nodes'; a
+    /// change of a target's verdict is a health event.
+    static func decide(_ state: inout State) {
+        let decided = HealthConsensus.decide(local: state.localHealth, peers: state.peerHealth, liveNodes: state.liveNodes)
+        for (target, health) in decided.sorted(by: { $0.key < $1.key }) where state.health[target] != health {
+            let (group, id) = Self.splitHealthKey(target)
+            state.healthEvents.append(HealthEvent(time: Date(), targetGroup: group, target: id, from: state.health[target], to: health))
+            if state.healthEvents.count > Self.healthEventCapacity { state.healthEvents.removeFirst() }
+        }
+        state.health = decided
     }
 
     /// Periodic work: targets whose deregistration delay has passed leave their group (a change,
@@ -220,14 +259,15 @@ public actor ControlPlaneService {
     }
 
     /// A new snapshot for the data plane from the state, and the view readers see.
-    private func republish() throws {
+    func republish() throws {
         try output.republish(&state)
         let next = Self.view(of: state)
         view.withLock { $0 = next }
     }
 
     private static func view(of state: State) -> View {
-        View(catalog: state.catalog, health: state.health, healthEvents: state.healthEvents, targetSlots: state.compiler.slots)
+        View(catalog: state.catalog, health: state.health, healthEvents: state.healthEvents, targetSlots: state.compiler.slots,
+             localHealth: state.localHealth, peerHealth: state.peerHealth)
     }
 
     /// Where a committed state goes: the health checker's list, the data plane's snapshot, the
@@ -241,14 +281,15 @@ public actor ControlPlaneService {
         let shared: SharedFlowState?
 
         func republish(_ state: inout State) throws {
-            healthChecker.update(ControlPlaneService.healthCheckTargets(state.catalog, instances: instances), resuming: state.health)
+            healthChecker.update(ControlPlaneService.healthCheckTargets(state.catalog, instances: instances), resuming: state.localHealth)
             // Forget the health of targets no longer checked: re-registered ones start from initial.
             let checked = healthChecker.states
-            state.health = state.health.filter { checked[$0.key] != nil }
+            state.localHealth = state.localHealth.filter { checked[$0.key] != nil }
+            ControlPlaneService.decide(&state)
             state.version += 1
             publish(try compile(state.catalog, attachments: state.attachments, compiler: &state.compiler, health: state.health, version: state.version))
             if let shared {
-                shared.writeControlRecord(ResumableState(targets: state.compiler.slots, endpoints: state.endpointSlots, health: state.health).record)
+                shared.writeControlRecord(ResumableState(targets: state.compiler.slots, endpoints: state.endpointSlots, health: state.localHealth).record)
             }
         }
 

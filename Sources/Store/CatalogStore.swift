@@ -104,47 +104,15 @@ public final class CatalogStore: Sendable {
 
     /// Replaces the stored state with `catalog`, in one transaction.
     public func save(_ catalog: ResourceCatalog) throws {
+        let rows = try CatalogRows(catalog)
         try database.write { db in
-            for table in ["routeTable", "endpointService", "endpoint", "tag", "attribute", "target", "listener", "targetGroup", "loadBalancer", "setting"] {
-                try db.execute(sql: "DELETE FROM \(table)")
-            }
-            try db.execute(sql: "INSERT INTO setting (key, value) VALUES ('region', ?), ('account', ?)",
-                           arguments: [catalog.region, catalog.account])
-            for (position, balancer) in catalog.loadBalancers.enumerated() {
-                try db.execute(sql: "INSERT INTO loadBalancer (arn, name, createdTime, subnets, ipAddressType, position) VALUES (?, ?, ?, ?, ?, ?)",
-                               arguments: [balancer.arn.description, balancer.name, balancer.createdTime.timeIntervalSinceReferenceDate,
-                                           try Self.json(balancer.subnets), balancer.ipAddressType, position])
-                try saveAttributes(db, balancer.arn, balancer.attributes)
-                try saveTags(db, balancer.arn, balancer.tags)
-            }
-            for (position, group) in catalog.targetGroups.enumerated() {
-                try db.execute(sql: "INSERT INTO targetGroup (arn, name, vpcId, targetType, healthCheck, position) VALUES (?, ?, ?, ?, ?, ?)",
-                               arguments: [group.arn.description, group.name, group.vpcId, group.targetType,
-                                           try Self.json(group.healthCheck), position])
-                for (targetPosition, target) in group.targets.enumerated() {
-                    try db.execute(sql: "INSERT INTO target (targetGroupArn, id, port, registeredTime, deregisteredTime, position) VALUES (?, ?, ?, ?, ?, ?)",
-                                   arguments: [group.arn.description, target.id, target.port, target.registeredTime.timeIntervalSinceReferenceDate,
-                                               target.deregisteredTime?.timeIntervalSinceReferenceDate, targetPosition])
+            for table in CatalogRows.tables.reversed() { try db.execute(sql: "DELETE FROM \(table.name)") }
+            for table in CatalogRows.tables {
+                let columns = table.columns.map(\.name)
+                let statement = try db.cachedStatement(sql: "INSERT INTO \(table.name) (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))")
+                for row in rows.rows[table.name] ?? [] {
+                    try statement.execute(arguments: StatementArguments(row.map(Self.databaseValue)))
                 }
-                try saveAttributes(db, group.arn, group.attributes)
-                try saveTags(db, group.arn, group.tags)
-            }
-            for (position, listener) in catalog.listeners.enumerated() {
-                try db.execute(sql: "INSERT INTO listener (arn, loadBalancerArn, targetGroupArn, position) VALUES (?, ?, ?, ?)",
-                               arguments: [listener.arn.description, listener.loadBalancerArn.description, listener.targetGroupArn.description, position])
-                try saveAttributes(db, listener.arn, listener.attributes)
-                try saveTags(db, listener.arn, listener.tags)
-            }
-            for (position, endpoint) in catalog.endpoints.enumerated() {
-                try db.execute(sql: "INSERT INTO endpoint (id, loadBalancerArn, interface, attachmentId, createdTime, position, vpc) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                               arguments: [endpoint.id, endpoint.loadBalancerArn.description, endpoint.interface, endpoint.attachmentId,
-                                           endpoint.createdTime.timeIntervalSinceReferenceDate, position, try endpoint.vpc.map(Self.json)])
-            }
-            for (position, service) in catalog.endpointServices.enumerated() {
-                try db.execute(sql: "INSERT INTO endpointService (id, body, position) VALUES (?, ?, ?)", arguments: [service.id, try Self.json(service), position])
-            }
-            for (position, table) in catalog.routeTables.enumerated() {
-                try db.execute(sql: "INSERT INTO routeTable (id, body, position) VALUES (?, ?, ?)", arguments: [table.id, try Self.json(table), position])
             }
         }
     }
@@ -152,86 +120,36 @@ public final class CatalogStore: Sendable {
     /// The stored catalog, or nil when nothing was ever saved.
     public func load() throws -> ResourceCatalog? {
         try database.read { db in
-            let settings = Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT key, value FROM setting").map {
-                ($0["key"] as String, $0["value"] as String)
-            })
-            guard let region = settings["region"], let account = settings["account"] else { return nil }
-            let attributes = try Dictionary(grouping: Row.fetchAll(db, sql: "SELECT resourceArn, key, value FROM attribute")) { $0["resourceArn"] as String }
-                .mapValues { rows in Dictionary(uniqueKeysWithValues: rows.map { ($0["key"] as String, $0["value"] as String) }) }
-            let tags = try Dictionary(grouping: Row.fetchAll(db, sql: "SELECT resourceArn, key, value FROM tag ORDER BY position")) { $0["resourceArn"] as String }
-                .mapValues { rows in rows.map { Tag(key: $0["key"], value: $0["value"]) } }
-            let targets = try Dictionary(grouping: Row.fetchAll(db, sql: "SELECT * FROM target ORDER BY position")) { $0["targetGroupArn"] as String }
-                .mapValues { rows in rows.map { row in
-                    TargetRegistration(id: row["id"], port: row["port"],
-                                       registeredTime: Date(timeIntervalSinceReferenceDate: row["registeredTime"]),
-                                       deregisteredTime: (row["deregisteredTime"] as Double?).map(Date.init(timeIntervalSinceReferenceDate:)))
-                } }
-            let balancers = try Row.fetchAll(db, sql: "SELECT * FROM loadBalancer ORDER BY position").map { row in
-                let arn = try Self.arn(row["arn"])
-                return LoadBalancer(arn: arn, createdTime: Date(timeIntervalSinceReferenceDate: row["createdTime"]),
-                                    subnets: try Self.decode([String].self, row["subnets"]), ipAddressType: row["ipAddressType"],
-                                    attributes: Attributes(AttributeRules.loadBalancer, stored: attributes[arn.description] ?? [:]),
-                                    tags: tags[arn.description] ?? [])
+            var rows: [String: [[StoredValue]]] = [:]
+            for table in CatalogRows.tables {
+                let order = table.ordered ? " ORDER BY position" : ""
+                rows[table.name] = try Row.fetchAll(db, sql: "SELECT \(table.columns.map(\.name).joined(separator: ", ")) FROM \(table.name)\(order)").map { row in
+                    table.columns.map { column in Self.storedValue(row[column.name] as DatabaseValue) }
+                }
             }
-            let groups = try Row.fetchAll(db, sql: "SELECT * FROM targetGroup ORDER BY position").map { row in
-                let arn = try Self.arn(row["arn"])
-                return TargetGroup(arn: arn, vpcId: row["vpcId"], targetType: row["targetType"],
-                                   healthCheck: try Self.decode(HealthCheck.self, row["healthCheck"]),
-                                   attributes: Attributes(AttributeRules.targetGroup, stored: attributes[arn.description] ?? [:]),
-                                   targets: targets[arn.description] ?? [], tags: tags[arn.description] ?? [])
-            }
-            let listeners = try Row.fetchAll(db, sql: "SELECT * FROM listener ORDER BY position").map { row in
-                let arn = try Self.arn(row["arn"])
-                return Listener(arn: arn, loadBalancerArn: try Self.arn(row["loadBalancerArn"]), targetGroupArn: try Self.arn(row["targetGroupArn"]),
-                                attributes: Attributes(AttributeRules.listener, stored: attributes[arn.description] ?? [:]),
-                                tags: tags[arn.description] ?? [])
-            }
-            let endpoints = try Row.fetchAll(db, sql: "SELECT * FROM endpoint ORDER BY position").map { row in
-                Endpoint(id: row["id"], loadBalancerArn: try Self.arn(row["loadBalancerArn"]), interface: row["interface"],
-                         attachmentId: row["attachmentId"], createdTime: Date(timeIntervalSinceReferenceDate: row["createdTime"]),
-                         vpc: try (row["vpc"] as String?).map { try Self.decode(Endpoint.VPCDetails.self, $0) })
-            }
-            let services = try Row.fetchAll(db, sql: "SELECT body FROM endpointService ORDER BY position").map {
-                try Self.decode(EndpointService.self, $0["body"])
-            }
-            let routeTables = try Row.fetchAll(db, sql: "SELECT body FROM routeTable ORDER BY position").map { try Self.decode(RouteTable.self, $0["body"]) }
-            return ResourceCatalog(region: region, account: account, loadBalancers: balancers, listeners: listeners, targetGroups: groups,
-                                   endpoints: endpoints, endpointServices: services, routeTables: routeTables)
+            return try CatalogRows(rows: rows).catalog()
         }
     }
 
-    // MARK: Helpers
-
-    private func saveAttributes(_ db: Database, _ arn: ARN, _ attributes: Attributes) throws {
-        for (key, value) in attributes.pairs {
-            try db.execute(sql: "INSERT INTO attribute (resourceArn, key, value) VALUES (?, ?, ?)", arguments: [arn.description, key, value])
+    static func databaseValue(_ value: StoredValue) -> DatabaseValue {
+        switch value {
+        case .text(let text): text.databaseValue
+        case .integer(let number): number.databaseValue
+        case .real(let number): number.databaseValue
+        case .null: .null
         }
     }
 
-    private func saveTags(_ db: Database, _ arn: ARN, _ tags: [Tag]) throws {
-        for (position, tag) in tags.enumerated() {
-            try db.execute(sql: "INSERT INTO tag (resourceArn, key, value, position) VALUES (?, ?, ?, ?)",
-                           arguments: [arn.description, tag.key, tag.value, position])
+    static func storedValue(_ value: DatabaseValue) -> StoredValue {
+        switch value.storage {
+        case .string(let text): .text(text)
+        case .int64(let number): .integer(number)
+        case .double(let number): .real(number)
+        case .null, .blob: .null
         }
-    }
-
-    static func json<T: Encodable>(_ value: T) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
-    }
-
-    static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
-        try JSONDecoder().decode(type, from: Data(text.utf8))
-    }
-
-    static func arn(_ text: String) throws -> ARN {
-        guard let arn = ARN(text) else { throw StoreError(description: "the store holds a malformed ARN '\(text)'") }
-        return arn
     }
 }
 
-/// The store's content cannot be read back.
-public struct StoreError: Error, CustomStringConvertible {
-    public let description: String
+extension CatalogStore: CatalogStorage {
+    public var location: String { path }
 }
