@@ -80,6 +80,13 @@ public enum APIServer {
             return Response(status: .ok, headers: [.contentType: "application/json"],
                             body: .init(byteBuffer: ByteBuffer(bytes: try ContractCoding.encode(answer))))
         }
+        router.get("/v1/cluster") { _, _ -> Response in
+            guard let answer = try await observatory.cluster() else {
+                return Response(status: .notFound, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: try ContractCoding.encode(
+                    ErrorAnswer("this gwlbd is a single node (its configuration is in SQLite); gwlbd --database postgres://… makes it a node of a cluster")))))
+            }
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: try ContractCoding.encode(answer))))
+        }
         router.get("/v1/flows") { request, _ -> Response in
             let parameters = Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) }) { _, last in last }
             // The workers answer between batches; wait for them on NIO's thread pool, off Swift's

@@ -71,6 +71,20 @@ public enum Troubleshooting {
         return text
     }
 
+    /// `gwlb cluster status`: the cluster's nodes, alive or not, with what each carries.
+    public static func cluster(socketPath: String, json asJSON: Bool) throws -> String {
+        let (answer, body) = try get(socketPath, "/v1/cluster", as: ClusterAnswer.self)
+        if asJSON { return json(body) }
+        var rows = [["NODE", "STATE", "VERSION", "GENEVE", "HEARTBEAT", "UP", "FLOWS", "PACKETS/S"]]
+        for node in answer.nodes {
+            rows.append([node.name + (node.name == answer.node ? " *" : ""), node.alive ? "alive" : "dead", node.version, node.geneveAddress,
+                         String(format: "%.1fs ago", node.heartbeatAge), seconds(Int(node.uptime)), String(node.activeFlows),
+                         String(format: "%.0f", node.packetsPerSecond)])
+        }
+        let alive = answer.nodes.filter(\.alive).count
+        return "cluster of \(answer.nodes.count) nodes (\(alive) alive), configuration in \(answer.database); * answered\n" + table(rows)
+    }
+
     static func endpoint(_ address: String, _ port: Int) -> String {
         guard port != 0 else { return address }
         return address.contains(":") ? "[\(address)]:\(port)" : "\(address):\(port)"

@@ -15,6 +15,16 @@ struct ControlPlaneParts {
     let service: ControlPlaneService
     let observatory: Observatory
     let servers: [ServerService]
+    /// The node's part in its cluster, when it is one.
+    let cluster: ClusterService?
+}
+
+/// `--database postgres://… [--node-name NAME]`: a node of a cluster.
+public struct ClusterOptions: Sendable {
+    public var database: PostgresAddress
+    /// Unique in the cluster; the host's name by default.
+    public var node: String
+    public init(database: PostgresAddress, node: String) { (self.database, self.node) = (database, node) }
 }
 
 /// The API form's control plane: the catalog's store, the Linux side of its endpoints and route
@@ -25,7 +35,15 @@ extension Daemon {
                                    verifier: SignatureV4Verifier?, socketGID: gid_t?, flowLog: FlowLogWriter?,
                                    shared: SharedFlowState?, flowsTakenOver: Int, predecessor: Takeover.Offer?,
                                    onAPIRunning: @escaping @Sendable () -> Void) throws -> ControlPlaneParts {
-        let store = try CatalogStore(directory: directory)
+        let store: any CatalogStorage
+        let clusterStore: PostgresCatalogStore?
+        if let cluster = self.cluster {
+            let clustered = try PostgresCatalogStore(address: cluster.database, node: cluster.node)
+            (store, clusterStore) = (clustered, clustered)
+            log("node \(cluster.node) of the cluster whose configuration is in \(cluster.database)")
+        } else {
+            (store, clusterStore) = (try CatalogStore(directory: directory), nil)
+        }
         // A state directory made by hand, or by an older gwlbd, becomes private too.
         chmod(directory, 0o700)
         let routing = LinuxRouting(interfaces: configuration.interfaces)
@@ -73,6 +91,11 @@ extension Daemon {
         let socketPath = self.socketPath
         let takingOver = predecessor != nil
         let metrics = self.metrics
+        let clusterService = clusterStore.map { store in
+            ClusterService(store: store, membership: ClusterMembership(address: store.session.address, node: self.cluster!.node), service: service,
+                           geneveAddress: configuration.geneve.address.description, statistics: { plane.statistics() })
+        }
+        if let clusterService { observatory.cluster = { try await clusterService.answer() } }
         let observed = observatory
         var servers = [ServerService(name: "the API server") {
             try await APIServer.run(socketPath: socketPath, actions: actions, observatory: observed, metrics: metrics, group: socketGID,
@@ -94,7 +117,7 @@ extension Daemon {
             log("Prometheus metrics on http://\(listen)/metrics")
         }
         log("audit trail: \(audit.path)")
-        return ControlPlaneParts(service: service, observatory: observatory, servers: servers)
+        return ControlPlaneParts(service: service, observatory: observed, servers: servers, cluster: clusterService)
     }
 }
 

@@ -38,6 +38,9 @@ public final class Daemon: @unchecked Sendable {
     public let sharedStatePath: String?
     /// Take over from the gwlbd running on the same socket (`--takeover`) instead of starting anew.
     public let takeover: Bool
+    /// A node of a cluster: the configuration in this PostgreSQL, shared with the other nodes
+    /// (`--database`, `--node-name`); nil: one node, its configuration in SQLite in the state directory.
+    public let cluster: ClusterOptions?
     let metrics = MetricsExporter()
     /// Where a takeover of this gwlbd stands: running, frozen (handing over) or handed over.
     let handover = Handover()
@@ -48,8 +51,10 @@ public final class Daemon: @unchecked Sendable {
     public init(configurationPath: String?, geneveAddress: String? = nil, statisticsPath: String?, stateDirectory: String? = nil,
                 socketPath: String = APIServer.defaultSocketPath, region: String = "us-east-1", account: String = "123456789012",
                 signedAPI: SignedAPIOptions? = nil, telemetry: TelemetryOptions = TelemetryOptions(), socketGroup: String? = nil,
-                sharedStatePath: String? = nil, takeover: Bool = false) throws {
+                sharedStatePath: String? = nil, takeover: Bool = false, cluster: ClusterOptions? = nil) throws {
         self.configurationPath = configurationPath
+        if cluster != nil, stateDirectory == nil { throw StartupError(description: "--database needs --state-dir (the API form)") }
+        self.cluster = cluster
         self.takeover = takeover
         if takeover, stateDirectory == nil { throw StartupError(description: "--takeover needs --state-dir (the API form)") }
         if sharedStatePath != nil, stateDirectory == nil { throw StartupError(description: "--shared-state needs --state-dir (the API form)") }
@@ -183,6 +188,7 @@ public final class Daemon: @unchecked Sendable {
             services.append(control.service.healthChecker)
             services.append(ticker(plane, devices: devices, published: published, control: control))
             services += control.servers
+            if let node = control.cluster { services.append(node) }
             let endpoints = devices.registry.current.compactMap { $0?.name }
             let summary = "API on \(socketPath), state in \(stateDirectory), GENEVE on \(configuration.geneve), \(workers) workers; endpoints: \(endpoints.isEmpty ? "none yet (gwlb create-endpoint)" : endpoints.joined(separator: ", "))"
             announce = AnnouncingService(handover: handover, apiRunning: running) { [self] in

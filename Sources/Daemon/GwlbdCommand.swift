@@ -20,6 +20,7 @@ public struct GwlbdCommand: ParsableCommand {
         usage: """
             gwlbd --state-dir DIR --geneve-address A [--socket PATH [--socket-group GROUP]] [--api-listen HOST:PORT --api-credentials FILE …]
             gwlbd --config FILE [--stats-file FILE] [--flow-log FILE …]
+            gwlbd --state-dir DIR --geneve-address A … --database postgres://USER@HOST/DB [--node-name NAME]
             gwlbd --state-dir DIR --geneve-address A … --takeover [--detach]
             gwlbd --cleanup (--state-dir DIR | --config FILE)
             """,
@@ -57,6 +58,9 @@ public struct GwlbdCommand: ParsableCommand {
                              discussion: "It hands over its endpoint queues, GENEVE sockets and flows, then exits.")) var takeover = false
     @Flag(help: ArgumentHelp("Return once gwlbd runs, leaving it in the background (for systemd's ExecReload= with --takeover).",
                              discussion: "Status 0 and its pid once it forwards and answers; 1 if it failed first.")) var detach = false
+    @Option(help: ArgumentHelp("A cluster's shared configuration: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE (API form).",
+                               discussion: "Every gwlbd given the same database is a node of one cluster; without it, SQLite in --state-dir.")) var database: String?
+    @Option(help: "This node's name in the cluster, unique in it (default: the host's name).") var nodeName: String?
     @Flag(help: "Remove the endpoint devices gwlbd made (of DIR's store or FILE) and its shared flow state, and exit.") var cleanup = false
 
     public init() {}
@@ -76,6 +80,13 @@ public struct GwlbdCommand: ParsableCommand {
         }
         guard flowLogMaxBytes >= 4096 else { throw ValidationError("--flow-log-max-bytes must be a number of bytes, at least 4096") }
         if takeover, stateDirectory == nil { throw ValidationError("--takeover needs --state-dir DIR (the API form)") }
+        if let database {
+            guard PostgresAddress(url: database) != nil else {
+                throw ValidationError("--database \(database): give postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE")
+            }
+            guard stateDirectory != nil else { throw ValidationError("--database needs --state-dir DIR (the node's socket, audit trail and flows)") }
+        }
+        if nodeName != nil, database == nil { throw ValidationError("--node-name needs --database (a node of a cluster)") }
         if takeover, cleanup { throw ValidationError("--takeover and --cleanup exclude each other") }
         if detach, cleanup { throw ValidationError("--detach and --cleanup exclude each other") }
         if apiListen != nil, apiCredentials == nil {
@@ -101,7 +112,10 @@ public struct GwlbdCommand: ParsableCommand {
         do {
             try Daemon(configurationPath: configurationPath, geneveAddress: geneveAddress, statisticsPath: statisticsPath, stateDirectory: stateDirectory,
                        socketPath: socketPath, region: region, account: account, signedAPI: signedAPI, telemetry: telemetry,
-                       socketGroup: socketGroup, sharedStatePath: sharedStatePath, takeover: takeover).run()
+                       socketGroup: socketGroup, sharedStatePath: sharedStatePath, takeover: takeover,
+                       cluster: database.flatMap(PostgresAddress.init(url:)).map {
+                           ClusterOptions(database: $0, node: nodeName ?? ProcessInfo.processInfo.hostName)
+                       }).run()
         } catch {
             Logger.gwlbd.error("\(error)")
             throw ExitCode.failure

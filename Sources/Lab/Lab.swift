@@ -19,6 +19,8 @@ import Foundation
 public struct Lab: Sendable {
     public let prefix: String
     public let applianceCount: Int
+    /// gwlbd nodes behind the router's multipath routes (`upCluster`); 0: one gwlbd in the router.
+    public let nodeCount: Int
 
     public static let clientAddress = "198.18.10.2", clientAddress6 = "fd00:10::2"
     public static let serverAddress = "198.18.20.2", serverAddress6 = "fd00:20::2"
@@ -53,9 +55,10 @@ public struct Lab: Sendable {
         return (1...12).contains(prefix.utf8.count) && allowed ? nil : "the lab prefix must be 1-12 characters of a-z, 0-9 and - (got \"\(prefix)\")"
     }
 
-    public init(prefix: String = "gwlb", applianceCount: Int = 3) {
+    public init(prefix: String = "gwlb", applianceCount: Int = 3, nodeCount: Int = 0) {
         self.prefix = prefix
         self.applianceCount = applianceCount
+        self.nodeCount = nodeCount
     }
 
     public var client: String { "\(prefix)-client" }
@@ -71,7 +74,7 @@ public struct Lab: Sendable {
     /// Where a gwlbd in this lab keeps its flows across restarts (`--shared-state`): in memory
     /// (/dev/shm, a tmpfs), removed by `down()`.
     public var sharedStatePath: String { "/dev/shm/gwlb-lab-\(prefix)-flows" }
-    public var namespaces: [String] { [client, router, server] + (1...max(1, applianceCount)).map(appliance) }
+    public var namespaces: [String] { [client, router, server] + (1...max(1, applianceCount)).map(appliance) + (0..<nodeCount).map { node($0 + 1) } }
 
     /// Builds the topology (after removing any leftover of the same prefix), writes gwlbd's
     /// configuration, and starts a reference appliance in each appliance namespace from `executable`
@@ -137,7 +140,8 @@ public struct Lab: Sendable {
     public func down() {
         guard Self.problem(withPrefix: prefix) == nil else { return }
         let existing = Set(((try? Shell.run(["ip", "netns", "list"])) ?? "").split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) })
-        let ours = existing.filter { $0 == client || $0 == router || $0 == server || $0.hasPrefix("\(prefix)-app") && Int($0.dropFirst(prefix.count + 4)) != nil }
+        let ours = existing.filter { $0 == client || $0 == router || $0 == server || $0.hasPrefix("\(prefix)-app") && Int($0.dropFirst(prefix.count + 4)) != nil
+            || $0.hasPrefix("\(prefix)-n") && Int($0.dropFirst(prefix.count + 2)) != nil }
         func pids(_ namespace: String) -> [String] {
             ((try? Shell.run(["ip", "netns", "pids", namespace])) ?? "").split(separator: "\n").map(String.init)
         }
@@ -174,21 +178,21 @@ public struct Lab: Sendable {
 
     // MARK: Building blocks
 
-    private func ip(_ arguments: [String]) throws { try Shell.run(["ip"] + arguments) }
+    func ip(_ arguments: [String]) throws { try Shell.run(["ip"] + arguments) }
 
-    private func link(_ name: String, in namespace: String, peer: String, in peerNamespace: String) throws {
+    func link(_ name: String, in namespace: String, peer: String, in peerNamespace: String) throws {
         try ip(["link", "add", name, "netns", namespace, "mtu", Self.mtu, "type", "veth",
                 "peer", "name", peer, "netns", peerNamespace, "mtu", Self.mtu])
         try ip(["-n", namespace, "link", "set", name, "up"])
         try ip(["-n", peerNamespace, "link", "set", peer, "up"])
     }
 
-    private func address(_ namespace: String, _ device: String, _ v4: String, _ v6: String) throws {
+    func address(_ namespace: String, _ device: String, _ v4: String, _ v6: String) throws {
         try ip(["-n", namespace, "address", "add", v4, "dev", device])
         try ip(["-n", namespace, "-6", "address", "add", v6, "dev", device, "nodad"])
     }
 
-    private func sysctl(_ namespace: String, _ settings: [String: String]) throws {
+    func sysctl(_ namespace: String, _ settings: [String: String]) throws {
         let script = settings.map { "echo \($0.value) > /proc/sys/\($0.key)" }.joined(separator: " && ")
         try Shell.run(["ip", "netns", "exec", namespace, "sh", "-c", script])
     }
@@ -221,7 +225,7 @@ public struct Lab: Sendable {
         var interfaces: [String: String]?
     }
 
-    private func startAppliance(_ number: Int, executable: String, rules: [String], options: [String]) throws {
+    func startAppliance(_ number: Int, executable: String, rules: [String], options: [String]) throws {
         let log = "\(stateDirectory)/app\(number).log"
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         // setsid: the appliance outlives `gwlb lab up` and its terminal.
@@ -231,7 +235,7 @@ public struct Lab: Sendable {
                              output: .file(log), errors: .file(log))
     }
 
-    private func waitForAppliances() throws {
+    func waitForAppliances() throws {
         for number in 1...applianceCount {
             let url = "http://\(Self.applianceAddress(number)):\(Self.applianceHealthPort)/health"
             var ready = false

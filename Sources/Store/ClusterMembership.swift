@@ -24,17 +24,18 @@ public struct ClusterNode: Hashable, Sendable, Codable {
     public var name: String
     public var version: String
     public var geneveAddress: String
-    /// Seconds since 1970 (the database server's clock, so nodes' clocks need not agree).
-    public var startedAt: Double
-    public var heartbeatAt: Double
+    /// Seconds since its process started and since its last heartbeat, by the database server's
+    /// clock (nodes' clocks need not agree).
+    public var uptime: Double
+    public var heartbeatAge: Double
     /// Its heartbeat is recent: it counts in the health consensus.
     public var alive: Bool
     /// What it last reported of itself (rates, flows), as JSON.
     public var stats: String
 
-    public init(name: String, version: String, geneveAddress: String, startedAt: Double, heartbeatAt: Double, alive: Bool, stats: String) {
-        (self.name, self.version, self.geneveAddress, self.startedAt, self.heartbeatAt, self.alive, self.stats)
-            = (name, version, geneveAddress, startedAt, heartbeatAt, alive, stats)
+    public init(name: String, version: String, geneveAddress: String, uptime: Double, heartbeatAge: Double, alive: Bool, stats: String) {
+        (self.name, self.version, self.geneveAddress, self.uptime, self.heartbeatAge, self.alive, self.stats)
+            = (name, version, geneveAddress, uptime, heartbeatAge, alive, stats)
     }
 }
 
@@ -85,13 +86,14 @@ public final class ClusterMembership: Sendable {
     /// Every node that ever joined (dead ones too, marked), by name.
     public func nodes() throws -> [ClusterNode] {
         try session.query("""
-            SELECT name, version, geneve_address, started_at, heartbeat_at, stats,
+            SELECT name, version, geneve_address, extract(epoch FROM clock_timestamp()) - started_at,
+                   extract(epoch FROM clock_timestamp()) - heartbeat_at, stats,
                    CASE WHEN heartbeat_at > extract(epoch FROM clock_timestamp()) - $1 THEN 1 ELSE 0 END
             FROM gwlb_node ORDER BY name
             """, [.real(Self.livenessSeconds)]).map { row in
             let text = { (index: Int) -> String in if case .text(let value) = row[index] { value } else { "" } }
             let real = { (index: Int) -> Double in if case .real(let value) = row[index] { value } else { 0 } }
-            return ClusterNode(name: text(0), version: text(1), geneveAddress: text(2), startedAt: real(3), heartbeatAt: real(4),
+            return ClusterNode(name: text(0), version: text(1), geneveAddress: text(2), uptime: real(3), heartbeatAge: real(4),
                                alive: row[6] == .integer(1), stats: text(5))
         }
     }

@@ -125,12 +125,8 @@ public final class PostgresCatalogStore: CatalogStorage {
         let logger = Logger(label: "gwlb.postgres")
         while !Task.isCancelled {
             do {
-                var configuration = PostgresConnection.Configuration(host: session.address.host, port: session.address.port,
-                                                                     username: session.address.user, password: session.address.password,
-                                                                     database: session.address.database, tls: .disable)
-                configuration.options.connectTimeout = PostgresSession.connectTimeout
                 let connection = try await PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.any(),
-                                                                      configuration: configuration, id: 2, logger: logger)
+                                                                      configuration: session.address.configuration, id: 2, logger: logger)
                 defer { Task { try? await connection.close() } }
                 try await connection.listen(on: Self.channel) { notifications in
                     await onChange()

@@ -6,7 +6,9 @@ import PostgresNIO
 import Synchronization
 
 /// Where a cluster's PostgreSQL is: `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE` (the form
-/// libpq and psql take; the password may instead come from `PGPASSWORD`).
+/// libpq and psql take; the password may instead come from `PGPASSWORD`). A HOST that is a
+/// directory, percent-encoded as libpq has it (`%2Fvar%2Frun%2Fpostgresql`), is where the server's
+/// Unix socket is: that reaches it from any network namespace of the machine.
 public struct PostgresAddress: Hashable, Sendable, CustomStringConvertible {
     public var host: String
     public var port: Int
@@ -29,7 +31,12 @@ public struct PostgresAddress: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The URL without its password (for logs and status).
-    public var description: String { "postgres://\(user)@\(host):\(port)/\(database)" }
+    public var description: String {
+        "postgres://\(user)@\(host.hasPrefix("/") ? host.replacingOccurrences(of: "/", with: "%2F") : host):\(port)/\(database)"
+    }
+
+    /// The server's Unix socket, when `host` is its directory.
+    public var unixSocketPath: String? { host.hasPrefix("/") ? "\(host)/.s.PGSQL.\(port)" : nil }
 
     /// The same server, another database.
     public func database(_ name: String) -> PostgresAddress {
@@ -62,9 +69,7 @@ public final class PostgresSession: Sendable {
 
     /// Opens a connection of its own (for LISTEN, which holds one).
     func connect() throws -> PostgresConnection {
-        var configuration = PostgresConnection.Configuration(host: address.host, port: address.port, username: address.user,
-                                                             password: address.password, database: address.database, tls: .disable)
-        configuration.options.connectTimeout = Self.connectTimeout
+        let configuration = address.configuration
         do {
             return try PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration,
                                                   id: 1, logger: logger).wait()
@@ -164,6 +169,18 @@ public final class PostgresSession: Sendable {
             return "\(error.code)"
         }
         return "\(error)"
+    }
+}
+
+extension PostgresAddress {
+    /// postgres-nio's configuration: TCP without TLS (a cluster's database is on its own network),
+    /// or the Unix socket.
+    var configuration: PostgresConnection.Configuration {
+        var configuration = unixSocketPath.map {
+            PostgresConnection.Configuration(unixSocketPath: $0, username: user, password: password, database: database)
+        } ?? PostgresConnection.Configuration(host: host, port: port, username: user, password: password, database: database, tls: .disable)
+        configuration.options.connectTimeout = PostgresSession.connectTimeout
+        return configuration
     }
 }
 

@@ -22,7 +22,7 @@ struct GWLBCommand: ParsableCommand {
             The EC2 verbs of `aws ec2` for endpoint services, endpoints and route tables work as \
             `gwlb ec2 VERB`: \(ELBCommandLine.ec2VerbList).
             """,
-        subcommands: [DemoCommand.self, ConsoleCommand.self, FlowsCommand.self, DropsCommand.self, CaptureCommand.self, ApplianceCommand.self, LabCommand.self])
+        subcommands: [DemoCommand.self, ConsoleCommand.self, FlowsCommand.self, DropsCommand.self, ClusterCommand.self, CaptureCommand.self, ApplianceCommand.self, LabCommand.self])
 
     /// elbv2 verbs (also after `elbv2`, so `aws elbv2 …` lines paste as `gwlb elbv2 …`, and after
     /// global options) go to the elbv2 command line, which reads flags the aws CLI's way;

@@ -100,3 +100,26 @@ struct CaptureCommand: ParsableCommand {
         }
     }
 }
+
+struct ClusterCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cluster",
+        abstract: "The cluster this gwlbd is a node of (gwlbd --database).",
+        subcommands: [Status.self])
+
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Every node: alive or dead (heartbeat), version, GENEVE address, uptime, live flows and packets per second.")
+
+        @Option(help: "table or json.") var output = TextOrJSON.table
+        @Option(help: "gwlbd's Unix socket (else $GWLB_SOCKET, else /run/gwlb/gwlb.sock).") var socket: String?
+
+        func run() throws {
+            do {
+                print(try Troubleshooting.cluster(socketPath: resolvedSocket(socket), json: output == .json), terminator: "")
+            } catch {
+                throw failure(error)
+            }
+        }
+    }
+}

@@ -15,8 +15,9 @@ final class LabFixture {
     private static let counter = Counter()
 
     /// Builds the lab and starts gwlbd. `rules` go to every appliance, `applianceOptions[N]` to appliance N.
+    /// With `nodes`, the cluster's lab (`Lab.upCluster`): the caller starts the nodes' gwlbd.
     init(appliances: Int = 3, rules: [String] = [], applianceOptions: [Int: [String]] = [:], workers: Int = 2, startDaemon: Bool = true,
-         routing: Lab.Routing = .byHand) throws {
+         routing: Lab.Routing = .byHand, nodes: Int = 0) throws {
         guard geteuid() == 0 else {
             throw Failure("end-to-end tests need root for network namespaces and TUN devices (CI runs as root): run `sudo swift test`")
         }
@@ -25,11 +26,15 @@ final class LabFixture {
             throw Failure("end-to-end tests need \(missing.joined(separator: ", ")): apt-get install -y iproute2 iputils-ping curl python3 tshark util-linux (as .ci/run does)")
         }
         // Short and unique per test process and test: namespaces of parallel runs never collide.
-        lab = Lab(prefix: "e\(getpid() % 10000)x\(Self.counter.next())", applianceCount: appliances)
+        lab = Lab(prefix: "e\(getpid() % 10000)x\(Self.counter.next())", applianceCount: appliances, nodeCount: nodes)
         statisticsPath = "/tmp/\(lab.prefix)-stats.json"
         do {
-            try lab.up(executable: Self.binary("gwlb"), rules: rules, applianceOptions: applianceOptions, workers: workers, routing: routing)
-            if startDaemon { try start() }
+            if nodes > 0 {
+                try lab.upCluster(executable: Self.binary("gwlb"), rules: rules)
+            } else {
+                try lab.up(executable: Self.binary("gwlb"), rules: rules, applianceOptions: applianceOptions, workers: workers, routing: routing)
+                if startDaemon { try start() }
+            }
         } catch {
             tearDown()
             throw error

@@ -1,0 +1,157 @@
+import Foundation
+import Lab
+import Store
+import TestPostgres
+import TestSupport
+import TestTraits
+import Testing
+
+/// Three gwlbd nodes behind the lab router's multipath routes, sharing their configuration in a
+/// real PostgreSQL (reached by its Unix socket from the nodes' namespaces).
+@Suite(.serialized, .blocking) struct ClusterEndToEndTests {
+    /// `flowsFromPorts HOST PORT FIRST COUNT`: one UDP flow from each client port FIRST… (fixed
+    /// ports: the same flows each round), one datagram each, waiting for the echoes; prints how
+    /// many came back.
+    static let flowsFromPorts = """
+        import socket, sys
+        host, port, first, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+        answered = 0
+        for start in range(first, first + count, 50):
+            wave = []
+            for p in range(start, min(start + 50, first + count)):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                s.settimeout(3)
+                s.bind(('', p))
+                s.sendto(b'gwlb' * 8, (host, port))
+                wave.append(s)
+            for s in wave:
+                try:
+                    s.recvfrom(100)
+                    answered += 1
+                except OSError:
+                    pass
+                s.close()
+        print(answered)
+        """
+
+    final class Cluster {
+        let lab: LabFixture
+        let nodes: [ChildProcess]
+        let database: String
+
+        init(nodes count: Int, database address: PostgresAddress) throws {
+            lab = try LabFixture(appliances: 3, nodes: count)
+            // The nodes' namespaces reach PostgreSQL by its Unix socket (their loopback is their own).
+            database = "postgres://\(address.user):\(address.password ?? "")@%2Fvar%2Frun%2Fpostgresql/\(address.database)"
+            var started: [ChildProcess] = []
+            for number in 1...count {
+                let log = "\(lab.lab.stateDirectory)/gwlbd-n\(number).log"
+                started.append(try ChildProcess(lab.lab.nodeCommand(number, gwlbd: LabFixture.binary("gwlbd"), database: database),
+                                                output: .file(log), errors: .file(log)))
+            }
+            nodes = started
+            for number in 1...count {
+                guard try APIDaemonFixture.eventually(15, { (try? gwlb(number, ["describe-load-balancers"]).status) == 0 }) else {
+                    throw LabFixture.Failure("node \(number) did not answer: \(self.log(number))")
+                }
+            }
+        }
+
+        func log(_ number: Int) -> String { (try? String(contentsOfFile: "\(lab.lab.stateDirectory)/gwlbd-n\(number).log", encoding: .utf8)) ?? "" }
+
+        func gwlb(_ number: Int, _ arguments: [String]) throws -> (status: Int32, output: String) {
+            try LabFixture.execute([LabFixture.binary("gwlb")] + arguments + ["--socket", lab.lab.nodeSocket(number)])
+        }
+
+        func json(_ number: Int, _ arguments: [String]) throws -> [String: Any] {
+            let (status, output) = try gwlb(number, arguments)
+            // Calls that answer nothing (register-targets) print nothing.
+            guard status == 0, let object = output.isEmpty ? [:] : (try? JSONSerialization.jsonObject(with: Data(output.utf8))) as? [String: Any] else {
+                throw LabFixture.Failure("gwlb \(arguments.joined(separator: " ")) on node \(number) exited \(status): \(output)")
+            }
+            return object
+        }
+
+        /// Target address → state, as node `number` answers describe-target-health.
+        func health(_ number: Int, _ tg: String) throws -> [String: String] {
+            let rows = try json(number, ["describe-target-health", "--target-group-arn", tg])["TargetHealthDescriptions"] as? [[String: Any]] ?? []
+            var result: [String: String] = [:]
+            for row in rows {
+                if let id = (row["Target"] as? [String: Any])?["Id"] as? String { result[id] = (row["TargetHealth"] as? [String: Any])?["State"] as? String }
+            }
+            return result
+        }
+
+        func tearDown() {
+            for node in nodes where node.isRunning {
+                node.terminate()
+                node.waitUntilExit()
+            }
+            lab.tearDown()
+        }
+    }
+
+    /// The lab's getting-started configuration, made through node 1 only.
+    static func configure(_ cluster: Cluster) throws -> String {
+        let lb = try APIDaemonFixture.first(cluster.json(1, ["create-load-balancer", "--name", "lb", "--type", "gateway", "--subnets", "s-1"]),
+                                            "LoadBalancers", "LoadBalancerArn")
+        let tg = try APIDaemonFixture.first(cluster.json(1, ["create-target-group", "--name", "tg", "--protocol", "GENEVE", "--port", "6081", "--vpc-id", "v-1",
+                                                                   "--health-check-interval-seconds", "5", "--healthy-threshold-count", "2"]),
+                                            "TargetGroups", "TargetGroupArn")
+        _ = try cluster.json(1, ["register-targets", "--target-group-arn", tg, "--targets"] + (1...3).map { "Id=\(Lab.applianceAddress($0))" })
+        _ = try cluster.json(1, ["create-listener", "--load-balancer-arn", lb, "--default-actions", "Type=forward,TargetGroupArn=\(tg)"])
+        _ = try cluster.json(1, ["create-endpoint", "--load-balancer-arn", lb, "--interface", Lab.endpointInterface,
+                                 "--endpoint-id", Lab.endpointID, "--attachment-id", Lab.attachmentID])
+        return tg
+    }
+
+    /// Made on node 1, the configuration is every node's; every node sees the appliances healthy
+    /// (their consensus); and `gwlb cluster status` lists the three nodes alive.
+    /// Then 1,000 UDP flows go through each node in turn (the router's routes pinned to it, both
+    /// directions), and once more spread over all three (a flow's two directions may cross
+    /// different nodes): each flow reached one appliance only, as the appliances themselves report.
+    @Test func everyNodeSendsAFlowToTheSameAppliance() async throws {
+        try await TestDatabase.use { address in
+            let cluster = try Cluster(nodes: 3, database: address)
+            defer { cluster.tearDown() }
+            let tg = try Self.configure(cluster)
+            let everyoneHealthy = try APIDaemonFixture.eventually(30) {
+                try (1...3).allSatisfy { node in try cluster.health(node, tg) == Dictionary(uniqueKeysWithValues: (1...3).map { (Lab.applianceAddress($0), "healthy") }) }
+            }
+            let seen = (1...3).map { (try? cluster.health($0, tg)) ?? [:] }
+            let described = (1...3).map { (try? cluster.gwlb($0, ["describe-target-health", "--target-group-arn", tg]).output) ?? "" }
+            #expect(everyoneHealthy, "health per node: \(seen)\n\(described.joined(separator: "\n"))\n\((try? cluster.gwlb(1, ["cluster", "status"]).output) ?? "")\n\(cluster.log(2))")
+            let status = try cluster.gwlb(2, ["cluster", "status"])
+            #expect(status.status == 0)
+            for node in 1...3 { #expect(status.output.contains("n\(node)") && status.output.contains("3 nodes (3 alive)"), "\(status.output)") }
+            let lab = cluster.lab
+            try lab.serve(lab.lab.server, ["python3", "-c", Programs.udpEcho, "0.0.0.0", "5002"], port: 5002, udp: true)
+            let (first, count) = (20000, 1000)
+            let router = lab.lab.router
+            for node in 1...3 {
+                try lab.run(router, ["ip", "route", "replace", "default", "table", "100", "via", Lab.nodeLink(node).node, "dev", "n\(node)"])
+                let answered = try lab.python(lab.lab.client, Self.flowsFromPorts, arguments: [Lab.serverAddress, "5002", String(first), String(count)])
+                #expect(Int(answered.output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 >= count * 99 / 100, "through node \(node): \(answered.output)")
+                let flows = try cluster.json(node, ["flows", "--output", "json", "--port", "5002", "--limit", "5000"])["flows"] as? [[String: Any]] ?? []
+                #expect(flows.count >= count * 99 / 100, "node \(node) carried \(flows.count) of the flows")
+            }
+            try lab.run(router, ["ip", "route", "replace", "default", "table", "100"]
+                        + (1...3).flatMap { ["nexthop", "via", Lab.nodeLink($0).node, "dev", "n\($0)"] })
+            _ = try lab.python(lab.lab.client, Self.flowsFromPorts, arguments: [Lab.serverAddress, "5002", String(first), String(count)])
+            var appliancesOf: [Int: Set<Int>] = [:]
+            for appliance in 1...3 {
+                for flow in try lab.applianceFlows(appliance) where flow["protocol"] as? String == "udp" {
+                    for end in [flow["portA"], flow["portB"]].compactMap({ $0 as? Int }) where (first..<(first + count)).contains(end) {
+                        appliancesOf[end, default: []].insert(appliance)
+                    }
+                }
+            }
+            #expect(appliancesOf.count >= count * 99 / 100, "the appliances saw \(appliancesOf.count) of the \(count) flows")
+            let split = appliancesOf.filter { $0.value.count > 1 }.sorted { $0.key < $1.key }
+            let noneSplit = split.isEmpty
+            #expect(noneSplit, "\(split.count) flows reached more than one appliance, e.g. \(split.prefix(5).map { "port \($0.key): \($0.value.sorted())" })")
+            #expect(Set(appliancesOf.values.compactMap(\.first)).count == 3, "Maglev spreads the flows over the three appliances")
+        }
+    }
+}
