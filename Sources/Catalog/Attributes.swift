@@ -32,6 +32,11 @@ public enum AttributeRules {
         // needed" / ICMPv6 "packet too big" so path MTU discovery works; false drops it silently,
         // as AWS does.
         .boolean("path_mtu_discovery.enabled", default: true),
+        // gwlb's own: a TCP packet without a flow (not a SYN) starts one when its consistent-hash
+        // target is healthy, as Maglev and Katran do, so a node of a cluster takes over the flows
+        // of a node that died. `auto`: on a node of a cluster only; a single node keeps AWS's rule
+        // (only a SYN starts a TCP flow). `enabled` and `disabled` decide either way.
+        .choice("tcp.mid_connection_pickup", ["auto", "enabled", "disabled"]),
     ]
 
     public static let targetGroup: [AttributeRule] = [

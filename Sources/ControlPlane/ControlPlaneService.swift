@@ -94,6 +94,7 @@ public actor ControlPlaneService {
         let output = Output(healthChecker: healthChecker, instances: instances, slotFlows: slotFlows, publish: publish, shared: shared)
         var compiler = SnapshotCompiler()
         compiler.slots = TargetSlotTable(capacity: targetSlots)
+        compiler.clustered = store.isShared
         var initial = State(catalog: try store.load() ?? ResourceCatalog(region: region, account: account), compiler: compiler)
         if let resumed = ResumableState(record: shared?.readControlRecord()) {
             initial.compiler.slots = resumed.targetSlotTable(capacity: targetSlots)

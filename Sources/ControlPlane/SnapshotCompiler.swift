@@ -11,6 +11,8 @@ import Wire
 /// attributes, and all of them share one set of target slots.
 public struct SnapshotCompiler: Sendable {
     public var slots = TargetSlotTable()
+    /// This gwlbd is a node of a cluster: `tcp.mid_connection_pickup` `auto` picks up.
+    public var clustered = false
 
     public init() {}
 
@@ -36,7 +38,7 @@ public struct SnapshotCompiler: Sendable {
         for plan in plans {
             let slots = next.prefix(plan.registered.count)
             next = next.dropFirst(plan.registered.count)
-            policies[plan.loadBalancer] = plan.policy(slots: Array(slots), table: self.slots)
+            policies[plan.loadBalancer] = plan.policy(slots: Array(slots), table: self.slots, clustered: clustered)
         }
         var identities = [EndpointIdentity?](repeating: nil, count: (endpoints.map(\.slot).max() ?? -1) + 1)
         var endpointPolicies = [BalancerPolicy](repeating: .unserved, count: identities.count)
@@ -78,7 +80,7 @@ public struct SnapshotCompiler: Sendable {
             }
         }
 
-        func policy(slots assigned: [TargetSlot], table: TargetSlotTable) -> BalancerPolicy {
+        func policy(slots assigned: [TargetSlot], table: TargetSlotTable, clustered: Bool) -> BalancerPolicy {
             var targets = zip(assigned, registered).map { (slot: $0, identity: SnapshotCompiler.identity($1.owner.peer), health: $1.health) }
             // Slots of removed targets stay known as unused: their established flows keep their appliance.
             for slot in table.retired {
@@ -94,12 +96,22 @@ public struct SnapshotCompiler: Sendable {
                 resetOnDeregistration: attributes.bool("send_tcp_reset.on_deregistration.enabled"))
             let keyMode: FlowKeyMode = !attributes.bool("stickiness.enabled") ? .fiveTuple
                 : attributes["stickiness.type"] == "source_ip_dest_ip" ? .twoTuple : .threeTuple
-            return BalancerPolicy(loadBalancer: loadBalancer.description, selection: TargetSelection(targets: targets, policy: failover),
+            return BalancerPolicy(loadBalancer: loadBalancer.description, selection: TargetSelection(targets: targets, policy: failover,
+                                                                                                   picksUpMidConnection: SnapshotCompiler.picksUp(balancer, clustered: clustered)),
                                   keyMode: keyMode,
                                   timeouts: SnapshotCompiler.timeouts(listener?.attributes ?? Attributes(AttributeRules.listener), keyMode: keyMode),
                                   resetWithoutFlow: listener?.attributes.bool("send_tcp_reset.on_idle_timeout.enabled") ?? false,
                                   pathMTUDiscovery: balancer?.attributes.bool("path_mtu_discovery.enabled") ?? true,
                                   innerFlowCheck: attributes.bool("inner_flow_check.enabled"))
+        }
+    }
+
+    /// `tcp.mid_connection_pickup`: `auto` picks up on a node of a cluster only.
+    static func picksUp(_ balancer: LoadBalancer?, clustered: Bool) -> Bool {
+        switch balancer?.attributes["tcp.mid_connection_pickup"] {
+        case "enabled": true
+        case "disabled": false
+        default: clustered
         }
     }
 

@@ -102,7 +102,10 @@ public final class FlowTracker {
                 return .reset(entry)
             }
         case .absent(let point):
-            if isTCP, !packet.isFragment, !Self.opensConnection(packet.tcpFlags) { return .drop(.tcpWithoutFlow) }
+            if isTCP, !packet.isFragment, !Self.opensConnection(flags),
+               !(selection.picksUpMidConnection && !flags.contains(.rst) && !selection.maglev.isEmpty) {
+                return .drop(.tcpWithoutFlow)
+            }
             let target: TargetSlot
             switch selection.placeNewFlow(placementHash: selection.placementHasher.hash(key), random: random.next()) {
             case .target(let slot), .failOpen(let slot): target = slot

@@ -65,11 +65,15 @@ public final class TargetSelection: Sendable {
     public let failOpenPool: [TargetSlot]
     /// The placement hash: fixed, so that nodes and restarts place the same key the same way.
     public let placementHasher: FlowHasher
+    /// A TCP packet without a flow that is not a SYN starts one when Maglev has a healthy target
+    /// for it (another node's flow, taken over); otherwise only a SYN does (AWS's rule).
+    public let picksUpMidConnection: Bool
 
     /// `targets` pairs each slot with a stable identity (Maglev's input) and its health.
     public init(targets: [(slot: TargetSlot, identity: UInt64, health: TargetHealth)],
                 policy: FailoverPolicy = FailoverPolicy(), tableSize: Int? = nil,
-                placementHasher: FlowHasher = Maglev.permutationHasher) {
+                placementHasher: FlowHasher = Maglev.permutationHasher, picksUpMidConnection: Bool = false) {
+        self.picksUpMidConnection = picksUpMidConnection
         var health = [TargetHealth](repeating: .unused, count: (targets.map(\.slot.index).max() ?? -1) + 1)
         for target in targets { health[target.slot.index] = target.health }
         self.health = health

@@ -14,10 +14,13 @@ public protocol CatalogStorage: Sendable {
     /// The stored catalog when another node changed it since this process last loaded or saved
     /// it; nil when it did not (always nil for a store no other process writes).
     func changedElsewhere() throws -> ResourceCatalog?
+    /// Other nodes share it: this gwlbd is a node of a cluster.
+    var isShared: Bool { get }
 }
 
 extension CatalogStorage {
     public func changedElsewhere() throws -> ResourceCatalog? { nil }
+    public var isShared: Bool { false }
 }
 
 /// Another node committed a change first; nothing was stored.

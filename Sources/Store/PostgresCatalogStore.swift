@@ -18,6 +18,7 @@ public final class PostgresCatalogStore: CatalogStorage {
     public static let channel = "gwlb_catalog"
 
     public var location: String { session.address.description }
+    public var isShared: Bool { true }
 
     /// Connects to `address` and creates the tables where they do not exist yet.
     public init(address: PostgresAddress, node: String) throws {

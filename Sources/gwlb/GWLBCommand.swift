@@ -139,13 +139,23 @@ struct LabCommand: ParsableCommand {
         @Option(help: "Workers in the gwlbd configuration the lab writes.") var workers = 2
         @Option(help: "Who writes the router's policy routing: hand (the lab, for a gwlbd with a configuration file) or api (gwlbd, from route tables made with gwlb ec2 or aws ec2).")
         var routing = Lab.Routing.byHand
+        @Option(help: ArgumentHelp("gwlbd nodes behind the router's multipath routes, sharing --database (1-9).",
+                                   discussion: "Each node runs in <prefix>-nN with its own endpoint and GENEVE address 198.18.1.N.")) var nodes: Int?
+        @Option(help: "The cluster's PostgreSQL (with --nodes), e.g. postgres://gwlb:PASSWORD@%2Fvar%2Frun%2Fpostgresql/gwlb: its Unix socket reaches it from the nodes' namespaces.")
+        var database: String?
 
         func validate() throws {
             guard (1...50).contains(appliances) else { throw ValidationError("--appliances must be 1-50") }
+            if let nodes {
+                guard (1...9).contains(nodes) else { throw ValidationError("--nodes must be 1-9") }
+                guard database != nil else { throw ValidationError("--nodes needs --database postgres://… (the configuration the nodes share)") }
+            }
+            if database != nil, nodes == nil { throw ValidationError("--database goes with --nodes N") }
             for rule in rules where ApplianceRule(rule) == nil { throw ValidationError("rule \(rule) must look like tcp:23 or udp:53") }
         }
 
         func run() throws {
+            if let nodes, let database { return try runCluster(nodes: nodes, database: database) }
             let lab = Lab(prefix: options.prefix, applianceCount: appliances)
             try lab.up(executable: CommandLine.selfExecutable, rules: rules, workers: workers, routing: routing)
             // gwlbd is built next to gwlb (`swift build` builds both).
@@ -182,6 +192,31 @@ struct LabCommand: ParsableCommand {
 }
 
 extension LabCommand.Up {
+    /// `--nodes N`: the cluster's lab, each node's gwlbd started (in the background, logging to
+    /// the lab's state directory), all sharing `database`.
+    func runCluster(nodes: Int, database: String) throws {
+        let lab = Lab(prefix: options.prefix, applianceCount: appliances, nodeCount: nodes)
+        try lab.upCluster(executable: CommandLine.selfExecutable, rules: rules)
+        let gwlbd = URL(fileURLWithPath: CommandLine.selfExecutable).deletingLastPathComponent().appendingPathComponent("gwlbd").path
+        for number in 1...nodes {
+            let log = "\(lab.stateDirectory)/gwlbd-n\(number).log"
+            _ = FileManager.default.createFile(atPath: log, contents: nil)
+            let command = lab.nodeCommand(number, gwlbd: gwlbd, database: database)
+            // setsid: the nodes outlive `gwlb lab up`; `gwlb lab down` stops them.
+            _ = try ChildProcess(Array(command.prefix(4)) + ["setsid"] + command.dropFirst(4), output: .file(log), errors: .file(log))
+        }
+        print("""
+            lab \(options.prefix) is up: \(nodes) gwlbd nodes (\((1...nodes).map { lab.node($0) }.joined(separator: ", "))) behind the router's multipath routes, \(appliances) appliances.
+            configure any node (the others follow within a second), e.g.:
+                          gwlb --socket \(lab.nodeSocket(1)) create-load-balancer --name lb --type gateway --subnets s-1   (and so on, as in the README)
+                          gwlb --socket \(lab.nodeSocket(1)) create-endpoint --load-balancer-arn ARN --interface \(Lab.endpointInterface)
+            the nodes:    gwlb cluster status --socket \(lab.nodeSocket(1))
+            logs:         \(lab.stateDirectory)/gwlbd-nN.log
+            send traffic: ip netns exec \(lab.client) ping \(Lab.serverAddress)
+            remove it:    gwlb lab down --prefix \(options.prefix)
+            """)
+    }
+
     /// The seed's walkthrough for a lab without routing: gwlbd in the router, then both halves
     /// through its API (`gwlb` as `aws elbv2`, `gwlb ec2` as `aws ec2`).
     static func apiWalkthrough(_ lab: Lab, gwlbd: String, state: String) -> String {

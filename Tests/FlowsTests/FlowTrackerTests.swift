@@ -32,6 +32,32 @@ import Wire
         #expect(track(tracker, client.tcp(40000, 80, flags: .ack), selection, now: clock.now) == .drop(.tcpWithoutFlow))
     }
 
+    /// On a node of a cluster (`picksUpMidConnection`), a TCP packet without a flow starts one on
+    /// its Maglev target: the flow of a node that died, taken over mid-connection. Not a RST, and
+    /// not when no target is healthy (fail-open's random choice would differ between nodes).
+    @Test func aClusterNodePicksUpConnectionsMidway() {
+        let tracker = FlowTracker(table: FlowTable(capacity: 16))
+        let targets = (0..<3).map { (TargetSlot($0), UInt64(0xC612_0000 + $0), TargetHealth.healthy) }
+        let picking = TargetSelection(targets: targets, picksUpMidConnection: true)
+        let clock = ManualClock()
+        let packet = client.tcp(40000, 80, flags: [.ack, .psh])
+        guard case .forward(_, let target, _, .created) = track(tracker, packet, picking, now: clock.now) else {
+            Issue.record("a mid-connection packet did not start a flow")
+            return
+        }
+        let key = FlowKey(Fixtures.summary(packet), mode: .fiveTuple)
+        guard case .target(let expected) = picking.placeNewFlow(placementHash: picking.placementHasher.hash(key), random: 0) else {
+            Issue.record("no Maglev target")
+            return
+        }
+        #expect(target == expected, "the flow goes where every node's Maglev sends it")
+        #expect(track(tracker, client.tcp(40001, 80, flags: .rst), picking, now: clock.now) == .drop(.tcpWithoutFlow))
+        let noneHealthy = TargetSelection(targets: targets.map { ($0.0, $0.1, .unhealthy) }, picksUpMidConnection: true)
+        #expect(track(tracker, client.tcp(40002, 80, flags: .ack), noneHealthy, now: clock.now) == .drop(.tcpWithoutFlow))
+        let single = TargetSelection(targets: targets)
+        #expect(track(tracker, client.tcp(40003, 80, flags: .ack), single, now: clock.now) == .drop(.tcpWithoutFlow), "a single node keeps AWS's rule")
+    }
+
     /// A TCP flow lives `tcpHalfOpen` (10 s) idle until its handshake completes: a SYN-ACK or an
     /// RST does not complete it, an ACK without SYN does, and then the TCP idle timeout applies.
     /// Flows the appliance returned (confirmed) included: a SYN flood's flows are.
