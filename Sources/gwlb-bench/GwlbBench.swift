@@ -4,6 +4,7 @@
 
 import Appliance
 import ArgumentParser
+import Store
 import Daemon
 import Foundation
 import Wire
@@ -13,7 +14,7 @@ struct GwlbBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gwlb-bench",
         abstract: "gwlb's benchmarks: each figure next to a baseline measured in the same run (build with -c release).",
-        subcommands: [Flows.self, Worker.self, Forward.self, Bulk.self, Soak.self, Restart.self, Snapshot.self, Console.self,
+        subcommands: [Flows.self, Worker.self, Forward.self, Bulk.self, Soak.self, Restart.self, Snapshot.self, Cluster.self, Console.self,
                       ForwardSend.self, ForwardSink.self, Bare.self, DaemonProcess.self, ApplianceProcess.self])
 
     static func releaseNote() {
@@ -102,6 +103,18 @@ struct GwlbBench: ParsableCommand {
         @Option(help: "Changes to time.") var changes = 200
         func validate() throws { guard changes > 0 else { throw ValidationError("--changes must be above 0") } }
         func run() throws { try SnapshotBenchmark(changes: changes).run() }
+    }
+
+    struct Cluster: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Time from a change on one node of a cluster to every node's data plane, against the node's own commit (needs PostgreSQL).")
+        @Option(help: "Changes to time.") var changes = 100
+        @Option(help: "A PostgreSQL role that may create databases (a scratch one is made and dropped).")
+        var database = "postgres://gwlb:gwlb@127.0.0.1:5432/postgres"
+        func validate() throws {
+            guard changes > 0, changes <= 250 else { throw ValidationError("--changes must be 1-250 (targets of one load balancer)") }
+            guard PostgresAddress(url: database) != nil else { throw ValidationError("--database must be a postgres:// URL") }
+        }
+        func run() throws { try ClusterBenchmark(changes: changes, server: PostgresAddress(url: database)!).run() }
     }
 
     struct Console: ParsableCommand {

@@ -26,6 +26,9 @@ import Testing
             (["--state-dir", "d", "--api-listen", "127.0.0.1:8443", "--api-credentials", "c", "--api-key", "k.pem"], "HTTPS needs both"),
             (["--cleanup"], "--cleanup needs --state-dir DIR or --config FILE"),
             (["--state-dir", "d", "--cleanup", "--detach"], "--detach and --cleanup exclude each other"),
+            (["--state-dir", "d", "--database", "mysql://u@h/d"], "give postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE"),
+            (["--config", "f.json", "--database", "postgres://u@h/d"], "--database needs --state-dir"),
+            (["--state-dir", "d", "--node-name", "n1"], "--node-name needs --database"),
         ]
         for (arguments, message) in cases {
             let refused = refusal(arguments)

@@ -94,25 +94,36 @@ import Testing
 
     final class Cluster {
         let lab: LabFixture
-        let nodes: [ChildProcess]
+        private(set) var nodes: [ChildProcess]
         let database: String
 
         init(nodes count: Int, database address: PostgresAddress) throws {
             lab = try LabFixture(appliances: 3, nodes: count)
             // The nodes' namespaces reach PostgreSQL by its Unix socket (their loopback is their own).
             database = "postgres://\(address.user):\(address.password ?? "")@%2Fvar%2Frun%2Fpostgresql/\(address.database)"
-            var started: [ChildProcess] = []
-            for number in 1...count {
-                let log = "\(lab.lab.stateDirectory)/gwlbd-n\(number).log"
-                started.append(try ChildProcess(lab.lab.nodeCommand(number, gwlbd: LabFixture.binary("gwlbd"), database: database),
-                                                output: .file(log), errors: .file(log)))
+            nodes = []
+            for number in 1...count { nodes.append(try start(number)) }
+            for number in 1...count { try waitForAPI(number) }
+        }
+
+        private func start(_ number: Int) throws -> ChildProcess {
+            let log = "\(lab.lab.stateDirectory)/gwlbd-n\(number).log"
+            return try ChildProcess(lab.lab.nodeCommand(number, gwlbd: LabFixture.binary("gwlbd"), database: database),
+                                    output: .file(log), errors: .file(log))
+        }
+
+        private func waitForAPI(_ number: Int) throws {
+            guard try APIDaemonFixture.eventually(15, { (try? gwlb(number, ["describe-load-balancers"]).status) == 0 }) else {
+                throw LabFixture.Failure("node \(number) did not answer: \(self.log(number))")
             }
-            nodes = started
-            for number in 1...count {
-                guard try APIDaemonFixture.eventually(15, { (try? gwlb(number, ["describe-load-balancers"]).status) == 0 }) else {
-                    throw LabFixture.Failure("node \(number) did not answer: \(self.log(number))")
-                }
-            }
+        }
+
+        /// Stops node `number`'s gwlbd (SIGTERM) and starts it again; returns once it answers.
+        func restart(_ number: Int) throws {
+            nodes[number - 1].terminate()
+            nodes[number - 1].waitUntilExit()
+            nodes[number - 1] = try start(number)
+            try waitForAPI(number)
         }
 
         func log(_ number: Int) -> String { (try? String(contentsOfFile: "\(lab.lab.stateDirectory)/gwlbd-n\(number).log", encoding: .utf8)) ?? "" }
@@ -182,7 +193,7 @@ import Testing
             let output = "\(lab.lab.stateDirectory)/connections.out"
             let clients = try ChildProcess(["ip", "netns", "exec", lab.lab.client, "python3", "-c", Self.longConnections,
                                             Lab.serverAddress, "7001", "200", "12", mark], output: .file(output), errors: .file(output))
-            let flowing = try APIDaemonFixture.eventually(20) { FileManager.default.fileExists(atPath: mark) }
+            let flowing = APIDaemonFixture.eventually(20) { FileManager.default.fileExists(atPath: mark) }
             try #require(flowing, "the connections did not start: \((try? String(contentsOfFile: output, encoding: .utf8)) ?? "")")
             let carried = try cluster.json(1, ["flows", "--output", "json", "--port", "7001", "--limit", "1000"])["flows"] as? [[String: Any]] ?? []
             #expect(carried.count > 20, "node 1 carried \(carried.count) of the connections' directions before it died")
@@ -194,12 +205,57 @@ import Testing
             clients.waitUntilExit()
             let result = (try String(contentsOfFile: output, encoding: .utf8)).split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
             try #require(result.count == 2, "the clients printed: \((try? String(contentsOfFile: output, encoding: .utf8)) ?? "")")
+            print("cluster: \(result[0]) of 200 connections survived node 1's death, \(result[1]) failed")
             #expect(result[0] >= 198, "\(result[0]) of 200 connections survived, \(result[1]) failed")
             #expect(Int(during.output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 >= 198, "new flows while a node died: \(during.output)")
             let after = try lab.python(lab.lab.client, Self.flowsFromPorts, arguments: [Lab.serverAddress, "5002", "31000", "200"])
             #expect(Int(after.output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 >= 198, "new flows after: \(after.output)")
             let status = try cluster.gwlb(2, ["cluster", "status"]).output
             #expect(status.contains("3 nodes (2 alive)"), "\(status)")
+        }
+    }
+
+    /// A node restarted under 200 long-lived TCP connections rejoins and carries traffic again,
+    /// and moves no established flow: every connection stays on the one appliance it had (by the
+    /// appliances' own flow tables), and ≥ 99 % carry on, every byte checked.
+    @Test func aRestartedNodeRejoinsWithoutMovingFlows() async throws {
+        try await TestDatabase.use { address in
+            let cluster = try Cluster(nodes: 3, database: address)
+            defer { cluster.tearDown() }
+            let tg = try Self.configure(cluster)
+            let healthy = try APIDaemonFixture.eventually(30) { try (1...3).allSatisfy { try cluster.health($0, tg).values.allSatisfy { $0 == "healthy" } } }
+            try #require(healthy, "the appliances did not become healthy on every node")
+            let lab = cluster.lab
+            try lab.serve(lab.lab.server, ["python3", "-c", Self.tcpEcho, "7001"], port: 7001)
+            let mark = "\(lab.lab.stateDirectory)/connections-flowing"
+            let output = "\(lab.lab.stateDirectory)/connections.out"
+            let clients = try ChildProcess(["ip", "netns", "exec", lab.lab.client, "python3", "-c", Self.longConnections,
+                                            Lab.serverAddress, "7001", "200", "14", mark], output: .file(output), errors: .file(output))
+            let flowing = APIDaemonFixture.eventually(20) { FileManager.default.fileExists(atPath: mark) }
+            try #require(flowing, "the connections did not start: \((try? String(contentsOfFile: output, encoding: .utf8)) ?? "")")
+            try cluster.restart(2)
+            // Node 2 carries connections again (it picked them up where the routers still send them).
+            let carrying = try APIDaemonFixture.eventually(10) {
+                (try cluster.json(2, ["flows", "--output", "json", "--port", "7001", "--limit", "1000"])["flows"] as? [[String: Any]] ?? []).count > 20
+            }
+            #expect(carrying, "the restarted node carries no connection")
+            let status = try cluster.gwlb(1, ["cluster", "status"]).output
+            #expect(status.contains("3 nodes (3 alive)"), "\(status)")
+            clients.waitUntilExit()
+            let result = (try String(contentsOfFile: output, encoding: .utf8)).split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            try #require(result.count == 2, "the clients printed: \((try? String(contentsOfFile: output, encoding: .utf8)) ?? "")")
+            print("cluster: \(result[0]) of 200 connections survived node 2's restart, \(result[1]) failed")
+            #expect(result[0] >= 198, "\(result[0]) of 200 connections survived node 2's restart, \(result[1]) failed")
+            var appliancesOf: [Int: Set<Int>] = [:]
+            for appliance in 1...3 {
+                for flow in try lab.applianceFlows(appliance) where flow["protocol"] as? String == "tcp" {
+                    guard flow["portA"] as? Int == 7001 || flow["portB"] as? Int == 7001 else { continue }
+                    for end in [flow["portA"], flow["portB"]].compactMap({ $0 as? Int }) where end != 7001 { appliancesOf[end, default: []].insert(appliance) }
+                }
+            }
+            #expect(appliancesOf.count >= 198, "the appliances saw \(appliancesOf.count) connections")
+            let moved = appliancesOf.filter { $0.value.count > 1 }.count
+            #expect(moved == 0, "\(moved) connections moved to another appliance")
         }
     }
 
