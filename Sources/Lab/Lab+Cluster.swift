@@ -46,14 +46,7 @@ extension Lab {
         try ip(["-n", server, "route", "add", "default", "via", "198.18.20.1"])
         // The appliances' network: nodes and appliances on one bridge; the router's address on it
         // is for reaching the appliances' health ports only.
-        try ip(["-n", router, "link", "add", "br0", "mtu", Self.mtu, "type", "bridge"])
-        try ip(["-n", router, "link", "set", "br0", "up"])
-        try ip(["-n", router, "address", "add", "198.18.1.254/24", "dev", "br0"])
-        for number in 1...applianceCount {
-            try link("app\(number)", in: router, peer: "eth0", in: appliance(number))
-            try ip(["-n", router, "link", "set", "app\(number)", "master", "br0"])
-            try ip(["-n", appliance(number), "address", "add", "\(Self.applianceAddress(number))/24", "dev", "eth0"])
-        }
+        try addAppliances(routerAddress: "198.18.1.254")
         var nextHops: [String] = []
         for number in 1...nodeCount {
             try upNode(number)

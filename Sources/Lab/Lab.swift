@@ -104,15 +104,8 @@ public struct Lab: Sendable {
         try address(server, "eth0", "\(Self.serverAddress)/24", "\(Self.serverAddress6)/64")
         try ip(["-n", server, "route", "add", "default", "via", "198.18.20.1"])
         try ip(["-n", server, "-6", "route", "add", "default", "via", "fd00:20::1"])
-        // Appliances on a bridge.
-        try ip(["-n", router, "link", "add", "br0", "mtu", Self.mtu, "type", "bridge"])
-        try ip(["-n", router, "link", "set", "br0", "up"])
-        try ip(["-n", router, "address", "add", "\(Self.geneveAddress)/24", "dev", "br0"])
-        for number in 1...applianceCount {
-            try link("app\(number)", in: router, peer: "eth0", in: appliance(number))
-            try ip(["-n", router, "link", "set", "app\(number)", "master", "br0"])
-            try ip(["-n", appliance(number), "address", "add", "\(Self.applianceAddress(number))/24", "dev", "eth0"])
-        }
+        // Appliances on a bridge; gwlbd sends GENEVE from the router's address on it.
+        try addAppliances(routerAddress: Self.geneveAddress)
         // The endpoint: a persistent multi-queue TUN that gwlbd attaches to, so the routes can
         // point at it before gwlbd starts and survive its restarts.
         try ip(["-n", router, "tuntap", "add", "dev", Self.endpointInterface, "mode", "tun", "multi_queue"])
@@ -179,6 +172,19 @@ public struct Lab: Sendable {
     // MARK: Building blocks
 
     func ip(_ arguments: [String]) throws { try Shell.run(["ip"] + arguments) }
+
+    /// The appliances' network: a bridge in the router with `routerAddress` on it, each appliance
+    /// linked to it.
+    func addAppliances(routerAddress: String) throws {
+        try ip(["-n", router, "link", "add", "br0", "mtu", Self.mtu, "type", "bridge"])
+        try ip(["-n", router, "link", "set", "br0", "up"])
+        try ip(["-n", router, "address", "add", "\(routerAddress)/24", "dev", "br0"])
+        for number in 1...applianceCount {
+            try link("app\(number)", in: router, peer: "eth0", in: appliance(number))
+            try ip(["-n", router, "link", "set", "app\(number)", "master", "br0"])
+            try ip(["-n", appliance(number), "address", "add", "\(Self.applianceAddress(number))/24", "dev", "eth0"])
+        }
+    }
 
     func link(_ name: String, in namespace: String, peer: String, in peerNamespace: String) throws {
         try ip(["link", "add", name, "netns", namespace, "mtu", Self.mtu, "type", "veth",

@@ -40,9 +40,11 @@ import Testing
 
     @Test mutating func defaultsAreAWSs() throws {
         let (catalog, lb, tg, listener) = try gettingStarted()
-        // AWS's two, then gwlb's own path-MTU switch (on: gwlb answers oversize packets with ICMP).
-        #expect(lb.attributes.pairs.map(\.key) == ["deletion_protection.enabled", "load_balancing.cross_zone.enabled", "path_mtu_discovery.enabled"])
-        #expect(lb.attributes.pairs.map(\.value) == ["false", "false", "true"])
+        // AWS's two, then gwlb's own path-MTU switch (on: gwlb answers oversize packets with ICMP)
+        // and mid-connection pick-up (auto: on a node of a cluster only).
+        #expect(lb.attributes.pairs.map(\.key) == ["deletion_protection.enabled", "load_balancing.cross_zone.enabled", "path_mtu_discovery.enabled",
+                                                    "tcp.mid_connection_pickup"])
+        #expect(lb.attributes.pairs.map(\.value) == ["false", "false", "true", "auto"])
         let group = try catalog.targetGroup(tg.arn)
         #expect(group.attributes["deregistration_delay.timeout_seconds"] == "300")
         #expect(group.attributes["stickiness.enabled"] == "false")

@@ -174,6 +174,38 @@ import Testing
         return tg
     }
 
+    /// 200 long-lived TCP connections (`longConnections`) through a configured cluster whose
+    /// appliances every node sees healthy; returns once they carry traffic.
+    static func startConnections(_ cluster: Cluster, seconds: Int) throws -> Connections {
+        let tg = try configure(cluster)
+        let healthy = try APIDaemonFixture.eventually(30) { try (1...3).allSatisfy { try cluster.health($0, tg).values.allSatisfy { $0 == "healthy" } } }
+        try #require(healthy, "the appliances did not become healthy on every node")
+        let lab = cluster.lab
+        try lab.serve(lab.lab.server, ["python3", "-c", tcpEcho, "7001"], port: 7001)
+        let mark = "\(lab.lab.stateDirectory)/connections-flowing"
+        let output = "\(lab.lab.stateDirectory)/connections.out"
+        let clients = try ChildProcess(["ip", "netns", "exec", lab.lab.client, "python3", "-c", longConnections,
+                                        Lab.serverAddress, "7001", "200", String(seconds), mark], output: .file(output), errors: .file(output))
+        let connections = Connections(clients: clients, output: output)
+        let flowing = APIDaemonFixture.eventually(20) { FileManager.default.fileExists(atPath: mark) }
+        try #require(flowing, "the connections did not start: \(connections.printed)")
+        return connections
+    }
+
+    struct Connections {
+        let clients: ChildProcess
+        let output: String
+        var printed: String { (try? String(contentsOfFile: output, encoding: .utf8)) ?? "" }
+
+        /// Once they end: how many connections survived and how many failed.
+        func result() throws -> [Int] {
+            clients.waitUntilExit()
+            let result = printed.split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            try #require(result.count == 2, "the clients printed: \(printed)")
+            return result
+        }
+    }
+
     /// One node of three dies (its gwlbd killed, its links cut) under 200 long-lived TCP
     /// connections: the router moves its flows to the others, which pick them up mid-connection
     /// and send them to the same appliances (Maglev over the same configuration and health), so
@@ -183,18 +215,9 @@ import Testing
         try await TestDatabase.use { address in
             let cluster = try Cluster(nodes: 3, database: address)
             defer { cluster.tearDown() }
-            let tg = try Self.configure(cluster)
-            let healthy = try APIDaemonFixture.eventually(30) { try (1...3).allSatisfy { try cluster.health($0, tg).values.allSatisfy { $0 == "healthy" } } }
-            try #require(healthy, "the appliances did not become healthy on every node")
             let lab = cluster.lab
-            try lab.serve(lab.lab.server, ["python3", "-c", Self.tcpEcho, "7001"], port: 7001)
             try lab.serve(lab.lab.server, ["python3", "-c", Programs.udpEcho, "0.0.0.0", "5002"], port: 5002, udp: true)
-            let mark = "\(lab.lab.stateDirectory)/connections-flowing"
-            let output = "\(lab.lab.stateDirectory)/connections.out"
-            let clients = try ChildProcess(["ip", "netns", "exec", lab.lab.client, "python3", "-c", Self.longConnections,
-                                            Lab.serverAddress, "7001", "200", "12", mark], output: .file(output), errors: .file(output))
-            let flowing = APIDaemonFixture.eventually(20) { FileManager.default.fileExists(atPath: mark) }
-            try #require(flowing, "the connections did not start: \((try? String(contentsOfFile: output, encoding: .utf8)) ?? "")")
+            let connections = try Self.startConnections(cluster, seconds: 12)
             let carried = try cluster.json(1, ["flows", "--output", "json", "--port", "7001", "--limit", "1000"])["flows"] as? [[String: Any]] ?? []
             #expect(carried.count > 20, "node 1 carried \(carried.count) of the connections' directions before it died")
             // Node 1 dies: killed, and its links cut (the router's next hop through it is gone).
@@ -202,9 +225,7 @@ import Testing
             try lab.run(lab.lab.router, ["ip", "link", "set", "n1", "down"])
             try lab.run(lab.lab.router, ["ip", "link", "set", "node1", "down"])
             let during = try lab.python(lab.lab.client, Self.flowsFromPorts, arguments: [Lab.serverAddress, "5002", "30000", "200"])
-            clients.waitUntilExit()
-            let result = (try String(contentsOfFile: output, encoding: .utf8)).split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-            try #require(result.count == 2, "the clients printed: \((try? String(contentsOfFile: output, encoding: .utf8)) ?? "")")
+            let result = try connections.result()
             print("cluster: \(result[0]) of 200 connections survived node 1's death, \(result[1]) failed")
             #expect(result[0] >= 198, "\(result[0]) of 200 connections survived, \(result[1]) failed")
             #expect(Int(during.output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 >= 198, "new flows while a node died: \(during.output)")
@@ -222,17 +243,8 @@ import Testing
         try await TestDatabase.use { address in
             let cluster = try Cluster(nodes: 3, database: address)
             defer { cluster.tearDown() }
-            let tg = try Self.configure(cluster)
-            let healthy = try APIDaemonFixture.eventually(30) { try (1...3).allSatisfy { try cluster.health($0, tg).values.allSatisfy { $0 == "healthy" } } }
-            try #require(healthy, "the appliances did not become healthy on every node")
             let lab = cluster.lab
-            try lab.serve(lab.lab.server, ["python3", "-c", Self.tcpEcho, "7001"], port: 7001)
-            let mark = "\(lab.lab.stateDirectory)/connections-flowing"
-            let output = "\(lab.lab.stateDirectory)/connections.out"
-            let clients = try ChildProcess(["ip", "netns", "exec", lab.lab.client, "python3", "-c", Self.longConnections,
-                                            Lab.serverAddress, "7001", "200", "14", mark], output: .file(output), errors: .file(output))
-            let flowing = APIDaemonFixture.eventually(20) { FileManager.default.fileExists(atPath: mark) }
-            try #require(flowing, "the connections did not start: \((try? String(contentsOfFile: output, encoding: .utf8)) ?? "")")
+            let connections = try Self.startConnections(cluster, seconds: 14)
             try cluster.restart(2)
             // Node 2 carries connections again (it picked them up where the routers still send them).
             let carrying = try APIDaemonFixture.eventually(10) {
@@ -241,9 +253,7 @@ import Testing
             #expect(carrying, "the restarted node carries no connection")
             let status = try cluster.gwlb(1, ["cluster", "status"]).output
             #expect(status.contains("3 nodes (3 alive)"), "\(status)")
-            clients.waitUntilExit()
-            let result = (try String(contentsOfFile: output, encoding: .utf8)).split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-            try #require(result.count == 2, "the clients printed: \((try? String(contentsOfFile: output, encoding: .utf8)) ?? "")")
+            let result = try connections.result()
             print("cluster: \(result[0]) of 200 connections survived node 2's restart, \(result[1]) failed")
             #expect(result[0] >= 198, "\(result[0]) of 200 connections survived node 2's restart, \(result[1]) failed")
             var appliancesOf: [Int: Set<Int>] = [:]
