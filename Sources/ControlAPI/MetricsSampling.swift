@@ -26,6 +26,7 @@ extension Observatory {
         sample.routingDrift = routingDrift().count
         sample.flowLogRecordsLost = flowLogRecordsLost()
         sample.processStart = (startTime.timeIntervalSince1970, flowState?.flowsTakenOver ?? 0)
+        sample.node = node
         return sample
     }
 }

@@ -38,6 +38,8 @@ public struct Observatory: Sendable {
     public var failedEndpoints: @Sendable () -> [String] = { [] }
     /// Where Linux's routing differs from the route tables, in words (README "Route tables").
     public var routingDrift: @Sendable () -> [String] = { [] }
+    /// This gwlbd's name as a node of a cluster (its metrics' `node` label); nil for a single node.
+    public var node: String?
     /// The cluster's nodes (GET /v1/cluster); nil for a single node.
     public var cluster: @Sendable () async throws -> ClusterAnswer? = { nil }
     /// Flow-log records lost to failed writes, when flow logs are on.

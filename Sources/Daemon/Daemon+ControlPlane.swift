@@ -95,7 +95,10 @@ extension Daemon {
             ClusterService(store: store, membership: ClusterMembership(address: store.session.address, node: self.cluster!.node), service: service,
                            geneveAddress: configuration.geneve.address.description, statistics: { plane.statistics() })
         }
-        if let clusterService { observatory.cluster = { try await clusterService.answer() } }
+        if let clusterService {
+            observatory.cluster = { try await clusterService.answer() }
+            observatory.node = clusterService.membership.node
+        }
         let observed = observatory
         var servers = [ServerService(name: "the API server") {
             try await APIServer.run(socketPath: socketPath, actions: actions, observatory: observed, metrics: metrics, group: socketGID,

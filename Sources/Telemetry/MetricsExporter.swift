@@ -55,6 +55,9 @@ public struct MetricsSample: Sendable {
     public var flowLogRecordsLost: UInt64?
     /// When gwlbd started (seconds since the epoch), and how many flows it took over then.
     public var processStart: (time: Double, flowsTakenOver: Int)?
+    /// The node of a cluster this gwlbd is (`--node-name`): every series carries it as `node`, so
+    /// one Prometheus sums or splits the nodes; nil for a single node (no such label).
+    public var node: String?
 
     public init(statistics: DataPlaneStatistics, balancers: [BalancerSample], zone: String, time: Double) {
         self.statistics = statistics
@@ -75,8 +78,10 @@ public struct MetricsSample: Sendable {
     var processLabels: [(String, String)] {
         let names = balancers.count == 1 ? (balancers[0].loadBalancer, balancers[0].targetGroup)
             : balancers.isEmpty ? ("none", "none") : ("all", "all")
-        return [("load_balancer", names.0), ("target_group", names.1), ("availability_zone", zone)]
+        return [("load_balancer", names.0), ("target_group", names.1), ("availability_zone", zone)] + nodeLabel
     }
+
+    var nodeLabel: [(String, String)] { node.map { [("node", $0)] } ?? [] }
 }
 
 /// gwlbd's metrics through swift-metrics, kept in a swift-prometheus registry. The data plane is
@@ -112,10 +117,11 @@ public final class MetricsExporter: Sendable {
             var present: Set<String> = [flushProcess(&state, sample, base)]
             if let start = sample.processStart {
                 set(&state, MetricNames.processStartTime, [], start.time)
-                set(&state, MetricNames.flowsTakenOver, [("availability_zone", sample.zone)], Double(start.flowsTakenOver))
+                set(&state, MetricNames.flowsTakenOver, [("availability_zone", sample.zone)] + sample.nodeLabel, Double(start.flowsTakenOver))
             }
             for balancer in sample.balancers {
                 let dimensions = [("load_balancer", balancer.loadBalancer), ("target_group", balancer.targetGroup), ("availability_zone", sample.zone)]
+                    + sample.nodeLabel
                 present.insert(flushHosts(&state, balancer, dimensions))
                 for target in balancer.targets where target.slot < statistics.targets.count {
                     present.insert(flushTarget(&state, target, statistics.targets[target.slot], dimensions))

@@ -288,6 +288,8 @@ import Testing
             let status = try cluster.gwlb(2, ["cluster", "status"])
             #expect(status.status == 0)
             for node in 1...3 { #expect(status.output.contains("n\(node)") && status.output.contains("3 nodes (3 alive)"), "\(status.output)") }
+            let metrics = try LabFixture.execute(["curl", "-s", "--max-time", "5", "--unix-socket", cluster.lab.lab.nodeSocket(2), "http://localhost/metrics"]).output
+            #expect(metrics.contains(#"gwlb_healthy_hosts{load_balancer="#) && metrics.contains(#"node="n2"}"#), "node 2's metrics carry its name")
             let lab = cluster.lab
             try lab.serve(lab.lab.server, ["python3", "-c", Programs.udpEcho, "0.0.0.0", "5002"], port: 5002, udp: true)
             let (first, count) = (20000, 1000)

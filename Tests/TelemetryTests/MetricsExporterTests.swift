@@ -14,6 +14,28 @@ import Testing
         text.split(separator: "\n").first { $0.hasPrefix(prefix) }.flatMap { Double($0.split(separator: " ").last!) }
     }
 
+    /// A node of a cluster labels every series with its name; a single node adds no label.
+    @Test func aClusterNodesSeriesCarryItsName() {
+        var statistics = DataPlaneStatistics(targetSlots: 1)
+        statistics.activeFlows = 4
+        statistics.targets[0].packetsToTarget = 10
+        let targets = [TargetSample(slot: 0, address: "198.18.1.11", state: "healthy")]
+        let clustered = MetricsExporter()
+        var sample = sample(statistics, targets: targets, time: 0)
+        sample.node = "n2"
+        sample.processStart = (1000, 0)
+        clustered.flush(sample)
+        let text = clustered.exposition()
+        let lb = #"load_balancer="gwy/lb/0123",target_group="targetgroup/tg/4567",availability_zone="local",node="n2""#
+        #expect(value(text, "gwlb_active_flows{\(lb)}") == 4)
+        #expect(value(text, "gwlb_healthy_hosts{\(lb)}") == 1)
+        #expect(text.split(separator: "\n").filter { $0.hasPrefix("gwlb_") && $0.contains("{") && !$0.contains(#"node="n2""#) }.isEmpty,
+                "every labelled series names the node:\n\(text)")
+        let single = MetricsExporter()
+        single.flush(self.sample(statistics, targets: targets, time: 0))
+        #expect(!single.exposition().contains("node="))
+    }
+
     @Test func countersFollowTheDataPlanesTotalsAndGaugesItsState() {
         let exporter = MetricsExporter()
         var statistics = DataPlaneStatistics(targetSlots: 2)
