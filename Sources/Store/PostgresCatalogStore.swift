@@ -133,8 +133,10 @@ public final class PostgresCatalogStore: CatalogStorage {
                     await onChange()
                     for try await _ in notifications { await onChange() }
                 }
-            } catch {
+            } catch where !Task.isCancelled {
                 logger.warning("listening for configuration changes on \(session.address): \(PostgresSession.explain(error)); again in 1 s")
+            } catch {
+                return  // gwlbd stops: nothing to say
             }
             try? await Task.sleep(for: .seconds(1))
         }
