@@ -129,14 +129,14 @@ let package = Package(
         .testTarget(name: "CatalogTests", dependencies: ["Catalog"]),
         .testTarget(name: "HealthTests", dependencies: ["TestTraits", "Lab", "Health"]),
         .testTarget(name: "StoreTests", dependencies: ["TestTraits", "TestPostgres", "Lab", "Store", "Catalog", "TestSupport", "StoreCrashProbe"]),
-        .testTarget(name: "ControlPlaneTests", dependencies: ["TestPostgres", "ControlPlane", "Health", "Catalog", "Store", "DataPlane", "Flows", "PacketIO", "Wire"]),
+        .testTarget(name: "ControlPlaneTests", dependencies: ["TestTraits", "TestPostgres", "ControlPlane", "Health", "Catalog", "Store", "DataPlane", "Flows", "PacketIO", "Wire"]),
         .testTarget(name: "ControlAPITests", dependencies: [
             "ControlContract", "ControlInput", "Telemetry", "ControlAPI", "ControlPlane", "Catalog", "Store", "Health", "DataPlane", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .testTarget(name: "ControlClientTests", dependencies: ["TestTraits", "Lab", "ControlContract", "ControlInput", "Telemetry", "AWSCommandLine", "ControlClient", "ControlAPI", "ControlPlane", "Catalog", "Store"]),
         .testTarget(name: "ConsoleTests", dependencies: ["TestTraits", "Lab", "Console", "ControlContract", "ControlClient", "ControlAPI", "ControlPlane", "DataPlane", "Store"]),
         .testTarget(name: "TelemetryTests", dependencies: ["TestTraits", "Lab", "Telemetry", "DataPlane", "Wire", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "DaemonTests", dependencies: ["ControlInput", "Daemon", .product(name: "ArgumentParser", package: "swift-argument-parser"), "ControlPlane", "DataPlane", "Flows", "PacketIO", "Wire"]),
+        .testTarget(name: "DaemonTests", dependencies: ["TestTraits", "ControlInput", "Daemon", .product(name: "ArgumentParser", package: "swift-argument-parser"), "ControlPlane", "DataPlane", "Flows", "PacketIO", "Wire"]),
         // Real namespaces, TUN devices, sockets and clients; builds and runs the gwlb and gwlbd products.
         .testTarget(name: "EndToEndTests", dependencies: ["TestTraits", "TestPostgres", "Lab", "Daemon", "TestSupport", "gwlb", "gwlbd"]),
     ]

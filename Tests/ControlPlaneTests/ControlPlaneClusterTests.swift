@@ -5,11 +5,12 @@ import Health
 import Store
 import Synchronization
 import TestPostgres
+import TestTraits
 import Testing
 @testable import ControlPlane
 
 /// Nodes of a cluster: control planes sharing one catalog in a real PostgreSQL.
-@Suite(.serialized) struct ControlPlaneClusterTests {
+@Suite(.serialized, .blocking) struct ControlPlaneClusterTests {
     final class Node: Sendable {
         let service: ControlPlaneService
         let store: PostgresCatalogStore

@@ -1,11 +1,12 @@
 import ControlPlane
 import Foundation
 import Lab
+import TestTraits
 import Testing
 @testable import Daemon
 
 /// `LinuxRouting` against a real kernel: a network namespace of the test's own with two TUN devices.
-@Suite(.serialized) struct LinuxRoutingTests {
+@Suite(.serialized, .blocking) struct LinuxRoutingTests {
     let namespace = "lr\(getpid() % 100000)"
 
     func withNamespace(_ body: (LinuxRouting) throws -> Void) throws {
