@@ -24,6 +24,9 @@ public final class ReferenceAppliance: @unchecked Sendable {
         /// Returns with outer UDP checksum 0 and outer TTL 2, as some appliances send (legal for
         /// UDP over IPv4; GSO cannot send without checksums, so datagrams go one by one).
         public var oddOuterHeaders = false
+        /// Returns everything to this load balancer address instead of the one that sent it (an
+        /// appliance answering one node of a cluster, or a shared return address).
+        public var returnTo: IPv4Address?
 
         public init(listen: IPv4Address) { self.listen = listen }
     }
@@ -83,8 +86,9 @@ public final class ReferenceAppliance: @unchecked Sendable {
             counts.removeAll(keepingCapacity: true)
             var malformed: UInt64 = 0, received: UInt64 = 0
             for slot in 0..<batch.count {
-                // Back to the load balancer it came from, on the GENEVE port.
+                // Back to the load balancer it came from (or the one configured), on the GENEVE port.
                 batch.peers[slot].port = Geneve.udpPort
+                if let returnTo = configuration.returnTo { batch.peers[slot].address = returnTo }
                 let data = batch.data(slot)
                 let size = batch.segmentSizes[slot] > 0 ? batch.segmentSizes[slot] : max(data.count, 1)
                 // Each datagram of the slot on its own; those returned are packed to the front.

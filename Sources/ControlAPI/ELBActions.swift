@@ -273,11 +273,14 @@ public struct ELBActions: Sendable {
         "DescribeTargetHealth": { actions, request in
             let arn = try request.arn("TargetGroupArn"), asked = try request.targets()
             let (views, healthCheckPort) = (try actions.service.targets(of: arn), try actions.service.read { try $0.targetGroup(arn).healthCheck.port })
-            let rows: [(TargetRegistration, TargetHealthState)] = asked.isEmpty ? views.map { ($0.registration, $0.health) } : asked.map { target in
-                if let view = views.first(where: { $0.registration.id == target.id }) { return (view.registration, view.health) }
-                return (TargetRegistration(id: target.id, port: target.port ?? TargetGroup.port, registeredTime: Date(), deregisteredTime: nil), .notRegistered)
+            let rows: [TargetView] = asked.isEmpty ? views : asked.map { target in
+                views.first { $0.registration.id == target.id }
+                    ?? TargetView(registration: TargetRegistration(id: target.id, port: target.port ?? TargetGroup.port, registeredTime: Date(), deregisteredTime: nil),
+                                  address: target.id, health: .notRegistered)
             }
-            return [.list("TargetHealthDescriptions", rows.map { ResourceXML.targetHealth($0.0, healthCheckPort: healthCheckPort, state: $0.1) })]
+            return [.list("TargetHealthDescriptions", rows.map {
+                ResourceXML.targetHealth($0.registration, healthCheckPort: healthCheckPort, state: $0.health, nodes: $0.nodes)
+            })]
         },
         "CreateListener": { actions, request in
             let balancer = try request.arn("LoadBalancerArn")

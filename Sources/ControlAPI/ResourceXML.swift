@@ -65,15 +65,27 @@ enum ResourceXML {
         .list("Tags", tags.map { [.value("Key", $0.key), .value("Value", $0.value)] })
     }
 
-    static func targetHealth(_ target: TargetRegistration, healthCheckPort: String, state: TargetHealthState) -> [XMLNode] {
+    /// AWS's TargetHealthDescription; on a node of a cluster, with gwlb's `NodeHealth`: each live
+    /// node's own verdict (`Node` and a TargetHealth's fields), of which `TargetHealth` is the
+    /// consensus. The aws CLI and boto3 leave out members their model does not name.
+    static func targetHealth(_ target: TargetRegistration, healthCheckPort: String, state: TargetHealthState,
+                             nodes: [String: TargetHealthState] = [:]) -> [XMLNode] {
+        var description: [XMLNode] = [
+            .element("Target", [.value("Id", target.id), .value("Port", String(target.port))]),
+            .value("HealthCheckPort", healthCheckPort == "traffic-port" ? String(target.port) : healthCheckPort),
+            .element("TargetHealth", health(state)),
+        ]
+        if !nodes.isEmpty {
+            description.append(.list("NodeHealth", nodes.sorted { $0.key < $1.key }.map { [.value("Node", $0.key)] + health($0.value) }))
+        }
+        return description
+    }
+
+    private static func health(_ state: TargetHealthState) -> [XMLNode] {
         var health: [XMLNode] = [.value("State", state.state.rawValue)]
         if let reason = state.reason { health.append(.value("Reason", reason)) }
         if let details = state.details { health.append(.value("Description", details)) }
-        return [
-            .element("Target", [.value("Id", target.id), .value("Port", String(target.port))]),
-            .value("HealthCheckPort", healthCheckPort == "traffic-port" ? String(target.port) : healthCheckPort),
-            .element("TargetHealth", health),
-        ]
+        return health
     }
 
     /// An endpoint, `available`, `failed` (its device is gone: `failure` says why) or

@@ -142,6 +142,7 @@ public enum ResponseShapes {
     static let lists: Set<String> = [
         "LoadBalancers", "TargetGroups", "Listeners", "DefaultActions", "AvailabilityZones", "LoadBalancerAddresses",
         "TargetHealthDescriptions", "Attributes", "TagDescriptions", "Tags", "LoadBalancerArns", "SecurityGroups", "Endpoints",
+        "NodeHealth",
     ]
     static let integers: Set<String> = [
         "Port", "HealthCheckIntervalSeconds", "HealthCheckTimeoutSeconds", "HealthyThresholdCount", "UnhealthyThresholdCount",

@@ -1,5 +1,6 @@
 import Catalog
 import DataPlane
+import Flows
 import Foundation
 import Health
 import Store
@@ -94,7 +95,12 @@ public actor ControlPlaneService {
         let output = Output(healthChecker: healthChecker, instances: instances, slotFlows: slotFlows, publish: publish, shared: shared)
         var compiler = SnapshotCompiler()
         compiler.slots = TargetSlotTable(capacity: targetSlots)
-        compiler.clustered = store.isShared
+        if let secret = try store.sharedSecret(Self.clusterCookieSecret, make: ClusterCookie.newSecret) {
+            guard let cookie = ClusterCookie(secret: secret) else {
+                throw StoreError(description: "the cluster's \(Self.clusterCookieSecret) secret is not 32 hex digits")
+            }
+            compiler.clusterCookie = cookie
+        }
         var initial = State(catalog: try store.load() ?? ResourceCatalog(region: region, account: account), compiler: compiler)
         if let resumed = ResumableState(record: shared?.readControlRecord()) {
             initial.compiler.slots = resumed.targetSlotTable(capacity: targetSlots)
@@ -126,6 +132,8 @@ public actor ControlPlaneService {
     }
 
     static let attemptsAgainstOtherNodes = 10
+    /// The name of the key of the cluster's flow cookies among the cluster's shared secrets.
+    static let clusterCookieSecret = "flow-cookie"
 
     private func attempt<Result: Sendable>(_ operation: @Sendable (inout ResourceCatalog, Context) throws -> Result) throws -> Result {
         var catalog = state.catalog

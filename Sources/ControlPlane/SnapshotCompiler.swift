@@ -11,8 +11,10 @@ import Wire
 /// attributes, and all of them share one set of target slots.
 public struct SnapshotCompiler: Sendable {
     public var slots = TargetSlotTable()
-    /// This gwlbd is a node of a cluster: `tcp.mid_connection_pickup` `auto` picks up.
-    public var clustered = false
+    /// This gwlbd is a node of a cluster when set: its flows carry the cluster's cookies, and
+    /// `tcp.mid_connection_pickup` `auto` picks up.
+    public var clusterCookie: ClusterCookie?
+    var clustered: Bool { clusterCookie != nil }
 
     public init() {}
 
@@ -46,7 +48,8 @@ public struct SnapshotCompiler: Sendable {
             identities[endpoint.slot] = endpoint.identity
             endpointPolicies[endpoint.slot] = endpoint.loadBalancer.flatMap { policies[$0] } ?? .unserved
         }
-        return ForwardingSnapshot(version: version, endpoints: identities, targets: slots.peers, policies: endpointPolicies)
+        return ForwardingSnapshot(version: version, endpoints: identities, targets: slots.peers, policies: endpointPolicies,
+                                  clusterCookie: clusterCookie)
     }
 
     /// One load balancer's part of a snapshot: its targets as registered, then its policy once

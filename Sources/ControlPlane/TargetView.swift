@@ -10,6 +10,13 @@ public struct TargetView: Hashable, Sendable {
     /// The address its GENEVE traffic goes to (an instance id resolved).
     public var address: String
     public var health: TargetHealthState
+    /// On a node of a cluster: each live node's own verdict (its health checks), by node name;
+    /// `health` is their consensus. Empty on a single gwlbd.
+    public var nodes: [String: TargetHealthState] = [:]
+
+    public init(registration: TargetRegistration, address: String, health: TargetHealthState, nodes: [String: TargetHealthState] = [:]) {
+        (self.registration, self.address, self.health, self.nodes) = (registration, address, health, nodes)
+    }
 }
 
 /// A change of a target's health, as the health checker found it.
@@ -26,7 +33,7 @@ extension ControlPlaneService {
     /// The targets of `group` with their health as AWS reports it: draining while deregistration is
     /// in progress, unused when no listener uses the group, else what the checks found.
     public nonisolated func targets(of group: ARN) throws -> [TargetView] {
-        let health = self.health
+        let health = self.health, node = store.nodeName
         return try read { catalog in
             let found = try catalog.targetGroup(group)
             let inUse = catalog.listeners.contains { $0.targetGroupArn == group }
@@ -36,7 +43,8 @@ extension ControlPlaneService {
                 else if !inUse { state = .notInUse }
                 else { state = health[Self.healthKey(group: group, target: target.id)] ?? .registrationInProgress }
                 let address = found.targetType == "instance" ? instances[target.id] ?? target.id : target.id
-                return TargetView(registration: target, address: address, health: state)
+                let nodes = node.map { nodeViews(of: Self.healthKey(group: group, target: target.id), thisNode: $0) } ?? [:]
+                return TargetView(registration: target, address: address, health: state, nodes: nodes)
             }
         }
     }

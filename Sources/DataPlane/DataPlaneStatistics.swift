@@ -50,6 +50,9 @@ public struct DataPlaneStatistics: Sendable, Hashable {
     public var geneveBytes: UInt64 = 0
     /// Packets passed to the worker that owns their flow.
     public var handedOff: UInt64 = 0
+    /// On a node of a cluster: returns accepted by their cluster cookie for flows this node does
+    /// not hold (another node sent them).
+    public var returnsOfOtherNodes: UInt64 = 0
     /// ICMP "fragmentation needed" / "packet too big" messages sent for oversize packets.
     public var packetTooBigSent: UInt64 = 0
     /// Offloads: returned segments joined into super-packets for one endpoint write (user-space
@@ -95,6 +98,7 @@ public struct DataPlaneStatistics: Sendable, Hashable {
         genevePackets += other.genevePackets
         geneveBytes += other.geneveBytes
         handedOff += other.handedOff
+        returnsOfOtherNodes += other.returnsOfOtherNodes
         packetTooBigSent += other.packetTooBigSent
         coalescedSegments += other.coalescedSegments
         coalescedWrites += other.coalescedWrites
@@ -124,6 +128,7 @@ public struct DataPlaneStatistics: Sendable, Hashable {
         genevePackets = other.genevePackets
         geneveBytes = other.geneveBytes
         handedOff = other.handedOff
+        returnsOfOtherNodes = other.returnsOfOtherNodes
         packetTooBigSent = other.packetTooBigSent
         coalescedSegments = other.coalescedSegments
         coalescedWrites = other.coalescedWrites

@@ -26,26 +26,31 @@ public final class ForwardingSnapshot: Sendable {
     /// The policy of each endpoint slot's load balancer (`BalancerPolicy.unserved` for a free
     /// slot); as many as `endpoints`. Endpoints of one load balancer share its policy's storage.
     public let policies: [BalancerPolicy]
+    /// On a node of a cluster: the cookie every node makes and checks, so that returns are accepted
+    /// by any node (`ClusterCookie`); nil on a single gwlbd, whose cookies name its own flow entries.
+    public let clusterCookie: ClusterCookie?
 
     /// README "gwlbd", MTU: larger inner packets are dropped.
     public static let maximumInnerPacket = 8500
 
-    public init(version: UInt64, endpoints: [EndpointIdentity?], targets: [UDPPeer?], policies: [BalancerPolicy]) {
+    public init(version: UInt64, endpoints: [EndpointIdentity?], targets: [UDPPeer?], policies: [BalancerPolicy],
+                clusterCookie: ClusterCookie? = nil) {
         precondition(endpoints.count <= 255, "at most 255 endpoints")
         precondition(policies.count == endpoints.count, "one policy per endpoint slot")
         self.version = version
         self.endpoints = endpoints
         self.targets = targets
         self.policies = policies
+        self.clusterCookie = clusterCookie
     }
 
     /// Every endpoint under one load balancer's policy (the first-form daemon, tests).
     public convenience init(version: UInt64, endpoints: [EndpointIdentity?], targets: [UDPPeer?], selection: TargetSelection,
                             keyMode: FlowKeyMode = .fiveTuple, timeouts: FlowTimeouts = FlowTimeouts(), resetWithoutFlow: Bool = false,
-                            pathMTUDiscovery: Bool = true, innerFlowCheck: Bool = true) {
+                            pathMTUDiscovery: Bool = true, innerFlowCheck: Bool = true, clusterCookie: ClusterCookie? = nil) {
         let policy = BalancerPolicy(selection: selection, keyMode: keyMode, timeouts: timeouts, resetWithoutFlow: resetWithoutFlow,
                                     pathMTUDiscovery: pathMTUDiscovery, innerFlowCheck: innerFlowCheck)
-        self.init(version: version, endpoints: endpoints, targets: targets, policies: endpoints.map { _ in policy })
+        self.init(version: version, endpoints: endpoints, targets: targets, policies: endpoints.map { _ in policy }, clusterCookie: clusterCookie)
     }
 
     /// A snapshot of healthy targets at `addresses` (slots in order), for the first-form daemon and tests.

@@ -76,12 +76,15 @@ extension Worker {
         // `forward` checked the endpoint against this same snapshot.
         guard let endpointIdentity = snapshot.endpoints[endpoint] else { return false }
         switch tracker.track(summary, probe: probes[slot], selection: snapshot.policies[endpoint].selection, now: time.seconds) {
-        case .forward(let handle, let target, let cookie, let event):
+        case .forward(let handle, let target, let tableCookie, let event):
             guard let peer = snapshot.target(target), target.index < counters.targets.count else {
                 tracker.table.remove(handle)
                 record(.noTargets, summary, size: summary.length, endpoint: endpoint, packet: packet)
                 return false
             }
+            // A node of a cluster sends the cookie any node can check; one gwlbd, its table's.
+            let cookie = snapshot.clusterCookie?.cookie(probes[slot].key, endpointID: endpointIdentity.endpointID, appliance: peer.address,
+                                                        owner: UInt32(index), ownerBits: table.cookies.ownerBits) ?? tableCookie
             if case .created = event {
                 counters.targets[target.index].newFlows += 1
                 counters.newFlows += 1

@@ -96,6 +96,10 @@ extension Worker {
             record(.oversize, summary, size: summary.length, endpoint: endpoint, appliance: peer.address, packet: inner)
             return nil
         }
+        if let clusterCookie = snapshot.clusterCookie {
+            let owner = acceptClusterReturn(inner, summary, metadata: metadata, endpoint: endpoint, from: peer, snapshot, clusterCookie)
+            return owner.map { ($0, summary, endpoint) }
+        }
         if workerCount > 1 {
             let owner = Int(table.cookies.owner(of: metadata.cookie))
             guard owner < workerCount else {

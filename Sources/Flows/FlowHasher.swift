@@ -18,13 +18,8 @@ public struct FlowHasher: Sendable, Hashable {
     @inline(__always)
     public func hash(_ key: FlowKey) -> UInt64 {
         var state = SipState(key0: key0, key1: key1)
-        state.compress(UInt64(key.lowAddress.w0) << 32 | UInt64(key.lowAddress.w1))
-        state.compress(UInt64(key.lowAddress.w2) << 32 | UInt64(key.lowAddress.w3))
-        state.compress(UInt64(key.highAddress.w0) << 32 | UInt64(key.highAddress.w1))
-        state.compress(UInt64(key.highAddress.w2) << 32 | UInt64(key.highAddress.w3))
-        state.compress(UInt64(key.lowPort) << 48 | UInt64(key.highPort) << 32 | UInt64(key.protocol.rawValue) << 8
-                       | UInt64(key.endpoint))
-        return state.finalize(byteCount: 40)
+        state.compress(key)
+        return state.finalize(byteCount: FlowKey.hashedBytes)
     }
 
     /// Hash of one 64-bit value (a target's identity, for Maglev).
@@ -36,9 +31,24 @@ public struct FlowHasher: Sendable, Hashable {
     }
 }
 
+extension FlowKey {
+    /// What a flow key is, hashed: two addresses and a word of ports, protocol and endpoint.
+    static let hashedBytes = 40
+}
+
 /// SipHash internal state; message words are taken whole, so no tail bytes are ever buffered.
 struct SipState {
     var v0: UInt64, v1: UInt64, v2: UInt64, v3: UInt64
+
+    /// Takes a flow key as `FlowKey.hashedBytes` bytes.
+    @inline(__always)
+    mutating func compress(_ key: FlowKey) {
+        compress(UInt64(key.lowAddress.w0) << 32 | UInt64(key.lowAddress.w1))
+        compress(UInt64(key.lowAddress.w2) << 32 | UInt64(key.lowAddress.w3))
+        compress(UInt64(key.highAddress.w0) << 32 | UInt64(key.highAddress.w1))
+        compress(UInt64(key.highAddress.w2) << 32 | UInt64(key.highAddress.w3))
+        compress(UInt64(key.lowPort) << 48 | UInt64(key.highPort) << 32 | UInt64(key.protocol.rawValue) << 8 | UInt64(key.endpoint))
+    }
 
     @inline(__always)
     init(key0: UInt64, key1: UInt64) {

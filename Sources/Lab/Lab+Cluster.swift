@@ -23,7 +23,7 @@ extension Lab {
 
     /// Builds the cluster's topology (after removing any leftover of the same prefix) and starts
     /// the appliances; the nodes' gwlbd are started by the caller (`gwlb lab up --nodes` or a test).
-    public func upCluster(executable: String, rules: [String] = []) throws {
+    public func upCluster(executable: String, rules: [String] = [], applianceOptions: [Int: [String]] = [:]) throws {
         if let problem = Self.problem(withPrefix: prefix) { throw Shell.Failure(description: problem) }
         guard geteuid() == 0 else { throw Shell.Failure(description: "the lab needs root: sudo gwlb lab up") }
         guard (1...9).contains(nodeCount) else { throw Shell.Failure(description: "a cluster lab has 1 to 9 nodes (got \(nodeCount))") }
@@ -57,7 +57,7 @@ extension Lab {
         try ip(["-n", router, "rule", "add", "iif", "uplink", "lookup", "100", "priority", "100"])
         try ip(["-n", router, "rule", "add", "iif", "app", "lookup", "100", "priority", "101"])
         for number in 1...applianceCount {
-            try startAppliance(number, executable: executable, rules: rules, options: [])
+            try startAppliance(number, executable: executable, rules: rules, options: applianceOptions[number] ?? [])
         }
         try waitForAppliances()
     }

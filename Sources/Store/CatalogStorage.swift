@@ -16,11 +16,18 @@ public protocol CatalogStorage: Sendable {
     func changedElsewhere() throws -> ResourceCatalog?
     /// Other nodes share it: this gwlbd is a node of a cluster.
     var isShared: Bool { get }
+    /// This process's name among the nodes sharing the store; nil for a store no other node shares.
+    var nodeName: String? { get }
+    /// The secret named `name` that every node sharing this store has: made (`make`) by the first
+    /// that asks. Nil for a store no other node shares.
+    func sharedSecret(_ name: String, make: () -> String) throws -> String?
 }
 
 extension CatalogStorage {
     public func changedElsewhere() throws -> ResourceCatalog? { nil }
     public var isShared: Bool { false }
+    public var nodeName: String? { nil }
+    public func sharedSecret(_ name: String, make: () -> String) throws -> String? { nil }
 }
 
 /// Another node committed a change first; nothing was stored.

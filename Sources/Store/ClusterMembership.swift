@@ -124,6 +124,12 @@ public final class ClusterMembership: Sendable {
     /// The secret named `name`, made by the first node that asks (`make`) and the same for every
     /// node after: one transaction, so two nodes asking at once agree.
     public func secret(_ name: String, make: () -> String) throws -> String {
+        try ClusterTables.secret(name, in: session, make: make)
+    }
+}
+
+extension ClusterTables {
+    static func secret(_ name: String, in session: PostgresSession, make: () -> String) throws -> String {
         let fresh = make()
         return try session.transaction { transaction in
             try transaction.query("INSERT INTO gwlb_secret (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING", [.text(name), .text(fresh)])

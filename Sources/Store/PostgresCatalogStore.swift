@@ -19,6 +19,11 @@ public final class PostgresCatalogStore: CatalogStorage {
 
     public var location: String { session.address.description }
     public var isShared: Bool { true }
+    public var nodeName: String? { node }
+
+    public func sharedSecret(_ name: String, make: () -> String) throws -> String? {
+        try ClusterTables.secret(name, in: session, make: make)
+    }
 
     /// Connects to `address` and creates the tables where they do not exist yet.
     public init(address: PostgresAddress, node: String) throws {

@@ -29,6 +29,7 @@ public enum MetricNames {
     /// this says when, for `rate()` and `increase()` and for dashboards.
     public static let processStartTime = "process_start_time_seconds"
     public static let flowsTakenOver = "gwlb_flows_taken_over"
+    public static let returnsOfOtherNodes = "gwlb_cluster_returns_of_other_nodes_total"
 
     /// Each metric's HELP line, naming the CloudWatch metric it carries.
     public static let help: [String: String] = [
@@ -55,6 +56,7 @@ public enum MetricNames {
         flowLogRecordsLost: "Flow-log records that could not be written (a full disk, an I/O error).",
         processStartTime: "When gwlbd started, in seconds since the Unix epoch (its counters start from zero then).",
         flowsTakenOver: "Flows this gwlbd took over at start from the shared flow state an earlier gwlbd left (0 when it started cold).",
+        returnsOfOtherNodes: "A node of a cluster: returns accepted by their cluster cookie for flows another node sent.",
         targetSlots: "The data plane's target slots: held by a current target, retired (their target left, flows may still use them), free.",
     ]
 }

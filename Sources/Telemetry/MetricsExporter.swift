@@ -158,6 +158,7 @@ public final class MetricsExporter: Sendable {
             set(&state, MetricNames.peakPacketsPerSecond, base, state.packetsPeak.sample(total: statistics.endpointPackets, at: sample.time)),
         ]
         if let lost = sample.flowLogRecordsLost { series.insert(count(&state, MetricNames.flowLogRecordsLost, base, lost)) }
+        if sample.node != nil { series.insert(count(&state, MetricNames.returnsOfOtherNodes, base, statistics.returnsOfOtherNodes)) }
         for reason in DropReason.allCases {
             series.insert(count(&state, MetricNames.drops, base + [("reason", reason.name)], statistics.drops(reason)))
         }

@@ -105,6 +105,9 @@ struct ApplianceCommand: ParsableCommand {
     @Flag(help: "Return GENEVE with outer UDP checksum 0 and outer TTL 2 (as some appliances do).")
     var oddOuterHeaders = false
 
+    @Option(help: "Return every datagram to this gwlbd address, not to the one that sent it (any node of a cluster accepts it).")
+    var returnTo: IPv4Address?
+
     func run() throws {
         LogLines.bootstrap()
         var configuration = ReferenceAppliance.Configuration(listen: listen)
@@ -112,6 +115,7 @@ struct ApplianceCommand: ParsableCommand {
         configuration.rules = rules
         configuration.decrementTTL = decrementTTL
         configuration.oddOuterHeaders = oddOuterHeaders
+        configuration.returnTo = returnTo
         try ReferenceAppliance.serve(configuration)
     }
 }

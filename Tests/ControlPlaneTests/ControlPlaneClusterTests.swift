@@ -113,6 +113,10 @@ import Testing
             #expect(a.service.health[key]?.state == .unhealthy)
             #expect(a.service.health[key]?.reason == "Target.Timeout")
             #expect(a.service.nodeViews(of: key, thisNode: "a").mapValues(\.state) == ["a": .healthy, "b": .unhealthy, "c": .unhealthy])
+            // describe-target-health's per-node breakdown (its NodeHealth members) under the consensus.
+            let view = try #require(try a.service.targets(of: a.service.read { $0.targetGroups[0].arn }).first)
+            #expect(view.health.state == .unhealthy && view.nodes.mapValues(\.state) == ["a": .healthy, "b": .unhealthy, "c": .unhealthy])
+            #expect(view.nodes["b"]?.reason == "Target.Timeout")
             // One of them sees it healthy again: 2 of 3.
             try await a.service.adoptPeerHealth(["b": [key: .healthy], "c": [key: .timeout]], liveNodes: 3)
             #expect(a.service.health[key]?.state == .healthy)

@@ -21,7 +21,7 @@ final class Harness {
 
     init(workers: Int = 1, flowsPerWorker: Int = 1024, targets: [IPv4Address] = Harness.appliances,
          keyMode: FlowKeyMode = .fiveTuple, resetWithoutFlow: Bool = false, innerFlowCheck: Bool = true,
-         flowLogInterval: UInt32 = 0, handoffCapacity: Int = 256) {
+         flowLogInterval: UInt32 = 0, handoffCapacity: Int = 256, clusterCookie: ClusterCookie? = nil) {
         ios = (0..<workers).map { _ in MemoryIO(endpointCount: Harness.endpoints.count) }
         var configuration = DataPlaneConfiguration(flowsPerWorker: flowsPerWorker)
         configuration.dropCapacity = 64
@@ -29,15 +29,15 @@ final class Harness {
         configuration.handoffCapacity = handoffCapacity
         plane = DataPlane(configuration: configuration, ios: ios,
                           snapshot: Harness.snapshot(version: 1, targets: targets, keyMode: keyMode, resetWithoutFlow: resetWithoutFlow,
-                                                     innerFlowCheck: innerFlowCheck))
+                                                     innerFlowCheck: innerFlowCheck, clusterCookie: clusterCookie))
     }
 
     static func snapshot(version: UInt64, targets: [IPv4Address], keyMode: FlowKeyMode = .fiveTuple,
-                         resetWithoutFlow: Bool = false, innerFlowCheck: Bool = true) -> ForwardingSnapshot {
+                         resetWithoutFlow: Bool = false, innerFlowCheck: Bool = true, clusterCookie: ClusterCookie? = nil) -> ForwardingSnapshot {
         let base = ForwardingSnapshot(version: version, endpoints: endpoints, healthyTargets: targets, keyMode: keyMode)
         return ForwardingSnapshot(version: version, endpoints: endpoints, targets: base.targets, selection: base.policies[0].selection,
                                   keyMode: keyMode, timeouts: base.policies[0].timeouts, resetWithoutFlow: resetWithoutFlow,
-                                  innerFlowCheck: innerFlowCheck)
+                                  innerFlowCheck: innerFlowCheck, clusterCookie: clusterCookie)
     }
 
     func publish(targets: [IPv4Address]) {

@@ -10,10 +10,10 @@ import Testing
 /// real PostgreSQL (reached by its Unix socket from the nodes' namespaces).
 @Suite(.serialized, .blocking) struct ClusterEndToEndTests {
     /// `flowsFromPorts HOST PORT FIRST COUNT`: one UDP flow from each client port FIRST… (fixed
-    /// ports: the same flows each round), one datagram each, waiting for the echoes; prints how
-    /// many came back.
+    /// ports: the same flows each round), one datagram each, waiting up to 3 s a wave of 50 for
+    /// the echoes; prints how many came back.
     static let flowsFromPorts = """
-        import socket, sys
+        import socket, sys, time
         host, port, first, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
         answered = 0
         for start in range(first, first + count, 50):
@@ -21,12 +21,13 @@ import Testing
             for p in range(start, min(start + 50, first + count)):
                 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                s.settimeout(3)
                 s.bind(('', p))
                 s.sendto(b'gwlb' * 8, (host, port))
                 wave.append(s)
+            deadline = time.time() + 3
             for s in wave:
                 try:
+                    s.settimeout(max(0.01, deadline - time.time()))
                     s.recvfrom(100)
                     answered += 1
                 except OSError:
@@ -97,8 +98,8 @@ import Testing
         private(set) var nodes: [ChildProcess]
         let database: String
 
-        init(nodes count: Int, database address: PostgresAddress) throws {
-            lab = try LabFixture(appliances: 3, nodes: count)
+        init(nodes count: Int, database address: PostgresAddress, applianceOptions: [String] = []) throws {
+            lab = try LabFixture(appliances: 3, applianceOptions: Dictionary(uniqueKeysWithValues: (1...3).map { ($0, applianceOptions) }), nodes: count)
             // The nodes' namespaces reach PostgreSQL by its Unix socket (their loopback is their own).
             database = "postgres://\(address.user):\(address.password ?? "")@%2Fvar%2Frun%2Fpostgresql/\(address.database)"
             nodes = []
@@ -192,6 +193,38 @@ import Testing
         return connections
     }
 
+    /// iperf3 from the client to the server: `Bulk.streams` parallel TCP streams (so that some cross
+    /// every node, both ways) at 25 Mbit/s each, beside the connections.
+    static func startBulk(_ cluster: Cluster, seconds: Int) throws -> Bulk {
+        let lab = cluster.lab
+        guard (try? LabFixture.execute(["which", "iperf3"]).status) == 0 else {
+            throw LabFixture.Failure("this test needs iperf3: apt-get install -y iperf3 (as .ci/run does)")
+        }
+        try lab.serve(lab.lab.server, ["iperf3", "-s"], port: 5201)
+        let output = "\(lab.lab.stateDirectory)/bulk.json"
+        let client = try ChildProcess(["ip", "netns", "exec", lab.lab.client, "timeout", String(seconds + 20), "iperf3", "-c", Lab.serverAddress,
+                                       "-t", String(seconds), "-P", String(Bulk.streams), "-b", "25M", "-J"],
+                                      output: .file(output), errors: .file(output))
+        return Bulk(client: client, output: output)
+    }
+
+    struct Bulk {
+        static let streams = 8
+        let client: ChildProcess
+        let output: String
+
+        /// Once iperf3 ends (without an error): the bytes each stream moved in its last interval.
+        func lastSecond() throws -> [Int] {
+            client.waitUntilExit()
+            let printed = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+            guard let json = try? JSONSerialization.jsonObject(with: Data(printed.utf8)) as? [String: Any], json["error"] == nil,
+                  let last = (json["intervals"] as? [[String: Any]])?.last, let streams = last["streams"] as? [[String: Any]] else {
+                throw LabFixture.Failure("iperf3 failed: \(printed.suffix(600))")
+            }
+            return streams.map { ($0["bytes"] as? Int) ?? 0 }
+        }
+    }
+
     struct Connections {
         let clients: ChildProcess
         let output: String
@@ -218,8 +251,10 @@ import Testing
             let lab = cluster.lab
             try lab.serve(lab.lab.server, ["python3", "-c", Programs.udpEcho, "0.0.0.0", "5002"], port: 5002, udp: true)
             let connections = try Self.startConnections(cluster, seconds: 12)
+            let bulk = try Self.startBulk(cluster, seconds: 10)
             let carried = try cluster.json(1, ["flows", "--output", "json", "--port", "7001", "--limit", "1000"])["flows"] as? [[String: Any]] ?? []
             #expect(carried.count > 20, "node 1 carried \(carried.count) of the connections' directions before it died")
+            let bulkOnNode1 = (try cluster.json(1, ["flows", "--output", "json", "--port", "5201", "--limit", "100"])["flows"] as? [[String: Any]] ?? []).count
             // Node 1 dies: killed, and its links cut (the router's next hop through it is gone).
             cluster.nodes[0].signal(SIGKILL)
             try lab.run(lab.lab.router, ["ip", "link", "set", "n1", "down"])
@@ -228,6 +263,9 @@ import Testing
             let result = try connections.result()
             print("cluster: \(result[0]) of 200 connections survived node 1's death, \(result[1]) failed")
             #expect(result[0] >= 198, "\(result[0]) of 200 connections survived, \(result[1]) failed")
+            let streams = try bulk.lastSecond()
+            print("cluster: bulk TCP (iperf3, \(streams.count) streams, \(bulkOnNode1) of their directions on node 1 when it died): last second \(streams)")
+            #expect(streams.count == Bulk.streams && streams.allSatisfy { $0 > 0 }, "every bulk stream still moves bytes at the end: \(streams)")
             #expect(Int(during.output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 >= 198, "new flows while a node died: \(during.output)")
             let after = try lab.python(lab.lab.client, Self.flowsFromPorts, arguments: [Lab.serverAddress, "5002", "31000", "200"])
             #expect(Int(after.output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 >= 198, "new flows after: \(after.output)")
@@ -285,6 +323,10 @@ import Testing
             let seen = (1...3).map { (try? cluster.health($0, tg)) ?? [:] }
             let described = (1...3).map { (try? cluster.gwlb($0, ["describe-target-health", "--target-group-arn", tg]).output) ?? "" }
             #expect(everyoneHealthy, "health per node: \(seen)\n\(described.joined(separator: "\n"))\n\((try? cluster.gwlb(1, ["cluster", "status"]).output) ?? "")\n\(cluster.log(2))")
+            // Each node's own verdict, in describe-target-health's gwlb extension, on any node.
+            let rows = try cluster.json(3, ["describe-target-health", "--target-group-arn", tg])["TargetHealthDescriptions"] as? [[String: Any]] ?? []
+            let perNode = rows.map { ($0["NodeHealth"] as? [[String: Any]] ?? []).map { "\($0["Node"] ?? "?")=\($0["State"] ?? "?")" } }
+            #expect(perNode.count == 3 && perNode.allSatisfy { $0 == ["n1=healthy", "n2=healthy", "n3=healthy"] }, "\(perNode)")
             let status = try cluster.gwlb(2, ["cluster", "status"])
             #expect(status.status == 0)
             for node in 1...3 { #expect(status.output.contains("n\(node)") && status.output.contains("3 nodes (3 alive)"), "\(status.output)") }
@@ -317,6 +359,36 @@ import Testing
             let noneSplit = split.isEmpty
             #expect(noneSplit, "\(split.count) flows reached more than one appliance, e.g. \(split.prefix(5).map { "port \($0.key): \($0.value.sorted())" })")
             #expect(Set(appliancesOf.values.compactMap(\.first)).count == 3, "Maglev spreads the flows over the three appliances")
+        }
+    }
+
+    /// Appliances that answer one node (node 2) whichever node sent to them: node 2 accepts the
+    /// returns of the flows nodes 1 and 3 sent, by their cluster cookie, and delivers them; the
+    /// flows, spread over the three nodes both ways, are all answered.
+    @Test func anyNodeAcceptsAnAppliancesReply() async throws {
+        try await TestDatabase.use { address in
+            let cluster = try Cluster(nodes: 3, database: address, applianceOptions: ["--return-to", Lab.nodeAddress(2)])
+            defer { cluster.tearDown() }
+            let tg = try Self.configure(cluster)
+            let healthy = try APIDaemonFixture.eventually(30) { try (1...3).allSatisfy { try cluster.health($0, tg).values.allSatisfy { $0 == "healthy" } } }
+            try #require(healthy, "the appliances did not become healthy on every node")
+            let lab = cluster.lab
+            try lab.serve(lab.lab.server, ["python3", "-c", Programs.udpEcho, "0.0.0.0", "5002"], port: 5002, udp: true)
+            let answered = try lab.python(lab.lab.client, Self.flowsFromPorts, arguments: [Lab.serverAddress, "5002", "22000", "300"])
+            #expect(Int(answered.output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 >= 297, "answered: \(answered.output)")
+            for node in [1, 3] {
+                let sent = try cluster.json(node, ["flows", "--output", "json", "--port", "5002", "--limit", "5000"])["flows"] as? [[String: Any]] ?? []
+                #expect(sent.count > 30, "node \(node) sent \(sent.count) of the flows' directions")
+            }
+            // The metrics are sampled every few seconds.
+            var metrics = ""
+            let accepted = try APIDaemonFixture.eventually(15) {
+                metrics = try LabFixture.execute(["curl", "-s", "--max-time", "5", "--unix-socket", lab.lab.nodeSocket(2), "http://localhost/metrics"]).output
+                let value = metrics.split(separator: "\n").first { $0.hasPrefix("gwlb_cluster_returns_of_other_nodes_total{") }
+                    .flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
+                return value >= 60
+            }
+            #expect(accepted, "node 2 accepted few returns of other nodes' flows: \(metrics.split(separator: "\n").filter { $0.contains("returns_of_other") })")
         }
     }
 }

@@ -30,7 +30,7 @@ final class LabFixture {
         statisticsPath = "/tmp/\(lab.prefix)-stats.json"
         do {
             if nodes > 0 {
-                try lab.upCluster(executable: Self.binary("gwlb"), rules: rules)
+                try lab.upCluster(executable: Self.binary("gwlb"), rules: rules, applianceOptions: applianceOptions)
             } else {
                 try lab.up(executable: Self.binary("gwlb"), rules: rules, applianceOptions: applianceOptions, workers: workers, routing: routing)
                 if startDaemon { try start() }
