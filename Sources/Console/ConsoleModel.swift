@@ -38,6 +38,8 @@ public struct ConsoleModel: Sendable {
         /// The last data-path probe's round trip in milliseconds (nil: the target group does not
         /// probe the data path, or the probe did not come back).
         public var dataPathMilliseconds: Int? = nil
+        /// On a node of a cluster: each live node's own verdict, by node name.
+        public var nodes: [String: String] = [:]
     }
 
     public struct Rates: Sendable {
@@ -85,6 +87,8 @@ public struct ConsoleModel: Sendable {
     public var failedEndpoints: [String] = []
     /// Rules and routes of the route tables changed behind gwlbd's back.
     public var routingDrift: [String] = []
+    /// The cluster's nodes (empty for a single gwlbd).
+    public var nodes: [ClusterNodeRow] = []
     public var healthEvents: [HealthEvent] = []
     /// One note per new gwlbd seen on the socket after the first (`restartNote`), oldest first.
     public var restarts: [String] = []
@@ -158,6 +162,7 @@ public struct ConsoleModel: Sendable {
         if let drops = message.drops { dropCounts = drops }
         if let failed = message.failedEndpoints { failedEndpoints = failed }
         if let drift = message.routingDrift { routingDrift = drift }
+        if let nodes = message.nodes { self.nodes = nodes }
         for row in message.targets ?? [] {
             if row.key != nil { rowsKeyed = true }
             let key = row.key ?? row.id
@@ -165,7 +170,7 @@ public struct ConsoleModel: Sendable {
                                       zone: row.zone, state: row.state, reason: row.reason, activeFlows: row.activeFlows,
                                       packetsToTarget: Self.counter(row.packetsToTarget), bytesToTarget: Self.counter(row.bytesToTarget),
                                       packetsFromTarget: Self.counter(row.packetsFromTarget), bytesFromTarget: Self.counter(row.bytesFromTarget),
-                                      checkMilliseconds: row.checkMs, dataPathMilliseconds: row.dataPathMs)
+                                      checkMilliseconds: row.checkMs, dataPathMilliseconds: row.dataPathMs, nodes: row.nodes ?? [:])
         }
         for id in message.removedTargets ?? [] {
             targets[id] = nil

@@ -41,6 +41,7 @@ public struct ConsoleScreen {
         header(model, surface, uptime: uptime, window: state.rateWindow, shown: state.loadBalancer)
         var row = 1
         row = flowTable(model, surface, row: row, style: dim, window: state.rateWindow)
+        if !model.nodes.isEmpty { row = nodes(model, surface, row: row, style: dim) }
         let bottomRows = surface.height >= 30 ? 12 : 7
         let lastTargetRow = surface.height - bottomRows - 1
         let layout: TargetPaneLayout
@@ -106,7 +107,10 @@ public struct ConsoleScreen {
                 "flows      \(Self.grouped(target.activeFlows)) pinned",
                 "to it      \(Self.count(rates?.packetsTo.perSecond(over: window))) pkt/s  \(Self.bits(rates?.bytesTo.perSecond(over: window)))   total \(target.packetsToTarget) pkt",
                 "from it    \(Self.count(rates?.packetsFrom.perSecond(over: window))) pkt/s  \(Self.bits(rates?.bytesFrom.perSecond(over: window)))   total \(target.packetsFromTarget) pkt",
-            ])
+            ] + target.nodes.sorted { $0.key < $1.key }.enumerated().map { index, node in
+                // The consensus is `state`; each live node's own checks, below it.
+                (index == 0 ? "by node    " : "           ") + "\(node.key): \(node.value)"
+            })
         case .drain(let id, let confirmFocused, let typed, let needsTyping):
             let target = model.targets[id]
             let others = model.targets.values.filter { $0.id != id && $0.state == "healthy" && $0.loadBalancer == target?.loadBalancer }
@@ -199,6 +203,30 @@ public struct ConsoleScreen {
         surface.put(sparkline(model.activeFlowHistory, width: max(0, surface.width - rates.count - 2)), row: row + 2, column: 1 + rates.count,
                     style: style ?? "graph")
         return row + 3
+    }
+
+    /// A node of a cluster: the nodes (alive or dead, flows, packets per second, heartbeat), a line
+    /// each on a tall terminal, all on one line otherwise (the targets keep their rows).
+    func nodes(_ model: ConsoleModel, _ surface: Surface, row: Int, style: String?) -> Int {
+        let alive = model.nodes.filter(\.alive).count
+        title("Nodes (\(alive) of \(model.nodes.count) alive)", surface, row: row)
+        guard surface.height >= 30 else {
+            let summary = model.nodes.map { node in
+                node.alive ? "\(node.name) alive \(Self.grouped(Int(node.activeFlows))) flows \(Self.count(node.packetsPerSecond)) pkt/s" : "\(node.name) DEAD"
+            }
+            surface.put(String(summary.joined(separator: " \(glyphs.vertical) ").prefix(surface.width - 2)), row: row + 1, column: 1,
+                        style: style ?? (alive == model.nodes.count ? "main_fg" : "target_unhealthy"))
+            return row + 2
+        }
+        let widths = [10, 7, 10, 16, 10, 11, 10]
+        surface.put(Self.row(["NODE", "STATE", "VERSION", "GENEVE", "FLOWS", "PACKETS/S", "HEARTBEAT"], widths: widths), row: row + 1, column: 1,
+                    style: style ?? "title")
+        for (index, node) in model.nodes.prefix(9).enumerated() {
+            let cells = [node.name, node.alive ? "alive" : "DEAD", node.version, node.geneveAddress, Self.grouped(Int(node.activeFlows)),
+                         Self.count(node.packetsPerSecond), String(format: "%.1fs ago", node.heartbeatAge)]
+            surface.put(Self.row(cells, widths: widths), row: row + 2 + index, column: 1, style: style ?? (node.alive ? "main_fg" : "target_unhealthy"))
+        }
+        return row + 2 + min(model.nodes.count, 9)
     }
 
     static func milliseconds(_ value: Int?) -> String { value.map { $0 == 0 ? "<1ms" : "\($0)ms" } ?? "-" }

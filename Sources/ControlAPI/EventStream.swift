@@ -24,6 +24,8 @@ public struct EventStream {
         var failedEndpoints: [String]
         /// Rules and routes changed behind gwlbd's back.
         var routingDrift: [String]
+        /// The cluster's nodes (nil on a single gwlbd).
+        var nodes: [ClusterNodeRow]?
     }
 
     let service: ControlPlaneService
@@ -90,6 +92,7 @@ public struct EventStream {
         if view.drops != previous?.drops { message.drops = view.drops }
         if previous == nil || view.failedEndpoints != previous?.failedEndpoints { message.failedEndpoints = view.failedEndpoints }
         if previous == nil || view.routingDrift != previous?.routingDrift { message.routingDrift = view.routingDrift }
+        if view.nodes != previous?.nodes { message.nodes = view.nodes }
         let changed = view.targets.filter { previous?.targets[$0.key] != $0.value }
         if previous == nil || !changed.isEmpty {
             message.targets = changed.keys.sorted().map { changed[$0]! }
@@ -117,7 +120,8 @@ public struct EventStream {
                     activeFlows: Int(counters.activeFlows), newFlows: Int(counters.newFlows),
                     packetsToTarget: Int(counters.packetsToTarget), bytesToTarget: Int(counters.bytesToTarget),
                     packetsFromTarget: Int(counters.packetsFromTarget), bytesFromTarget: Int(counters.bytesFromTarget),
-                    checkMs: latencies[key].map { Int(($0 * 1000).rounded()) }, dataPathMs: dataPathLatencies[key].map { Int(($0 * 1000).rounded()) })
+                    checkMs: latencies[key].map { Int(($0 * 1000).rounded()) }, dataPathMs: dataPathLatencies[key].map { Int(($0 * 1000).rounded()) },
+                    nodes: view.nodes.isEmpty ? nil : view.nodes.mapValues { [$0.state.rawValue, $0.reason].compactMap { $0 }.joined(separator: " ") })
                 targets[row.key ?? row.id] = row
             }
         }
@@ -132,7 +136,8 @@ public struct EventStream {
                                    genevePackets: Int(statistics.genevePackets), geneveBytes: Int(statistics.geneveBytes),
                                    resetsSent: Int(statistics.resetsSent), handedOff: Int(statistics.handedOff),
                                    droppedPackets: Int(statistics.totalDrops), snapshotVersion: Int(statistics.snapshotVersion)),
-            drops: drops, targets: targets, failedEndpoints: observatory.failedEndpoints(), routingDrift: observatory.routingDrift())
+            drops: drops, targets: targets, failedEndpoints: observatory.failedEndpoints(), routingDrift: observatory.routingDrift(),
+            nodes: observatory.clusterNodes())
     }
 
     /// Drops recorded since the last message, oldest first.

@@ -52,6 +52,8 @@ public struct StreamMessage: Codable, Sendable, Equatable {
     public var failedEndpoints: [String]?
     /// Rules and routes changed behind gwlbd's back.
     public var routingDrift: [String]?
+    /// On a node of a cluster: every node, as this one last read them (absent on a single gwlbd).
+    public var nodes: [ClusterNodeRow]?
 
     public init(type: Kind, seq: Int, time: String? = nil, protocol: Int? = nil, version: String? = nil, bootId: String? = nil,
                 capabilities: [String]? = nil, role: String? = nil, startTime: String? = nil, flowState: String? = nil,
@@ -59,7 +61,7 @@ public struct StreamMessage: Codable, Sendable, Equatable {
                 loadBalancer: Nullable<BalancerName>? = nil, loadBalancers: [BalancerName]? = nil, flows: StreamFlows? = nil,
                 traffic: StreamTraffic? = nil, drops: [String: Int]? = nil, targets: [StreamTarget]? = nil, removedTargets: [String]? = nil,
                 recentDrops: [DropRow]? = nil, healthEvents: [HealthEvent]? = nil, failedEndpoints: [String]? = nil,
-                routingDrift: [String]? = nil) {
+                routingDrift: [String]? = nil, nodes: [ClusterNodeRow]? = nil) {
         self.type = type
         self.seq = seq
         self.time = time
@@ -84,12 +86,14 @@ public struct StreamMessage: Codable, Sendable, Equatable {
         self.healthEvents = healthEvents
         self.failedEndpoints = failedEndpoints
         self.routingDrift = routingDrift
+        self.nodes = nodes
     }
 
     /// Whether a snapshot or delta carries any section (an empty delta is not sent).
     public var hasSections: Bool {
         loadBalancer != nil || loadBalancers != nil || flows != nil || traffic != nil || drops != nil || targets != nil
             || removedTargets != nil || recentDrops != nil || healthEvents != nil || failedEndpoints != nil || routingDrift != nil
+            || nodes != nil
     }
 
     public struct Predecessor: Codable, Sendable, Equatable {
@@ -246,11 +250,14 @@ public struct StreamTarget: Codable, Sendable, Equatable {
     public var checkMs: Int?
     /// The last data-path probe's round trip, in whole milliseconds.
     public var dataPathMs: Int?
+    /// On a node of a cluster: each live node's own verdict (`state`, or `state reason`), by
+    /// node name; `state` is their consensus.
+    public var nodes: [String: String]?
 
     public init(loadBalancer: String?, id: String, address: String? = nil, port: Int = 6081, zone: String = "local", state: String,
                 reason: String? = nil, slot: Int? = nil, deregisteredTime: String? = nil, activeFlows: Int = 0, newFlows: Int = 0,
                 packetsToTarget: Int = 0, bytesToTarget: Int = 0, packetsFromTarget: Int = 0, bytesFromTarget: Int = 0,
-                checkMs: Int? = nil, dataPathMs: Int? = nil) {
+                checkMs: Int? = nil, dataPathMs: Int? = nil, nodes: [String: String]? = nil) {
         self.key = loadBalancer.map { $0 + "/" + id }
         self.loadBalancer = loadBalancer
         self.id = id
@@ -269,5 +276,6 @@ public struct StreamTarget: Codable, Sendable, Equatable {
         self.bytesFromTarget = bytesFromTarget
         self.checkMs = checkMs
         self.dataPathMs = dataPathMs
+        self.nodes = nodes
     }
 }

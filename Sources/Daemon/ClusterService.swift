@@ -8,6 +8,7 @@ import Logging
 import NIOPosix
 import ServiceLifecycle
 import Store
+import Synchronization
 
 /// gwlbd as a node of a cluster (`--database`): it hears the other nodes' changes (LISTEN/NOTIFY,
 /// and a re-read every `rereadSeconds` as the safety net), beats its heartbeat each second with
@@ -19,7 +20,13 @@ struct ClusterService: Service {
     let service: ControlPlaneService
     let geneveAddress: String
     let statistics: @Sendable () -> DataPlaneStatistics
+    /// The nodes as the last heartbeat read them, for the console's stream.
+    let lastRead = LastRead()
     static let rereadSeconds = 5
+
+    final class LastRead: Sendable {
+        let rows = Mutex<[ClusterNodeRow]>([])
+    }
 
     func run() async {
         _ = try? await blocking { try membership.heartbeat(version: GWLBVersion.current, geneveAddress: geneveAddress, stats: "{}") }
@@ -55,6 +62,7 @@ struct ClusterService: Service {
                     return (try membership.nodes(), try membership.healthViews())
                 }
                 published = local
+                lastRead.rows.withLock { $0 = nodes.map(Self.row) }
                 let alive = Set(nodes.filter(\.alive).map(\.name))
                 let peers = views.filter { alive.contains($0.key) && $0.key != membership.node }.mapValues { view in
                     view.compactMapValues { stored in
@@ -75,12 +83,14 @@ struct ClusterService: Service {
     /// The cluster as the database has it, for GET /v1/cluster.
     func answer() async throws -> ClusterAnswer {
         let nodes = try await blocking { try membership.nodes() }
-        return ClusterAnswer(node: membership.node, database: store.location, nodes: nodes.map { node in
-            let report = try? ContractCoding.decode(NodeReport.self, from: Data(node.stats.utf8))
-            return ClusterNodeRow(name: node.name, version: node.version, geneveAddress: node.geneveAddress, alive: node.alive,
-                                  heartbeatAge: max(0, node.heartbeatAge), uptime: max(0, node.uptime),
-                                  activeFlows: report?.activeFlows ?? 0, packetsPerSecond: report?.packetsPerSecond ?? 0)
-        })
+        return ClusterAnswer(node: membership.node, database: store.location, nodes: nodes.map(Self.row))
+    }
+
+    static func row(_ node: ClusterNode) -> ClusterNodeRow {
+        let report = try? ContractCoding.decode(NodeReport.self, from: Data(node.stats.utf8))
+        return ClusterNodeRow(name: node.name, version: node.version, geneveAddress: node.geneveAddress, alive: node.alive,
+                              heartbeatAge: max(0, node.heartbeatAge), uptime: max(0, node.uptime),
+                              activeFlows: report?.activeFlows ?? 0, packetsPerSecond: report?.packetsPerSecond ?? 0)
     }
 
     /// PostgreSQL calls wait for their answer: on NIO's thread pool, not on Swift's shared threads.

@@ -83,6 +83,33 @@ import Testing
         #expect(!surface.text.contains("ROUTE DRIFT"))
     }
 
+    /// A node of a cluster: the nodes pane (a line per node on a tall terminal, one line on a
+    /// small one, a dead node named as such) and each node's own verdict in a target's details.
+    @Test func aClusterNodeShowsTheNodesAndEachNodesVerdict() throws {
+        var model = Self.model()
+        let nodes = [ClusterNodeRow(name: "n1", version: "0.4.0", geneveAddress: "198.18.1.1", alive: false, heartbeatAge: 9.2, uptime: 41,
+                                    activeFlows: 212, packetsPerSecond: 9811),
+                     ClusterNodeRow(name: "n2", version: "0.4.0", geneveAddress: "198.18.1.2", alive: true, heartbeatAge: 0.4, uptime: 41,
+                                    activeFlows: 1200, packetsPerSecond: 10420),
+                     ClusterNodeRow(name: "n3", version: "0.4.0", geneveAddress: "198.18.1.3", alive: true, heartbeatAge: 0.3, uptime: 41,
+                                    activeFlows: 226, packetsPerSecond: 10102)]
+        model.apply(StreamMessage(type: .delta, seq: 9, targets: [
+            StreamTarget(loadBalancer: nil, id: "198.18.1.11", state: "healthy", activeFlows: 400, packetsToTarget: 5500, bytesToTarget: 5500 * 700,
+                         packetsFromTarget: 5500, bytesFromTarget: 5500 * 700, nodes: ["n2": "healthy", "n3": "unhealthy Target.Timeout"]),
+        ], nodes: nodes), at: 3)
+        #expect(model.nodes == nodes)
+        let tall = MemorySurface(width: 120, height: 40)
+        ConsoleScreen(glyphs: .unicode).draw(model, ConsoleState(), on: tall, uptime: "1h02m")
+        try compare(tall.text, "cluster-120x40-utf8")
+        let small = MemorySurface(width: 80, height: 24)
+        ConsoleScreen(glyphs: .ascii).draw(model, ConsoleState(), on: small)
+        #expect(small.text.contains("Nodes (2 of 3 alive)") && small.text.contains("n1 DEAD | n2 alive 1,200 flows 10.4k pkt/s"), "\(small.text)")
+        var state = ConsoleState()
+        state.dialog = .details(target: "198.18.1.11")
+        let details = ConsoleScreen(glyphs: .ascii).lines(for: state.dialog!, model, state).lines
+        #expect(details.contains("by node    n2: healthy") && details.contains("           n3: unhealthy Target.Timeout"), "\(details)")
+    }
+
     @Test func drainDialogAndTooSmall() throws {
         var state = ConsoleState()
         _ = state.handle(.character("d"), model: Self.model())

@@ -327,6 +327,16 @@ import Testing
             let rows = try cluster.json(3, ["describe-target-health", "--target-group-arn", tg])["TargetHealthDescriptions"] as? [[String: Any]] ?? []
             let perNode = rows.map { ($0["NodeHealth"] as? [[String: Any]] ?? []).map { "\($0["Node"] ?? "?")=\($0["State"] ?? "?")" } }
             #expect(perNode.count == 3 && perNode.allSatisfy { $0 == ["n1=healthy", "n2=healthy", "n3=healthy"] }, "\(perNode)")
+            // The console's stream: the nodes, and each target's verdict by node.
+            let stream = try LabFixture.execute(["curl", "-sN", "--max-time", "2", "--unix-socket", cluster.lab.lab.nodeSocket(1),
+                                                 "http://localhost/v1/stream"]).output
+            let snapshot = stream.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+                .first { $0["type"] as? String == "snapshot" }
+            let streamedNodes = (snapshot?["nodes"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+            let streamedVerdicts = (snapshot?["targets"] as? [[String: Any]] ?? []).map { ($0["nodes"] as? [String: String]) ?? [:] }
+            #expect(streamedNodes == ["n1", "n2", "n3"], "the stream's nodes: \(streamedNodes)")
+            #expect(streamedVerdicts.count == 3 && streamedVerdicts.allSatisfy { $0 == ["n1": "healthy", "n2": "healthy", "n3": "healthy"] },
+                    "the stream's per-node verdicts: \(streamedVerdicts)")
             let status = try cluster.gwlb(2, ["cluster", "status"])
             #expect(status.status == 0)
             for node in 1...3 { #expect(status.output.contains("n\(node)") && status.output.contains("3 nodes (3 alive)"), "\(status.output)") }
