@@ -102,7 +102,7 @@ let package = Package(
         .target(name: "Console", dependencies: ["ControlClient", "ControlContract", "CNCurses", .product(name: "NIOPosix", package: "swift-nio")]),
         // Also runs gwlbd (`gwlb gwlbd …`), so `swift run gwlb demo` has everything it starts.
         .executableTarget(name: "gwlb", dependencies: [
-            "AWSCommandLine", "Appliance", "Console", "ControlClient", "ControlContract", "Daemon", "Lab", "Telemetry", "Wire", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "AWSCommandLine", "Appliance", "Console", "ControlClient", "ControlContract", "Daemon", "Lab", "Store", "Telemetry", "Wire", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "TestSupport", dependencies: ["Wire", "Flows", "Catalog", "Lab"], path: "Tests/TestSupport"),
         // The `.blocking` trait: tests that block their thread run off Swift's cooperative pool.

@@ -12,9 +12,12 @@ public final class CatalogStore: Sendable {
     private let database: DatabasePool
 
     /// Opens (creating when needed) `gwlb.sqlite` in `directory` and brings its schema up to date.
+    /// The store's file in gwlbd's state directory.
+    public static let fileName = "gwlb.sqlite"
+
     public init(directory: String) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        path = (directory as NSString).appendingPathComponent("gwlb.sqlite")
+        path = (directory as NSString).appendingPathComponent(Self.fileName)
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         configuration.prepareDatabase { db in

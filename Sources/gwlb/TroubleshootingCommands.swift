@@ -3,6 +3,7 @@ import ArgumentParser
 import ControlClient
 import Daemon
 import Foundation
+import Store
 
 /// The socket a command talks to: --socket, else $GWLB_SOCKET, else the default.
 func resolvedSocket(_ socket: String?) -> String {
@@ -105,7 +106,7 @@ struct ClusterCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cluster",
         abstract: "The cluster this gwlbd is a node of (gwlbd --database).",
-        subcommands: [Status.self])
+        subcommands: [Status.self, Migrate.self])
 
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -117,6 +118,31 @@ struct ClusterCommand: ParsableCommand {
         func run() throws {
             do {
                 print(try Troubleshooting.cluster(socketPath: resolvedSocket(socket), json: output == .json), terminator: "")
+            } catch {
+                throw failure(error)
+            }
+        }
+    }
+
+    struct Migrate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Copy a single gwlbd's configuration (SQLite in its state directory) into PostgreSQL, for a cluster.",
+            discussion: """
+                Stop gwlbd first (a change it makes after the copy stays in SQLite only), then start each node with                 --database URL. Every resource keeps its ARN and id; SQLite is only read.
+                """)
+
+        @Option(name: .customLong("state-dir"), help: "The state directory the single gwlbd ran with (its gwlb.sqlite).") var stateDirectory: String
+        @Option(help: "postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE (the password may come from PGPASSWORD).") var database: String
+        @Flag(help: "Overwrite a configuration the database already holds (stop the cluster's nodes first).") var replace = false
+
+        func run() throws {
+            guard let address = PostgresAddress(url: database) else {
+                throw ValidationError("--database \(database): give postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE")
+            }
+            do {
+                let copied = try CatalogMigration.copy(fromDirectory: stateDirectory, to: address, replace: replace)
+                print(copied.summary)
+                print("start each node with: gwlbd --state-dir DIR --database \(address) --node-name NAME …")
             } catch {
                 throw failure(error)
             }
