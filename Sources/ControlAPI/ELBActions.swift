@@ -140,9 +140,9 @@ public struct ELBActions: Sendable {
         let event = auditEvent(action: action, parameters: parameters, result: result, failure: failure, caller: caller, requestID: requestID, ec2: ec2)
         let failure: String?
         do {
-            failure = try await NIOThreadPool.singleton.runIfActive { audit.record(event) ? nil : String(cString: strerror(errno)) }
+            failure = try await NIOThreadPool.singleton.runIfActive { audit.record(event) }
         } catch { failure = "\(error)" }
-        if let failure { Logger.gwlbd.error("cannot append to the audit trail \(audit.path): \(failure)") }
+        if let failure { Logger.gwlbd.error("cannot append to the audit trail: \(failure)") }
     }
 
     private func auditEvent(action: String?, parameters: [String: String]?, result: [XMLNode],

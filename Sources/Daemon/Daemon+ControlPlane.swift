@@ -56,7 +56,11 @@ extension Daemon {
             published.value.withLock { $0 = snapshot }
             plane.publish(snapshot)
         }
-        let audit = try AuditTrail(path: telemetry.auditLog ?? (directory as NSString).appendingPathComponent("audit.log"))
+        let membership = clusterStore.map { ClusterMembership(address: $0.session.address, node: self.cluster!.node) }
+        // A node of a cluster writes the trail every node shares too (README "A cluster of gwlbd nodes").
+        var sharedAudit: (@Sendable (String) throws -> Void)? = nil
+        if let membership { sharedAudit = { record in try membership.appendAudit(record) } }
+        let audit = try AuditTrail(path: telemetry.auditLog ?? (directory as NSString).appendingPathComponent("audit.log"), shared: sharedAudit)
         var configuredActions = ELBActions(service: service, instances: configuration.instances, audit: audit)
         configuredActions.endpointFailure = { devices.failure(of: $0) }
         configuredActions.flows = { plane.flows($0) }
@@ -92,7 +96,7 @@ extension Daemon {
         let takingOver = predecessor != nil
         let metrics = self.metrics
         let clusterService = clusterStore.map { store in
-            ClusterService(store: store, membership: ClusterMembership(address: store.session.address, node: self.cluster!.node), service: service,
+            ClusterService(store: store, membership: membership!, service: service,
                            geneveAddress: configuration.geneve.address.description, statistics: { plane.statistics() })
         }
         if let clusterService {

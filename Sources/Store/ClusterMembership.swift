@@ -110,6 +110,22 @@ public final class ClusterMembership: Sendable {
         }
     }
 
+    /// Appends one audit record (a CloudTrail-shaped JSON object) to the trail every node writes,
+    /// stamped with this node's name and the database server's time.
+    public func appendAudit(_ record: String) throws {
+        try session.query("INSERT INTO gwlb_audit (node, time, record) VALUES ($1, extract(epoch FROM clock_timestamp()), $2)",
+                          [.text(node), .text(record)])
+    }
+
+    /// The last `limit` records of the shared audit trail, oldest first: (node, record).
+    public func auditRecords(limit: Int) throws -> [(node: String, record: String)] {
+        try session.query("SELECT node, record FROM (SELECT id, node, record FROM gwlb_audit ORDER BY id DESC LIMIT $1) AS last ORDER BY id",
+                          [.integer(Int64(limit))]).compactMap { row in
+            guard case .text(let node) = row[0], case .text(let record) = row[1] else { return nil }
+            return (node, record)
+        }
+    }
+
     /// Every node's view of the targets' health: node → target → verdict.
     public func healthViews() throws -> [String: [String: StoredHealth]] {
         var views: [String: [String: StoredHealth]] = [:]

@@ -124,10 +124,16 @@ public struct AuditEvent: Sendable {
 /// Refused signatures, which anyone who reaches the TCP API can cause, are recorded at most
 /// `refusalsPerSecond` a second (a burst of twice that), without fsync; the next one recorded says
 /// how many were left out (`additionalEventData.suppressedRefusals`).
+///
+/// On a node of a cluster the acknowledged calls also go to the table every node writes
+/// (`shared`), before the call is answered; refused signatures, whose number an unauthenticated
+/// sender decides, stay in the node's file.
 public final class AuditTrail: Sendable {
     public let path: String
     public let maxBytes: Int
     public let keep: Int
+    /// Appends an event's JSON to the cluster's shared trail; nil for a single gwlbd.
+    public let shared: (@Sendable (_ record: String) throws -> Void)?
     public static let refusalsPerSecond = 10
 
     struct File {
@@ -141,10 +147,11 @@ public final class AuditTrail: Sendable {
 
     private let file: Mutex<File>
 
-    public init(path: String, maxBytes: Int = 100 << 20, keep: Int = 5) throws {
+    public init(path: String, maxBytes: Int = 100 << 20, keep: Int = 5, shared: (@Sendable (_ record: String) throws -> Void)? = nil) throws {
         self.path = path
         self.maxBytes = maxBytes
         self.keep = keep
+        self.shared = shared
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty { try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
         file = Mutex(try Self.open(path))
@@ -161,11 +168,17 @@ public final class AuditTrail: Sendable {
         return File(descriptor: fd, size: Int(status.st_size))
     }
 
-    /// Appends `event`; false when the disk refused it (the caller logs that, the call still stands).
+    /// Appends `event` to the file (and the shared table); nil when it is everywhere, else what
+    /// refused it (the caller logs that, the call still stands).
     @discardableResult
-    public func record(_ event: AuditEvent) -> Bool {
-        guard let line = Self.line(event) else { return false }
-        return file.withLock { file in append(line, to: &file, sync: true) }
+    public func record(_ event: AuditEvent) -> String? {
+        let json = event.json.compact
+        let line = Data((json + "\n").utf8)
+        guard file.withLock({ file in append(line, to: &file, sync: true) }) else {
+            return "\(path): \(String(cString: strerror(errno)))"
+        }
+        do { try shared?(json) } catch { return "the cluster's shared audit trail: \(error)" }
+        return nil
     }
 
     /// Appends a refused call's event unless refusals come faster than `refusalsPerSecond`; false

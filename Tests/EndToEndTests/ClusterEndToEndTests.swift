@@ -337,6 +337,13 @@ import Testing
             #expect(streamedNodes == ["n1", "n2", "n3"], "the stream's nodes: \(streamedNodes)")
             #expect(streamedVerdicts.count == 3 && streamedVerdicts.allSatisfy { $0 == ["n1": "healthy", "n2": "healthy", "n3": "healthy"] },
                     "the stream's per-node verdicts: \(streamedVerdicts)")
+            // The audit trail the nodes share: node 1's changes and node 3's reads, each under its node.
+            let trail = try ClusterMembership(address: address, node: "reader").auditRecords(limit: 1000)
+            let calls = Set(trail.compactMap { entry in
+                ((try? JSONSerialization.jsonObject(with: Data(entry.record.utf8))) as? [String: Any])?["eventName"].map { "\(entry.node) \($0)" }
+            })
+            #expect(calls.isSuperset(of: ["n1 CreateLoadBalancer", "n1 RegisterTargets", "n1 CreateEndpoint", "n3 DescribeTargetHealth"]),
+                    "the shared audit trail: \(calls.sorted())")
             let status = try cluster.gwlb(2, ["cluster", "status"])
             #expect(status.status == 0)
             for node in 1...3 { #expect(status.output.contains("n\(node)") && status.output.contains("3 nodes (3 alive)"), "\(status.output)") }

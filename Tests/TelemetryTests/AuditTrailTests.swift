@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import Telemetry
 import TestTraits
@@ -10,10 +11,10 @@ import TestTraits
         let trail = try AuditTrail(path: path)
         let caller = AuditCaller(type: "IAMUser", principalId: "AKIDEXAMPLE", accessKeyId: "AKIDEXAMPLE", sourceIPAddress: "198.18.0.9",
                                  userAgent: "aws-cli/1.45")
-        #expect(trail.record(AuditEvent(eventName: "RegisterTargets", caller: caller, region: "eu-west-1", account: "111122223333",
+        #expect(nil == trail.record(AuditEvent(eventName: "RegisterTargets", caller: caller, region: "eu-west-1", account: "111122223333",
                                         requestParameters: ["targetGroupArn": "arn:tg", "targets": [["id": "198.18.1.11"]]],
                                         responseElements: [:], requestID: "r-1", readOnly: false)))
-        #expect(trail.record(AuditEvent(eventName: "DescribeTargetHealth", caller: caller, region: "eu-west-1", account: "111122223333",
+        #expect(nil == trail.record(AuditEvent(eventName: "DescribeTargetHealth", caller: caller, region: "eu-west-1", account: "111122223333",
                                         requestParameters: ["targetGroupArn": "arn:none"], responseElements: nil, requestID: "r-2",
                                         readOnly: true, errorCode: "TargetGroupNotFound", errorMessage: "not found")))
         let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
@@ -63,7 +64,7 @@ import TestTraits
         #expect(lines.count == written + 1)
         #expect((lines.last?["additionalEventData"] as? [String: Int])?["suppressedRefusals"] == 1000 - written)
         // Calls that were answered are never left out.
-        for _ in 0..<50 { #expect(trail.record(Self.refusal(caller))) }
+        for _ in 0..<50 { #expect(trail.record(Self.refusal(caller)) == nil) }
         #expect(Self.lines(path).count == written + 51)
     }
 
@@ -73,7 +74,7 @@ import TestTraits
         defer { for suffix in ["", ".1", ".2", ".3"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
         let trail = try AuditTrail(path: path, maxBytes: 4000, keep: 2)
         let caller = AuditCaller(type: "LocalUser", principalId: "uid:0", sourceIPAddress: "unix:/run/gwlb/gwlb.sock", userAgent: "gwlb-cli")
-        for _ in 0..<100 { #expect(trail.record(Self.refusal(caller))) }
+        for _ in 0..<100 { #expect(trail.record(Self.refusal(caller)) == nil) }
         for suffix in ["", ".1", ".2"] {
             let size = (try FileManager.default.attributesOfItem(atPath: path + suffix)[.size] as? Int) ?? -1
             #expect(size > 0 && size <= 4000, "\(suffix): \(size)")
@@ -82,6 +83,28 @@ import TestTraits
         #expect(!FileManager.default.fileExists(atPath: path + ".3"))
         let mode = (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int) ?? 0
         #expect(mode == 0o600)
+    }
+
+    /// A node of a cluster: each answered call goes to the shared trail as the same JSON as its
+    /// line; refused signatures do not; a shared trail that refuses it is reported, not hidden.
+    @Test func aClusterNodeSharesTheCallsItAnswered() throws {
+        let path = NSTemporaryDirectory() + "gwlb-audit-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let shared = Mutex<[String]>([]), down = Atomic<Bool>(false)
+        struct Away: Error, CustomStringConvertible { var description: String { "connection refused" } }
+        let trail = try AuditTrail(path: path) { record in
+            if down.load(ordering: .relaxed) { throw Away() }
+            shared.withLock { $0.append(record) }
+        }
+        let caller = AuditCaller(type: "LocalUser", principalId: "uid:0", sourceIPAddress: "unix:/run/gwlb/gwlb.sock", userAgent: "gwlb-cli")
+        let event = AuditEvent(eventName: "RegisterTargets", caller: caller, region: "eu-west-1", account: "111122223333",
+                               requestParameters: ["targetGroupArn": "arn:tg"], responseElements: [:], requestID: "r-1", readOnly: false)
+        #expect(trail.record(event) == nil)
+        #expect(trail.recordRefusal(Self.refusal(caller)))
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(lines.count == 2 && shared.withLock { $0 } == [lines[0]], "the answered call, as its line; not the refusal")
+        down.store(true, ordering: .relaxed)
+        #expect(trail.record(event) == "the cluster's shared audit trail: connection refused")
     }
 }
 
