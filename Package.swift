@@ -138,6 +138,6 @@ let package = Package(
         .testTarget(name: "TelemetryTests", dependencies: ["TestTraits", "Lab", "Telemetry", "DataPlane", "Wire", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "DaemonTests", dependencies: ["TestTraits", "ControlInput", "Daemon", .product(name: "ArgumentParser", package: "swift-argument-parser"), "ControlPlane", "DataPlane", "Flows", "PacketIO", "Wire"]),
         // Real namespaces, TUN devices, sockets and clients; builds and runs the gwlb and gwlbd products.
-        .testTarget(name: "EndToEndTests", dependencies: ["TestTraits", "TestPostgres", "Lab", "Daemon", "TestSupport", "gwlb", "gwlbd"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestTraits", "TestPostgres", "Lab", "Daemon", "Store", "TestSupport", "gwlb", "gwlbd"]),
     ]
 )

@@ -81,8 +81,10 @@ extension Lab {
     }
 
     /// gwlbd node `number`'s command line (run it in `node(number)`), sharing `database`.
-    public func nodeCommand(_ number: Int, gwlbd: String, database: String) -> [String] {
-        ["ip", "netns", "exec", node(number), gwlbd, "--state-dir", nodeStateDirectory(number), "--socket", nodeSocket(number),
+    /// The command that runs node `number`'s gwlbd (`gwlbd`: the program, with its subcommand if
+    /// any) in its namespace; `detached` (setsid) keeps it out of the terminal's process group.
+    public func nodeCommand(_ number: Int, gwlbd: [String], database: String, detached: Bool = false) -> [String] {
+        ["ip", "netns", "exec", node(number)] + (detached ? ["setsid"] : []) + gwlbd + ["--state-dir", nodeStateDirectory(number), "--socket", nodeSocket(number),
          "--geneve-address", Self.nodeAddress(number), "--shared-state", "none", "--database", database, "--node-name", "n\(number)"]
     }
 }

@@ -5,6 +5,7 @@ import ControlClient
 import ControlContract
 import Foundation
 import Lab
+import Store
 import Synchronization
 
 struct DemoCommand: ParsableCommand {
@@ -24,9 +25,23 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Namespace prefix of the lab (gwlb lab down --prefix … removes it).") var prefix = "gwlb"
     @Option(help: "gwlbd's API socket.") var socket = ELBCommandLine.defaultSocketPath
     @Option(help: "Console theme.") var theme = "default"
+    @Option(help: ArgumentHelp("gwlbd nodes (2-9): a cluster behind the router's multipath routes, sharing a database the demo makes and removes.",
+                               discussion: "The console and --socket are node 1's; `gwlb cluster status` lists the nodes."))
+    var nodes = 1
+    @Option(help: "With --nodes: the PostgreSQL server, by its Unix socket (the nodes' namespaces have their own loopback), as a role that may create databases.")
+    var database = "postgres://gwlb:gwlb@%2Fvar%2Frun%2Fpostgresql/postgres"
+
+    /// The cluster's server, with --nodes 2 or more.
+    var clusterServer: PostgresAddress? { nodes > 1 ? PostgresAddress(url: database) : nil }
 
     func validate() throws {
         guard (1...10).contains(appliances) else { throw ValidationError("--appliances must be 1-10") }
+        guard (1...9).contains(nodes) else { throw ValidationError("--nodes must be 1-9") }
+        if nodes > 1 {
+            guard let server = PostgresAddress(url: database), server.host.hasPrefix("/") else {
+                throw ValidationError("--database \(database): give the server's Unix socket, e.g. postgres://USER:PASSWORD@%2Fvar%2Frun%2Fpostgresql/postgres (the nodes' namespaces cannot reach this machine's loopback)")
+            }
+        }
         if let problem = Lab.problem(withPrefix: prefix) { throw ValidationError(problem) }
         if let duration, duration <= 0 { throw ValidationError("--duration must be above 0") }
     }
@@ -45,7 +60,8 @@ struct DemoCommand: ParsableCommand {
             StandardError.print("gwlb demo needs \(missing.joined(separator: ", ")): apt-get install -y iproute2 python3 curl util-linux")
             throw ExitCode(1)
         }
-        let demo = Demo(lab: Lab(prefix: prefix, applianceCount: appliances), socket: socket)
+        let lab = Lab(prefix: prefix, applianceCount: appliances, nodeCount: nodes > 1 ? nodes : 0)
+        let demo = Demo(lab: lab, socket: nodes > 1 ? lab.nodeSocket(1) : socket, cluster: clusterServer)
         let stop = Demo.StopSignal()
         defer { demo.tearDown() }
         do {
@@ -60,7 +76,7 @@ struct DemoCommand: ParsableCommand {
             print(demo.summary())
         } else {
             let deadline = duration.map { Date().addingTimeInterval($0) }
-            var console = ConsoleApp(socketPath: socket, themeName: theme, readOnly: false, refreshSeconds: 1,
+            var console = ConsoleApp(socketPath: demo.socket, themeName: theme, readOnly: false, refreshSeconds: 1,
                                      executable: CommandLine.selfExecutable)
             console.shouldStop = { stop.requested || deadline.map { Date() >= $0 } ?? false }
             try console.run()
@@ -78,16 +94,25 @@ struct DemoFailure: Error, CustomStringConvertible {
 final class Demo: @unchecked Sendable {
     // @unchecked: used from the demo's main thread only.
     let lab: Lab
+    /// gwlbd's socket (node 1's in a cluster).
     let socket: String
-    private var gwlbd: ChildProcess?
+    /// The PostgreSQL server of a cluster demo; nil for one gwlbd.
+    let cluster: PostgresAddress?
+    /// gwlbd, or the cluster's nodes.
+    private var daemons: [ChildProcess] = []
     /// Set once the demo starts building: before that there is nothing of its own to remove.
     private var built = false
+    private var madeDatabase = false
     private var tornDown = false
 
-    init(lab: Lab, socket: String) {
+    init(lab: Lab, socket: String, cluster: PostgresAddress? = nil) {
         self.lab = lab
         self.socket = socket
+        self.cluster = cluster
     }
+
+    /// The cluster's database, the demo's own: made at the start, removed at the end.
+    var clusterDatabase: String { "gwlb_demo_" + lab.prefix.replacingOccurrences(of: "-", with: "_") }
 
     var applianceWithRule: Int { lab.applianceCount }
 
@@ -97,44 +122,91 @@ final class Demo: @unchecked Sendable {
         if (try? ELBClient(socketPath: socket, userAgent: "gwlb-demo").call("DescribeLoadBalancers", [])) != nil {
             throw DemoFailure("a gwlbd already answers on \(socket): stop it, or give the demo another --socket PATH")
         }
-        say("building the lab: client, router with the endpoint gwlbe0, server, \(lab.applianceCount) appliance\(lab.applianceCount == 1 ? "" : "s") …")
-        built = true
-        try lab.up(executable: executable, applianceRules: [applianceWithRule: ["tcp:23"]], routing: .throughAPI)
-        say("starting gwlbd in \(lab.router), API on \(socket) …")
-        try startDaemon(executable)
-        let client = try waitForAPI()
-        say("configuring it as AWS's walkthrough does: load balancer, target group, targets, listener (elbv2), then endpoint service, endpoint and route tables (ec2) …")
-        try configure(client)
+        if let cluster {
+            try startCluster(executable, server: cluster, say)
+        } else {
+            say("building the lab: client, router with the endpoint gwlbe0, server, \(lab.applianceCount) appliance\(lab.applianceCount == 1 ? "" : "s") …")
+            built = true
+            try lab.up(executable: executable, applianceRules: [applianceWithRule: ["tcp:23"]], routing: .throughAPI)
+            say("starting gwlbd in \(lab.router), API on \(socket) …")
+            try startDaemon(executable)
+            let client = try waitForAPI()
+            say("configuring it as AWS's walkthrough does: load balancer, target group, targets, listener (elbv2), then endpoint service, endpoint and route tables (ec2) …")
+            try route(client, loadBalancer: configure(client))
+        }
         say("starting traffic from \(Lab.clientAddress) to \(Lab.serverAddress): TCP, UDP and ICMP flows coming and going")
         try background(lab.server, ["python3", "-c", DemoTraffic.server])
         usleep(300_000)
         try background(lab.client, ["python3", "-c", DemoTraffic.client, Lab.serverAddress])
     }
 
+    /// The cluster demo: the nodes behind the router's multipath routes, their database, and the
+    /// configuration made on node 1 only (the others follow it).
+    private func startCluster(_ executable: String, server: PostgresAddress, _ say: (String) -> Void) throws {
+        say("building the lab: client, router spreading flows over \(lab.nodeCount) gwlbd nodes (multipath, both ways), server, \(lab.applianceCount) appliances …")
+        built = true
+        try lab.upCluster(executable: executable, applianceOptions: [applianceWithRule: ["--drop", "tcp:23"]])
+        say("making the cluster's database \(clusterDatabase) on \(server) …")
+        let admin = PostgresSession(address: server)
+        try admin.query("DROP DATABASE IF EXISTS \(clusterDatabase) WITH (FORCE)")
+        try admin.query("CREATE DATABASE \(clusterDatabase)")
+        madeDatabase = true
+        // The nodes reach the server by its Unix socket: libpq's form, the directory percent-encoded.
+        let url = "postgres://\(server.user)\(server.password.map { ":" + $0 } ?? "")@\(server.host.replacingOccurrences(of: "/", with: "%2F")):\(server.port)/\(clusterDatabase)"
+        for number in 1...lab.nodeCount {
+            say("starting gwlbd node n\(number) in \(lab.node(number)), API on \(lab.nodeSocket(number)) …")
+            let log = "\(lab.stateDirectory)/gwlbd-n\(number).log"
+            // Detached: Ctrl-C reaches the demo only, which stops the nodes in order.
+            daemons.append(try ChildProcess(lab.nodeCommand(number, gwlbd: [executable, "gwlbd"], database: url, detached: true),
+                                            output: .file(log), errors: .file(log)))
+        }
+        let client = try waitForAPI()
+        say("configuring the cluster through node 1 (every node follows within a second): load balancer, target group, targets, listener, endpoint …")
+        let lb = try configure(client)
+        _ = try client.call("CreateEndpoint", [("LoadBalancerArn", lb), ("Interface", Lab.endpointInterface), ("EndpointId", Lab.endpointID),
+                                               ("AttachmentId", Lab.attachmentID)])
+        // Until the nodes agree the appliances are healthy, a connection's two directions may take
+        // different fail-open picks on two nodes: the traffic waits for the consensus.
+        say("waiting for every node to see the appliances healthy (a check every 5 s, two in a row) …")
+        for _ in 0..<300 {
+            let healthy = (1...lab.nodeCount).allSatisfy { number in
+                let node = ELBClient(socketPath: lab.nodeSocket(number), userAgent: "gwlb-demo")
+                guard let tg = (try? node.call("DescribeTargetGroups", []))?.firstString("TargetGroups", "TargetGroupArn"),
+                      case .array(let rows)? = (try? node.call("DescribeTargetHealth", [("TargetGroupArn", tg)]))?["TargetHealthDescriptions"]
+                else { return false }
+                return rows.count == lab.applianceCount && rows.allSatisfy { $0["TargetHealth"]?["State"] == .string("healthy") }
+            }
+            if healthy { return }
+            usleep(100_000)
+        }
+        throw DemoFailure("the appliances did not become healthy on every node within 30 s: see \(lab.stateDirectory)/gwlbd-nN.log")
+    }
+
     private func startDaemon(_ executable: String) throws {
         let log = lab.stateDirectory + "/gwlbd.log"
         // setsid: out of the terminal's process group, so Ctrl-C reaches the demo only, which stops it in order.
-        gwlbd = try ChildProcess(["ip", "netns", "exec", lab.router, "setsid", executable, "gwlbd", "--state-dir", lab.stateDirectory + "/state",
+        daemons = [try ChildProcess(["ip", "netns", "exec", lab.router, "setsid", executable, "gwlbd", "--state-dir", lab.stateDirectory + "/state",
                                   "--socket", socket, "--geneve-address", Lab.geneveAddress, "--flow-log", lab.stateDirectory + "/flow.log",
                                   // The lab's, so that `gwlb lab down` removes it with the rest.
                                   "--shared-state", lab.sharedStatePath,
                                   // Which interfaces the route tables' subnet and gateway ids name.
                                   "--config", lab.apiConfigurationPath],
-                                 output: .file(log), errors: .file(log))
+                                 output: .file(log), errors: .file(log))]
     }
 
     private func waitForAPI() throws -> ELBClient {
         let client = ELBClient(socketPath: socket, userAgent: "gwlb-demo")
-        for _ in 0..<100 {
+        for _ in 0..<150 {
             if (try? client.call("DescribeLoadBalancers", [])) != nil { return client }
-            if gwlbd?.isRunning == false { break }
+            if daemons.contains(where: { !$0.isRunning }) { break }
             usleep(100_000)
         }
-        let log = (try? String(contentsOfFile: lab.stateDirectory + "/gwlbd.log", encoding: .utf8)) ?? ""
+        let log = (try? String(contentsOfFile: lab.stateDirectory + (cluster == nil ? "/gwlbd.log" : "/gwlbd-n1.log"), encoding: .utf8)) ?? ""
         throw DemoFailure( "gwlbd did not answer on \(socket): \(log)")
     }
 
-    private func configure(_ client: ELBClient) throws {
+    /// The elbv2 half, the same for one gwlbd and a cluster; returns the load balancer's ARN.
+    private func configure(_ client: ELBClient) throws -> String {
         func arn(_ result: JSONValue, _ list: String, _ key: String) throws -> String {
             guard let value = result.firstString(list, key) else { throw DemoFailure( "no \(list)[0].\(key) in gwlbd's answer") }
             return value
@@ -152,7 +224,7 @@ final class Demo: @unchecked Sendable {
         _ = try client.call("RegisterTargets", [("TargetGroupArn", tg)] + targets)
         _ = try client.call("CreateListener", [("LoadBalancerArn", lb), ("DefaultActions.member.1.Type", "forward"),
                                                ("DefaultActions.member.1.TargetGroupArn", tg)])
-        try route(client, loadBalancer: lb)
+        return lb
     }
 
     /// The seed's EC2 half: an endpoint service for the load balancer, an endpoint on the lab's
@@ -217,6 +289,10 @@ final class Demo: @unchecked Sendable {
         }
         let drops = report.drops.filter { $0.value > 0 }.map { "\($0.key) \($0.value)" }
         lines.append("gwlbd's drops: " + (drops.isEmpty ? "none" : drops.sorted().joined(separator: ", ")))
+        if cluster != nil, let status = try? Troubleshooting.cluster(socketPath: socket, json: false) {
+            lines.append("(the counts are node 1's; the nodes:)")
+            lines.append(status.trimmingCharacters(in: .newlines))
+        }
         return lines.joined(separator: "\n")
     }
 
@@ -224,11 +300,12 @@ final class Demo: @unchecked Sendable {
     func tearDown() {
         guard built, !tornDown else { return }
         tornDown = true
-        if let gwlbd, gwlbd.isRunning {
-            gwlbd.terminate()
-            for _ in 0..<50 where gwlbd.isRunning { usleep(100_000) }
-        }
+        for daemon in daemons where daemon.isRunning { daemon.terminate() }
+        for daemon in daemons { for _ in 0..<50 where daemon.isRunning { usleep(100_000) } }
         lab.down()
+        if madeDatabase, let cluster {
+            _ = try? PostgresSession(address: cluster).query("DROP DATABASE IF EXISTS \(clusterDatabase) WITH (FORCE)")
+        }
     }
 
     /// Ctrl-C, SIGTERM or SIGHUP: the demo ends in order instead of dying with the lab up.

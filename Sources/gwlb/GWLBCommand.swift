@@ -205,9 +205,8 @@ extension LabCommand.Up {
         for number in 1...nodes {
             let log = "\(lab.stateDirectory)/gwlbd-n\(number).log"
             _ = FileManager.default.createFile(atPath: log, contents: nil)
-            let command = lab.nodeCommand(number, gwlbd: gwlbd, database: database)
-            // setsid: the nodes outlive `gwlb lab up`; `gwlb lab down` stops them.
-            _ = try ChildProcess(Array(command.prefix(4)) + ["setsid"] + command.dropFirst(4), output: .file(log), errors: .file(log))
+            // Detached: the nodes outlive `gwlb lab up`; `gwlb lab down` stops them.
+            _ = try ChildProcess(lab.nodeCommand(number, gwlbd: [gwlbd], database: database, detached: true), output: .file(log), errors: .file(log))
         }
         print("""
             lab \(options.prefix) is up: \(nodes) gwlbd nodes (\((1...nodes).map { lab.node($0) }.joined(separator: ", "))) behind the router's multipath routes, \(appliances) appliances.

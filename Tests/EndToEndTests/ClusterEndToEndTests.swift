@@ -109,7 +109,7 @@ import Testing
 
         private func start(_ number: Int) throws -> ChildProcess {
             let log = "\(lab.lab.stateDirectory)/gwlbd-n\(number).log"
-            return try ChildProcess(lab.lab.nodeCommand(number, gwlbd: LabFixture.binary("gwlbd"), database: database),
+            return try ChildProcess(lab.lab.nodeCommand(number, gwlbd: [LabFixture.binary("gwlbd")], database: database),
                                     output: .file(log), errors: .file(log))
         }
 

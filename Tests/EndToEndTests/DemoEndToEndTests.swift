@@ -1,5 +1,7 @@
 import Foundation
 import Lab
+import Store
+import TestPostgres
 import Testing
 import TestTraits
 
@@ -72,6 +74,37 @@ import TestTraits
         let text = String(decoding: collected.wait(), as: UTF8.self)
         #expect(text.contains("198.18.1.13    healthy") && text.contains("(drops tcp:23)") && text.contains("removing the demo"), "\(text)")
         try expectNothingLeft()
+    }
+
+    /// `gwlb demo --nodes 2`: two gwlbd nodes behind the router's multipath routes, sharing a
+    /// database the demo makes; traffic through both, every appliance healthy on both, and nothing
+    /// left afterwards, the database included.
+    @Test func theClusterDemoRunsTwoNodesAndLeavesNothing() throws {
+        defer { Lab(prefix: prefix).down() }
+        let server = TestDatabase.server
+        // The nodes' namespaces reach PostgreSQL by its Unix socket.
+        let url = "postgres://\(server.user):\(server.password ?? "")@%2Fvar%2Frun%2Fpostgresql/postgres"
+        let output = Pipe()
+        let process = try ChildProcess([LabFixture.binary("gwlb"), "demo", "--nodes", "2", "--no-console", "--duration", "12", "--prefix", prefix,
+                                        "--database", url],
+                                       output: .descriptor(output.fileHandleForWriting.fileDescriptor),
+                                       errors: .descriptor(output.fileHandleForWriting.fileDescriptor))
+        try output.fileHandleForWriting.close()
+        let collected = Shell.PipeReader(output.fileHandleForReading)
+        #expect(APIDaemonFixture.eventually(90) { !process.isRunning }, "the demo did not end")
+        let text = String(decoding: collected.wait(), as: UTF8.self)
+        #expect(process.terminationStatus == 0, "\(text)")
+        for appliance in 1...3 { #expect(text.contains("\(Lab.applianceAddress(appliance))    healthy"), "\(text)") }
+        #expect(text.contains("cluster of 2 nodes (2 alive)"), "\(text)")
+        // Each node carried flows of the traffic (the router spreads them).
+        let flows = text.split(separator: "\n").filter { $0.hasPrefix("n1 ") || $0.hasPrefix("n2 ") }.map { line in
+            Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst(line.contains(" * ") ? 8 : 7).first ?? "") ?? 0
+        }
+        #expect(flows.count == 2 && flows.allSatisfy { $0 > 0 }, "flows per node: \(flows)\n\(text)")
+        try expectNothingLeft()
+        let name = "gwlb_demo_" + prefix
+        let left = try PostgresSession(address: server).query("SELECT count(*) FROM pg_database WHERE datname = '\(name)'").first?.first
+        #expect(left == .integer(0), "the demo's database \(name) was left")
     }
 
     @Test func inTmuxTheConsoleShowsLiveCountsAndDrainingMovesTheTraffic() throws {
