@@ -40,6 +40,9 @@ public struct ConsoleModel: Sendable {
         public var dataPathMilliseconds: Int? = nil
         /// On a node of a cluster: each live node's own verdict, by node name.
         public var nodes: [String: String] = [:]
+        /// On a node of a cluster: each live node's counters of it; the counters above are then
+        /// their sum (the whole cluster's traffic through this appliance).
+        public var byNode: [String: NodeTargetCounts] = [:]
     }
 
     public struct Rates: Sendable {
@@ -166,11 +169,18 @@ public struct ConsoleModel: Sendable {
         for row in message.targets ?? [] {
             if row.key != nil { rowsKeyed = true }
             let key = row.key ?? row.id
-            targets[key] = Target(id: key, targetId: row.id, loadBalancer: row.loadBalancer ?? "", address: row.address, port: row.port,
-                                      zone: row.zone, state: row.state, reason: row.reason, activeFlows: row.activeFlows,
-                                      packetsToTarget: Self.counter(row.packetsToTarget), bytesToTarget: Self.counter(row.bytesToTarget),
-                                      packetsFromTarget: Self.counter(row.packetsFromTarget), bytesFromTarget: Self.counter(row.bytesFromTarget),
-                                      checkMilliseconds: row.checkMs, dataPathMilliseconds: row.dataPathMs, nodes: row.nodes ?? [:])
+            var target = Target(id: key, targetId: row.id, loadBalancer: row.loadBalancer ?? "", address: row.address, port: row.port,
+                                zone: row.zone, state: row.state, reason: row.reason, activeFlows: row.activeFlows,
+                                packetsToTarget: Self.counter(row.packetsToTarget), bytesToTarget: Self.counter(row.bytesToTarget),
+                                packetsFromTarget: Self.counter(row.packetsFromTarget), bytesFromTarget: Self.counter(row.bytesFromTarget),
+                                checkMilliseconds: row.checkMs, dataPathMilliseconds: row.dataPathMs, nodes: row.nodes ?? [:], byNode: row.byNode ?? [:])
+            if let byNode = row.byNode, !byNode.isEmpty {
+                let sum = byNode.values.reduce(NodeTargetCounts(), +)
+                target.activeFlows = Int(sum.activeFlows)
+                (target.packetsToTarget, target.bytesToTarget) = (Self.counter(Int(sum.packetsToTarget)), Self.counter(Int(sum.bytesToTarget)))
+                (target.packetsFromTarget, target.bytesFromTarget) = (Self.counter(Int(sum.packetsFromTarget)), Self.counter(Int(sum.bytesFromTarget)))
+            }
+            targets[key] = target
         }
         for id in message.removedTargets ?? [] {
             targets[id] = nil

@@ -107,9 +107,12 @@ public struct ConsoleScreen {
                 "flows      \(Self.grouped(target.activeFlows)) pinned",
                 "to it      \(Self.count(rates?.packetsTo.perSecond(over: window))) pkt/s  \(Self.bits(rates?.bytesTo.perSecond(over: window)))   total \(target.packetsToTarget) pkt",
                 "from it    \(Self.count(rates?.packetsFrom.perSecond(over: window))) pkt/s  \(Self.bits(rates?.bytesFrom.perSecond(over: window)))   total \(target.packetsFromTarget) pkt",
-            ] + target.nodes.sorted { $0.key < $1.key }.enumerated().map { index, node in
-                // The consensus is `state`; each live node's own checks, below it.
-                (index == 0 ? "by node    " : "           ") + "\(node.key): \(node.value)"
+            ] + Set(target.nodes.keys).union(target.byNode.keys).sorted().enumerated().map { index, node in
+                // The consensus is `state`, the counts above the cluster's: each live node's own, below.
+                let counts = target.byNode[node].map {
+                    "  \(Self.grouped(Int($0.activeFlows))) flows, \(Self.grouped(Int($0.packetsToTarget))) pkt to, \(Self.grouped(Int($0.packetsFromTarget))) pkt from"
+                } ?? ""
+                return (index == 0 ? "by node    " : "           ") + "\(node): \(target.nodes[node] ?? "-")" + counts
             })
         case .drain(let id, let confirmFocused, let typed, let needsTyping):
             let target = model.targets[id]
@@ -234,7 +237,9 @@ public struct ConsoleScreen {
     func targets(_ model: ConsoleModel, _ state: ConsoleState, _ surface: Surface, row: Int, lastRow: Int,
                  style: String?) -> (Int, TargetPaneLayout) {
         let rows = state.visibleTargets(model), window = state.rateWindow
-        title("Targets (\(rows.count))" + (state.filter.isEmpty ? "" : " filter: \(state.filter)") + " sort: \(state.sort.rawValue)"
+        let clusterWide = model.targets.values.contains { !$0.byNode.isEmpty }
+        title("Targets (\(rows.count)\(clusterWide ? ", all \(model.nodes.filter(\.alive).count) nodes" : ""))"
+              + (state.filter.isEmpty ? "" : " filter: \(state.filter)") + " sort: \(state.sort.rawValue)"
               + " rates over \(Int(window)) s", surface, row: row)
         let wide = surface.width >= 100
         var columns = [("TARGET", 16), ("STATE", 13), ("REASON", wide ? 32 : 0), ("FLOWS", 7), ("PKT/S" + glyphs.arrowTo, 9),

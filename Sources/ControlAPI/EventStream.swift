@@ -104,26 +104,23 @@ public struct EventStream {
 
     private func currentView() -> View {
         let statistics = observatory.statistics()
-        let served = service.servedBalancers
+        let served = service.servedBalancers, cluster = observatory.clusterView()
         var targets: [String: StreamTarget] = [:]
         let latencies = service.checkLatencies, dataPathLatencies = service.dataPathLatencies
-        for (balancer, group) in served {
-            guard let group, let views = try? service.targets(of: group) else { continue }
-            for view in views {
-                let slot = service.slot(of: view, in: group)
-                let counters = slot.flatMap { $0 < statistics.targets.count ? statistics.targets[$0] : nil } ?? TargetCounters()
-                let key = ControlPlaneService.healthKey(group: group, target: view.registration.id)
-                let row = StreamTarget(
-                    loadBalancer: balancer.name, id: view.registration.id, address: view.address, port: view.registration.port,
-                    state: view.health.state.rawValue, reason: view.health.reason, slot: slot,
-                    deregisteredTime: view.registration.deregisteredTime.map(ResourceXML.timestamp),
-                    activeFlows: Int(counters.activeFlows), newFlows: Int(counters.newFlows),
-                    packetsToTarget: Int(counters.packetsToTarget), bytesToTarget: Int(counters.bytesToTarget),
-                    packetsFromTarget: Int(counters.packetsFromTarget), bytesFromTarget: Int(counters.bytesFromTarget),
-                    checkMs: latencies[key].map { Int(($0 * 1000).rounded()) }, dataPathMs: dataPathLatencies[key].map { Int(($0 * 1000).rounded()) },
-                    nodes: view.nodes.isEmpty ? nil : view.nodes.mapValues { [$0.state.rawValue, $0.reason].compactMap { $0 }.joined(separator: " ") })
-                targets[row.key ?? row.id] = row
-            }
+        for target in service.servedTargets(statistics) {
+            let (view, counters) = (target.view, target.counters)
+            let key = ControlPlaneService.healthKey(group: target.group, target: view.registration.id)
+            let row = StreamTarget(
+                loadBalancer: target.balancer.name, id: view.registration.id, address: view.address, port: view.registration.port,
+                state: view.health.state.rawValue, reason: view.health.reason, slot: target.slot,
+                deregisteredTime: view.registration.deregisteredTime.map(ResourceXML.timestamp),
+                activeFlows: Int(counters.activeFlows), newFlows: Int(counters.newFlows),
+                packetsToTarget: Int(counters.packetsToTarget), bytesToTarget: Int(counters.bytesToTarget),
+                packetsFromTarget: Int(counters.packetsFromTarget), bytesFromTarget: Int(counters.bytesFromTarget),
+                checkMs: latencies[key].map { Int(($0 * 1000).rounded()) }, dataPathMs: dataPathLatencies[key].map { Int(($0 * 1000).rounded()) },
+                nodes: view.nodes.isEmpty ? nil : view.nodes.mapValues { [$0.state.rawValue, $0.reason].compactMap { $0 }.joined(separator: " ") },
+                byNode: cluster?.targets[target.rowKey])
+            targets[row.key ?? row.id] = row
         }
         var drops: [String: Int] = [:]
         for reason in DropReason.allCases { drops[reason.name] = Int(statistics.drops(reason)) }
@@ -137,7 +134,7 @@ public struct EventStream {
                                    resetsSent: Int(statistics.resetsSent), handedOff: Int(statistics.handedOff),
                                    droppedPackets: Int(statistics.totalDrops), snapshotVersion: Int(statistics.snapshotVersion)),
             drops: drops, targets: targets, failedEndpoints: observatory.failedEndpoints(), routingDrift: observatory.routingDrift(),
-            nodes: observatory.clusterNodes())
+            nodes: cluster?.nodes)
     }
 
     /// Drops recorded since the last message, oldest first.

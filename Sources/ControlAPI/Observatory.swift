@@ -42,8 +42,8 @@ public struct Observatory: Sendable {
     public var node: String?
     /// The cluster's nodes (GET /v1/cluster); nil for a single node.
     public var cluster: @Sendable () async throws -> ClusterAnswer? = { nil }
-    /// The cluster's nodes as this node last read them (each second), for the stream; nil for a single node.
-    public var clusterNodes: @Sendable () -> [ClusterNodeRow]? = { nil }
+    /// The cluster as this node last read it (each second), for the stream; nil for a single node.
+    public var clusterView: @Sendable () -> ClusterView? = { nil }
     /// Flow-log records lost to failed writes, when flow logs are on.
     public var flowLogRecordsLost: @Sendable () -> UInt64? = { nil }
 

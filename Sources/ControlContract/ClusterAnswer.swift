@@ -36,5 +36,39 @@ public struct ClusterNodeRow: Codable, Sendable, Equatable {
 public struct NodeReport: Codable, Sendable, Equatable {
     public var activeFlows: Int64
     public var packetsPerSecond: Double
-    public init(activeFlows: Int64, packetsPerSecond: Double) { (self.activeFlows, self.packetsPerSecond) = (activeFlows, packetsPerSecond) }
+    /// Its counters of each served target, by the stream's row key (`LOADBALANCER/ID`, the same
+    /// on every node); absent from a gwlbd before 0.4.
+    public var targets: [String: NodeTargetCounts]?
+
+    public init(activeFlows: Int64, packetsPerSecond: Double, targets: [String: NodeTargetCounts]? = nil) {
+        (self.activeFlows, self.packetsPerSecond, self.targets) = (activeFlows, packetsPerSecond, targets)
+    }
+}
+
+/// One node's counters of one target: flows pinned to it now, packets and bytes each way since
+/// the node's gwlbd started.
+public struct NodeTargetCounts: Codable, Sendable, Equatable {
+    public var activeFlows: Int64
+    public var packetsToTarget: Int64
+    public var bytesToTarget: Int64
+    public var packetsFromTarget: Int64
+    public var bytesFromTarget: Int64
+
+    public init(activeFlows: Int64 = 0, packetsToTarget: Int64 = 0, bytesToTarget: Int64 = 0, packetsFromTarget: Int64 = 0, bytesFromTarget: Int64 = 0) {
+        (self.activeFlows, self.packetsToTarget, self.bytesToTarget, self.packetsFromTarget, self.bytesFromTarget)
+            = (activeFlows, packetsToTarget, bytesToTarget, packetsFromTarget, bytesFromTarget)
+    }
+
+    public static func + (a: Self, b: Self) -> Self {
+        Self(activeFlows: a.activeFlows + b.activeFlows, packetsToTarget: a.packetsToTarget + b.packetsToTarget, bytesToTarget: a.bytesToTarget + b.bytesToTarget,
+             packetsFromTarget: a.packetsFromTarget + b.packetsFromTarget, bytesFromTarget: a.bytesFromTarget + b.bytesFromTarget)
+    }
+}
+
+/// The cluster as a node last read it (each second): the nodes, and each live node's counters of
+/// each target (row key → node → counters).
+public struct ClusterView: Sendable, Equatable {
+    public var nodes: [ClusterNodeRow]
+    public var targets: [String: [String: NodeTargetCounts]]
+    public init(nodes: [ClusterNodeRow] = [], targets: [String: [String: NodeTargetCounts]] = [:]) { (self.nodes, self.targets) = (nodes, targets) }
 }

@@ -253,11 +253,14 @@ public struct StreamTarget: Codable, Sendable, Equatable {
     /// On a node of a cluster: each live node's own verdict (`state`, or `state reason`), by
     /// node name; `state` is their consensus.
     public var nodes: [String: String]?
+    /// On a node of a cluster: each live node's counters of it, from the nodes' last heartbeats
+    /// (the console adds them up); the counters above are this node's own.
+    public var byNode: [String: NodeTargetCounts]?
 
     public init(loadBalancer: String?, id: String, address: String? = nil, port: Int = 6081, zone: String = "local", state: String,
                 reason: String? = nil, slot: Int? = nil, deregisteredTime: String? = nil, activeFlows: Int = 0, newFlows: Int = 0,
                 packetsToTarget: Int = 0, bytesToTarget: Int = 0, packetsFromTarget: Int = 0, bytesFromTarget: Int = 0,
-                checkMs: Int? = nil, dataPathMs: Int? = nil, nodes: [String: String]? = nil) {
+                checkMs: Int? = nil, dataPathMs: Int? = nil, nodes: [String: String]? = nil, byNode: [String: NodeTargetCounts]? = nil) {
         self.key = loadBalancer.map { $0 + "/" + id }
         self.loadBalancer = loadBalancer
         self.id = id
@@ -277,5 +280,6 @@ public struct StreamTarget: Codable, Sendable, Equatable {
         self.checkMs = checkMs
         self.dataPathMs = dataPathMs
         self.nodes = nodes
+        self.byNode = byNode
     }
 }

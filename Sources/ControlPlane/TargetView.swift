@@ -1,4 +1,5 @@
 import Catalog
+import DataPlane
 import Foundation
 import Health
 import PacketIO
@@ -17,6 +18,18 @@ public struct TargetView: Hashable, Sendable {
     public init(registration: TargetRegistration, address: String, health: TargetHealthState, nodes: [String: TargetHealthState] = [:]) {
         (self.registration, self.address, self.health, self.nodes) = (registration, address, health, nodes)
     }
+}
+
+/// A target of a served load balancer, with this node's counters of it.
+public struct ServedTarget: Sendable {
+    public var balancer: LoadBalancer
+    public var group: ARN
+    public var view: TargetView
+    /// Its slot in the data plane's target table (nil: not in the forwarding snapshot).
+    public var slot: Int?
+    public var counters: TargetCounters
+    /// The stream's row key: `LOADBALANCER/ID`, the same on every node of a cluster.
+    public var rowKey: String { balancer.name + "/" + view.registration.id }
 }
 
 /// A change of a target's health, as the health checker found it.
@@ -45,6 +58,19 @@ extension ControlPlaneService {
                 let address = found.targetType == "instance" ? instances[target.id] ?? target.id : target.id
                 let nodes = node.map { nodeViews(of: Self.healthKey(group: group, target: target.id), thisNode: $0) } ?? [:]
                 return TargetView(registration: target, address: address, health: state, nodes: nodes)
+            }
+        }
+    }
+
+    /// Every served target with its slot and this node's data-plane counters (the stream's rows, a
+    /// cluster node's heartbeat).
+    public nonisolated func servedTargets(_ statistics: DataPlaneStatistics) -> [ServedTarget] {
+        servedBalancers.flatMap { balancer, group -> [ServedTarget] in
+            guard let group, let views = try? targets(of: group) else { return [] }
+            return views.map { view in
+                let slot = self.slot(of: view, in: group)
+                let counters = slot.flatMap { $0 < statistics.targets.count ? statistics.targets[$0] : nil } ?? TargetCounters()
+                return ServedTarget(balancer: balancer, group: group, view: view, slot: slot, counters: counters)
             }
         }
     }

@@ -25,7 +25,7 @@ struct ClusterService: Service {
     static let rereadSeconds = 5
 
     final class LastRead: Sendable {
-        let rows = Mutex<[ClusterNodeRow]>([])
+        let view = Mutex(ClusterView())
     }
 
     func run() async {
@@ -50,7 +50,9 @@ struct ClusterService: Service {
             second += 1
             let now = (packets: Self.packets(statistics()), time: ContinuousClock.now)
             let seconds = Double((now.time - last.time).components.attoseconds) / 1e18 + Double((now.time - last.time).components.seconds)
-            let report = NodeReport(activeFlows: statistics().activeFlows, packetsPerSecond: Double(now.packets &- last.packets) / max(seconds, 0.001))
+            let served = service.servedTargets(statistics())
+            let report = NodeReport(activeFlows: statistics().activeFlows, packetsPerSecond: Double(now.packets &- last.packets) / max(seconds, 0.001),
+                                    targets: Dictionary(served.map { ($0.rowKey, Self.counts($0.counters)) }) { first, _ in first })
             last = now
             let local = service.localHealth.mapValues { StoredHealth(state: $0.state.rawValue, reason: $0.reason, details: $0.details) }
             do {
@@ -62,7 +64,7 @@ struct ClusterService: Service {
                     return (try membership.nodes(), try membership.healthViews())
                 }
                 published = local
-                lastRead.rows.withLock { $0 = nodes.map(Self.row) }
+                lastRead.view.withLock { $0 = Self.view(nodes) }
                 let alive = Set(nodes.filter(\.alive).map(\.name))
                 let peers = views.filter { alive.contains($0.key) && $0.key != membership.node }.mapValues { view in
                     view.compactMapValues { stored in
@@ -84,6 +86,22 @@ struct ClusterService: Service {
     func answer() async throws -> ClusterAnswer {
         let nodes = try await blocking { try membership.nodes() }
         return ClusterAnswer(node: membership.node, database: store.location, nodes: nodes.map(Self.row))
+    }
+
+    static func counts(_ counters: TargetCounters) -> NodeTargetCounts {
+        NodeTargetCounts(activeFlows: counters.activeFlows, packetsToTarget: Int64(clamping: counters.packetsToTarget),
+                         bytesToTarget: Int64(clamping: counters.bytesToTarget), packetsFromTarget: Int64(clamping: counters.packetsFromTarget),
+                         bytesFromTarget: Int64(clamping: counters.bytesFromTarget))
+    }
+
+    /// The nodes, and each live node's counters of each target from its last heartbeat.
+    static func view(_ nodes: [ClusterNode]) -> ClusterView {
+        var targets: [String: [String: NodeTargetCounts]] = [:]
+        for node in nodes where node.alive {
+            let report = try? ContractCoding.decode(NodeReport.self, from: Data(node.stats.utf8))
+            for (key, counts) in report?.targets ?? [:] { targets[key, default: [:]][node.name] = counts }
+        }
+        return ClusterView(nodes: nodes.map(row), targets: targets)
     }
 
     static func row(_ node: ClusterNode) -> ClusterNodeRow {

@@ -101,7 +101,7 @@ extension Daemon {
         }
         if let clusterService {
             observatory.cluster = { try await clusterService.answer() }
-            observatory.clusterNodes = { clusterService.lastRead.rows.withLock { $0 } }
+            observatory.clusterView = { clusterService.lastRead.view.withLock { $0 } }
             observatory.node = clusterService.membership.node
         }
         let observed = observatory

@@ -95,9 +95,16 @@ import Testing
                                     activeFlows: 226, packetsPerSecond: 10102)]
         model.apply(StreamMessage(type: .delta, seq: 9, targets: [
             StreamTarget(loadBalancer: nil, id: "198.18.1.11", state: "healthy", activeFlows: 400, packetsToTarget: 5500, bytesToTarget: 5500 * 700,
-                         packetsFromTarget: 5500, bytesFromTarget: 5500 * 700, nodes: ["n2": "healthy", "n3": "unhealthy Target.Timeout"]),
+                         packetsFromTarget: 5500, bytesFromTarget: 5500 * 700, nodes: ["n2": "healthy", "n3": "unhealthy Target.Timeout"],
+                         byNode: ["n2": NodeTargetCounts(activeFlows: 400, packetsToTarget: 5500, bytesToTarget: 5500 * 700, packetsFromTarget: 5500,
+                                                         bytesFromTarget: 5500 * 700),
+                                  "n3": NodeTargetCounts(activeFlows: 100, packetsToTarget: 1000, bytesToTarget: 1000 * 700, packetsFromTarget: 990,
+                                                         bytesFromTarget: 990 * 700)]),
         ], nodes: nodes), at: 3)
         #expect(model.nodes == nodes)
+        // The row counts the whole cluster's traffic through the appliance: the live nodes' sum.
+        let row = try #require(model.targets["198.18.1.11"])
+        #expect(row.activeFlows == 500 && row.packetsToTarget == 6500 && row.packetsFromTarget == 6490)
         let tall = MemorySurface(width: 120, height: 40)
         ConsoleScreen(glyphs: .unicode).draw(model, ConsoleState(), on: tall, uptime: "1h02m")
         try compare(tall.text, "cluster-120x40-utf8")
@@ -107,7 +114,8 @@ import Testing
         var state = ConsoleState()
         state.dialog = .details(target: "198.18.1.11")
         let details = ConsoleScreen(glyphs: .ascii).lines(for: state.dialog!, model, state).lines
-        #expect(details.contains("by node    n2: healthy") && details.contains("           n3: unhealthy Target.Timeout"), "\(details)")
+        #expect(details.contains("by node    n2: healthy  400 flows, 5,500 pkt to, 5,500 pkt from")
+                && details.contains("           n3: unhealthy Target.Timeout  100 flows, 1,000 pkt to, 990 pkt from"), "\(details)")
     }
 
     @Test func drainDialogAndTooSmall() throws {

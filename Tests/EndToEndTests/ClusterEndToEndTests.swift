@@ -161,6 +161,14 @@ import Testing
         }
     }
 
+    /// The `snapshot` line of node `node`'s /v1/stream (what its console draws).
+    static func streamSnapshot(_ cluster: Cluster, node: Int) throws -> [String: Any]? {
+        let stream = try LabFixture.execute(["curl", "-sN", "--max-time", "2", "--unix-socket", cluster.lab.lab.nodeSocket(node),
+                                             "http://localhost/v1/stream"]).output
+        return stream.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            .first { $0["type"] as? String == "snapshot" }
+    }
+
     /// The lab's getting-started configuration, made through node 1 only.
     static func configure(_ cluster: Cluster) throws -> String {
         let lb = try APIDaemonFixture.first(cluster.json(1, ["create-load-balancer", "--name", "lb", "--type", "gateway", "--subnets", "s-1"]),
@@ -328,10 +336,7 @@ import Testing
             let perNode = rows.map { ($0["NodeHealth"] as? [[String: Any]] ?? []).map { "\($0["Node"] ?? "?")=\($0["State"] ?? "?")" } }
             #expect(perNode.count == 3 && perNode.allSatisfy { $0 == ["n1=healthy", "n2=healthy", "n3=healthy"] }, "\(perNode)")
             // The console's stream: the nodes, and each target's verdict by node.
-            let stream = try LabFixture.execute(["curl", "-sN", "--max-time", "2", "--unix-socket", cluster.lab.lab.nodeSocket(1),
-                                                 "http://localhost/v1/stream"]).output
-            let snapshot = stream.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
-                .first { $0["type"] as? String == "snapshot" }
+            let snapshot = try Self.streamSnapshot(cluster, node: 1)
             let streamedNodes = (snapshot?["nodes"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
             let streamedVerdicts = (snapshot?["targets"] as? [[String: Any]] ?? []).map { ($0["nodes"] as? [String: String]) ?? [:] }
             #expect(streamedNodes == ["n1", "n2", "n3"], "the stream's nodes: \(streamedNodes)")
@@ -376,6 +381,19 @@ import Testing
             let noneSplit = split.isEmpty
             #expect(noneSplit, "\(split.count) flows reached more than one appliance, e.g. \(split.prefix(5).map { "port \($0.key): \($0.value.sorted())" })")
             #expect(Set(appliancesOf.values.compactMap(\.first)).count == 3, "Maglev spreads the flows over the three appliances")
+            // Node 1's stream counts every node's traffic per target (their heartbeats): each node
+            // sent at least its pinned round's 1,000 flows, both ways.
+            var packetsByNode: [String: Int] = [:]
+            let counted = try APIDaemonFixture.eventually(10) {
+                packetsByNode = [:]
+                for row in try Self.streamSnapshot(cluster, node: 1)?["targets"] as? [[String: Any]] ?? [] {
+                    for (node, counts) in row["byNode"] as? [String: [String: Any]] ?? [:] {
+                        packetsByNode[node, default: 0] += counts["packetsToTarget"] as? Int ?? 0
+                    }
+                }
+                return packetsByNode.count == 3 && packetsByNode.values.allSatisfy { $0 >= 2 * count }
+            }
+            #expect(counted, "packets to the targets by node, in node 1's stream: \(packetsByNode)")
         }
     }
 
