@@ -44,7 +44,7 @@ import Testing
     @Test func aChangeOnOneNodeReachesTheOthersDataPlane() async throws {
         try await TestDatabase.use { address in
             let a = try Node(address, name: "a"), b = try Node(address, name: "b")
-            let watching = Task { await b.store.watch { _ = try? await b.service.refresh() } }
+            let watching = Task { await TestServers.run { await b.store.watch { _ = try? await b.service.refresh() } } }
             defer { watching.cancel() }
             try await a.service.perform(Self.serve)
             var delays: [Duration] = []

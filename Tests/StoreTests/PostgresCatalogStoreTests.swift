@@ -57,10 +57,10 @@ import Testing
             let a = try PostgresCatalogStore(address: address, node: "a"), b = try PostgresCatalogStore(address: address, node: "b")
             _ = try a.load()
             let heard = Mutex<[ContinuousClock.Instant]>([])
-            let watching = Task { await b.watch { heard.withLock { $0.append(.now) } } }
+            let watching = Task { await TestServers.run { await b.watch { heard.withLock { $0.append(.now) } } } }
             defer { watching.cancel() }
-            // The first call says it listens.
-            let deadline = ContinuousClock.now + .seconds(5)
+            // The first call says it listens (a busy suite may take its time to connect).
+            let deadline = ContinuousClock.now + .seconds(30)
             while heard.withLock({ $0.isEmpty }), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
             try #require(heard.withLock { $0.count } == 1, "the watch did not start listening")
             var catalog = ResourceCatalog(region: "eu-west-1", account: "111122223333")

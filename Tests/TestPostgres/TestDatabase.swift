@@ -31,7 +31,14 @@ public enum TestDatabase {
                 """)
         }
         defer {
-            // Connections still open (a node's listener closing) would keep the database: force them out.
+            // The test's own connections close as their owners go, some a moment later (a listener
+            // closes asynchronously): wait for them, so that the drop resets none of this process's
+            // (SwiftNIO's debug build asserts when a reset races a read). Then force out any left.
+            for _ in 0..<100 {
+                guard case .integer(let open)? = try? admin.query("SELECT count(*) FROM pg_stat_activity WHERE datname = '\(name)'").first?.first,
+                      open > 0 else { break }
+                usleep(50_000)
+            }
             _ = try? admin.query("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
         }
         return try await body(server.database(name))
