@@ -115,7 +115,7 @@ let package = Package(
         // `-sanitize=fuzzer,address -DFUZZING`; a plain build replays saved inputs.
         .executableTarget(name: "gwlb-fuzz", dependencies: ["Wire", "ControlInput", "ControlClient", "ControlContract", "Console", "TestSupport"]),
         // In-memory I/O that plays the kernel and an appliance, for measuring a worker alone.
-        .target(name: "WorkerLoad", dependencies: ["PacketIO", "Wire"]),
+        .target(name: "WorkerLoad", dependencies: ["DataPlane", "Flows", "PacketIO", "Wire"]),
         // Counts a worker's heap allocations per packet (release build); NoAllocationTests runs it.
         .executableTarget(name: "gwlb-allocations", dependencies: ["WorkerLoad", "DataPlane", "Flows", "PacketIO", "Wire", "CAllocationCounter"]),
         .executableTarget(name: "gwlb-bench", dependencies: [

@@ -14,26 +14,16 @@ import WorkerLoad
 // Built with optimizations, as gwlbd runs; `swift test` builds and runs it (NoAllocationTests)
 // and fails on any allocation. Exit status 1 when there is one.
 let flows = 4096, rounds = 3
-let appliances = (1...3).map { IPv4Address(198, 18, 1, UInt8(10 + $0)) }
 
 /// Heap allocations of the worker's thread over `rounds` rounds after the flows exist; nil when
 /// packets were lost (the worker dropped some).
-@MainActor func measure(clusterCookie: ClusterCookie?) -> Int? {
-    let base = ForwardingSnapshot(version: 1, endpoints: [EndpointIdentity(endpointID: 1, attachmentID: 2)], healthyTargets: appliances)
-    let snapshot = ForwardingSnapshot(version: 1, endpoints: base.endpoints, targets: base.targets, policies: base.policies, clusterCookie: clusterCookie)
-    let io = ReflectingIO(flows: flows)
-    let plane = DataPlane(configuration: DataPlaneConfiguration(flowsPerWorker: flows * 2), ios: [io], snapshot: snapshot)
-    let worker = plane.workers[0]
-    let time = DataPlaneTime(seconds: 100, wallNanoseconds: 0)
-    func runRound() {
-        io.startRound()
-        while worker.runOnce(at: time) {}
-    }
-    runRound()  // the first round creates the flows; what is measured is every packet after
+func measure(clusterCookie: ClusterCookie?) -> Int? {
+    let load = ReflectedWorker(flows: flows, clusterCookie: clusterCookie)
+    load.runRound()  // the first round creates the flows; what is measured is every packet after
     let before = gwlb_thread_allocation_count()
-    for _ in 0..<rounds { runRound() }
+    for _ in 0..<rounds { load.runRound() }
     let allocations = gwlb_thread_allocation_count() - before
-    return io.delivered == (rounds + 1) * flows ? Int(allocations) : nil
+    return load.io.delivered == (rounds + 1) * flows ? Int(allocations) : nil
 }
 
 var clean = true

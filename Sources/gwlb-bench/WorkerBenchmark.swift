@@ -14,19 +14,10 @@ struct WorkerBenchmark {
     let rounds: Int
 
     func run() {
-        let appliances = (1...3).map { IPv4Address(198, 18, 1, UInt8(10 + $0)) }
-        let snapshot = ForwardingSnapshot(version: 1, endpoints: [EndpointIdentity(endpointID: 1, attachmentID: 2)],
-                                          healthyTargets: appliances)
         print("gwlb-bench worker: \(flows) UDP flows, \(rounds) rounds (each flow one packet out and one back per round), 1 worker, in-memory I/O")
-
-        let io = ReflectingIO(flows: flows)
-        let plane = DataPlane(configuration: DataPlaneConfiguration(flowsPerWorker: flows * 2), ios: [io], snapshot: snapshot)
-        let worker = plane.workers[0]
-        let time = DataPlaneTime(seconds: 100, wallNanoseconds: 0)
-        func runRound() {
-            io.startRound()
-            while worker.runOnce(at: time) {}
-        }
+        let load = ReflectedWorker(flows: flows)
+        let (io, plane) = (load.io, load.plane)
+        let runRound = load.runRound
         runRound()  // creates the flows
         let allocationsBefore = gwlb_thread_allocation_count()
         let start = nanoseconds()
