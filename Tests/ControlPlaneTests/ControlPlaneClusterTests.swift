@@ -10,7 +10,7 @@ import Testing
 @testable import ControlPlane
 
 /// Nodes of a cluster: control planes sharing one catalog in a real PostgreSQL.
-@Suite(.serialized, .onTestServers) struct ControlPlaneClusterTests {
+@Suite(.serialized, .database) struct ControlPlaneClusterTests {
     final class Node: Sendable {
         let service: ControlPlaneService
         let store: PostgresCatalogStore

@@ -8,7 +8,7 @@ import Testing
 
 /// `gwlb cluster migrate` (the real binary): a single gwlbd's SQLite configuration into a real
 /// PostgreSQL, row for row, refusing to overwrite a cluster's configuration unless told to.
-@Suite(.onTestServers) struct CatalogMigrationTests {
+@Suite(.database) struct CatalogMigrationTests {
     let directory = NSTemporaryDirectory() + "gwlb-migrate-\(UUID().uuidString)"
 
     func migrate(_ address: PostgresAddress, stateDirectory: String? = nil, _ extra: [String] = []) throws -> (status: Int32, output: String) {

@@ -7,7 +7,7 @@ import Testing
 @testable import Store
 
 /// The cluster's store on a real PostgreSQL (a database of each test's own).
-@Suite(.onTestServers) struct PostgresCatalogStoreTests {
+@Suite(.database) struct PostgresCatalogStoreTests {
     let now = Date(timeIntervalSinceReferenceDate: 800_000_000.123456)
 
     @Test func whatIsSavedIsWhatLoadsAndTheSameAsSQLite() async throws {

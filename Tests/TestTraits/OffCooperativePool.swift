@@ -11,16 +11,21 @@ import Testing
 /// holds one of its threads while it does; two such tests stall every other async test of the
 /// process, down to API servers whose clients then time out. Tests that block carry this trait.
 public struct OffCooperativePool: TestTrait, SuiteTrait, TestScoping {
+    let executor: BlockingTestExecutor
     public var isRecursive: Bool { true }
 
     public func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
-        try await withTaskExecutorPreference(BlockingTestExecutor.shared) { try await function() }
+        try await withTaskExecutorPreference(executor) { try await function() }
     }
 }
 
 extension Trait where Self == OffCooperativePool {
     /// The test blocks its thread: keep it off the cooperative pool.
-    public static var blocking: Self { OffCooperativePool() }
+    public static var blocking: Self { OffCooperativePool(executor: .shared) }
+    /// The test waits on PostgreSQL between async steps it times: on threads the database tests
+    /// share, so that their calls hold none of Swift's shared threads nor the test servers', and
+    /// their waits take no turn behind the labs of `.blocking` tests.
+    public static var database: Self { OffCooperativePool(executor: .databases) }
 }
 
 /// A task executor with threads of its own, as many as the machine has cores: blocking tests take
@@ -29,6 +34,8 @@ extension Trait where Self == OffCooperativePool {
 final class BlockingTestExecutor: TaskExecutor, @unchecked Sendable {
     // @unchecked: the job queue is behind a mutex, the semaphore is thread-safe.
     static let shared = BlockingTestExecutor(threads: max(2, ProcessInfo.processInfo.activeProcessorCount))
+    /// The database tests' (`.database`): short blocking calls, a few suites at once.
+    static let databases = BlockingTestExecutor(threads: 4)
     private let jobs = Mutex<[UnownedJob]>([])
     private let waiting = DispatchSemaphore(value: 0)
 

@@ -1,5 +1,4 @@
 import Dispatch
-import Testing
 
 /// Runs the servers, health checkers and clients a test starts inside the test process on a queue
 /// of their own. Swift's shared threads are as many as cores (two here), and tests hold them: a sync
@@ -12,22 +11,6 @@ public enum TestServers {
     }
 
     public static let executor: any TaskExecutor = QueueExecutor(label: "gwlb.test-servers")
-}
-
-/// Runs a test (or every test of a suite) on `TestServers.executor`'s threads: for tests that
-/// mix short blocking calls (a database's) with async waits they time, which must neither hold one
-/// of Swift's two shared threads nor wait for a turn behind the labs of `.blocking` tests.
-public struct OnTestServers: TestTrait, SuiteTrait, TestScoping {
-    public var isRecursive: Bool { true }
-
-    public func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
-        try await withTaskExecutorPreference(TestServers.executor) { try await function() }
-    }
-}
-
-extension Trait where Self == OnTestServers {
-    /// The test blocks briefly between async waits: on threads of its own that grow with need.
-    public static var onTestServers: Self { OnTestServers() }
 }
 
 /// Runs tasks on a concurrent dispatch queue instead of Swift's shared cooperative threads.
